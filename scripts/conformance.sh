@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Starts scimbox on a fresh database and a free loopback port, issues a token, and runs the
+# independent conformance checkers (scim2-tester, scim-sanity) against it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=target/conformance-venv
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-conformance.txt
+
+cargo build --locked --bin scimbox
+bin=target/debug/scimbox
+work=$(mktemp -d)
+db="$work/conformance.db"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+token=$("$bin" token create --db "$db" --name conformance)
+
+"$bin" serve --db "$db" --listen "127.0.0.1:$port" 2>"$work/server.log" &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+python3 - "$port" <<'PY'
+import sys, time, urllib.request
+url = f"http://127.0.0.1:{sys.argv[1]}/healthz"
+for _ in range(200):
+    try:
+        if urllib.request.urlopen(url, timeout=1).status == 200:
+            sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit("scimbox did not become ready within 10 s")
+PY
+
+status=0
+"$venv/bin/python" scripts/conformance.py --url "http://127.0.0.1:$port/scim/v2" --token "$token" || status=$?
+if [ "$status" != 0 ]; then
+    echo "--- server log (last 40 lines) ---"
+    tail -n 40 "$work/server.log"
+fi
+exit "$status"

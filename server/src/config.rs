@@ -1,0 +1,43 @@
+//! Validated runtime settings, built once by the CLI and passed down explicitly.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What `scimbox serve` runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The SQLite file.
+    pub db_path: PathBuf,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The SCIM base path, such as `/scim/v2`: no trailing slash, leading slash.
+    pub base_path: String,
+    /// The largest request body accepted (413 above it).
+    pub max_body_bytes: usize,
+    /// How long a request may take, body included, before it is answered 408/503.
+    pub request_timeout: Duration,
+    /// How long a client may take to send its request headers.
+    pub header_timeout: Duration,
+}
+
+impl Config {
+    /// Defaults for everything but the database and address.
+    pub fn new(db_path: PathBuf, listen: SocketAddr) -> Self {
+        Self {
+            db_path,
+            listen,
+            base_path: "/scim/v2".into(),
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Sets the base path, normalising it to one leading slash and no trailing slash.
+    pub fn with_base_path(mut self, raw: &str) -> Self {
+        let trimmed = raw.trim().trim_matches('/');
+        self.base_path = if trimmed.is_empty() { String::new() } else { format!("/{trimmed}") };
+        self
+    }
+}

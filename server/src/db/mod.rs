@@ -1,0 +1,227 @@
+//! Storage: one SQLite file, migrated at start-up, with one writer thread and a pool of readers.
+//!
+//! Every rusqlite call runs off the async workers: writes go to the single writer thread, reads to
+//! the blocking pool on one of a few read connections (WAL lets them run beside the writer). The
+//! writer commits in groups: it takes every write waiting in its queue (up to [`MAX_BATCH`]), runs
+//! each inside its own savepoint of one transaction, commits once, and only then answers each
+//! caller. A write that fails rolls back its savepoint alone. With `synchronous=FULL` a commit
+//! is on disk when it returns, so an acknowledged write survives `kill -9` and power loss, and
+//! concurrent writers share one fsync instead of paying one each.
+//!
+//! Nothing here knows about HTTP. Errors are [`StoreError`].
+
+pub mod tokens;
+pub mod users;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use scimbox_validator::ValidationError;
+use tokio::sync::{Semaphore, oneshot};
+
+mod embedded {
+    refinery::embed_migrations!("../migrations");
+}
+
+/// The most writes committed in one transaction.
+pub const MAX_BATCH: usize = 256;
+/// Read connections kept open.
+const READERS: usize = 4;
+/// How long a connection waits for a lock held by another process (the CLI, say).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The resource does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A unique value is taken; the text names it.
+    #[error("{0}")]
+    Conflict(String),
+    /// `If-Match`/`If-None-Match` did not hold.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    /// The change breaks a schema rule (raised by the change itself, inside the transaction).
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// SQLite or the writer failed.
+    #[error("storage error: {0}")]
+    Internal(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Internal(format!("stored JSON: {e}"))
+    }
+}
+
+/// The outcome a write job reports once the commit is known.
+type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// A write: runs inside the shared transaction (or, given `None`, learns that no transaction could
+/// be opened) and returns how to answer its caller.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
+
+/// A handle to the database: cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    writer: crossbeam_channel::Sender<Job>,
+    readers: Arc<ReaderPool>,
+}
+
+struct ReaderPool {
+    conns: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+/// Opens one connection with scimbox's pragmas: WAL, foreign keys, busy timeout, full sync.
+pub fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| StoreError::Internal(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    Ok(conn)
+}
+
+/// Creates the database file if needed and applies pending migrations (append-only; refinery
+/// refuses to start on a database whose applied migrations diverge from the embedded ones).
+pub fn migrate(path: &Path) -> Result<Connection, StoreError> {
+    let mut conn = connect(path)?;
+    embedded::migrations::runner()
+        .run(&mut conn)
+        .map_err(|e| StoreError::Internal(format!("migrating {}: {e}", path.display())))?;
+    Ok(conn)
+}
+
+impl Db {
+    /// Opens (creating and migrating) the database and starts the writer thread.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let writer_conn = migrate(path)?;
+        let mut conns = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let c = connect(path)?;
+            c.execute_batch("PRAGMA query_only = ON;")?;
+            conns.push(c);
+        }
+        let (tx, rx) = crossbeam_channel::unbounded::<Job>();
+        std::thread::Builder::new()
+            .name("scimbox-writer".into())
+            .spawn(move || writer_loop(writer_conn, rx))
+            .map_err(|e| StoreError::Internal(format!("starting the writer thread: {e}")))?;
+        let readers = ReaderPool { conns: Mutex::new(conns), permits: Semaphore::new(READERS) };
+        Ok(Self { writer: tx, readers: Arc::new(readers) })
+    }
+
+    /// Runs `f` on a read connection, on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let _permit = self.readers.permits.acquire().await.map_err(|_| closed())?;
+        let pool = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.conns.lock().map_err(|_| poisoned())?.pop().ok_or_else(poisoned)?;
+            let out = catch_unwind(AssertUnwindSafe(|| f(&conn)));
+            pool.conns.lock().map_err(|_| poisoned())?.push(conn);
+            out.unwrap_or_else(|_| Err(StoreError::Internal("a read panicked".into())))
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("read task: {e}")))?
+    }
+
+    /// Runs `f` in the writer's transaction; returns once its change is committed and durable.
+    /// If `f` fails, its changes are rolled back and the others in the batch are unaffected.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let out = match conn {
+                Some(conn) => in_savepoint(conn, f),
+                None => Err(StoreError::Internal("could not begin a write transaction".into())),
+            };
+            Box::new(move |commit| {
+                let _ = tx.send(commit.and(out));
+            })
+        });
+        self.writer.send(job).map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())?
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Internal("the database is closed".into())
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Internal("the reader pool is unavailable".into())
+}
+
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let out = catch_unwind(AssertUnwindSafe(|| f(conn)))
+        .unwrap_or_else(|_| Err(StoreError::Internal("a write panicked".into())));
+    let end = if out.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+    conn.execute_batch(end)?;
+    out
+}
+
+/// The writer thread: group commit (see the module documentation).
+fn writer_loop(conn: Connection, rx: crossbeam_channel::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&conn, batch);
+    }
+}
+
+fn run_batch(conn: &Connection, batch: Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, "cannot begin a write transaction");
+        for job in batch {
+            job(None)(Ok(()));
+        }
+        return;
+    }
+    let completions: Vec<Completion> = batch.into_iter().map(|job| job(Some(conn))).collect();
+    let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    if commit.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for done in completions {
+        done(commit.clone().map_err(StoreError::Internal));
+    }
+}
+
+/// Current time as stored: RFC 3339, UTC, millisecond precision, fixed width.
+pub fn timestamp(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    t.format(&fmt).unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
+}

@@ -1,0 +1,103 @@
+//! The server's one error type and its SCIM rendering (RFC 7644 §3.12): every error, from the
+//! auth layer and the router too, leaves as a SCIM Error message with `status` as a string,
+//! served as `application/scim+json`. Internal causes never reach the client: they travel to the
+//! logging middleware in a response extension and are logged there, once.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use scimbox_validator::schema::ERROR_URN;
+use scimbox_validator::{ScimType, ValidationError};
+
+use crate::db::StoreError;
+
+/// The SCIM media type (RFC 7644 §8.1).
+pub const SCIM_JSON: &str = "application/scim+json";
+
+/// An error answered to a client.
+#[derive(Debug)]
+pub enum AppError {
+    /// A client-facing error: status, optional `scimType`, and a detail a person can act on.
+    Scim { status: StatusCode, scim_type: Option<ScimType>, detail: String },
+    /// A server fault; the text is logged, never sent.
+    Internal(String),
+}
+
+/// The internal cause of a 5xx, attached to the response for the logging middleware.
+#[derive(Debug, Clone)]
+pub struct InternalCause(pub String);
+
+impl AppError {
+    /// A client error with this status and detail.
+    pub fn status(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self::Scim { status, scim_type: None, detail: detail.into() }
+    }
+    /// 404 with this detail.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::status(StatusCode::NOT_FOUND, detail)
+    }
+    /// 400 with this scimType and detail.
+    pub fn bad(scim_type: ScimType, detail: impl Into<String>) -> Self {
+        Self::Scim { status: StatusCode::BAD_REQUEST, scim_type: Some(scim_type), detail: detail.into() }
+    }
+    /// 401 with this detail.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::status(StatusCode::UNAUTHORIZED, detail)
+    }
+    /// The HTTP status this error is answered with.
+    pub fn http_status(&self) -> StatusCode {
+        match self {
+            Self::Scim { status, .. } => *status,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<ValidationError> for AppError {
+    fn from(e: ValidationError) -> Self {
+        let status = StatusCode::from_u16(e.scim_type.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        Self::Scim { status, scim_type: Some(e.scim_type), detail: e.detail }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::not_found("the resource does not exist"),
+            StoreError::Conflict(detail) => {
+                Self::Scim { status: StatusCode::CONFLICT, scim_type: Some(ScimType::Uniqueness), detail }
+            }
+            StoreError::PreconditionFailed(detail) => Self::status(StatusCode::PRECONDITION_FAILED, detail),
+            StoreError::Invalid(v) => v.into(),
+            StoreError::Internal(msg) => Self::Internal(msg),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.http_status();
+        let (scim_type, detail, cause) = match self {
+            Self::Scim { scim_type, detail, .. } => (scim_type, detail, None),
+            Self::Internal(msg) => {
+                (None, "internal server error; the cause is in the server log".to_string(), Some(msg))
+            }
+        };
+        let mut body = serde_json::json!({
+            "schemas": [ERROR_URN],
+            "status": status.as_u16().to_string(),
+            "detail": detail,
+        });
+        if let Some(t) = scim_type {
+            body["scimType"] = t.as_str().into();
+        }
+        let mut resp = (status, body.to_string()).into_response();
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scimbox\""));
+        }
+        if let Some(msg) = cause {
+            resp.extensions_mut().insert(InternalCause(msg));
+        }
+        resp
+    }
+}

@@ -1,0 +1,103 @@
+//! Discovery (RFC 7644 §4, RFC 7643 §5–7): `/ServiceProviderConfig`, `/Schemas`,
+//! `/ResourceTypes`, generated from the validator's schema tables (never a second, hand-kept
+//! copy). Open without a token: they describe the server, not its data. Query parameters are
+//! ignored, except that a `filter` is refused with 403 as RFC 7644 §4 asks.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use scimbox_validator::schema::{self, LIST_RESPONSE_URN, RESOURCE_TYPES, SERVICE_PROVIDER_CONFIG_URN};
+use serde_json::{Value, json};
+
+use super::extract::{BaseUrl, Params};
+use super::{AppState, scim_json};
+use crate::error::AppError;
+use crate::service::users::MAX_RESULTS;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ServiceProviderConfig", get(service_provider_config))
+        .route("/Schemas", get(schemas))
+        .route("/Schemas/{id}", get(one_schema))
+        .route("/ResourceTypes", get(resource_types))
+        .route("/ResourceTypes/{id}", get(one_resource_type))
+}
+
+fn refuse_filter(params: &Params) -> Result<(), AppError> {
+    match params.get("filter") {
+        Some(_) => Err(AppError::status(
+            StatusCode::FORBIDDEN,
+            "filtering is not supported on discovery endpoints (RFC 7644 §4)",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The ServiceProviderConfig document (RFC 7643 §5): what scimbox really supports.
+pub fn service_provider_config_json(base: &str) -> Value {
+    json!({
+        "schemas": [SERVICE_PROVIDER_CONFIG_URN],
+        "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": MAX_RESULTS},
+        "changePassword": {"supported": false},
+        "sort": {"supported": true},
+        "etag": {"supported": true},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "A bearer token issued by `scimbox token create`, sent as \"Authorization: Bearer <token>\".",
+            "specUri": "https://www.rfc-editor.org/info/rfc6750",
+            "primary": true
+        }],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{base}/ServiceProviderConfig"),
+        }
+    })
+}
+
+fn list_response(resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE_URN],
+        "totalResults": resources.len(),
+        "startIndex": 1,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+async fn service_provider_config(BaseUrl(base): BaseUrl) -> Response {
+    scim_json(StatusCode::OK, &service_provider_config_json(&base))
+}
+
+async fn schemas(BaseUrl(base): BaseUrl, params: Params) -> Result<Response, AppError> {
+    refuse_filter(&params)?;
+    let all = schema::all_schemas().into_iter().map(|s| s.to_json(&base)).collect();
+    Ok(scim_json(StatusCode::OK, &list_response(all)))
+}
+
+async fn one_schema(BaseUrl(base): BaseUrl, Path(id): Path<String>) -> Result<Response, AppError> {
+    let found = schema::all_schemas().into_iter().find(|s| s.id.eq_ignore_ascii_case(&id));
+    let s = found.ok_or_else(|| AppError::not_found(format!("no schema {id}")))?;
+    Ok(scim_json(StatusCode::OK, &s.to_json(&base)))
+}
+
+async fn resource_types(BaseUrl(base): BaseUrl, params: Params) -> Result<Response, AppError> {
+    refuse_filter(&params)?;
+    let all = RESOURCE_TYPES.iter().map(|rt| rt.to_json(&base)).collect();
+    Ok(scim_json(StatusCode::OK, &list_response(all)))
+}
+
+async fn one_resource_type(
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+    _: State<AppState>,
+) -> Result<Response, AppError> {
+    let rt = RESOURCE_TYPES.iter().find(|rt| rt.name.eq_ignore_ascii_case(&id));
+    let rt = rt.ok_or_else(|| AppError::not_found(format!("no resource type {id}")))?;
+    Ok(scim_json(StatusCode::OK, &rt.to_json(&base)))
+}

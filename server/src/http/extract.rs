@@ -1,0 +1,212 @@
+//! scimbox's own extractors, so that every rejection speaks SCIM (RFC 7644 §3.12) instead of
+//! axum's plain text: request bodies, list parameters, preconditions and the base URL.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use scimbox_validator::ScimType;
+use scimbox_validator::filter::Filter;
+use scimbox_validator::path::AttrPath;
+use serde_json::Value;
+
+use super::AppState;
+use crate::error::AppError;
+use crate::service::Preconditions;
+use crate::service::users::{DEFAULT_COUNT, ListQuery, MAX_RESULTS, SortOrder};
+
+/// A JSON request body, accepted as `application/scim+json` or `application/json` (with any
+/// parameters, or with no Content-Type at all: some IdPs omit it on PATCH).
+#[derive(Debug)]
+pub struct ScimJson(pub Value);
+
+impl FromRequest<AppState> for ScimJson {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        check_content_type(req.headers().get(header::CONTENT_TYPE))?;
+        let limit = state.config.max_body_bytes;
+        let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| body_error(e, limit))?;
+        parse_json(&bytes).map(ScimJson)
+    }
+}
+
+fn check_content_type(ct: Option<&header::HeaderValue>) -> Result<(), AppError> {
+    let Some(ct) = ct else { return Ok(()) };
+    let mime = ct.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime == "application/scim+json" || mime == "application/json" || mime.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::status(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        format!("Content-Type \"{mime}\" is not accepted; send application/scim+json or application/json"),
+    ))
+}
+
+fn body_error(e: axum::Error, limit: usize) -> AppError {
+    let too_big =
+        std::error::Error::source(&e).is_some_and(|s| s.downcast_ref::<http_body_util::LengthLimitError>().is_some());
+    if too_big {
+        AppError::status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than the {limit}-byte limit"),
+        )
+    } else {
+        AppError::bad(ScimType::InvalidSyntax, format!("the request body could not be read: {e}"))
+    }
+}
+
+/// Parses a body as JSON; a syntax error names its line and column.
+pub fn parse_json(bytes: &Bytes) -> Result<Value, AppError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::bad(ScimType::InvalidSyntax, "the request body is empty; a JSON object was expected"));
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| AppError::bad(ScimType::InvalidSyntax, format!("the request body is not valid JSON: {e}")))
+}
+
+/// The SCIM base URL as the client sees it (`http://host:port/scim/v2`), for `meta.location`
+/// and `Location`.
+#[derive(Debug, Clone)]
+pub struct BaseUrl(pub String);
+
+impl FromRequestParts<AppState> for BaseUrl {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let h = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+        let host = h("x-forwarded-host")
+            .or_else(|| h("host"))
+            .filter(|v| !v.is_empty() && !v.contains(['/', ' ']))
+            .map(str::to_owned)
+            .unwrap_or_else(|| state.config.listen.to_string());
+        let scheme = match h("x-forwarded-proto") {
+            Some(p) if p.eq_ignore_ascii_case("https") => "https",
+            _ => "http",
+        };
+        Ok(BaseUrl(format!("{scheme}://{host}{}", state.config.base_path)))
+    }
+}
+
+impl FromRequestParts<AppState> for Preconditions {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AppError> {
+        let h = |name| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(Preconditions { if_match: h(header::IF_MATCH), if_none_match: h(header::IF_NONE_MATCH) })
+    }
+}
+
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9), valid on every response.
+#[derive(Debug, Clone, Default)]
+pub struct Projection {
+    /// `attributes`.
+    pub attributes: Vec<AttrPath>,
+    /// `excludedAttributes`.
+    pub excluded: Vec<AttrPath>,
+}
+
+impl Projection {
+    /// Parses the two comma-separated lists.
+    pub fn parse(attributes: Option<&str>, excluded: Option<&str>) -> Result<Self, AppError> {
+        Ok(Self {
+            attributes: parse_paths("attributes", attributes)?,
+            excluded: parse_paths("excludedAttributes", excluded)?,
+        })
+    }
+
+    /// Applies it to one resource.
+    pub fn apply(&self, resource: Value) -> Value {
+        scimbox_validator::resource::project(
+            &scimbox_validator::schema::USER_RESOURCE,
+            resource,
+            &self.attributes,
+            &self.excluded,
+        )
+    }
+}
+
+fn parse_paths(param: &str, raw: Option<&str>) -> Result<Vec<AttrPath>, AppError> {
+    let Some(raw) = raw else { return Ok(Vec::new()) };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            AttrPath::parse(s).map_err(|e| AppError::bad(ScimType::InvalidValue, format!("{param}: {}", e.detail)))
+        })
+        .collect()
+}
+
+/// The query string as case-insensitive parameters (unknown ones, like Entra's
+/// `aadOptscim062020`, are ignored).
+#[derive(Debug, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// Parses a raw query string; `+` is a space (Entra sends `userName+eq+"x"`).
+    pub fn parse(raw: Option<&str>) -> Self {
+        Params(form_urlencoded::parse(raw.unwrap_or("").as_bytes()).into_owned().collect())
+    }
+    /// The first value of a parameter, matched case-insensitively.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+impl FromRequestParts<AppState> for Params {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AppError> {
+        Ok(Params::parse(parts.uri.query()))
+    }
+}
+
+/// Reads an integer parameter; RFC 7644 §3.4.2.4 clamps rather than refuses out-of-range values.
+fn int_param(name: &str, raw: Option<&Value>) -> Result<Option<i64>, AppError> {
+    let Some(v) = raw else { return Ok(None) };
+    let n = match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        Value::Null => return Ok(None),
+        _ => None,
+    };
+    n.map(Some).ok_or_else(|| AppError::bad(ScimType::InvalidValue, format!("{name} must be an integer, got {v}")))
+}
+
+/// The search parameters, from a query string or a SearchRequest body (RFC 7644 §3.4.3), as
+/// one JSON object with canonical keys.
+pub fn list_query(get: impl Fn(&str) -> Option<Value>) -> Result<(ListQuery, Projection), AppError> {
+    let text = |k: &str| get(k).and_then(|v| v.as_str().map(str::to_owned));
+    let list = |k: &str| match get(k) {
+        Some(Value::Array(a)) => Some(a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")),
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let filter = match text("filter") {
+        Some(f) if !f.trim().is_empty() => Some(Filter::parse(&f)?),
+        _ => None,
+    };
+    let sort_by = match text("sortBy") {
+        Some(s) if !s.trim().is_empty() => Some(
+            AttrPath::parse(s.trim())
+                .map_err(|e| AppError::bad(ScimType::InvalidValue, format!("sortBy: {}", e.detail)))?,
+        ),
+        _ => None,
+    };
+    let sort_order = match text("sortOrder").as_deref().map(str::trim) {
+        None | Some("") => SortOrder::Ascending,
+        Some(s) if s.eq_ignore_ascii_case("ascending") => SortOrder::Ascending,
+        Some(s) if s.eq_ignore_ascii_case("descending") => SortOrder::Descending,
+        Some(s) => {
+            return Err(AppError::bad(
+                ScimType::InvalidValue,
+                format!("sortOrder must be \"ascending\" or \"descending\", got \"{s}\""),
+            ));
+        }
+    };
+    let start = int_param("startIndex", get("startIndex").as_ref())?.unwrap_or(1).max(1);
+    let count = int_param("count", get("count").as_ref())?.map_or(DEFAULT_COUNT, |c| c.max(0) as u64);
+    let q = ListQuery { filter, sort_by, sort_order, start_index: start as u64, count: count.min(MAX_RESULTS) };
+    let proj = Projection::parse(list("attributes").as_deref(), list("excludedAttributes").as_deref())?;
+    Ok((q, proj))
+}

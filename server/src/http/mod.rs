@@ -1,0 +1,227 @@
+//! HTTP: the router, its middleware and the connection loop.
+//!
+//! Request flow: the connection loop (header-read timeout) normalises the path (`//` and a
+//! trailing `/` are forgiven, as IdPs join URLs carelessly), then the router: `/healthz` open,
+//! discovery open, everything else behind the bearer-token check; each request has a deadline;
+//! errors are logged once, here, with their internal cause.
+
+mod discovery;
+pub mod extract;
+mod users;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::auth::{self, TokenChecker};
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{AppError, InternalCause, SCIM_JSON};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// The settings.
+    pub config: Arc<Config>,
+    /// The bearer-token checker (with its short cache).
+    pub tokens: Arc<TokenChecker>,
+    /// Core attributes required beyond the RFC's `userName` (paths such as `name.givenName`).
+    pub required: Arc<Vec<String>>,
+}
+
+impl AppState {
+    /// State over an open database.
+    pub fn new(db: Db, config: Config) -> Self {
+        Self { db, config: Arc::new(config), tokens: Arc::default(), required: Arc::default() }
+    }
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let protected = Router::new()
+        .route("/Users", get(users::list).post(users::create))
+        .route("/Users/.search", post(users::search))
+        .route("/Users/{id}", get(users::get).put(users::replace).patch(users::patch).delete(users::delete))
+        .route("/.search", post(users::search))
+        .route("/Me", any(me))
+        .route("/Me/{*rest}", any(me))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let scim = discovery::router().merge(protected).method_not_allowed_fallback(method_not_allowed);
+    let scim = match state.config.base_path.as_str() {
+        "" => scim,
+        base => Router::new().nest(base, scim),
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(scim)
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), deadline))
+        .layer(middleware::from_fn(log_requests))
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#)
+}
+
+async fn not_found(uri: Uri) -> AppError {
+    AppError::not_found(format!("no SCIM endpoint at {}", uri.path()))
+}
+
+async fn method_not_allowed(req: Request) -> AppError {
+    AppError::status(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} is not supported on {}", req.method(), req.uri().path()),
+    )
+}
+
+/// `/Me` (RFC 7644 §3.11): a bearer token stands for an IdP connection, not a user.
+async fn me() -> AppError {
+    AppError::status(
+        StatusCode::NOT_IMPLEMENTED,
+        "/Me is not supported: scimbox tokens belong to IdP connections, not to users",
+    )
+}
+
+/// Refuses requests without a live bearer token (401 as a SCIM error, RFC 7644 §2).
+async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let header = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+    let Some(header) = header else {
+        return AppError::unauthorized("missing Authorization header; send \"Authorization: Bearer <token>\"")
+            .into_response();
+    };
+    let Some(token) = auth::parse_header(header) else {
+        return AppError::unauthorized("the Authorization header must be \"Bearer <token>\"").into_response();
+    };
+    match state.tokens.check(&state.db, token).await {
+        Ok(Some(principal)) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Ok(None) => AppError::unauthorized("the bearer token is unknown, revoked or expired").into_response(),
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+/// Answers 408 when a request (its body included) takes longer than the configured limit.
+async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = state.config.request_timeout;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => AppError::status(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the request did not complete within {} s", limit.as_secs()),
+        )
+        .into_response(),
+    }
+}
+
+/// Logs each request once: method, path, status, time; and the internal cause of a 5xx.
+/// Never the query's secrets, the headers or the body.
+async fn log_requests(req: Request, next: Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    let status = resp.status().as_u16();
+    if let Some(InternalCause(cause)) = resp.extensions().get::<InternalCause>() {
+        tracing::error!(%method, %path, status, ms, cause = %cause, "request failed");
+    } else {
+        tracing::info!(%method, %path, status, ms, "request");
+    }
+    resp
+}
+
+/// Collapses repeated slashes and drops a trailing slash, so `/scim/v2//Users/` routes like
+/// `/scim/v2/Users`.
+pub fn normalize_uri(uri: &Uri) -> Option<Uri> {
+    let path = uri.path();
+    if !path.contains("//") && (path.len() <= 1 || !path.ends_with('/')) {
+        return None;
+    }
+    let mut clean = String::with_capacity(path.len());
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        clean.push('/');
+        clean.push_str(seg);
+    }
+    if clean.is_empty() {
+        clean.push('/');
+    }
+    if let Some(q) = uri.query() {
+        clean.push('?');
+        clean.push_str(q);
+    }
+    clean.parse().ok()
+}
+
+/// Serves `state` on an already-bound listener until `shutdown` completes, then lets open
+/// requests finish (up to ten seconds).
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let header_timeout = state.config.header_timeout;
+    let router = app(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            let mut req = req.map(axum::body::Body::new);
+            if let Some(uri) = normalize_uri(req.uri()) {
+                *req.uri_mut() = uri;
+            }
+            let router = router.clone();
+            async move { Ok::<_, Infallible>(router.oneshot(req).await.unwrap_or_else(|e| match e {})) }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), svc);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(std::time::Duration::from_secs(10)) => {
+            tracing::warn!("some connections were still open after 10 s; closing them");
+        }
+    }
+    Ok(())
+}
+
+/// A JSON response with the SCIM media type.
+pub fn scim_json(status: StatusCode, body: &serde_json::Value) -> Response {
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(SCIM_JSON));
+    resp
+}

@@ -1,0 +1,32 @@
+//! scimbox: a SCIM 2.0 service provider (RFC 7643/7644) over one embedded SQLite file.
+//!
+//! Layers point one way: [`http`] (axum handlers and extractors) calls [`service`] (domain rules,
+//! validation through `scimbox_validator`), which calls [`db`] (SQL on a writer thread and a
+//! reader pool). [`error::AppError`] is the one place errors become HTTP responses. `main.rs`
+//! only hands the command line to [`cli::main`].
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod service;
+
+use std::future::Future;
+
+pub use config::Config;
+pub use http::{AppState, app, serve};
+
+/// Opens (creating and migrating) the database, binds `config.listen` and serves until
+/// `shutdown` completes.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
+    let db = db::Db::open(&config.db_path).map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("scimbox listening on http://{addr}{} (database {})", config.base_path, config.db_path.display());
+    serve(AppState::new(db, config), listener, shutdown).await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,68 @@
+//! Domain operations between HTTP and storage: uniqueness, versions and preconditions, PATCH
+//! application through the validator, list evaluation. No axum types here, no SQL.
+
+pub mod users;
+
+use crate::db::StoreError;
+
+/// `If-Match` / `If-None-Match` of a request (RFC 7644 §3.14, RFC 7232), checked against the
+/// current version inside the write transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Preconditions {
+    /// The `If-Match` header, if sent.
+    pub if_match: Option<String>,
+    /// The `If-None-Match` header, if sent.
+    pub if_none_match: Option<String>,
+}
+
+/// The entity tag of a version: `W/"<version>"` (weak, RFC 7232 §2.3).
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// Whether an `If-Match`-style list (`*`, or comma-separated tags) names this version, using the
+/// weak comparison of RFC 7232 §2.3.2.
+pub fn tag_list_matches(list: &str, version: i64) -> bool {
+    let want = version.to_string();
+    list.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/").trim_matches('"') == want)
+}
+
+impl Preconditions {
+    /// Refuses a write whose preconditions do not hold for `version` (412).
+    pub fn check(&self, version: i64) -> Result<(), StoreError> {
+        if let Some(m) = &self.if_match
+            && !tag_list_matches(m, version)
+        {
+            return Err(StoreError::PreconditionFailed(format!(
+                "If-Match {m} does not match the current version {}; read the resource again and retry",
+                etag(version)
+            )));
+        }
+        if let Some(m) = &self.if_none_match
+            && tag_list_matches(m, version)
+        {
+            return Err(StoreError::PreconditionFailed(format!(
+                "If-None-Match {m} matches the current version {}",
+                etag(version)
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_comparison() {
+        assert!(tag_list_matches("W/\"3\"", 3));
+        assert!(tag_list_matches("\"3\"", 3));
+        assert!(tag_list_matches("W/\"1\", W/\"3\"", 3));
+        assert!(tag_list_matches("*", 9));
+        assert!(!tag_list_matches("W/\"2\"", 3));
+        let p = Preconditions { if_match: Some("W/\"2\"".into()), if_none_match: None };
+        assert!(matches!(p.check(3), Err(StoreError::PreconditionFailed(_))));
+        assert!(p.check(2).is_ok());
+    }
+}

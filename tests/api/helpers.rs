@@ -1,0 +1,180 @@
+//! A real scimbox on `127.0.0.1:0` with a fresh SQLite file, and a small SCIM client for it.
+
+use std::path::PathBuf;
+
+use reqwest::{Method, StatusCode};
+use scimbox::db::{self, Db, tokens};
+use scimbox::{AppState, Config, auth};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// One running server, shut down when dropped.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub origin: String,
+    /// `http://127.0.0.1:PORT/scim/v2`.
+    pub base: String,
+    /// A live token.
+    pub token: String,
+    /// The database file.
+    pub db_path: PathBuf,
+    /// The database handle the server uses.
+    pub db: Db,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a SCIM error with this status (and scimType, if given); returns its detail.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, scim_type: Option<&str>) -> String {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        assert_eq!(self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error", "{}", self.text);
+        assert_eq!(self.body["status"], status.to_string(), "status is a string: {}", self.text);
+        assert_eq!(self.header("content-type"), Some("application/scim+json"));
+        if let Some(t) = scim_type {
+            assert_eq!(self.body["scimType"], t, "{}", self.text);
+        }
+        let detail = self.body["detail"].as_str().unwrap_or_default().to_owned();
+        assert!(!detail.is_empty(), "an error has a detail: {}", self.text);
+        detail
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|c| c).await
+    }
+
+    pub async fn spawn_with(tune: impl FnOnce(Config) -> Config) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_path = dir.path().join("scimbox.db");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let config = tune(Config::new(db_path.clone(), addr));
+        let base_path = config.base_path.clone();
+        let db = Db::open(&db_path).expect("open db");
+        let token = auth::generate();
+        let h = auth::hash(&token);
+        db.write(move |c| tokens::insert(c, "test", &h, &db::timestamp(time::OffsetDateTime::now_utc()), None))
+            .await
+            .expect("token");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let state = AppState::new(db.clone(), config);
+        tokio::spawn(scimbox::serve(state, listener, async move {
+            let _ = stopped.await;
+        }));
+        let origin = format!("http://{addr}");
+        TestApp {
+            base: format!("{origin}{base_path}"),
+            origin,
+            token,
+            db_path,
+            db,
+            client: reqwest::Client::new(),
+            _dir: dir,
+            stop: Some(stop),
+        }
+    }
+
+    /// A request with the token and the given headers; `path` is relative to the SCIM base
+    /// unless it starts with `http`.
+    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Resp {
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.base) };
+        let mut req = self.client.request(method, url).header("Authorization", format!("Bearer {}", self.token));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/scim+json").body(b.to_string());
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, headers, body, text }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send(Method::GET, path, None, &[]).await
+    }
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        self.send(Method::POST, path, Some(body), &[]).await
+    }
+    pub async fn put(&self, path: &str, body: &Value) -> Resp {
+        self.send(Method::PUT, path, Some(body), &[]).await
+    }
+    pub async fn patch(&self, path: &str, body: &Value) -> Resp {
+        self.send(Method::PATCH, path, Some(body), &[]).await
+    }
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.send(Method::DELETE, path, None, &[]).await
+    }
+
+    /// Creates a user and returns its representation (asserting 201).
+    pub async fn create_user(&self, body: &Value) -> Value {
+        let r = self.post("/Users", body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.body
+    }
+
+    /// GET /Users with this filter (URL-encoded here); returns the ListResponse.
+    pub async fn filter(&self, filter: &str) -> Resp {
+        let q: String = form_encode(&[("filter", filter)]);
+        self.get(&format!("/Users?{q}")).await
+    }
+}
+
+/// Encodes query parameters.
+pub fn form_encode(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// A minimal user body.
+pub fn user(user_name: &str) -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+    })
+}
+
+/// The ids of a ListResponse's resources.
+pub fn ids(list: &Value) -> Vec<String> {
+    list["Resources"].as_array().map(|a| a.iter().map(|r| r["id"].as_str().unwrap_or("").to_owned()).collect()).unwrap_or_default()
+}
+
+/// The path of the `scimbox` binary built for these tests.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_scimbox")
+}

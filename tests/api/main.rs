@@ -1,0 +1,6 @@
+//! scimbox's integration tests: one binary, each test against a real server on 127.0.0.1:0
+//! with a fresh SQLite file (see `helpers`).
+
+#[allow(dead_code, reason = "shared helpers; not every test module uses every one")]
+mod helpers;
+mod smoke;
