@@ -78,7 +78,7 @@ impl TestApp {
         let db = Db::open(&db_path).expect("open db");
         let token = auth::generate();
         let h = auth::hash(&token);
-        db.write(move |c| tokens::insert(c, "test", &h, &db::timestamp(time::OffsetDateTime::now_utc()), None))
+        db.write(move |c| tokens::insert(c, "test", &h, &db::timestamp(scimbox::clock::now()), None))
             .await
             .expect("token");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -150,11 +150,7 @@ impl TestApp {
 
 /// Encodes query parameters.
 pub fn form_encode(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
 }
 
 fn enc(s: &str) -> String {
@@ -171,7 +167,10 @@ pub fn user(user_name: &str) -> Value {
 
 /// The ids of a ListResponse's resources.
 pub fn ids(list: &Value) -> Vec<String> {
-    list["Resources"].as_array().map(|a| a.iter().map(|r| r["id"].as_str().unwrap_or("").to_owned()).collect()).unwrap_or_default()
+    list["Resources"]
+        .as_array()
+        .map(|a| a.iter().map(|r| r["id"].as_str().unwrap_or("").to_owned()).collect())
+        .unwrap_or_default()
 }
 
 /// The path of the `scimbox` binary built for these tests.

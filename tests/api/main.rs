@@ -3,4 +3,12 @@
 
 #[allow(dead_code, reason = "shared helpers; not every test module uses every one")]
 mod helpers;
+
+mod auth_tokens;
+mod discovery;
+mod durability;
+mod filter_list;
+mod limits;
+mod patch_ops;
 mod smoke;
+mod users;

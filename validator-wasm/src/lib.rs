@@ -15,11 +15,15 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod error;
 pub mod filter;
 pub mod patch;
 pub mod path;
 pub mod resource;
 pub mod schema;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use error::{Result, ScimType, ValidationError};

@@ -4,14 +4,14 @@
 //! ignored, except that a `filter` is refused with 403 as RFC 7644 §4 asks.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use scimbox_validator::schema::{self, LIST_RESPONSE_URN, RESOURCE_TYPES, SERVICE_PROVIDER_CONFIG_URN};
 use serde_json::{Value, json};
 
-use super::extract::{BaseUrl, Params};
+use super::extract::{BaseUrl, Params, ResourceId};
 use super::{AppState, scim_json};
 use crate::error::AppError;
 use crate::service::users::MAX_RESULTS;
@@ -80,7 +80,7 @@ async fn schemas(BaseUrl(base): BaseUrl, params: Params) -> Result<Response, App
     Ok(scim_json(StatusCode::OK, &list_response(all)))
 }
 
-async fn one_schema(BaseUrl(base): BaseUrl, Path(id): Path<String>) -> Result<Response, AppError> {
+async fn one_schema(BaseUrl(base): BaseUrl, ResourceId(id): ResourceId) -> Result<Response, AppError> {
     let found = schema::all_schemas().into_iter().find(|s| s.id.eq_ignore_ascii_case(&id));
     let s = found.ok_or_else(|| AppError::not_found(format!("no schema {id}")))?;
     Ok(scim_json(StatusCode::OK, &s.to_json(&base)))
@@ -94,7 +94,7 @@ async fn resource_types(BaseUrl(base): BaseUrl, params: Params) -> Result<Respon
 
 async fn one_resource_type(
     BaseUrl(base): BaseUrl,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     _: State<AppState>,
 ) -> Result<Response, AppError> {
     let rt = RESOURCE_TYPES.iter().find(|rt| rt.name.eq_ignore_ascii_case(&id));

@@ -210,3 +210,18 @@ pub fn list_query(get: impl Fn(&str) -> Option<Value>) -> Result<(ListQuery, Pro
     let proj = Projection::parse(list("attributes").as_deref(), list("excludedAttributes").as_deref())?;
     Ok((q, proj))
 }
+
+/// The `{id}` of a resource path. Wraps axum's `Path` so that a malformed id (bad
+/// percent-encoding, say) is a SCIM 404 rather than axum's plain-text rejection.
+#[derive(Debug, Clone)]
+pub struct ResourceId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        #[allow(clippy::disallowed_types, reason = "this is the one sanctioned use of axum's Path")]
+        let path = axum::extract::Path::<String>::from_request_parts(parts, state).await;
+        path.map(|p| ResourceId(p.0)).map_err(|e| AppError::not_found(format!("no resource at this path: {e}")))
+    }
+}

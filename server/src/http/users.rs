@@ -1,13 +1,13 @@
 //! `/Users` handlers (RFC 7644 §3): extract, call [`crate::service::users`], render.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scimbox_validator::ScimType;
 use scimbox_validator::schema::{LIST_RESPONSE_URN, SEARCH_REQUEST_URN};
 use serde_json::{Value, json};
 
-use super::extract::{BaseUrl, Params, Projection, ScimJson, list_query};
+use super::extract::{BaseUrl, Params, Projection, ResourceId, ScimJson, list_query};
 use super::{AppState, scim_json};
 use crate::db::users::UserRow;
 use crate::error::AppError;
@@ -49,7 +49,7 @@ pub async fn create(
 pub async fn get(
     State(st): State<AppState>,
     BaseUrl(base): BaseUrl,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     params: Params,
     pre: Preconditions,
 ) -> Result<Response, AppError> {
@@ -68,7 +68,7 @@ pub async fn get(
 pub async fn replace(
     State(st): State<AppState>,
     BaseUrl(base): BaseUrl,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     params: Params,
     pre: Preconditions,
     ScimJson(body): ScimJson,
@@ -81,7 +81,7 @@ pub async fn replace(
 pub async fn patch(
     State(st): State<AppState>,
     BaseUrl(base): BaseUrl,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     params: Params,
     pre: Preconditions,
     ScimJson(body): ScimJson,
@@ -93,7 +93,7 @@ pub async fn patch(
 
 pub async fn delete(
     State(st): State<AppState>,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     pre: Preconditions,
 ) -> Result<StatusCode, AppError> {
     users::delete(&st.db, &id, pre).await?;
