@@ -20,6 +20,9 @@ cargo fmt --all -- --check
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
 step "validator builds for the browser (wasm32)"
 cargo build -p scimbox-validator --target wasm32-unknown-unknown --locked
 

@@ -1,7 +1,6 @@
 //! scimbox's integration tests: one binary, each test against a real server on 127.0.0.1:0
 //! with a fresh SQLite file (see `helpers`).
 
-#[allow(dead_code, reason = "shared helpers; not every test module uses every one")]
 mod helpers;
 
 mod auth_tokens;
@@ -10,5 +9,4 @@ mod durability;
 mod filter_list;
 mod limits;
 mod patch_ops;
-mod smoke;
 mod users;

@@ -1,5 +1,5 @@
 //! Whole-document checks that return a verdict instead of stopping at the first error: what the
-//! browser checker (through [`crate::wasm`] on wasm32) and, later, `scimbox validate` show.
+//! browser checker (through the `wasm` module on wasm32) and, later, `scimbox validate` show.
 //! The server applies the same functions ([`crate::resource::normalize`] and
 //! [`crate::resource::check_required`]), so the verdicts agree.
 

@@ -22,6 +22,7 @@ pub mod patch;
 pub mod path;
 pub mod resource;
 pub mod schema;
+pub mod text;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -5,11 +5,13 @@
 //! * [`PatchPath`] is the PATCH `path` rule of RFC 7644 §3.5.2 (`attrPath / valuePath [subAttr]`).
 //! * [`AttrPath::resolve`] finds the schema attribute a path names ([`Resolved`]).
 //!
-//! Attribute names and schema URNs match case-insensitively (RFC 7643 §2.1).
+//! Attribute names and schema URNs match case-insensitively (RFC 7643 §2.1); `get_ci` and
+//! `member_ci` are the one case-insensitive member lookup the crate uses on JSON objects, and
+//! `values_of` reads a multi-valued attribute given as a list or as one value.
 
 use std::fmt;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::{Result, ValidationError};
 use crate::filter::Filter;
@@ -185,9 +187,7 @@ fn resolve_sub(attr: &'static Attribute, sub: &str) -> Result<&'static Attribute
 }
 
 /// The sub-attribute names of a complex attribute, comma-separated, for error details.
-pub(crate) fn sub_names(attr: &Attribute) -> String {
-    attr.sub_attributes.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
-}
+pub(crate) use crate::resource::sub_names;
 
 /// Where a resolved attribute lives in the resource representation (RFC 7643 §3).
 #[derive(Debug, Clone, Copy)]
@@ -256,8 +256,24 @@ pub(crate) fn is_hidden(attr: &Attribute) -> bool {
 /// The member `key` of a JSON object: the exact key if present, else the first key equal to it
 /// ignoring ASCII case (attribute names are case-insensitive, RFC 7643 §2.1).
 pub(crate) fn get_ci<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
-    let map = obj.as_object()?;
-    map.get(key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+    member_ci(obj.as_object()?, key).map(|(_, v)| v)
+}
+
+/// The member of `map` named `key`, with the key as spelt in the map: the exact key if present,
+/// else the first key equal to it ignoring ASCII case. The one case-insensitive lookup behind
+/// [`get_ci`] and PATCH's key helpers.
+pub(crate) fn member_ci<'a>(map: &'a Map<String, Value>, key: &str) -> Option<(&'a String, &'a Value)> {
+    map.get_key_value(key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
+}
+
+/// The values of an attribute given as a list or as one value: an array's items, none for
+/// `null` (unassigned, RFC 7643 §2.5), else the value itself.
+pub(crate) fn values_of(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        one => vec![one],
+    }
 }
 
 /// A PATCH operation path: `PATH = attrPath / valuePath [subAttr]` (RFC 7644 §3.5.2).

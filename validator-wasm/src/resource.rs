@@ -254,7 +254,7 @@ fn type_phrase(ty: AttrType) -> &'static str {
     }
 }
 
-fn sub_names(attr: &Attribute) -> String {
+pub(crate) fn sub_names(attr: &Attribute) -> String {
     let names: Vec<&str> = attr.sub_attributes.iter().map(|s| s.name).collect();
     names.join(", ")
 }

@@ -36,9 +36,10 @@ pub enum Lookup {
     Email(String),
 }
 
-/// Unicode-aware case folding for the attributes with `caseExact=false` that are indexed.
+/// Unicode-aware case folding for the indexed attributes with `caseExact=false`: the
+/// validator's, so that the uniqueness index and filters agree.
 pub fn fold(s: &str) -> String {
-    s.to_lowercase()
+    scimbox_validator::text::fold(s).into_owned()
 }
 
 const COLUMNS: &str = "seq, id, version, created, last_modified, doc";

@@ -123,7 +123,7 @@ async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Re
         Ok(resp) => resp,
         Err(_) => AppError::status(
             StatusCode::REQUEST_TIMEOUT,
-            format!("the request did not complete within {} s", limit.as_secs()),
+            format!("the request did not complete within {} ms", limit.as_millis()),
         )
         .into_response(),
     }

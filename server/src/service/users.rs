@@ -7,7 +7,7 @@
 //! - A PATCH or PUT that changes nothing does not bump the version.
 
 use scimbox_validator::filter::{CompareOp, Filter, Literal, SortKey, cmp_sort_keys, sort_key};
-use scimbox_validator::patch::{apply_patch, parse_patch};
+use scimbox_validator::patch::{apply_patch_checked, parse_patch};
 use scimbox_validator::path::AttrPath;
 use scimbox_validator::resource::{check_immutable, check_required, normalize};
 use scimbox_validator::schema::{USER_RESOURCE, USER_URN};
@@ -120,8 +120,10 @@ pub async fn patch(
     let change = move |cur: &UserRow| {
         pre.check(cur.version)?;
         let mut doc = cur.doc.clone();
-        apply_patch(&USER_RESOURCE, &mut doc, &ops)?;
-        let doc = normalize(&USER_RESOURCE, &Value::Object(doc))?;
+        apply_patch_checked(&USER_RESOURCE, &mut doc, &ops, |d| {
+            *d = normalize(&USER_RESOURCE, &Value::Object(std::mem::take(d)))?;
+            Ok(())
+        })?;
         check_required(&USER_RESOURCE, &doc, &required)?;
         check_immutable(&USER_RESOURCE, &cur.doc, &doc)?;
         Ok(doc)
