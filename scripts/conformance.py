@@ -36,6 +36,17 @@ from pathlib import Path
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
+# Checks whose failure is scimbox's documented choice, not a defect. Each entry names the
+# check, the exact failure message it must produce (anything else still fails), and why.
+# scimbox's own integration tests pin the behaviour these checks disagree with.
+EXPECTED_DEVIATIONS = {
+    ("Group CRUD Lifecycle", "PATCH /Groups/{id} add member: Expected 200, got 400"): (
+        "scimbox refuses members that no User or Group has (400 invalidValue naming the id); "
+        "scim-sanity adds the made-up id 'fake-member-id' and expects 200 "
+        "(see server/src/service/groups.rs)"
+    ),
+}
+
 
 def _one_line(text, limit=None):
     """Collapse a (possibly multi-line) message into a single line."""
@@ -201,12 +212,24 @@ def run_scim_sanity(url, token, allow_warnings, verbose, timeout):
         "error": FAILED,
         "warn": PASSED if allow_warnings else FAILED,
     }
+    deviations = 0
     for result in results:
         status = str(result.get("status", "error")).lower()
+        phase, message = str(result.get("phase", "")), _one_line(result.get("message", ""))
+        reason = next(
+            (why for (check, msg), why in EXPECTED_DEVIATIONS.items()
+             if status == "fail" and check in phase and f"{result.get('name', '')}: {message}" == msg),
+            None,
+        )
+        if reason:
+            deviations += 1
+            counts[SKIPPED] += 1
+            print(f"DEVIATE  {phase} | {result.get('name', '?')}: {message} -- by design: {reason}")
+            continue
         counts[outcome.get(status, FAILED)] += 1
-        line = f"{status.upper():<8} {result.get('phase', '')} | {result.get('name', '?')}"
-        if result.get("message"):
-            line += f": {_one_line(result['message'])}"
+        line = f"{status.upper():<8} {phase} | {result.get('name', '?')}"
+        if message:
+            line += f": {message}"
         print(line)
         if verbose and result.get("details"):
             print(f"         details: {_one_line(result['details'])}")
@@ -219,7 +242,7 @@ def run_scim_sanity(url, token, allow_warnings, verbose, timeout):
 
     # The probe exits non-zero on FAIL/ERROR; a non-zero exit with nothing
     # counted as failed means it broke in a way the results do not show.
-    if proc.returncode != 0 and counts[FAILED] == 0:
+    if proc.returncode != 0 and counts[FAILED] == 0 and deviations == 0:
         print(f"FAILED   {name}: probe exited {proc.returncode} without a failed check")
         counts[FAILED] += 1
 

@@ -158,10 +158,10 @@ async fn schemas_list_and_each_schema() {
 #[tokio::test]
 async fn unknown_schema_is_404() {
     let app = TestApp::spawn().await;
-    let r = get_anonymous(&app, "/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group").await;
+    let r = get_anonymous(&app, "/Schemas/urn:ietf:params:scim:schemas:core:2.0:Widget").await;
     r.assert_error(404, None);
     get_anonymous(&app, "/Schemas/nonsense").await.assert_error(404, None);
-    get_anonymous(&app, "/ResourceTypes/Group").await.assert_error(404, None);
+    get_anonymous(&app, "/ResourceTypes/Widget").await.assert_error(404, None);
 }
 
 /// RFC 7643 §6: /ResourceTypes lists User, served at /Users with the Enterprise extension
@@ -261,7 +261,7 @@ async fn me_is_not_implemented() {
 #[tokio::test]
 async fn unknown_paths_are_scim_404() {
     let app = TestApp::spawn().await;
-    for path in ["/Groups", "/Nope", "/Users/abc/def"] {
+    for path in ["/Widgets", "/Nope", "/Users/abc/def"] {
         let r = app.get(path).await;
         r.assert_error(404, None);
     }

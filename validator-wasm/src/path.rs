@@ -268,7 +268,7 @@ pub(crate) fn member_ci<'a>(map: &'a Map<String, Value>, key: &str) -> Option<(&
 
 /// The values of an attribute given as a list or as one value: an array's items, none for
 /// `null` (unassigned, RFC 7643 §2.5), else the value itself.
-pub(crate) fn values_of(v: &Value) -> Vec<&Value> {
+pub fn values_of(v: &Value) -> Vec<&Value> {
     match v {
         Value::Array(items) => items.iter().collect(),
         Value::Null => Vec::new(),

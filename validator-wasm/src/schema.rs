@@ -9,6 +9,8 @@ use serde_json::{Map, Value, json};
 pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// URN of the Enterprise User extension (RFC 7643 §4.3).
 pub const ENTERPRISE_USER_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// URN of the core Group schema (RFC 7643 §4.2).
+pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// URN of the ListResponse message (RFC 7644 §3.4.2).
 pub const LIST_RESPONSE_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// URN of the PatchOp message (RFC 7644 §3.5.2).
@@ -514,6 +516,35 @@ pub static USER_RESOURCE: ResourceType = ResourceType {
     extensions: &[Extension { schema: &ENTERPRISE_USER_SCHEMA, required: false }],
 };
 
+static MEMBER_SUBS: &[Attribute] = &[
+    Attribute::string("value", "The id of the member User or Group.").case_exact().mutability(M::Immutable),
+    Attribute::reference("$ref", "The URI of the member resource; filled in by scimbox.", &["User", "Group"])
+        .mutability(M::Immutable),
+    Attribute::string("type", "The member's resource type; User when absent.")
+        .canonical(&["User", "Group"])
+        .mutability(M::Immutable),
+    Attribute::string("display", "A human-readable name for the member; filled in by scimbox when absent."),
+];
+
+/// The core Group schema (RFC 7643 §4.2, §8.7.1). `displayName` is published as required, as
+/// RFC 7643 §4.2's text says (its schema table says otherwise), and scimbox keeps it unique,
+/// compared case-insensitively, because Entra ID matches groups by it.
+pub static GROUP_SCHEMA: Schema = Schema {
+    id: GROUP_URN,
+    name: "Group",
+    description: "Group",
+    attributes: &[
+        Attribute::string("displayName", "A human-readable name for the group; unique, compared case-insensitively.")
+            .required()
+            .uniqueness(Uniqueness::Server),
+        Attribute::complex("members", "The members of the group: Users or Groups.", MEMBER_SUBS).multi(),
+    ],
+};
+
+/// The Group resource type (RFC 7643 §4.2, §6).
+pub static GROUP_RESOURCE: ResourceType =
+    ResourceType { name: "Group", endpoint: "/Groups", description: "Group", schema: &GROUP_SCHEMA, extensions: &[] };
+
 const fn ro(a: Attribute) -> Attribute {
     a.mutability(M::ReadOnly)
 }
@@ -659,7 +690,7 @@ pub static SERVICE_PROVIDER_CONFIG_SCHEMA: Schema = Schema {
 pub static META_SCHEMAS: &[&Schema] = &[&SERVICE_PROVIDER_CONFIG_SCHEMA, &RESOURCE_TYPE_SCHEMA, &SCHEMA_SCHEMA];
 
 /// Every resource type scimbox serves.
-pub static RESOURCE_TYPES: &[&ResourceType] = &[&USER_RESOURCE];
+pub static RESOURCE_TYPES: &[&ResourceType] = &[&USER_RESOURCE, &GROUP_RESOURCE];
 
 /// Every schema scimbox serves, in `/Schemas` order.
 pub fn all_schemas() -> Vec<&'static Schema> {

@@ -10,6 +10,8 @@
 //!
 //! Nothing here knows about HTTP. Errors are [`StoreError`].
 
+pub mod groups;
+pub mod rows;
 pub mod tokens;
 pub mod users;
 

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::extract::{BaseUrl, Params, ResourceId};
 use super::{AppState, scim_json};
 use crate::error::AppError;
-use crate::service::users::MAX_RESULTS;
+use crate::service::list::MAX_RESULTS;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -8,12 +8,13 @@ use axum::http::{StatusCode, header};
 use scimbox_validator::ScimType;
 use scimbox_validator::filter::Filter;
 use scimbox_validator::path::AttrPath;
+use scimbox_validator::schema::ResourceType;
 use serde_json::Value;
 
 use super::AppState;
 use crate::error::AppError;
 use crate::service::Preconditions;
-use crate::service::users::{DEFAULT_COUNT, ListQuery, MAX_RESULTS, SortOrder};
+use crate::service::list::{DEFAULT_COUNT, ListQuery, MAX_RESULTS, SortOrder};
 
 /// A JSON request body, accepted as `application/scim+json` or `application/json` (with any
 /// parameters, or with no Content-Type at all: some IdPs omit it on PATCH).
@@ -115,14 +116,23 @@ impl Projection {
         })
     }
 
-    /// Applies it to one resource.
-    pub fn apply(&self, resource: Value) -> Value {
-        scimbox_validator::resource::project(
-            &scimbox_validator::schema::USER_RESOURCE,
-            resource,
-            &self.attributes,
-            &self.excluded,
-        )
+    /// Applies it to one resource of type `rt`.
+    pub fn apply(&self, rt: &ResourceType, resource: Value) -> Value {
+        if self.attributes.is_empty() && self.excluded.is_empty() {
+            return resource;
+        }
+        scimbox_validator::resource::project(rt, resource, &self.attributes, &self.excluded)
+    }
+
+    /// Whether the response will carry the top-level attribute `name`: `Some(true)` when
+    /// `attributes` names it (or one of its sub-attributes), `Some(false)` when `attributes`
+    /// leaves it out or `excludedAttributes` names it whole, `None` when neither says.
+    pub fn wants(&self, name: &str) -> Option<bool> {
+        let is = |p: &AttrPath| p.name.eq_ignore_ascii_case(name);
+        if !self.attributes.is_empty() {
+            return Some(self.attributes.iter().any(is));
+        }
+        self.excluded.iter().any(|p| is(p) && p.sub.is_none()).then_some(false)
     }
 }
 

@@ -7,7 +7,7 @@
 
 mod discovery;
 pub mod extract;
-mod users;
+pub mod resources;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -28,6 +28,7 @@ use crate::auth::{self, TokenChecker};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, InternalCause, SCIM_JSON};
+use resources::{Api, GroupsApi, UsersApi};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -52,10 +53,9 @@ impl AppState {
 /// The whole application.
 pub fn app(state: AppState) -> Router {
     let protected = Router::new()
-        .route("/Users", get(users::list).post(users::create))
-        .route("/Users/.search", post(users::search))
-        .route("/Users/{id}", get(users::get).put(users::replace).patch(users::patch).delete(users::delete))
-        .route("/.search", post(users::search))
+        .merge(resource_routes::<UsersApi>("/Users"))
+        .merge(resource_routes::<GroupsApi>("/Groups"))
+        .route("/.search", post(resources::search_all))
         .route("/Me", any(me))
         .route("/Me/{*rest}", any(me))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
@@ -71,6 +71,15 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), deadline))
         .layer(middleware::from_fn(log_requests))
         .with_state(state)
+}
+
+/// The routes of one resource type (RFC 7644 §3.2).
+fn resource_routes<A: Api>(endpoint: &str) -> Router<AppState> {
+    use resources::{create, delete, get as read, list, patch, replace, search};
+    Router::new()
+        .route(endpoint, get(list::<A>).post(create::<A>))
+        .route(&format!("{endpoint}/.search"), post(search::<A>))
+        .route(&format!("{endpoint}/{{id}}"), get(read::<A>).put(replace::<A>).patch(patch::<A>).delete(delete::<A>))
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -55,9 +55,26 @@ pub fn apply_patch_checked(
     mut check: impl FnMut(&mut Map<String, Value>) -> Result<()>,
 ) -> Result<()> {
     for (i, op) in ops.iter().enumerate() {
-        apply_operation(rt, doc, op).and_then(|()| check(doc)).map_err(|e| in_operation(i, op, e))?;
+        apply_one(rt, doc, i, op, &mut check)?;
     }
     Ok(())
+}
+
+/// Applies the operation at index `i` of a request, then `check`; errors name `Operations[i]`.
+/// For callers that route some operations elsewhere (group members live outside the document).
+pub fn apply_one(
+    rt: &ResourceType,
+    doc: &mut Map<String, Value>,
+    i: usize,
+    op: &PatchOperation,
+    mut check: impl FnMut(&mut Map<String, Value>) -> Result<()>,
+) -> Result<()> {
+    apply_operation(rt, doc, op).and_then(|()| check(doc)).map_err(|e| in_operation(i, op, e))
+}
+
+/// Names the operation at index `i` in an error raised while applying it elsewhere.
+pub fn blame(i: usize, op: &PatchOperation, e: ValidationError) -> ValidationError {
+    in_operation(i, op, e)
 }
 
 /// Prefixes an error with the operation that caused it.

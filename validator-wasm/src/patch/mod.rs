@@ -69,7 +69,7 @@ mod resolve;
 mod unfiltered;
 mod value;
 
-pub use apply::{apply_patch, apply_patch_checked};
+pub use apply::{apply_one, apply_patch, apply_patch_checked, blame};
 pub use parse::parse_patch;
 
 /// The three PATCH operations (RFC 7644 §3.5.2).

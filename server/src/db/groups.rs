@@ -1,0 +1,263 @@
+//! SQL for groups and their members (see `migrations/V2__groups.sql`). A group's document holds
+//! everything but its members; members are rows of `group_members`, so adding or removing one
+//! costs an index update whatever the group's size.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Map, Value};
+
+use super::StoreError;
+use super::rows::{self, Kind, ResourceRow};
+use super::users::fold;
+
+/// A stored group (its document has no `members`).
+pub type GroupRow = ResourceRow;
+
+/// An indexed lookup that narrows a group list query before its full filter runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// `id eq "..."`.
+    Id(String),
+    /// `displayName eq "..."` (case-insensitive).
+    DisplayName(String),
+    /// `externalId eq "..."`.
+    ExternalId(String),
+    /// `members.value eq "..."` / `members[value eq "..."]`.
+    Member(String),
+}
+
+/// A member's type (RFC 7643 §4.2 `members.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberType {
+    /// A User.
+    User,
+    /// A Group.
+    Group,
+}
+
+impl MemberType {
+    /// As stored and returned.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberType::User => "User",
+            MemberType::Group => "Group",
+        }
+    }
+
+    /// The endpoint segment of its `$ref`.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            MemberType::User => "Users",
+            MemberType::Group => "Groups",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        if s == "Group" { MemberType::Group } else { MemberType::User }
+    }
+}
+
+/// One direct member as stored, with its display name resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The member's id.
+    pub id: String,
+    /// User or Group.
+    pub kind: MemberType,
+    /// What the client sent as `display`, else the member's displayName/userName.
+    pub display: Option<String>,
+}
+
+fn key_of(doc: &Map<String, Value>, k: &str) -> Option<String> {
+    doc.get(k).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn map_unique(e: rusqlite::Error, display_name: &str) -> StoreError {
+    if rows::is_unique_violation(&e, "display_name_key") {
+        return StoreError::Conflict(format!(
+            "displayName \"{display_name}\" is already used by another group (unique, compared case-insensitively)"
+        ));
+    }
+    e.into()
+}
+
+/// Inserts a new group (without members); a taken displayName is a [`StoreError::Conflict`].
+pub fn insert(conn: &Connection, id: &str, doc: Map<String, Value>, now: &str) -> Result<GroupRow, StoreError> {
+    let name = key_of(&doc, "displayName").unwrap_or_default();
+    conn.prepare_cached(
+        "INSERT INTO groups (id, display_name, display_name_key, external_id, version, created, last_modified, doc)
+         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?6)",
+    )?
+    .execute(params![id, name, fold(&name), key_of(&doc, "externalId"), now, serde_json::to_string(&doc)?])
+    .map_err(|e| map_unique(e, &name))?;
+    let seq = conn.last_insert_rowid();
+    Ok(GroupRow { seq, id: id.into(), version: 1, created: now.into(), last_modified: now.into(), doc })
+}
+
+/// The group with this id.
+pub fn get(conn: &Connection, id: &str) -> Result<Option<GroupRow>, StoreError> {
+    rows::get(conn, Kind::Group, id)
+}
+
+/// Stores `doc` as the group's document and bumps its version, if `doc` or (per `members_changed`)
+/// its members changed; otherwise returns the row untouched.
+pub fn save(
+    conn: &Connection,
+    current: GroupRow,
+    doc: Map<String, Value>,
+    members_changed: bool,
+    now: &str,
+) -> Result<GroupRow, StoreError> {
+    if doc == current.doc && !members_changed {
+        return Ok(current);
+    }
+    let name = key_of(&doc, "displayName").unwrap_or_default();
+    let version = current.version + 1;
+    conn.prepare_cached(
+        "UPDATE groups SET display_name = ?2, display_name_key = ?3, external_id = ?4, version = ?5,
+                last_modified = ?6, doc = ?7 WHERE seq = ?1",
+    )?
+    .execute(params![
+        current.seq,
+        name,
+        fold(&name),
+        key_of(&doc, "externalId"),
+        version,
+        now,
+        serde_json::to_string(&doc)?
+    ])
+    .map_err(|e| map_unique(e, &name))?;
+    Ok(GroupRow { version, last_modified: now.into(), doc, ..current })
+}
+
+/// The groups an indexed lookup finds, in the default order.
+pub fn lookup(conn: &Connection, by: &Lookup) -> Result<Vec<GroupRow>, StoreError> {
+    let (cond, key) = match by {
+        Lookup::Id(v) => ("WHERE id = ?1 ORDER BY seq", v.clone()),
+        Lookup::DisplayName(v) => ("WHERE display_name_key = ?1 ORDER BY seq", fold(v)),
+        Lookup::ExternalId(v) => ("WHERE external_id = ?1 ORDER BY seq", v.clone()),
+        Lookup::Member(v) => {
+            ("WHERE seq IN (SELECT group_seq FROM group_members WHERE member_id = ?1) ORDER BY seq", v.clone())
+        }
+    };
+    rows::query(conn, Kind::Group, cond, [key])
+}
+
+/// The type of the resource with this id, if a User or Group has it.
+pub fn resource_type_of(conn: &Connection, id: &str) -> Result<Option<MemberType>, StoreError> {
+    let found: Option<String> = conn
+        .prepare_cached(
+            "SELECT 'User' FROM users WHERE id = ?1 UNION ALL SELECT 'Group' FROM groups WHERE id = ?1 LIMIT 1",
+        )?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(found.map(|t| MemberType::parse(&t)))
+}
+
+/// Adds a member unless it is already there; returns whether it was added.
+pub fn add_member(conn: &Connection, group_seq: i64, m: &Member) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO group_members (group_seq, member_type, member_id, display) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (group_seq, member_id) DO NOTHING",
+        )?
+        .execute(params![group_seq, m.kind.as_str(), m.id, m.display])?;
+    if n > 0 {
+        bump_count(conn, group_seq, 1)?;
+    }
+    Ok(n > 0)
+}
+
+/// Removes a member; returns whether it was there.
+pub fn remove_member(conn: &Connection, group_seq: i64, member_id: &str) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached("DELETE FROM group_members WHERE group_seq = ?1 AND member_id = ?2")?
+        .execute(params![group_seq, member_id])?;
+    if n > 0 {
+        bump_count(conn, group_seq, -1)?;
+    }
+    Ok(n > 0)
+}
+
+/// Removes every member; returns how many there were.
+pub fn clear_members(conn: &Connection, group_seq: i64) -> Result<usize, StoreError> {
+    let n = conn.prepare_cached("DELETE FROM group_members WHERE group_seq = ?1")?.execute([group_seq])?;
+    conn.prepare_cached("UPDATE groups SET member_count = 0 WHERE seq = ?1")?.execute([group_seq])?;
+    Ok(n)
+}
+
+fn bump_count(conn: &Connection, group_seq: i64, delta: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE groups SET member_count = member_count + ?2 WHERE seq = ?1")?
+        .execute(params![group_seq, delta])?;
+    Ok(())
+}
+
+/// How many direct members the group has.
+pub fn member_count(conn: &Connection, group_seq: i64) -> Result<u64, StoreError> {
+    let n: i64 =
+        conn.prepare_cached("SELECT member_count FROM groups WHERE seq = ?1")?.query_row([group_seq], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The direct members, in the order they were added, with display names resolved.
+pub fn members(conn: &Connection, group_seq: i64) -> Result<Vec<Member>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT gm.member_id, gm.member_type,
+                COALESCE(gm.display, json_extract(u.doc, '$.displayName'), u.user_name, g.display_name)
+         FROM group_members gm
+         LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id
+         LEFT JOIN groups g ON gm.member_type = 'Group' AND g.id = gm.member_id
+         WHERE gm.group_seq = ?1 ORDER BY gm.pos",
+    )?;
+    let rows = stmt.query_map([group_seq], |r| {
+        let kind: String = r.get(1)?;
+        Ok(Member { id: r.get(0)?, kind: MemberType::parse(&kind), display: r.get(2)? })
+    })?;
+    rows.collect::<Result<_, _>>().map_err(Into::into)
+}
+
+/// Removes the resource `id` from every group it belongs to, bumping those groups' versions
+/// (a deleted User or Group leaves no dangling membership).
+pub fn forget_member(conn: &Connection, id: &str, now: &str) -> Result<(), StoreError> {
+    let seqs: Vec<i64> = conn
+        .prepare_cached("SELECT group_seq FROM group_members WHERE member_id = ?1")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    conn.prepare_cached("DELETE FROM group_members WHERE member_id = ?1")?.execute([id])?;
+    let mut bump = conn.prepare_cached(
+        "UPDATE groups SET member_count = member_count - 1, version = version + 1, last_modified = ?2 WHERE seq = ?1",
+    )?;
+    for seq in seqs {
+        bump.execute(params![seq, now])?;
+    }
+    Ok(())
+}
+
+/// A group a user belongs to, for the User's read-only `groups` attribute (RFC 7643 §4.1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    /// The group's id.
+    pub id: String,
+    /// Its displayName.
+    pub display: String,
+    /// Whether the membership is direct (else through nested groups).
+    pub direct: bool,
+}
+
+/// The groups `member_id` belongs to, directly or through nested groups (cycles are harmless).
+pub fn memberships(conn: &Connection, member_id: &str) -> Result<Vec<Membership>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "WITH RECURSIVE reach(seq, direct) AS (
+             SELECT group_seq, 1 FROM group_members WHERE member_id = ?1
+             UNION
+             SELECT gm.group_seq, 0 FROM reach r
+             JOIN groups g ON g.seq = r.seq
+             JOIN group_members gm ON gm.member_type = 'Group' AND gm.member_id = g.id
+         )
+         SELECT g.id, g.display_name, MAX(r.direct) FROM reach r JOIN groups g ON g.seq = r.seq
+         GROUP BY g.seq ORDER BY g.seq",
+    )?;
+    let rows = stmt.query_map([member_id], |r| {
+        Ok(Membership { id: r.get(0)?, display: r.get(1)?, direct: r.get::<_, i64>(2)? == 1 })
+    })?;
+    rows.collect::<Result<_, _>>().map_err(Into::into)
+}

@@ -1,0 +1,365 @@
+//! The handlers of `/Users` and `/Groups` (RFC 7644 §3), generic over the resource type:
+//! extract, call the service, project, render with `ETag` (and `Location` on 201).
+
+use std::future::Future;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use scimbox_validator::ScimType;
+use scimbox_validator::schema::{GROUP_RESOURCE, LIST_RESPONSE_URN, ResourceType, SEARCH_REQUEST_URN, USER_RESOURCE};
+use serde_json::{Value, json};
+
+use super::extract::{BaseUrl, Params, Projection, ResourceId, ScimJson, list_query};
+use super::{AppState, scim_json};
+use crate::error::AppError;
+use crate::service::groups::{self, Members};
+use crate::service::list::ListQuery;
+use crate::service::{Preconditions, tag_list_matches, users};
+
+/// Whether a response is to a read or a write (which decides how many members a group carries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// GET and lists.
+    Read,
+    /// POST, PUT, PATCH.
+    Write,
+}
+
+/// What a resource type provides to the generic handlers.
+pub trait Api: Send + Sync + 'static {
+    /// Its schema.
+    fn rt() -> &'static ResourceType;
+    /// POST.
+    fn create(
+        st: &AppState,
+        body: Value,
+        base: String,
+        out: Out,
+    ) -> impl Future<Output = Result<Value, AppError>> + Send;
+    /// GET by id.
+    fn get(st: &AppState, id: String, base: String, out: Out) -> impl Future<Output = Result<Value, AppError>> + Send;
+    /// PUT.
+    fn replace(
+        st: &AppState,
+        id: String,
+        body: Value,
+        pre: Preconditions,
+        base: String,
+        out: Out,
+    ) -> impl Future<Output = Result<Value, AppError>> + Send;
+    /// PATCH.
+    fn patch(
+        st: &AppState,
+        id: String,
+        body: Value,
+        pre: Preconditions,
+        base: String,
+        out: Out,
+    ) -> impl Future<Output = Result<Value, AppError>> + Send;
+    /// DELETE.
+    fn delete(st: &AppState, id: String, pre: Preconditions) -> impl Future<Output = Result<(), AppError>> + Send;
+    /// A list page: total and resources.
+    fn list(
+        st: &AppState,
+        q: ListQuery,
+        base: String,
+        out: Out,
+    ) -> impl Future<Output = Result<(u64, Vec<Value>), AppError>> + Send;
+}
+
+/// What the projection asks of related data (group members), decided before anything is read.
+#[derive(Debug, Clone, Copy)]
+pub struct Out {
+    /// The members a group response carries.
+    pub members: Members,
+}
+
+impl Out {
+    fn new(proj: &Projection, answer: Answer) -> Self {
+        let members = match (proj.wants("members"), answer) {
+            (Some(false), _) => Members::Omit,
+            (Some(true), _) | (None, Answer::Read) => Members::All,
+            (None, Answer::Write) => Members::IfSmall,
+        };
+        Out { members }
+    }
+}
+
+/// Users.
+pub struct UsersApi;
+/// Groups.
+pub struct GroupsApi;
+
+impl Api for UsersApi {
+    fn rt() -> &'static ResourceType {
+        &USER_RESOURCE
+    }
+    async fn create(st: &AppState, body: Value, base: String, _: Out) -> Result<Value, AppError> {
+        users::create(&st.db, &body, &st.required, base).await
+    }
+    async fn get(st: &AppState, id: String, base: String, _: Out) -> Result<Value, AppError> {
+        users::get(&st.db, &id, base).await
+    }
+    async fn replace(
+        st: &AppState,
+        id: String,
+        body: Value,
+        pre: Preconditions,
+        base: String,
+        _: Out,
+    ) -> Result<Value, AppError> {
+        users::replace(&st.db, &id, &body, pre, &st.required, base).await
+    }
+    async fn patch(
+        st: &AppState,
+        id: String,
+        body: Value,
+        pre: Preconditions,
+        base: String,
+        _: Out,
+    ) -> Result<Value, AppError> {
+        users::patch(&st.db, &id, &body, pre, &st.required, base).await
+    }
+    async fn delete(st: &AppState, id: String, pre: Preconditions) -> Result<(), AppError> {
+        users::delete(&st.db, &id, pre).await
+    }
+    async fn list(st: &AppState, q: ListQuery, base: String, _: Out) -> Result<(u64, Vec<Value>), AppError> {
+        users::list(&st.db, q, base).await
+    }
+}
+
+impl Api for GroupsApi {
+    fn rt() -> &'static ResourceType {
+        &GROUP_RESOURCE
+    }
+    async fn create(st: &AppState, body: Value, base: String, out: Out) -> Result<Value, AppError> {
+        groups::create(&st.db, &body, base, out.members).await
+    }
+    async fn get(st: &AppState, id: String, base: String, out: Out) -> Result<Value, AppError> {
+        groups::get(&st.db, &id, base, out.members).await
+    }
+    async fn replace(
+        st: &AppState,
+        id: String,
+        body: Value,
+        pre: Preconditions,
+        base: String,
+        out: Out,
+    ) -> Result<Value, AppError> {
+        groups::replace(&st.db, &id, &body, pre, base, out.members).await
+    }
+    async fn patch(
+        st: &AppState,
+        id: String,
+        body: Value,
+        pre: Preconditions,
+        base: String,
+        out: Out,
+    ) -> Result<Value, AppError> {
+        groups::patch(&st.db, &id, &body, pre, base, out.members).await
+    }
+    async fn delete(st: &AppState, id: String, pre: Preconditions) -> Result<(), AppError> {
+        groups::delete(&st.db, &id, pre).await
+    }
+    async fn list(st: &AppState, q: ListQuery, base: String, out: Out) -> Result<(u64, Vec<Value>), AppError> {
+        groups::list(&st.db, q, base, out.members).await
+    }
+}
+
+fn etag_of(resource: &Value) -> Option<&str> {
+    resource.get("meta")?.get("version")?.as_str()
+}
+
+fn version_of(resource: &Value) -> Option<i64> {
+    etag_of(resource)?.trim_start_matches("W/").trim_matches('"').parse().ok()
+}
+
+/// A single resource: body (projected), `ETag` equal to `meta.version`, and for 201 a
+/// `Location` equal to `meta.location` (RFC 7644 §3.3, §3.14).
+fn resource_response(status: StatusCode, rt: &ResourceType, full: Value, proj: &Projection) -> Response {
+    let etag = etag_of(&full).and_then(|e| HeaderValue::from_str(e).ok());
+    let location = full.get("meta").and_then(|m| m.get("location")).and_then(Value::as_str);
+    let location = location.and_then(|l| HeaderValue::from_str(l).ok());
+    let mut resp = scim_json(status, &proj.apply(rt, full));
+    let headers = resp.headers_mut();
+    if let Some(v) = etag {
+        headers.insert(header::ETAG, v);
+    }
+    if let (StatusCode::CREATED, Some(v)) = (status, location) {
+        headers.insert(header::LOCATION, v);
+    }
+    resp
+}
+
+fn projection(params: &Params) -> Result<Projection, AppError> {
+    Projection::parse(params.get("attributes"), params.get("excludedAttributes"))
+}
+
+pub async fn create<A: Api>(
+    State(st): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    params: Params,
+    ScimJson(body): ScimJson,
+) -> Result<Response, AppError> {
+    let proj = projection(&params)?;
+    let full = A::create(&st, body, base, Out::new(&proj, Answer::Write)).await?;
+    Ok(resource_response(StatusCode::CREATED, A::rt(), full, &proj))
+}
+
+pub async fn get<A: Api>(
+    State(st): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    ResourceId(id): ResourceId,
+    params: Params,
+    pre: Preconditions,
+) -> Result<Response, AppError> {
+    let proj = projection(&params)?;
+    let full = A::get(&st, id, base, Out::new(&proj, Answer::Read)).await?;
+    let unchanged = pre.if_none_match.as_deref().zip(version_of(&full)).is_some_and(|(m, v)| tag_list_matches(m, v));
+    if unchanged {
+        let mut resp = StatusCode::NOT_MODIFIED.into_response();
+        if let Some(v) = etag_of(&full).and_then(|e| HeaderValue::from_str(e).ok()) {
+            resp.headers_mut().insert(header::ETAG, v);
+        }
+        return Ok(resp);
+    }
+    Ok(resource_response(StatusCode::OK, A::rt(), full, &proj))
+}
+
+pub async fn replace<A: Api>(
+    State(st): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    ResourceId(id): ResourceId,
+    params: Params,
+    pre: Preconditions,
+    ScimJson(body): ScimJson,
+) -> Result<Response, AppError> {
+    let proj = projection(&params)?;
+    let full = A::replace(&st, id, body, pre, base, Out::new(&proj, Answer::Write)).await?;
+    Ok(resource_response(StatusCode::OK, A::rt(), full, &proj))
+}
+
+pub async fn patch<A: Api>(
+    State(st): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    ResourceId(id): ResourceId,
+    params: Params,
+    pre: Preconditions,
+    ScimJson(body): ScimJson,
+) -> Result<Response, AppError> {
+    let proj = projection(&params)?;
+    let full = A::patch(&st, id, body, pre, base, Out::new(&proj, Answer::Write)).await?;
+    Ok(resource_response(StatusCode::OK, A::rt(), full, &proj))
+}
+
+pub async fn delete<A: Api>(
+    State(st): State<AppState>,
+    ResourceId(id): ResourceId,
+    pre: Preconditions,
+) -> Result<StatusCode, AppError> {
+    A::delete(&st, id, pre).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// GET /{Resources} (RFC 7644 §3.4.2).
+pub async fn list<A: Api>(
+    State(st): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    params: Params,
+) -> Result<Response, AppError> {
+    let (q, proj) = list_query(|k| params.get(k).map(|v| Value::String(v.to_owned())))?;
+    run_list::<A>(&st, q, proj, base).await
+}
+
+/// POST /{Resources}/.search (RFC 7644 §3.4.3).
+pub async fn search<A: Api>(
+    State(st): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    ScimJson(body): ScimJson,
+) -> Result<Response, AppError> {
+    let (q, proj) = search_query(&body)?;
+    run_list::<A>(&st, q, proj, base).await
+}
+
+/// POST /.search (RFC 7644 §3.4.3): every resource type, Users first, then Groups, paged as one
+/// list. A filter is checked against each type; a type whose schema lacks the filter's
+/// attributes contributes nothing.
+pub async fn search_all(
+    State(st): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    ScimJson(body): ScimJson,
+) -> Result<Response, AppError> {
+    let (q, proj) = search_query(&body)?;
+    let applies = |rt: &ResourceType| q.filter.as_ref().is_none_or(|f| f.check(rt).is_ok());
+    if let Some(f) = &q.filter
+        && !applies(&USER_RESOURCE)
+        && !applies(&GROUP_RESOURCE)
+    {
+        f.check(&USER_RESOURCE)?; // neither type knows the filter's attributes: say why
+    }
+    let all = ListQuery { start_index: 1, count: u64::MAX, ..q.clone() };
+    let out = Out::new(&proj, Answer::Read);
+    let mut resources = Vec::new();
+    let mut total = 0;
+    if applies(&USER_RESOURCE) {
+        let (n, items) = UsersApi::list(
+            &st,
+            ListQuery { count: q.start_index.saturating_sub(1) + q.count, ..all.clone() },
+            base.clone(),
+            out,
+        )
+        .await?;
+        total += n;
+        resources.extend(items.into_iter().map(|r| proj.apply(&USER_RESOURCE, r)));
+    }
+    if applies(&GROUP_RESOURCE) {
+        let (n, items) =
+            GroupsApi::list(&st, ListQuery { count: q.start_index.saturating_sub(1) + q.count, ..all }, base, out)
+                .await?;
+        total += n;
+        resources.extend(items.into_iter().map(|r| proj.apply(&GROUP_RESOURCE, r)));
+    }
+    let page: Vec<Value> = resources
+        .into_iter()
+        .skip(usize::try_from(q.start_index.saturating_sub(1)).unwrap_or(usize::MAX))
+        .take(usize::try_from(q.count).unwrap_or(usize::MAX))
+        .collect();
+    Ok(list_response(total, q.start_index, page))
+}
+
+fn search_query(body: &Value) -> Result<(ListQuery, Projection), AppError> {
+    let Value::Object(obj) = body else {
+        return Err(AppError::bad(ScimType::InvalidSyntax, "a SearchRequest must be a JSON object"));
+    };
+    if let Some(schemas) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("schemas")).map(|(_, v)| v) {
+        let ok = schemas
+            .as_array()
+            .is_some_and(|a| a.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(SEARCH_REQUEST_URN))));
+        if !ok {
+            return Err(AppError::bad(
+                ScimType::InvalidSyntax,
+                format!("a SearchRequest must list \"{SEARCH_REQUEST_URN}\" in schemas"),
+            ));
+        }
+    }
+    list_query(|k| obj.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone()))
+}
+
+async fn run_list<A: Api>(st: &AppState, q: ListQuery, proj: Projection, base: String) -> Result<Response, AppError> {
+    let start = q.start_index;
+    let (total, items) = A::list(st, q, base, Out::new(&proj, Answer::Read)).await?;
+    let resources = items.into_iter().map(|r| proj.apply(A::rt(), r)).collect();
+    Ok(list_response(total, start, resources))
+}
+
+fn list_response(total: u64, start: u64, resources: Vec<Value>) -> Response {
+    let body = json!({
+        "schemas": [LIST_RESPONSE_URN],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    scim_json(StatusCode::OK, &body)
+}

@@ -1,0 +1,192 @@
+//! Lists and searches (RFC 7644 §3.4.2, §3.4.3), the same for every resource type.
+//!
+//! Without a filter or sort a page comes straight from SQLite in insertion order. A filter with
+//! an indexed equality among its top-level `and` terms reads only the rows that index finds;
+//! any other filter evaluates every row, one at a time, keeping only the matches' sort keys and
+//! row numbers in memory; then the page's rows are read. Either way the validator's one filter
+//! evaluator decides, so every attribute of the schema is filterable and sortable.
+
+use rusqlite::Connection;
+use scimbox_validator::ScimType;
+use scimbox_validator::filter::{CompareOp, Filter, Literal, SortKey, cmp_sort_keys, sort_key};
+use scimbox_validator::path::AttrPath;
+use scimbox_validator::schema::ResourceType;
+use serde_json::Value;
+
+use crate::db::StoreError;
+use crate::db::rows::{self, Kind, ResourceRow};
+use crate::error::AppError;
+
+/// The most resources one list response carries (`filter.maxResults`).
+pub const MAX_RESULTS: u64 = 1000;
+/// The page size when a client sends no `count`.
+pub const DEFAULT_COUNT: u64 = 100;
+
+/// `sortOrder` (RFC 7644 §3.4.2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    /// The default.
+    #[default]
+    Ascending,
+    /// Reversed.
+    Descending,
+}
+
+/// A list or search request, already parsed.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// `filter`.
+    pub filter: Option<Filter>,
+    /// `sortBy`.
+    pub sort_by: Option<AttrPath>,
+    /// `sortOrder`.
+    pub sort_order: SortOrder,
+    /// `startIndex`, 1-based (values below 1 are taken as 1).
+    pub start_index: u64,
+    /// `count`, capped at [`MAX_RESULTS`].
+    pub count: u64,
+}
+
+/// One page of a list.
+#[derive(Debug)]
+pub struct ListPage {
+    /// Every match, not only this page's.
+    pub total: u64,
+    /// The page's rows.
+    pub rows: Vec<ResourceRow>,
+}
+
+/// What a resource type tells the list machinery.
+pub trait Listed {
+    /// Its table.
+    const KIND: Kind;
+    /// Its schema.
+    fn resource_type() -> &'static ResourceType;
+    /// The representation filters and sort keys are evaluated on; `related` says whether the
+    /// filter or sort needs the attribute that lives outside the document (User `groups`,
+    /// Group `members`).
+    fn for_filter(c: &Connection, row: &ResourceRow, base: &str, related: bool) -> Result<Value, StoreError>;
+    /// The name of that attribute.
+    const RELATED: &'static str;
+    /// The rows an index finds for one top-level equality term, if the term is indexed.
+    fn lookup(c: &Connection, term: &EqTerm) -> Result<Option<Vec<ResourceRow>>, StoreError>;
+}
+
+/// A top-level `attr[.sub] eq "value"` term of a filter (also `attr[value eq "v"]`), names
+/// lower-cased, core-schema attributes only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EqTerm {
+    /// The attribute.
+    pub attr: String,
+    /// The sub-attribute, if any.
+    pub sub: Option<String>,
+    /// The compared value.
+    pub value: String,
+}
+
+/// Checks a filter and sort attribute against the resource type's schemas.
+pub fn check_query(rt: &ResourceType, q: &ListQuery) -> Result<(), AppError> {
+    if let Some(f) = &q.filter {
+        f.check(rt)?;
+    }
+    if let Some(s) = &q.sort_by {
+        let r = s.resolve(rt).map_err(|e| AppError::bad(ScimType::InvalidValue, format!("sortBy: {}", e.detail)))?;
+        if r.is_hidden() {
+            return Err(AppError::bad(
+                ScimType::InvalidValue,
+                format!("sortBy: \"{s}\" is never returned and cannot be sorted on"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Filters, sorts and pages (see the module documentation).
+pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result<ListPage, StoreError> {
+    let offset = q.start_index.saturating_sub(1);
+    if q.filter.is_none() && q.sort_by.is_none() {
+        let total = rows::count(c, T::KIND)?;
+        let rows = if q.count == 0 { Vec::new() } else { rows::page(c, T::KIND, offset, q.count)? };
+        return Ok(ListPage { total, rows });
+    }
+    let related = q.filter.as_ref().is_some_and(|f| mentions(f, T::RELATED))
+        || q.sort_by.as_ref().is_some_and(|p| p.name.eq_ignore_ascii_case(T::RELATED));
+    let rt = T::resource_type();
+    let mut hits: Vec<(Option<SortKey>, i64)> = Vec::new();
+    let mut visit = |row: ResourceRow| {
+        let res = T::for_filter(c, &row, base, related)?;
+        if q.filter.as_ref().is_none_or(|f| f.matches(rt, &res)) {
+            hits.push((q.sort_by.as_ref().and_then(|p| sort_key(rt, p, &res)), row.seq));
+        }
+        Ok(())
+    };
+    match indexed::<T>(c, q.filter.as_ref(), rt)? {
+        Some(found) => found.into_iter().try_for_each(&mut visit)?,
+        None => rows::scan(c, T::KIND, &mut visit)?,
+    }
+    if q.sort_by.is_some() {
+        let desc = q.sort_order == SortOrder::Descending;
+        hits.sort_by(|(a, sa), (b, sb)| cmp_sort_keys(a.as_ref(), b.as_ref(), desc).then(sa.cmp(sb)));
+    }
+    let total = hits.len() as u64;
+    let seqs: Vec<i64> = hits
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(q.count).unwrap_or(usize::MAX))
+        .map(|(_, seq)| seq)
+        .collect();
+    Ok(ListPage { total, rows: rows::by_seqs(c, T::KIND, &seqs)? })
+}
+
+/// The rows the first indexed equality term finds, or `None` when no term is indexed.
+fn indexed<T: Listed>(
+    c: &Connection,
+    f: Option<&Filter>,
+    rt: &ResourceType,
+) -> Result<Option<Vec<ResourceRow>>, StoreError> {
+    let mut terms = Vec::new();
+    if let Some(f) = f {
+        eq_terms(f, rt, &mut terms);
+    }
+    for term in &terms {
+        if let Some(found) = T::lookup(c, term)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+/// Collects the top-level `and` terms that compare a core attribute for equality with a string.
+fn eq_terms(f: &Filter, rt: &ResourceType, out: &mut Vec<EqTerm>) {
+    let core = |p: &AttrPath| p.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(rt.schema.id));
+    let term = |p: &AttrPath, sub: Option<&str>, v: &str| EqTerm {
+        attr: p.name.to_ascii_lowercase(),
+        sub: sub.map(str::to_ascii_lowercase),
+        value: v.to_owned(),
+    };
+    match f {
+        Filter::And(a, b) => {
+            eq_terms(a, rt, out);
+            eq_terms(b, rt, out);
+        }
+        Filter::Compare(p, CompareOp::Eq, Literal::String(v)) if core(p) => out.push(term(p, p.sub.as_deref(), v)),
+        Filter::ValuePath(p, inner) if core(p) && p.sub.is_none() => {
+            if let Filter::Compare(s, CompareOp::Eq, Literal::String(v)) = inner.as_ref()
+                && s.urn.is_none()
+                && s.sub.is_none()
+            {
+                out.push(term(p, Some(&s.name), v));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether any path of the filter names the top-level attribute `attr`.
+fn mentions(f: &Filter, attr: &str) -> bool {
+    match f {
+        Filter::And(a, b) | Filter::Or(a, b) => mentions(a, attr) || mentions(b, attr),
+        Filter::Not(a) => mentions(a, attr),
+        Filter::Present(p) | Filter::Compare(p, _, _) | Filter::ValuePath(p, _) => p.name.eq_ignore_ascii_case(attr),
+    }
+}
