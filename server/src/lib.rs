@@ -6,6 +6,7 @@
 //! only hands the command line to [`cli::main`].
 
 pub mod auth;
+pub mod compat;
 pub mod cli;
 pub mod clock;
 pub mod config;

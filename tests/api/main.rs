@@ -4,6 +4,7 @@
 mod helpers;
 
 mod auth_tokens;
+mod compat;
 mod discovery;
 mod durability;
 mod filter_list;

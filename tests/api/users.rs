@@ -1049,3 +1049,41 @@ async fn okta_deactivate_by_patch_keeps_the_user_readable() {
     // Okta's spec test step 8: the same POST again is 409.
     app.post("/Users", &user("test.user@okta.local")).await.assert_error(409, Some("uniqueness"));
 }
+
+// idp-behaviour.md §1.3 item 3: Okta re-provisions a deactivated user with a POST carrying the
+// same userName and externalId; scimbox revives that user (same id) instead of a stuck 409.
+#[tokio::test]
+async fn post_revives_a_deactivated_user_with_the_same_user_name_and_external_id() {
+    let app = TestApp::spawn().await;
+    let body = json!({"userName": "okta.user@example.com", "externalId": "00u1", "displayName": "Old"});
+    let first = app.create_user(&body).await;
+    let id = first["id"].as_str().unwrap();
+    let deactivate = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": false}}]});
+    assert_eq!(app.patch(&format!("/Users/{id}"), &deactivate).await.status, 200);
+
+    let again = json!({"userName": "OKTA.USER@example.com", "externalId": "00u1", "displayName": "New"});
+    let revived = app.post("/Users", &again).await;
+    assert_eq!(revived.status, 201, "{}", revived.text);
+    assert_eq!(revived.body["id"], id, "the same user comes back");
+    assert_eq!(revived.body["active"], true);
+    assert_eq!(revived.body["displayName"], "New");
+    assert_eq!(revived.header("location"), revived.body["meta"]["location"].as_str());
+    let list = app.filter("userName eq \"okta.user@example.com\"").await;
+    assert_eq!(list.body["totalResults"], 1, "no duplicate was created");
+}
+
+#[tokio::test]
+async fn post_of_an_active_or_foreign_duplicate_stays_409() {
+    let app = TestApp::spawn().await;
+    app.create_user(&json!({"userName": "a@example.com", "externalId": "e1"})).await;
+    app.post("/Users", &json!({"userName": "a@example.com", "externalId": "e1"})).await.assert_error(409, Some("uniqueness"));
+
+    let b = app.create_user(&json!({"userName": "b@example.com", "externalId": "e2", "active": false})).await;
+    let other = app.post("/Users", &json!({"userName": "b@example.com", "externalId": "someone-else"})).await;
+    other.assert_error(409, Some("uniqueness"));
+    let no_ext = app.post("/Users", &json!({"userName": "b@example.com"})).await;
+    no_ext.assert_error(409, Some("uniqueness"));
+    let still = app.get(&format!("/Users/{}", b["id"].as_str().unwrap())).await;
+    assert_eq!(still.body["active"], false, "a refused POST changes nothing");
+}

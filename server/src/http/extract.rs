@@ -12,6 +12,7 @@ use scimbox_validator::schema::ResourceType;
 use serde_json::Value;
 
 use super::AppState;
+use crate::auth::Principal;
 use crate::error::AppError;
 use crate::service::Preconditions;
 use crate::service::list::{DEFAULT_COUNT, ListQuery, MAX_RESULTS, SortOrder};
@@ -26,9 +27,14 @@ impl FromRequest<AppState> for ScimJson {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
         check_content_type(req.headers().get(header::CONTENT_TYPE))?;
+        let token = req.extensions().get::<Principal>().map(|p| p.token_name.clone());
         let limit = state.config.max_body_bytes;
         let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| body_error(e, limit))?;
-        parse_json(&bytes).map(ScimJson)
+        let value = parse_json(&bytes)?;
+        if let Some(token) = token {
+            state.compat.quirks(&token, &scimbox_validator::quirks::in_body(&value));
+        }
+        Ok(ScimJson(value))
     }
 }
 

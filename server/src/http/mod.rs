@@ -25,10 +25,12 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 use crate::auth::{self, TokenChecker};
+use crate::compat::Recorder;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, InternalCause, SCIM_JSON};
 use resources::{Api, GroupsApi, UsersApi};
+use scimbox_validator::quirks::{self, Quirk};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -41,12 +43,14 @@ pub struct AppState {
     pub tokens: Arc<TokenChecker>,
     /// Core attributes required beyond the RFC's `userName` (paths such as `name.givenName`).
     pub required: Arc<Vec<String>>,
+    /// The compatibility report's pending tallies.
+    pub compat: Arc<Recorder>,
 }
 
 impl AppState {
     /// State over an open database.
     pub fn new(db: Db, config: Config) -> Self {
-        Self { db, config: Arc::new(config), tokens: Arc::default(), required: Arc::default() }
+        Self { db, config: Arc::new(config), tokens: Arc::default(), required: Arc::default(), compat: Arc::default() }
     }
 }
 
@@ -115,14 +119,35 @@ async fn require_token(State(state): State<AppState>, mut req: Request, next: Ne
     let Some(token) = auth::parse_header(header) else {
         return AppError::unauthorized("the Authorization header must be \"Bearer <token>\"").into_response();
     };
+    let bare = !header.trim_start().get(..7).is_some_and(|s| s.eq_ignore_ascii_case("bearer "));
     match state.tokens.check(&state.db, token).await {
         Ok(Some(principal)) => {
+            observe(&state, &req, &principal.token_name, bare);
             req.extensions_mut().insert(principal);
             next.run(req).await
         }
         Ok(None) => AppError::unauthorized("the bearer token is unknown, revoked or expired").into_response(),
         Err(e) => AppError::from(e).into_response(),
     }
+}
+
+/// The path as the client sent it, before [`normalize_uri`] cleaned it.
+#[derive(Debug, Clone)]
+pub struct OriginalPath(pub String);
+
+/// Adds a request to its connection's compatibility report (see [`crate::compat`]).
+fn observe(state: &AppState, req: &Request, token: &str, bare: bool) {
+    let h = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let path = req.extensions().get::<OriginalPath>().map_or(req.uri().path(), |p| p.0.as_str());
+    let has_body =
+        req.headers().contains_key(header::CONTENT_LENGTH) || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let mut seen =
+        quirks::in_request(path, req.uri().query(), h(header::USER_AGENT), h(header::CONTENT_TYPE), has_body);
+    if bare {
+        seen.push(Quirk::BareToken);
+    }
+    state.compat.client(token, h(header::USER_AGENT));
+    state.compat.quirks(token, &seen);
 }
 
 /// Answers 408 when a request (its body included) takes longer than the configured limit.
@@ -184,6 +209,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_timeout = state.config.header_timeout;
+    let flusher = tokio::spawn(flush_compat(state.clone()));
+    let compat = (state.compat.clone(), state.db.clone());
     let router = app(state);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -204,7 +231,9 @@ pub async fn serve(
         let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
             let mut req = req.map(axum::body::Body::new);
             if let Some(uri) = normalize_uri(req.uri()) {
+                let original = OriginalPath(req.uri().path().to_owned());
                 *req.uri_mut() = uri;
+                req.extensions_mut().insert(original);
             }
             let router = router.clone();
             async move { Ok::<_, Infallible>(router.oneshot(req).await.unwrap_or_else(|e| match e {})) }
@@ -225,7 +254,22 @@ pub async fn serve(
             tracing::warn!("some connections were still open after 10 s; closing them");
         }
     }
+    flusher.abort();
+    if let Err(e) = compat.0.flush(&compat.1).await {
+        tracing::warn!(error = %e, "could not save the compatibility report");
+    }
     Ok(())
+}
+
+/// Writes the compatibility tallies every [`crate::compat::FLUSH_EVERY`].
+async fn flush_compat(state: AppState) {
+    let mut tick = tokio::time::interval(crate::compat::FLUSH_EVERY);
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.compat.flush(&state.db).await {
+            tracing::warn!(error = %e, "could not save the compatibility report");
+        }
+    }
 }
 
 /// A JSON response with the SCIM media type.

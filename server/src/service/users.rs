@@ -101,7 +101,31 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String) ->
     doc.entry("active").or_insert(Value::Bool(true));
     let id = uuid::Uuid::new_v4().to_string();
     let now = clock::now_stamp();
-    Ok(db.write(move |c| render(c, &users::insert(c, &id, doc, &now)?, &base)).await?)
+    let write = move |c: &Connection| {
+        let row = match users::insert(c, &id, doc.clone(), &now) {
+            Err(StoreError::Conflict(msg)) => revive(c, doc, &now)?.ok_or(StoreError::Conflict(msg))?,
+            other => other?,
+        };
+        render(c, &row, &base)
+    };
+    Ok(db.write(write).await?)
+}
+
+/// Okta re-provisioning (idp-behaviour.md §1.3 item 3): a POST whose `userName` AND
+/// `externalId` match a *deactivated* user revives that user, keeping its `id`, instead of
+/// answering 409 and leaving the IdP stuck. The body replaces the user as a PUT would, and
+/// `active` is true unless the body says otherwise. A match on an active user, or on userName
+/// alone, stays a 409.
+fn revive(c: &Connection, doc: Map<String, Value>, now: &str) -> Result<Option<UserRow>, StoreError> {
+    let text = |d: &Map<String, Value>, k: &str| d.get(k).and_then(Value::as_str).map(str::to_owned);
+    let (Some(name), Some(ext)) = (text(&doc, "userName"), text(&doc, "externalId")) else { return Ok(None) };
+    let found = users::lookup(c, &Lookup::UserName(name))?.into_iter().next();
+    let Some(old) = found else { return Ok(None) };
+    let inactive = old.doc.get("active").and_then(Value::as_bool) == Some(false);
+    if !inactive || text(&old.doc, "externalId").as_deref() != Some(ext.as_str()) {
+        return Ok(None);
+    }
+    users::update(c, &old.id, now, |_| Ok(doc)).map(Some)
 }
 
 /// GET /Users/{id} (RFC 7644 §3.4.1).
