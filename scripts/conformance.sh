@@ -16,6 +16,9 @@ work=$(mktemp -d)
 db="$work/conformance.db"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 token=$("$bin" token create --db "$db" --name conformance)
+# The account named by the example payload scimbox publishes as the canonical value of
+# `accounts` (schema.rs EXAMPLE_PAYLOAD): generic checkers send it, and it must be registered.
+"$bin" account add --db "$db" DEMO --name "Demo account" 2>/dev/null
 
 "$bin" serve --db "$db" --listen "127.0.0.1:$port" 2>"$work/server.log" &
 pid=$!

@@ -6,9 +6,9 @@
 //! only hands the command line to [`cli::main`].
 
 pub mod auth;
-pub mod compat;
 pub mod cli;
 pub mod clock;
+pub mod compat;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -13,11 +13,8 @@ use crate::helpers::TestApp;
 async fn report(app: &TestApp, ready: impl Fn(&[Tally], &[Tally]) -> bool) -> (Vec<Tally>, Vec<Tally>) {
     let start = Instant::now();
     loop {
-        let (clients, quirks) = app
-            .db
-            .read(|c| Ok((compat::clients(c, "test")?, compat::quirks(c, "test")?)))
-            .await
-            .expect("read report");
+        let (clients, quirks) =
+            app.db.read(|c| Ok((compat::clients(c, "test")?, compat::quirks(c, "test")?))).await.expect("read report");
         if ready(&clients, &quirks) || start.elapsed() > Duration::from_secs(5) {
             return (clients, quirks);
         }
@@ -56,7 +53,8 @@ async fn records_clients_and_the_quirks_it_smoothed_over() {
         .unwrap();
     assert_eq!(resp.status(), 200);
 
-    let (clients, quirks) = report(&app, |c, q| count(c, "Okta SCIM Client 1.0.0") == 1 && count(q, "bare-token") == 1).await;
+    let (clients, quirks) =
+        report(&app, |c, q| count(c, "Okta SCIM Client 1.0.0") == 1 && count(q, "bare-token") == 1).await;
     assert_eq!(count(&clients, "Okta SCIM Client 1.0.0"), 1, "{clients:?}");
     assert!(count(&clients, "") >= 3, "requests without a User-Agent are counted too: {clients:?}");
     for (code, n) in [

@@ -40,8 +40,7 @@ async fn service_provider_config_is_honest_and_open() {
     let b = &r.body;
     assert_eq!(b["schemas"], json!([SPC_URN]));
     assert_eq!(b["patch"], json!({"supported": true}));
-    assert_eq!(b["bulk"]["supported"], false);
-    assert!(b["bulk"]["maxOperations"].is_u64() && b["bulk"]["maxPayloadSize"].is_u64(), "{b}");
+    assert_eq!(b["bulk"], json!({"supported": true, "maxOperations": 1000, "maxPayloadSize": 1_048_576}));
     assert_eq!(b["filter"], json!({"supported": true, "maxResults": 1000}));
     assert_eq!(b["sort"], json!({"supported": true}));
     assert_eq!(b["etag"], json!({"supported": true}));
@@ -183,7 +182,13 @@ async fn resource_types() {
     assert_eq!(b["id"], "User");
     assert_eq!(b["endpoint"], "/Users");
     assert_eq!(b["schema"], USER_URN);
-    assert_eq!(b["schemaExtensions"], json!([{"schema": ENT_URN, "required": false}]));
+    assert_eq!(
+        b["schemaExtensions"],
+        json!([
+            {"schema": ENT_URN, "required": false},
+            {"schema": "urn:ietf:params:scim:schemas:extension:scimbox:2.0:User", "required": false}
+        ])
+    );
     assert_eq!(b["meta"]["resourceType"], "ResourceType");
     assert_eq!(b["meta"]["location"], format!("{}/ResourceTypes/User", app.base));
     // Every schema a resource type names is served.

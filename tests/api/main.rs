@@ -3,11 +3,17 @@
 
 mod helpers;
 
+mod accounts_cli;
 mod auth_tokens;
+mod bulk;
 mod compat;
 mod discovery;
 mod durability;
 mod filter_list;
+mod groups;
+mod idp_entra;
+mod idp_okta;
+mod idp_onelogin_jumpcloud;
 mod limits;
 mod patch_ops;
 mod users;

@@ -1077,7 +1077,9 @@ async fn post_revives_a_deactivated_user_with_the_same_user_name_and_external_id
 async fn post_of_an_active_or_foreign_duplicate_stays_409() {
     let app = TestApp::spawn().await;
     app.create_user(&json!({"userName": "a@example.com", "externalId": "e1"})).await;
-    app.post("/Users", &json!({"userName": "a@example.com", "externalId": "e1"})).await.assert_error(409, Some("uniqueness"));
+    app.post("/Users", &json!({"userName": "a@example.com", "externalId": "e1"}))
+        .await
+        .assert_error(409, Some("uniqueness"));
 
     let b = app.create_user(&json!({"userName": "b@example.com", "externalId": "e2", "active": false})).await;
     let other = app.post("/Users", &json!({"userName": "b@example.com", "externalId": "someone-else"})).await;

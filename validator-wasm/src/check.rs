@@ -1,14 +1,17 @@
 //! Whole-document checks that return a verdict instead of stopping at the first error: what the
 //! browser checker (through the `wasm` module on wasm32) and, later, `scimbox validate` show.
-//! The server applies the same functions ([`crate::resource::normalize`] and
-//! [`crate::resource::check_required`]), so the verdicts agree.
+//! The server applies the same functions ([`crate::resource::normalize`],
+//! [`crate::resource::check_required`] and [`crate::accounts`]), so the verdicts agree.
+//!
+//! JSON is parsed strictly by [`Document::parse`]: syntax errors carry a 1-based line and column
+//! counted in characters (see [`crate::accounts`]).
 
 use serde::Serialize;
 
+use crate::accounts::{Catalogue, Document, PayloadFault};
 use crate::filter::Filter;
 use crate::resource::{check_required, normalize};
 use crate::schema::USER_RESOURCE;
-use crate::{ScimType, ValidationError};
 
 /// The outcome of a check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,31 +30,47 @@ pub struct Fault {
     pub scim_type: &'static str,
     /// What is wrong and where.
     pub detail: String,
-    /// 1-based line of a JSON syntax error.
+    /// The index of the `accounts` payload at fault, when it is one of a list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    /// 1-based line of a JSON syntax error, or of the offending key or value in a payload.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
-    /// 1-based column of a JSON syntax error.
+    /// 1-based column (in characters) of the same.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<usize>,
 }
 
-impl From<ValidationError> for Fault {
-    fn from(e: ValidationError) -> Self {
-        Fault { scim_type: e.scim_type.as_str(), detail: e.detail, line: None, column: None }
+impl From<crate::ValidationError> for Fault {
+    fn from(e: crate::ValidationError) -> Self {
+        Fault { scim_type: e.scim_type.as_str(), detail: e.detail, index: None, line: None, column: None }
+    }
+}
+
+impl From<PayloadFault> for Fault {
+    fn from(f: PayloadFault) -> Self {
+        Fault { scim_type: f.scim_type, detail: f.detail(), index: f.index, line: f.line, column: f.column }
     }
 }
 
 impl Verdict {
     fn of(result: Result<(), Fault>) -> Self {
-        match result {
-            Ok(()) => Verdict { valid: true, errors: Vec::new() },
-            Err(f) => Verdict { valid: false, errors: vec![f] },
-        }
+        Self::of_all(result.err().into_iter().collect())
+    }
+
+    fn of_all(errors: Vec<Fault>) -> Self {
+        Verdict { valid: errors.is_empty(), errors }
     }
 }
 
+/// A syntax error of the checked text as a whole: `line 3, column 1: ...`.
+fn syntax_fault(f: PayloadFault) -> Fault {
+    let (line, column) = (f.line.unwrap_or(1), f.column.unwrap_or(1));
+    Fault { detail: format!("line {line}, column {column}: {}", f.message), ..Fault::from(f) }
+}
+
 /// Checks a SCIM User body as `POST /Users` would (RFC 7644 §3.3): strict JSON, schema types,
-/// required attributes.
+/// required attributes, and the `accounts` payloads' rules without a catalogue.
 ///
 /// ```
 /// let v = scimbox_validator::check::check_user("{\"userName\": 5}");
@@ -59,19 +78,49 @@ impl Verdict {
 /// assert_eq!(v.errors[0].scim_type, "invalidValue");
 /// ```
 pub fn check_user(text: &str) -> Verdict {
-    Verdict::of(check_user_inner(text))
+    check_user_with(text, &Catalogue::default())
 }
 
-fn check_user_inner(text: &str) -> Result<(), Fault> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| Fault {
-        scim_type: ScimType::InvalidSyntax.as_str(),
-        detail: format!("not valid JSON: {e}"),
-        line: Some(e.line()),
-        column: Some(e.column()),
-    })?;
-    let doc = normalize(&USER_RESOURCE, &value)?;
-    check_required(&USER_RESOURCE, &doc, &[])?;
-    Ok(())
+/// [`check_user`] against what the server knows: `accounts` must name registered accounts and
+/// catalogued roles (rules in [`crate::accounts`]). Reports the first normalisation error and
+/// every `accounts` fault.
+pub fn check_user_with(text: &str, cat: &Catalogue) -> Verdict {
+    match Document::parse(text) {
+        Ok(doc) => Verdict::of_all(user_faults(&doc, cat)),
+        Err(f) => Verdict::of_all(vec![syntax_fault(f)]),
+    }
+}
+
+/// Checks what an admin pastes (issue 4 §6, §7): ONE payload object, a JSON array of payload
+/// objects or strings, a string holding them (any form [`crate::accounts::parse_accounts`]
+/// takes), or a whole SCIM User body (an object with `userName` or `schemas`), whose `accounts`
+/// are checked along with the rest of the body. Every payload fault is reported with its index,
+/// line and column; positions of payload objects are within `text`, of payload strings within
+/// the string.
+///
+/// ```
+/// use scimbox_validator::{accounts::Catalogue, check::check_payloads};
+/// let v = check_payloads(r#"[{"accountId":"A"},{"acountId":"B"}]"#, &Catalogue::default());
+/// assert_eq!((v.errors[0].index, v.errors[0].line, v.errors[0].column), (Some(1), Some(1), Some(21)));
+/// ```
+pub fn check_payloads(text: &str, cat: &Catalogue) -> Verdict {
+    let doc = match Document::parse(text) {
+        Ok(doc) => doc,
+        Err(f) => return Verdict::of_all(vec![syntax_fault(f)]),
+    };
+    if doc.is_user_body() {
+        return Verdict::of_all(user_faults(&doc, cat));
+    }
+    Verdict::of_all(doc.accounts(cat).err().unwrap_or_default().into_iter().map(Fault::from).collect())
+}
+
+/// The body's first normalisation or required-attribute error, then every `accounts` fault.
+fn user_faults(doc: &Document, cat: &Catalogue) -> Vec<Fault> {
+    let (body, accounts) = doc.split_user(cat);
+    let normalized = normalize(&USER_RESOURCE, &body).and_then(|d| check_required(&USER_RESOURCE, &d, &[]));
+    let mut faults: Vec<Fault> = normalized.err().into_iter().map(Fault::from).collect();
+    faults.extend(accounts.err().unwrap_or_default().into_iter().map(Fault::from));
+    faults
 }
 
 /// Checks a filter expression as `GET /Users?filter=` would (RFC 7644 §3.4.2.2).
@@ -87,10 +136,146 @@ mod tests {
     fn verdicts() {
         assert!(check_user(r#"{"userName": "a"}"#).valid);
         let v = check_user("{\n  \"userName\": \"a\",\n}");
-        assert_eq!((v.errors[0].scim_type, v.errors[0].line), ("invalidSyntax", Some(3)));
+        assert_eq!((v.errors[0].scim_type, v.errors[0].line), ("invalidSyntax", Some(2)));
         let v = check_user(r#"{"displayName": "a"}"#);
         assert!(v.errors[0].detail.contains("userName"));
         assert!(check_filter(r#"userName eq "a""#).valid);
         assert_eq!(check_filter("userName eq").errors[0].scim_type, "invalidFilter");
+    }
+
+    fn cat() -> Catalogue {
+        Catalogue {
+            accounts: Some(["ACC123", "ACC200"].iter().map(|a| a.to_string()).collect()),
+            roles: Some(vec!["Editor".into()]),
+        }
+    }
+
+    type Want<'a> = (&'a str, Option<usize>, Option<usize>, Option<usize>, &'a str);
+
+    fn faults(v: &Verdict) -> Vec<Want<'_>> {
+        v.errors.iter().map(|f| (f.scim_type, f.index, f.line, f.column, f.detail.as_str())).collect()
+    }
+
+    /// One payload, lists of objects (positions within the text) or strings (within the
+    /// string), User bodies (normalisation errors plus accounts faults), syntax errors.
+    #[test]
+    fn payload_verdicts() {
+        let v = "invalidValue";
+        let cases: &[(&str, &[Want<'_>])] = &[
+            (r#"{"accountId":"ACC123","roles":"editor"}"#, &[]),
+            (r#"[{"accountId":"ACC123"}, "{\"accountId\":\"ACC200\"}"]"#, &[]),
+            (r#""[{\"accountId\":\"ACC123\"}]""#, &[]),
+            (
+                r#"{"acountId":"ACC123"}"#,
+                &[(
+                    v,
+                    None,
+                    Some(1),
+                    Some(2),
+                    r#"accounts (line 1, column 2): unknown key "acountId"; did you mean "accountId"?"#,
+                )],
+            ),
+            (
+                r#"[{"accountId":"ACC123"},{"acountId":"B"}]"#,
+                &[(
+                    v,
+                    Some(1),
+                    Some(1),
+                    Some(26),
+                    r#"accounts[1] (line 1, column 26): unknown key "acountId"; did you mean "accountId"?"#,
+                )],
+            ),
+            (
+                "[\n  \"{\\\"accountId\\\":\\\"ACC999\\\"}\",\n  {\"accountId\": \"ACC123\", \"roles\": [\"Admin\"]}\n]",
+                &[
+                    (
+                        v,
+                        Some(0),
+                        Some(1),
+                        Some(14),
+                        r#"accounts[0] (line 1, column 14): account "ACC999" is not registered (registered: ACC123, ACC200)"#,
+                    ),
+                    (
+                        v,
+                        Some(1),
+                        Some(3),
+                        Some(37),
+                        r#"accounts[1] (line 3, column 37): role "Admin" is not in the roles catalogue (catalogued: Editor)"#,
+                    ),
+                ],
+            ),
+            (
+                r#"{"userName": 5, "accounts": ["{\"accountId\":\"ACC999\"}", {"accountId": "ACC123", "status": "on"}]}"#,
+                &[
+                    (v, None, None, None, r#""userName" must be a string, got the number 5"#),
+                    (
+                        v,
+                        Some(0),
+                        Some(1),
+                        Some(14),
+                        r#"accounts[0] (line 1, column 14): account "ACC999" is not registered (registered: ACC123, ACC200)"#,
+                    ),
+                    (
+                        v,
+                        Some(1),
+                        Some(1),
+                        Some(94),
+                        r#"accounts[1] (line 1, column 94): "status" must be "Active" or "Inactive", got "on""#,
+                    ),
+                ],
+            ),
+            (
+                r#"{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "accounts": "[]"}"#,
+                &[(v, None, None, None, r#"the required attribute "userName" is missing from the User"#)],
+            ),
+            (
+                r#"{"userName": "a", "urn:ietf:params:scim:schemas:extension:scimbox:2.0:User": {"accounts": [{"accountId": "ACC200"}]}}"#,
+                &[],
+            ),
+            (
+                "{\n  \"userName\": \"a\",\n}",
+                &[(
+                    "invalidSyntax",
+                    None,
+                    Some(2),
+                    Some(18),
+                    "line 2, column 18: trailing comma before }; remove the comma",
+                )],
+            ),
+            (
+                "5",
+                &[(
+                    v,
+                    None,
+                    Some(1),
+                    Some(1),
+                    r#"accounts (line 1, column 1): expected payload strings such as {"accountId":"ACC123","roles":"Editor"} or a list of them, got the number 5"#,
+                )],
+            ),
+        ];
+        for (text, want) in cases {
+            let verdict = check_payloads(text, &cat());
+            assert_eq!(faults(&verdict), *want, "{text}");
+            assert_eq!(verdict.valid, want.is_empty());
+        }
+    }
+
+    /// `check_user` checks payload rules without a catalogue, `check_user_with` with one; both
+    /// take payload objects (which the schema's string type alone would refuse).
+    #[test]
+    fn user_verdicts_with_catalogue() {
+        let body = r#"{"userName": "a", "accounts": [{"accountId": "X"}]}"#;
+        assert!(check_user(body).valid);
+        let v = check_user_with(body, &cat());
+        assert_eq!(
+            v.errors[0].detail,
+            r#"accounts[0] (line 1, column 46): account "X" is not registered (registered: ACC123, ACC200)"#
+        );
+        let v = check_user(r#"{"userName": "a", "accounts": "{\"accountId\":\"\"}"}"#);
+        assert_eq!((v.errors[0].index, v.errors[0].column), (None, Some(14)));
+        let json = serde_json::to_value(check_payloads(r#"[{"x":1}]"#, &Catalogue::default())).unwrap();
+        assert_eq!(json["errors"][0]["index"], 0);
+        assert_eq!(json["errors"][0]["line"], 1);
+        assert!(json["errors"][1].get("line").is_none(), "{json}");
     }
 }

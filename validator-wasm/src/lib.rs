@@ -15,6 +15,8 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod access;
+pub mod accounts;
 pub mod check;
 pub mod error;
 pub mod filter;

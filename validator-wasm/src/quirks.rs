@@ -151,7 +151,13 @@ impl Quirk {
 }
 
 /// Quirks visible in the request line and headers.
-pub fn in_request(path: &str, query: Option<&str>, user_agent: Option<&str>, content_type: Option<&str>, has_body: bool) -> Vec<Quirk> {
+pub fn in_request(
+    path: &str,
+    query: Option<&str>,
+    user_agent: Option<&str>,
+    content_type: Option<&str>,
+    has_body: bool,
+) -> Vec<Quirk> {
     let mut out = Vec::new();
     let mut add = |cond: bool, q: Quirk| {
         if cond {
@@ -161,7 +167,10 @@ pub fn in_request(path: &str, query: Option<&str>, user_agent: Option<&str>, con
     add(user_agent.is_none_or(|u| u.trim().is_empty()), Quirk::NoUserAgent);
     add(path.contains("//") || (path.len() > 1 && path.ends_with('/')), Quirk::SloppyPath);
     let q = query.unwrap_or("");
-    add(q.split('&').any(|kv| kv.split('=').next().is_some_and(|k| k.eq_ignore_ascii_case("aadOptscim062020"))), Quirk::EntraFlag);
+    add(
+        q.split('&').any(|kv| kv.split('=').next().is_some_and(|k| k.eq_ignore_ascii_case("aadOptscim062020"))),
+        Quirk::EntraFlag,
+    );
     add(q.contains('+'), Quirk::PlusInQuery);
     let mime = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
     add(has_body && mime.as_deref() == Some("application/json"), Quirk::PlainJson);
@@ -211,7 +220,9 @@ fn value(key: &str, v: &Value, out: &mut Vec<Quirk>) {
     match v {
         Value::Null => out.push(Quirk::NullValue),
         Value::String(s) if s.is_empty() => out.push(Quirk::EmptyString),
-        Value::String(s) if is_bool_attr(leaf) && crate::resource::parse_bool(s).is_some() => out.push(Quirk::StringBoolean),
+        Value::String(s) if is_bool_attr(leaf) && crate::resource::parse_bool(s).is_some() => {
+            out.push(Quirk::StringBoolean)
+        }
         Value::String(_) if leaf.eq_ignore_ascii_case("manager") => out.push(Quirk::ManagerShape),
         Value::String(_) if leaf.eq_ignore_ascii_case("password") => out.push(Quirk::Password),
         Value::Object(_) if is_list_attr(leaf) => out.push(Quirk::ObjectForList),
@@ -235,7 +246,8 @@ fn value(key: &str, v: &Value, out: &mut Vec<Quirk>) {
 }
 
 fn is_json_string(v: Option<&Value>) -> bool {
-    v.and_then(Value::as_str).is_some_and(|s| s.trim_start().starts_with('{') && serde_json::from_str::<Value>(s).is_ok())
+    v.and_then(Value::as_str)
+        .is_some_and(|s| s.trim_start().starts_with('{') && serde_json::from_str::<Value>(s).is_ok())
 }
 
 fn is_bool_attr(name: &str) -> bool {
@@ -296,7 +308,13 @@ mod tests {
             {"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "m1"}
         ]});
         let q = in_body(&body);
-        for want in [Quirk::CapitalisedOp, Quirk::StringBoolean, Quirk::RemoveByValue, Quirk::AddOnFilteredPath, Quirk::ManagerShape] {
+        for want in [
+            Quirk::CapitalisedOp,
+            Quirk::StringBoolean,
+            Quirk::RemoveByValue,
+            Quirk::AddOnFilteredPath,
+            Quirk::ManagerShape,
+        ] {
             assert!(q.contains(&want), "{want:?} in {q:?}");
         }
     }
@@ -309,7 +327,10 @@ mod tests {
         assert_eq!(in_body(&rename), vec![Quirk::PathlessPatch, Quirk::IdInPatchValue]);
         let put = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "1", "userName": "a",
             "password": "p", "groups": [], "emails": {"value": "a@b"}, "nickName": ""});
-        assert_eq!(in_body(&put), vec![Quirk::ObjectForList, Quirk::EmptyString, Quirk::ReadOnlyInput, Quirk::Password]);
+        assert_eq!(
+            in_body(&put),
+            vec![Quirk::ObjectForList, Quirk::EmptyString, Quirk::ReadOnlyInput, Quirk::Password]
+        );
     }
 
     #[test]
@@ -319,13 +340,25 @@ mod tests {
         assert!(in_body(&body).is_empty());
         let patch = json!({"Operations": [{"op": "replace", "path": "active", "value": false}]});
         assert!(in_body(&patch).is_empty());
-        assert!(in_request("/scim/v2/Users", Some("filter=userName%20eq%20%22a%22"), Some("Okta"), Some("application/scim+json"), true).is_empty());
+        assert!(
+            in_request(
+                "/scim/v2/Users",
+                Some("filter=userName%20eq%20%22a%22"),
+                Some("Okta"),
+                Some("application/scim+json"),
+                true
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn request_line_quirks() {
         let q = in_request("/scim/v2//Users/", Some("aadOptscim062020&filter=userName+eq+%22a%22"), None, None, true);
-        assert_eq!(q, vec![Quirk::NoUserAgent, Quirk::SloppyPath, Quirk::EntraFlag, Quirk::PlusInQuery, Quirk::NoContentType]);
+        assert_eq!(
+            q,
+            vec![Quirk::NoUserAgent, Quirk::SloppyPath, Quirk::EntraFlag, Quirk::PlusInQuery, Quirk::NoContentType]
+        );
         for q in Quirk::ALL {
             assert_eq!(Quirk::from_code(q.code()), Some(q));
         }

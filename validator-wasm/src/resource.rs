@@ -121,7 +121,11 @@ fn put(
     value: &Value,
     shown: &str,
 ) -> Result<()> {
-    let Some(v) = normalize_attribute(attr, value, shown)? else {
+    // `accounts` payloads keep their raw form here (a list of strings, one string holding a JSON
+    // array, or objects): `accounts::settle` checks and canonicalises them with the catalogue.
+    let raw_accounts = attr.name == crate::schema::ACCOUNTS.name && !value.is_null();
+    let normalized = if raw_accounts { Some(value.clone()) } else { normalize_attribute(attr, value, shown)? };
+    let Some(v) = normalized else {
         return Ok(());
     };
     if std::ptr::eq(schema, rt.schema) {
@@ -190,9 +194,14 @@ fn normalize_single(attr: &Attribute, value: &Value, shown: &str) -> Result<Opti
 }
 
 fn normalize_complex(attr: &Attribute, obj: &Map<String, Value>, shown: &str) -> Result<Option<Value>> {
+    let decoded = json_encoded_role(attr, obj);
+    let obj = decoded.as_ref().unwrap_or(obj);
+    if attr.multi_valued && attr.sub("value").is_some() && has_empty_value(obj) {
+        return Ok(None); // `{"value": "", "type": "mobile"}`: an unset template field (OneLogin)
+    }
     let mut out = Map::new();
     for (k, v) in obj {
-        let Some(sub) = attr.sub(k) else { continue };
+        let Some(sub) = attr.sub(alias(attr, k)) else { continue };
         if sub.mutability == Mutability::ReadOnly && attr.mutability != Mutability::ReadOnly {
             continue;
         }
@@ -201,6 +210,33 @@ fn normalize_complex(attr: &Attribute, obj: &Map<String, Value>, shown: &str) ->
         }
     }
     Ok((!out.is_empty()).then_some(Value::Object(out)))
+}
+
+/// SCIM 1.1 spelled the manager's id `managerId` (OneLogin templates still do).
+fn alias<'k>(attr: &Attribute, key: &'k str) -> &'k str {
+    if attr.name == "manager" && key.eq_ignore_ascii_case("managerId") { "value" } else { key }
+}
+
+fn has_empty_value(obj: &Map<String, Value>) -> bool {
+    obj.iter().any(|(k, v)| k.eq_ignore_ascii_case("value") && (v.is_null() || v.as_str() == Some("")))
+}
+
+/// Entra ID's `AppRoleAssignmentsComplex` PATCHes roles as `{"value": "<JSON text>"}`, the JSON
+/// being `{"id":..,"value":"Admin","displayName":"Admin"}` (idp-behaviour.md §2.2 item 17): the
+/// role is that object's `value`, its `displayName` the display.
+fn json_encoded_role(attr: &Attribute, obj: &Map<String, Value>) -> Option<Map<String, Value>> {
+    if attr.name != "roles" {
+        return None;
+    }
+    let text = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("value"))?.1.as_str()?;
+    let Ok(Value::Object(inner)) = serde_json::from_str::<Value>(text.trim()) else { return None };
+    let mut out = obj.clone();
+    out.retain(|k, _| !k.eq_ignore_ascii_case("value"));
+    out.insert("value".into(), inner.get("value")?.clone());
+    if let Some(d) = inner.get("displayName").or_else(|| inner.get("display")) {
+        out.entry("display").or_insert_with(|| d.clone());
+    }
+    Some(out)
 }
 
 /// Checks and coerces a non-complex value against its type (RFC 7643 §2.3).

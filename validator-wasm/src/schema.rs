@@ -11,6 +11,9 @@ pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_USER_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /// URN of the core Group schema (RFC 7643 §4.2).
 pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+/// URN of scimbox's User extension: `accounts` for IdPs that cannot send a multi-valued custom
+/// attribute in the core namespace (Entra ID), and the read-only effective `access`.
+pub const SCIMBOX_USER_URN: &str = "urn:ietf:params:scim:schemas:extension:scimbox:2.0:User";
 /// URN of the ListResponse message (RFC 7644 §3.4.2).
 pub const LIST_RESPONSE_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// URN of the PatchOp message (RFC 7644 §3.5.2).
@@ -480,6 +483,7 @@ pub static USER_SCHEMA: Schema = Schema {
         Attribute::complex("entitlements", "Entitlements of the user.", &ENTITLEMENT_SUBS).multi(),
         Attribute::complex("roles", "Roles of the user.", &ROLE_SUBS).multi(),
         Attribute::complex("x509Certificates", "X.509 certificates issued to the user.", &X509_SUBS).multi(),
+        ACCOUNTS,
     ],
 };
 
@@ -513,7 +517,56 @@ pub static USER_RESOURCE: ResourceType = ResourceType {
     endpoint: "/Users",
     description: "User Account",
     schema: &USER_SCHEMA,
-    extensions: &[Extension { schema: &ENTERPRISE_USER_SCHEMA, required: false }],
+    extensions: &[
+        Extension { schema: &ENTERPRISE_USER_SCHEMA, required: false },
+        Extension { schema: &SCIMBOX_USER_SCHEMA, required: false },
+    ],
+};
+
+/// A valid example payload, published as the `accounts` attribute's canonical value so that
+/// generic SCIM clients (conformance checkers) can send a value that passes the rules.
+pub const EXAMPLE_PAYLOAD: &str = r#"{"accountId":"DEMO","roles":["Viewer"],"teams":[],"status":"Active"}"#;
+
+/// The `accounts` attribute: which accounts a user may enter, with which roles and teams, one
+/// JSON payload per value (the rules are in [`crate::accounts`]).
+pub const ACCOUNTS: Attribute = Attribute::string(
+    "accounts",
+    "Account assignments, one JSON payload per value: {\"accountId\":\"ACC123\",\"roles\":\"Editor\",\"teams\":\"Marketing\",\"status\":\"Active\"}. accountId is required and must be registered; roles and teams are a string or a list of strings; status is Active (default) or Inactive.",
+)
+.case_exact()
+.multi()
+.canonical(&[EXAMPLE_PAYLOAD]);
+
+static ACCESS_SUBS: &[Attribute] = &[
+    Attribute::string("accountId", "The account the user may enter.").case_exact().mutability(M::ReadOnly),
+    Attribute::string("roles", "The user's roles in that account.").multi().mutability(M::ReadOnly),
+    Attribute::string("teams", "The user's teams in that account.").multi().mutability(M::ReadOnly),
+    Attribute::string("status", "Active, or Inactive (the grant or the user is inactive).")
+        .canonical(&["Active", "Inactive"])
+        .mutability(M::ReadOnly),
+    Attribute::string("inheritedFrom", "The ancestor account whose grant reaches this one, when inherited.")
+        .case_exact()
+        .mutability(M::ReadOnly),
+];
+
+/// scimbox's User extension (see [`SCIMBOX_USER_URN`]).
+pub static SCIMBOX_USER_SCHEMA: Schema = Schema {
+    id: SCIMBOX_USER_URN,
+    name: "ScimboxUser",
+    description: "scimbox account access",
+    attributes: &[
+        // Entra ID sends the whole list as ONE string here (it cannot send multi-valued custom
+        // attributes); checked like the core `accounts`. Given in both places, they must agree.
+        ACCOUNTS,
+        Attribute::complex(
+            "access",
+            "Effective access, computed from the accounts payloads and the account tree: a grant on a parent account reaches its descendants.",
+            ACCESS_SUBS,
+        )
+        .multi()
+        .mutability(M::ReadOnly)
+        .returned(Returned::Request),
+    ],
 };
 
 static MEMBER_SUBS: &[Attribute] = &[

@@ -10,6 +10,7 @@
 //!
 //! Nothing here knows about HTTP. Errors are [`StoreError`].
 
+pub mod accounts;
 pub mod compat;
 pub mod groups;
 pub mod rows;

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::extract::{BaseUrl, Params, ResourceId};
 use super::{AppState, scim_json};
 use crate::error::AppError;
+use crate::service::bulk::{MAX_OPERATIONS, MAX_PAYLOAD_SIZE};
 use crate::service::list::MAX_RESULTS;
 
 pub fn router() -> Router<AppState> {
@@ -41,7 +42,7 @@ pub fn service_provider_config_json(base: &str) -> Value {
         "schemas": [SERVICE_PROVIDER_CONFIG_URN],
         "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {"supported": true, "maxOperations": MAX_OPERATIONS, "maxPayloadSize": MAX_PAYLOAD_SIZE},
         "filter": {"supported": true, "maxResults": MAX_RESULTS},
         "changePassword": {"supported": false},
         "sort": {"supported": true},

@@ -130,6 +130,16 @@ impl Projection {
         scimbox_validator::resource::project(rt, resource, &self.attributes, &self.excluded)
     }
 
+    /// Whether `attributes` asks for the scimbox extension's `access` (by its path, or the whole
+    /// extension by its URN).
+    pub fn asks_for_access(&self) -> bool {
+        self.attributes.iter().any(|p| {
+            let whole = p.urn.as_deref().map(|u| format!("{u}:{}", p.name));
+            p.name.eq_ignore_ascii_case("access")
+                || whole.is_some_and(|w| w.eq_ignore_ascii_case(scimbox_validator::schema::SCIMBOX_USER_URN))
+        })
+    }
+
     /// Whether the response will carry the top-level attribute `name`: `Some(true)` when
     /// `attributes` names it (or one of its sub-attributes), `Some(false)` when `attributes`
     /// leaves it out or `excludedAttributes` names it whole, `None` when neither says.

@@ -5,6 +5,7 @@
 //! discovery open, everything else behind the bearer-token check; each request has a deadline;
 //! errors are logged once, here, with their internal cause.
 
+mod bulk;
 mod discovery;
 pub mod extract;
 pub mod resources;
@@ -60,6 +61,7 @@ pub fn app(state: AppState) -> Router {
         .merge(resource_routes::<UsersApi>("/Users"))
         .merge(resource_routes::<GroupsApi>("/Groups"))
         .route("/.search", post(resources::search_all))
+        .route("/Bulk", post(bulk::post))
         .route("/Me", any(me))
         .route("/Me/{*rest}", any(me))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));

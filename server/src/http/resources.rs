@@ -15,6 +15,7 @@ use super::{AppState, scim_json};
 use crate::error::AppError;
 use crate::service::groups::{self, Members};
 use crate::service::list::ListQuery;
+use crate::service::users::WithAccess;
 use crate::service::{Preconditions, tag_list_matches, users};
 
 /// Whether a response is to a read or a write (which decides how many members a group carries).
@@ -68,11 +69,14 @@ pub trait Api: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(u64, Vec<Value>), AppError>> + Send;
 }
 
-/// What the projection asks of related data (group members), decided before anything is read.
+/// What the projection asks of related data (group members, a user's access), decided before
+/// anything is read.
 #[derive(Debug, Clone, Copy)]
 pub struct Out {
     /// The members a group response carries.
     pub members: Members,
+    /// Whether a user response carries its effective access (`returned: request`).
+    pub access: WithAccess,
 }
 
 impl Out {
@@ -82,7 +86,7 @@ impl Out {
             (Some(true), _) | (None, Answer::Read) => Members::All,
             (None, Answer::Write) => Members::IfSmall,
         };
-        Out { members }
+        Out { members, access: WithAccess(proj.asks_for_access()) }
     }
 }
 
@@ -95,11 +99,11 @@ impl Api for UsersApi {
     fn rt() -> &'static ResourceType {
         &USER_RESOURCE
     }
-    async fn create(st: &AppState, body: Value, base: String, _: Out) -> Result<Value, AppError> {
-        users::create(&st.db, &body, &st.required, base).await
+    async fn create(st: &AppState, body: Value, base: String, out: Out) -> Result<Value, AppError> {
+        users::create(&st.db, &body, &st.required, base, out.access).await
     }
-    async fn get(st: &AppState, id: String, base: String, _: Out) -> Result<Value, AppError> {
-        users::get(&st.db, &id, base).await
+    async fn get(st: &AppState, id: String, base: String, out: Out) -> Result<Value, AppError> {
+        users::get(&st.db, &id, base, out.access).await
     }
     async fn replace(
         st: &AppState,
@@ -107,9 +111,9 @@ impl Api for UsersApi {
         body: Value,
         pre: Preconditions,
         base: String,
-        _: Out,
+        out: Out,
     ) -> Result<Value, AppError> {
-        users::replace(&st.db, &id, &body, pre, &st.required, base).await
+        users::replace(&st.db, &id, &body, pre, &st.required, base, out.access).await
     }
     async fn patch(
         st: &AppState,
@@ -117,15 +121,15 @@ impl Api for UsersApi {
         body: Value,
         pre: Preconditions,
         base: String,
-        _: Out,
+        out: Out,
     ) -> Result<Value, AppError> {
-        users::patch(&st.db, &id, &body, pre, &st.required, base).await
+        users::patch(&st.db, &id, &body, pre, &st.required, base, out.access).await
     }
     async fn delete(st: &AppState, id: String, pre: Preconditions) -> Result<(), AppError> {
         users::delete(&st.db, &id, pre).await
     }
-    async fn list(st: &AppState, q: ListQuery, base: String, _: Out) -> Result<(u64, Vec<Value>), AppError> {
-        users::list(&st.db, q, base).await
+    async fn list(st: &AppState, q: ListQuery, base: String, out: Out) -> Result<(u64, Vec<Value>), AppError> {
+        users::list(&st.db, q, base, out.access).await
     }
 }
 

@@ -159,9 +159,13 @@ fn replace_all(c: &Connection, seq: i64, members: &[Member]) -> Result<bool, Sto
     Ok(true)
 }
 
+/// Normalises a POST/PUT body into the document and its `members`: `None` when the body has no
+/// `members` key, `Some(Null)` when it has one that is empty or null (a PUT that empties the
+/// group: Okta's AIW sends `[]` once the last member is unassigned).
 fn incoming(body: &Value) -> Result<(Map<String, Value>, Option<Value>), ValidationError> {
     let mut doc = normalize(&GROUP_RESOURCE, body)?;
-    let members = doc.shift_remove("members");
+    let sent = body.as_object().is_some_and(|o| o.keys().any(|k| k.eq_ignore_ascii_case("members")));
+    let members = doc.shift_remove("members").or_else(|| sent.then_some(Value::Null));
     check_required(&GROUP_RESOURCE, &doc, &[])?;
     Ok((doc, members))
 }
@@ -379,7 +383,7 @@ pub struct Groups;
 
 impl Listed for Groups {
     const KIND: Kind = Kind::Group;
-    const RELATED: &'static str = "members";
+    const RELATED: &'static [&'static str] = &["members"];
 
     fn resource_type() -> &'static ResourceType {
         &GROUP_RESOURCE

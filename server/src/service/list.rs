@@ -66,8 +66,8 @@ pub trait Listed {
     /// filter or sort needs the attribute that lives outside the document (User `groups`,
     /// Group `members`).
     fn for_filter(c: &Connection, row: &ResourceRow, base: &str, related: bool) -> Result<Value, StoreError>;
-    /// The name of that attribute.
-    const RELATED: &'static str;
+    /// The names of those attributes.
+    const RELATED: &'static [&'static str];
     /// The rows an index finds for one top-level equality term, if the term is indexed.
     fn lookup(c: &Connection, term: &EqTerm) -> Result<Option<Vec<ResourceRow>>, StoreError>;
 }
@@ -109,8 +109,10 @@ pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result
         let rows = if q.count == 0 { Vec::new() } else { rows::page(c, T::KIND, offset, q.count)? };
         return Ok(ListPage { total, rows });
     }
-    let related = q.filter.as_ref().is_some_and(|f| mentions(f, T::RELATED))
-        || q.sort_by.as_ref().is_some_and(|p| p.name.eq_ignore_ascii_case(T::RELATED));
+    let related = T::RELATED.iter().any(|attr| {
+        q.filter.as_ref().is_some_and(|f| mentions(f, attr))
+            || q.sort_by.as_ref().is_some_and(|p| p.name.eq_ignore_ascii_case(attr))
+    });
     let rt = T::resource_type();
     let mut hits: Vec<(Option<SortKey>, i64)> = Vec::new();
     let mut visit = |row: ResourceRow| {

@@ -1,6 +1,7 @@
 //! Domain operations between HTTP and storage: uniqueness, versions and preconditions, PATCH
 //! application through the validator, list evaluation. No axum types here, no SQL.
 
+pub mod bulk;
 pub mod groups;
 pub mod list;
 pub mod users;

@@ -9,14 +9,17 @@
 
 use rusqlite::Connection;
 use scimbox_validator::ValidationError;
+use scimbox_validator::access::{Access, effective_access};
+use scimbox_validator::accounts::{self as payloads, Catalogue, Document};
 use scimbox_validator::patch::{apply_patch_checked, parse_patch};
 use scimbox_validator::resource::{check_immutable, check_required, normalize};
-use scimbox_validator::schema::{ResourceType, USER_RESOURCE, USER_URN};
+use scimbox_validator::schema::{ResourceType, SCIMBOX_USER_URN, USER_RESOURCE, USER_URN};
 use serde_json::{Map, Value, json};
 
 use super::list::{EqTerm, ListPage, ListQuery, Listed, check_query, list_rows};
 use super::{Preconditions, etag};
 use crate::clock;
+use crate::db::accounts;
 use crate::db::groups::{self, MemberType};
 use crate::db::rows::{self, Kind, ResourceRow};
 use crate::db::users::{self, Lookup, UserRow};
@@ -64,9 +67,14 @@ pub fn to_resource(row: &UserRow, base: &str) -> Value {
     Value::Object(m)
 }
 
+/// Whether a rendered user carries its effective `access` (`returned: request`, RFC 7643 §7:
+/// only when the request's `attributes` name it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WithAccess(pub bool);
+
 /// The full representation: [`to_resource`] plus the read-only `groups` the user belongs to,
-/// directly or through nested groups (RFC 7643 §4.1.2).
-pub fn render(c: &Connection, row: &UserRow, base: &str) -> Result<Value, StoreError> {
+/// directly or through nested groups (RFC 7643 §4.1.2), and, when asked, its effective access.
+pub fn render(c: &Connection, row: &UserRow, base: &str, with: WithAccess) -> Result<Value, StoreError> {
     let mut res = to_resource(row, base);
     let groups: Vec<Value> = groups::memberships(c, &row.id)?
         .into_iter()
@@ -79,13 +87,46 @@ pub fn render(c: &Connection, row: &UserRow, base: &str) -> Result<Value, StoreE
             })
         })
         .collect();
-    if let (false, Value::Object(m)) = (groups.is_empty(), &mut res) {
-        m.insert("groups".into(), Value::Array(groups));
+    let access = if with.0 { access_of(c, &row.doc)? } else { Vec::new() };
+    if let Value::Object(m) = &mut res {
+        if !groups.is_empty() {
+            m.insert("groups".into(), Value::Array(groups));
+        }
+        if !access.is_empty() {
+            put_access(m, access);
+        }
         if let Some(meta) = m.shift_remove("meta") {
             m.insert("meta".into(), meta); // keep meta last
         }
     }
     Ok(res)
+}
+
+/// The user's effective access (see [`scimbox_validator::access`]). The payloads were checked
+/// when written; an account removed since simply grants nothing further down.
+fn access_of(c: &Connection, doc: &Map<String, Value>) -> Result<Vec<Access>, StoreError> {
+    let (_, found) = Document::from(&Value::Object(doc.clone())).split_user(&Catalogue::default());
+    let grants = found.unwrap_or_default();
+    if grants.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tree: Vec<(String, Option<String>)> =
+        accounts::list(c)?.into_iter().map(|e| (e.account.id, e.account.parent_id)).collect();
+    let active = doc.get("active").and_then(Value::as_bool).unwrap_or(true);
+    Ok(effective_access(&grants, &tree, active))
+}
+
+/// Puts `access` into the scimbox extension object, listing the extension in `schemas`.
+fn put_access(m: &mut Map<String, Value>, access: Vec<Access>) {
+    let ext = m.entry(SCIMBOX_USER_URN.to_string()).or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(ext) = ext {
+        ext.insert("access".into(), serde_json::to_value(access).unwrap_or_default());
+    }
+    if let Some(Value::Array(schemas)) = m.get_mut("schemas")
+        && !schemas.iter().any(|s| s == SCIMBOX_USER_URN)
+    {
+        schemas.push(SCIMBOX_USER_URN.into());
+    }
 }
 
 /// Normalises and checks a POST or PUT body.
@@ -96,17 +137,24 @@ fn incoming(body: &Value, required: &[String]) -> Result<Map<String, Value>, Val
 }
 
 /// POST /Users (RFC 7644 §3.3).
-pub async fn create(db: &Db, body: &Value, required: &[String], base: String) -> Result<Value, AppError> {
+pub async fn create(
+    db: &Db,
+    body: &Value,
+    required: &[String],
+    base: String,
+    with: WithAccess,
+) -> Result<Value, AppError> {
     let mut doc = incoming(body, required)?;
     doc.entry("active").or_insert(Value::Bool(true));
     let id = uuid::Uuid::new_v4().to_string();
     let now = clock::now_stamp();
     let write = move |c: &Connection| {
+        payloads::settle(&mut doc, &accounts::catalogue(c)?)?;
         let row = match users::insert(c, &id, doc.clone(), &now) {
             Err(StoreError::Conflict(msg)) => revive(c, doc, &now)?.ok_or(StoreError::Conflict(msg))?,
             other => other?,
         };
-        render(c, &row, &base)
+        render(c, &row, &base, with)
     };
     Ok(db.write(write).await?)
 }
@@ -129,9 +177,9 @@ fn revive(c: &Connection, doc: Map<String, Value>, now: &str) -> Result<Option<U
 }
 
 /// GET /Users/{id} (RFC 7644 §3.4.1).
-pub async fn get(db: &Db, id: &str, base: String) -> Result<Value, AppError> {
+pub async fn get(db: &Db, id: &str, base: String, with: WithAccess) -> Result<Value, AppError> {
     let key = id.to_string();
-    let found = db.read(move |c| users::get(c, &key)?.map(|row| render(c, &row, &base)).transpose()).await?;
+    let found = db.read(move |c| users::get(c, &key)?.map(|row| render(c, &row, &base, with)).transpose()).await?;
     found.ok_or_else(|| not_found(id))
 }
 
@@ -143,18 +191,23 @@ pub async fn replace(
     pre: Preconditions,
     required: &[String],
     base: String,
+    with: WithAccess,
 ) -> Result<Value, AppError> {
     let mut doc = incoming(body, required)?;
     let (key, now) = (id.to_string(), clock::now_stamp());
-    let change = move |cur: &UserRow| {
-        pre.check(cur.version)?;
-        if let (false, Some(active)) = (doc.contains_key("active"), cur.doc.get("active")) {
-            doc.insert("active".into(), active.clone());
-        }
-        check_immutable(&USER_RESOURCE, &cur.doc, &doc)?;
-        Ok(doc)
+    let write = move |c: &Connection| {
+        let cat = accounts::catalogue(c)?;
+        let change = move |cur: &UserRow| {
+            pre.check(cur.version)?;
+            if let (false, Some(active)) = (doc.contains_key("active"), cur.doc.get("active")) {
+                doc.insert("active".into(), active.clone());
+            }
+            check_immutable(&USER_RESOURCE, &cur.doc, &doc)?;
+            payloads::settle(&mut doc, &cat)?;
+            Ok(doc)
+        };
+        render(c, &users::update(c, &key, &now, change)?, &base, with)
     };
-    let write = move |c: &Connection| render(c, &users::update(c, &key, &now, change)?, &base);
     db.write(write).await.map_err(with_id(id))
 }
 
@@ -166,22 +219,26 @@ pub async fn patch(
     pre: Preconditions,
     required: &[String],
     base: String,
+    with: WithAccess,
 ) -> Result<Value, AppError> {
     let ops = parse_patch(body)?;
     let required = required.to_vec();
     let (key, now) = (id.to_string(), clock::now_stamp());
-    let change = move |cur: &UserRow| {
-        pre.check(cur.version)?;
-        let mut doc = cur.doc.clone();
-        apply_patch_checked(&USER_RESOURCE, &mut doc, &ops, |d| {
-            *d = normalize(&USER_RESOURCE, &Value::Object(std::mem::take(d)))?;
-            Ok(())
-        })?;
-        check_required(&USER_RESOURCE, &doc, &required)?;
-        check_immutable(&USER_RESOURCE, &cur.doc, &doc)?;
-        Ok(doc)
+    let write = move |c: &Connection| {
+        let cat = accounts::catalogue(c)?;
+        let change = move |cur: &UserRow| {
+            pre.check(cur.version)?;
+            let mut doc = cur.doc.clone();
+            apply_patch_checked(&USER_RESOURCE, &mut doc, &ops, |d| {
+                *d = normalize(&USER_RESOURCE, &Value::Object(std::mem::take(d)))?;
+                payloads::settle(d, &cat).map(drop)
+            })?;
+            check_required(&USER_RESOURCE, &doc, &required)?;
+            check_immutable(&USER_RESOURCE, &cur.doc, &doc)?;
+            Ok(doc)
+        };
+        render(c, &users::update(c, &key, &now, change)?, &base, with)
     };
-    let write = move |c: &Connection| render(c, &users::update(c, &key, &now, change)?, &base);
     db.write(write).await.map_err(with_id(id))
 }
 
@@ -201,14 +258,14 @@ pub struct Users;
 
 impl Listed for Users {
     const KIND: Kind = Kind::User;
-    const RELATED: &'static str = "groups";
+    const RELATED: &'static [&'static str] = &["groups", "access"];
 
     fn resource_type() -> &'static ResourceType {
         &USER_RESOURCE
     }
 
     fn for_filter(c: &Connection, row: &ResourceRow, base: &str, related: bool) -> Result<Value, StoreError> {
-        if related { render(c, row, base) } else { Ok(to_resource(row, base)) }
+        if related { render(c, row, base, WithAccess(true)) } else { Ok(to_resource(row, base)) }
     }
 
     fn lookup(c: &Connection, t: &EqTerm) -> Result<Option<Vec<ResourceRow>>, StoreError> {
@@ -224,12 +281,12 @@ impl Listed for Users {
 }
 
 /// GET /Users and POST /Users/.search: the page's users, fully rendered.
-pub async fn list(db: &Db, q: ListQuery, base: String) -> Result<(u64, Vec<Value>), AppError> {
+pub async fn list(db: &Db, q: ListQuery, base: String, with: WithAccess) -> Result<(u64, Vec<Value>), AppError> {
     check_query(&USER_RESOURCE, &q)?;
     let page = db
         .read(move |c| {
             let ListPage { total, rows } = list_rows::<Users>(c, &q, &base)?;
-            let resources = rows.iter().map(|r| render(c, r, &base)).collect::<Result<Vec<_>, _>>()?;
+            let resources = rows.iter().map(|r| render(c, r, &base, with)).collect::<Result<Vec<_>, _>>()?;
             Ok((total, resources))
         })
         .await?;

@@ -130,6 +130,8 @@ fn check_boolean(p: &AttrPath, op: CompareOp, lit: &Literal) -> Result<()> {
     }
     match lit {
         Literal::Bool(_) => Ok(()),
+        // "True"/"False" strings, as Entra ID writes them (idp-behaviour.md §2.4 item 2).
+        Literal::String(s) if crate::resource::parse_bool(s).is_some() => Ok(()),
         other => Err(invalid(format!(
             "\"{p}\" is a boolean attribute; compare it with true or false, not {}",
             other.describe()
@@ -202,8 +204,8 @@ mod tests {
             ("active gt true", "gt cannot be applied to the boolean attribute \"active\""),
             (r#"active co "t""#, "co cannot be applied to the boolean attribute"),
             (
-                r#"active eq "true""#,
-                "\"active\" is a boolean attribute; compare it with true or false, not the string \"true\"",
+                r#"active eq "yes""#,
+                "\"active\" is a boolean attribute; compare it with true or false, not the string \"yes\"",
             ),
             ("active eq 1", "compare it with true or false, not the number 1"),
             (r#"x509Certificates.value gt "a""#, "gt cannot be applied to the binary attribute"),

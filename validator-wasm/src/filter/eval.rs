@@ -147,6 +147,11 @@ fn order(target: &Attribute, v: &Value, lit: &Literal) -> Option<Ordering> {
         (Value::String(a), Literal::String(b)) => Some(cmp_strings(target, a, b)),
         (Value::String(a), Literal::Number(b)) => Some(cmp_text(target, a, &b.to_string())),
         (Value::Bool(a), Literal::Bool(b)) => Some(a.cmp(b)),
+        // Entra writes booleans as strings, in values and in filters: `roles[primary eq "True"]`.
+        (Value::Bool(a), Literal::String(b)) => crate::resource::parse_bool(b).map(|b| a.cmp(&b)),
+        (Value::String(a), Literal::Bool(b)) if target.ty == AttrType::Boolean => {
+            crate::resource::parse_bool(a).map(|a| a.cmp(b))
+        }
         _ => None,
     }
 }
