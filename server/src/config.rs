@@ -19,6 +19,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// How long a client may take to send its request headers.
     pub header_timeout: Duration,
+    /// Core User attributes required beyond the RFC's `userName` (`name.givenName`, `accounts`).
+    pub required: Vec<String>,
 }
 
 impl Config {
@@ -31,7 +33,17 @@ impl Config {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             header_timeout: Duration::from_secs(10),
+            required: Vec::new(),
         }
+    }
+
+    /// Requires these User attributes on every create and replace, and shows them as required in
+    /// `/Schemas`. Each must be a writable core attribute or sub-attribute (a deployment without
+    /// SSO typically requires `name.givenName`, `name.familyName` and `accounts`).
+    pub fn with_required(mut self, paths: &[String]) -> Result<Self, String> {
+        let paths: Vec<String> = paths.iter().filter(|p| !p.trim().is_empty()).cloned().collect();
+        self.required = scimbox_validator::schema::check_required_paths(&paths)?;
+        Ok(self)
     }
 
     /// Sets the base path, normalising it to one leading slash and no trailing slash.

@@ -323,6 +323,11 @@ pub fn check_required(rt: &ResourceType, doc: &Map<String, Value>, extra: &[Stri
     for path in extra {
         let present = match path.split_once('.') {
             Some((a, s)) => doc.get(a).and_then(|v| v.get(s)).is_some(),
+            // `accounts` may come under the scimbox extension (Entra's form).
+            None if path == crate::schema::ACCOUNTS.name => {
+                doc.contains_key(path.as_str())
+                    || doc.get(crate::schema::SCIMBOX_USER_URN).and_then(|e| e.get(path.as_str())).is_some()
+            }
             None => doc.contains_key(path.as_str()),
         };
         if !present {

@@ -311,6 +311,57 @@ impl Schema {
     }
 }
 
+/// Marks the attributes at these paths (`name.givenName`, `accounts`) as required in a Schema
+/// resource built by [`Schema::to_json`]: the deployment's setting for required attributes,
+/// reflected in `/Schemas`. Paths that name no attribute of the schema are left alone.
+pub fn mark_required(schema_json: &mut Value, paths: &[String]) {
+    for path in paths {
+        let (top, sub) = match path.split_once('.') {
+            Some((t, s)) => (t, Some(s)),
+            None => (path.as_str(), None),
+        };
+        let Some(attr) = named_mut(&mut schema_json["attributes"], top) else { continue };
+        match sub {
+            None => attr["required"] = Value::Bool(true),
+            Some(s) => {
+                if let Some(sub) = named_mut(&mut attr["subAttributes"], s) {
+                    sub["required"] = Value::Bool(true);
+                }
+            }
+        }
+    }
+}
+
+fn named_mut<'a>(list: &'a mut Value, name: &str) -> Option<&'a mut Value> {
+    list.as_array_mut()?.iter_mut().find(|a| a["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+}
+
+/// Checks a required-attribute setting: each path must name a writable attribute (or
+/// sub-attribute) of the core User schema. Returns the paths in canonical casing.
+pub fn check_required_paths(paths: &[String]) -> Result<Vec<String>, String> {
+    paths.iter().map(|p| canonical_required(p.trim())).collect()
+}
+
+fn canonical_required(path: &str) -> Result<String, String> {
+    let (top, sub) = match path.split_once('.') {
+        Some((t, s)) => (t, Some(s)),
+        None => (path, None),
+    };
+    let unknown = || format!("\"{path}\" is not an attribute of the core User schema");
+    let attr = USER_SCHEMA.attribute(top).ok_or_else(unknown)?;
+    if matches!(attr.mutability, Mutability::ReadOnly | Mutability::WriteOnly) {
+        return Err(format!("\"{path}\" cannot be required: clients cannot set it ({})", attr.mutability.as_str()));
+    }
+    match sub {
+        None => Ok(attr.name.to_owned()),
+        Some(s) if !attr.multi_valued => {
+            let sub = attr.sub(s).ok_or_else(unknown)?;
+            Ok(format!("{}.{}", attr.name, sub.name))
+        }
+        Some(_) => Err(format!("\"{path}\": a sub-attribute of a multi-valued attribute cannot be required")),
+    }
+}
+
 /// A schema extension a resource type carries (RFC 7643 §6 `schemaExtensions`).
 #[derive(Debug)]
 pub struct Extension {

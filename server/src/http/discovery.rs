@@ -75,16 +75,29 @@ async fn service_provider_config(BaseUrl(base): BaseUrl) -> Response {
     scim_json(StatusCode::OK, &service_provider_config_json(&base))
 }
 
-async fn schemas(BaseUrl(base): BaseUrl, params: Params) -> Result<Response, AppError> {
+/// A Schema resource, with the deployment's required User attributes marked.
+fn schema_json(s: &schema::Schema, base: &str, st: &AppState) -> Value {
+    let mut v = s.to_json(base);
+    if s.id == schema::USER_URN {
+        schema::mark_required(&mut v, &st.config.required);
+    }
+    v
+}
+
+async fn schemas(State(st): State<AppState>, BaseUrl(base): BaseUrl, params: Params) -> Result<Response, AppError> {
     refuse_filter(&params)?;
-    let all = schema::all_schemas().into_iter().map(|s| s.to_json(&base)).collect();
+    let all = schema::all_schemas().into_iter().map(|s| schema_json(s, &base, &st)).collect();
     Ok(scim_json(StatusCode::OK, &list_response(all)))
 }
 
-async fn one_schema(BaseUrl(base): BaseUrl, ResourceId(id): ResourceId) -> Result<Response, AppError> {
+async fn one_schema(
+    State(st): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    ResourceId(id): ResourceId,
+) -> Result<Response, AppError> {
     let found = schema::all_schemas().into_iter().find(|s| s.id.eq_ignore_ascii_case(&id));
     let s = found.ok_or_else(|| AppError::not_found(format!("no schema {id}")))?;
-    Ok(scim_json(StatusCode::OK, &s.to_json(&base)))
+    Ok(scim_json(StatusCode::OK, &schema_json(s, &base, &st)))
 }
 
 async fn resource_types(BaseUrl(base): BaseUrl, params: Params) -> Result<Response, AppError> {

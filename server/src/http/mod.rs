@@ -51,7 +51,8 @@ pub struct AppState {
 impl AppState {
     /// State over an open database.
     pub fn new(db: Db, config: Config) -> Self {
-        Self { db, config: Arc::new(config), tokens: Arc::default(), required: Arc::default(), compat: Arc::default() }
+        let required = Arc::new(config.required.clone());
+        Self { db, config: Arc::new(config), tokens: Arc::default(), required, compat: Arc::default() }
     }
 }
 

@@ -1,0 +1,139 @@
+//! The command line (clap). Each command's doc comment is its `--help`.
+
+mod accounts;
+mod tokens;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use self::accounts::{AccountCommand, RoleCommand, account, role};
+use self::tokens::{TokenCommand, token};
+use self::validate::{ValidateArgs, validate};
+use crate::config::Config;
+use crate::db;
+
+/// scimbox: a self-hosted SCIM 2.0 provisioning endpoint for Okta, Entra ID, OneLogin and
+/// JumpCloud, over one embedded SQLite file.
+#[derive(Debug, Parser)]
+#[command(name = "scimbox", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the SCIM server (creates and migrates the database if needed).
+    Serve(ServeArgs),
+    /// Create or upgrade the database, then exit.
+    Migrate(DbArg),
+    /// Issue, list, inspect and revoke the bearer tokens IdPs authenticate with.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Register, list, move and remove the accounts that IdP payloads grant access to.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Keep the roles catalogue that payloads' roles are checked against.
+    ///
+    /// While the catalogue is empty any role name is accepted; otherwise only the catalogued
+    /// ones, compared ignoring case.
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Check `accounts` payloads, a list of them or a whole SCIM User body, as the server would.
+    ///
+    /// The input is one payload object, a JSON array of payloads, or a whole SCIM User body.
+    /// Exit status: 0 when valid (`valid: N payload(s)` on stdout); 1 when not, with one line per
+    /// fault on stdout (`accounts[INDEX] line L, column C: MESSAGE`); 2 when the input or the
+    /// database cannot be read.
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DbArg {
+    /// The SQLite database file.
+    #[arg(long, env = "SCIMBOX_DB", default_value = "scimbox.db")]
+    pub(crate) db: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArg,
+    /// The address to listen on.
+    #[arg(long, env = "SCIMBOX_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The path the SCIM API is served under (for deployments behind a path prefix).
+    #[arg(long, env = "SCIMBOX_BASE_PATH", default_value = "/scim/v2")]
+    base_path: String,
+    /// User attributes to require beyond userName, comma-separated: for a deployment without
+    /// SSO, `name.givenName,name.familyName,accounts`. Shown as required in /Schemas.
+    #[arg(long, env = "SCIMBOX_REQUIRE", value_delimiter = ',', value_name = "ATTR,...")]
+    require: Vec<String>,
+}
+
+/// Runs the command line; the process exit code comes back.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Migrate(DbArg { db }) => {
+            db::migrate(&db).map(|_| eprintln!("{} is up to date", db.display())).map_err(|e| e.to_string())
+        }
+        Command::Token(cmd) => token(cmd),
+        Command::Account(cmd) => account(cmd),
+        Command::Role(cmd) => role(cmd),
+        Command::Validate(args) => return validate(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("scimbox: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    init_tracing();
+    let config = Config::new(args.db.db, args.listen)
+        .with_base_path(&args.base_path)
+        .with_required(&args.require)
+        .map_err(|e| format!("--require: {e}"))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the runtime: {e}"))?;
+    rt.block_on(crate::run(config, shutdown_signal()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
