@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod access;
 mod accounts_cli;
 mod auth_tokens;
 mod bulk;

@@ -415,6 +415,13 @@ impl<'c> Collector<'c> {
     }
 
     fn list(&mut self, items: &[Node]) {
+        // Entra's one string holding the whole list, wrapped into a one-element list on its way
+        // (a PATCH on a multi-valued attribute does that): still the whole list.
+        if let [Node { kind: Kind::String(s), .. }] = items
+            && s.trim_start().starts_with('[')
+        {
+            return self.text(s, None, true);
+        }
         for (i, item) in items.iter().enumerate() {
             match &item.kind {
                 Kind::Null => {}

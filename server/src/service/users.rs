@@ -129,6 +129,26 @@ fn put_access(m: &mut Map<String, Value>, access: Vec<Access>) {
     }
 }
 
+/// The registry catalogue, plus what the user already holds: a grant on an account removed (or
+/// with a role dropped from the catalogue) since it was given stays valid, so that the IdP can
+/// still update or deactivate the user; only new grants must name registered accounts and roles.
+fn catalogue_for(cat: &Catalogue, doc: &Map<String, Value>) -> Catalogue {
+    let (_, found) = Document::from(&Value::Object(doc.clone())).split_user(&Catalogue::default());
+    let held = found.unwrap_or_default();
+    let mut cat = cat.clone();
+    if let Some(ids) = cat.accounts.as_mut() {
+        ids.extend(held.iter().map(|a| a.account_id.clone()));
+    }
+    if let Some(roles) = cat.roles.as_mut().filter(|r| !r.is_empty()) {
+        for role in held.iter().flat_map(|a| &a.roles) {
+            if !roles.iter().any(|r| r.eq_ignore_ascii_case(role)) {
+                roles.push(role.clone());
+            }
+        }
+    }
+    cat
+}
+
 /// Normalises and checks a POST or PUT body.
 fn incoming(body: &Value, required: &[String]) -> Result<Map<String, Value>, ValidationError> {
     let doc = normalize(&USER_RESOURCE, body)?;
@@ -148,8 +168,10 @@ pub async fn create(
     doc.entry("active").or_insert(Value::Bool(true));
     let id = uuid::Uuid::new_v4().to_string();
     let now = clock::now_stamp();
+    let required = required.to_vec();
     let write = move |c: &Connection| {
         payloads::settle(&mut doc, &accounts::catalogue(c)?)?;
+        check_required(&USER_RESOURCE, &doc, &required)?; // again: empty accounts were dropped
         let row = match users::insert(c, &id, doc.clone(), &now) {
             Err(StoreError::Conflict(msg)) => revive(c, doc, &now)?.ok_or(StoreError::Conflict(msg))?,
             other => other?,
@@ -195,6 +217,7 @@ pub async fn replace(
 ) -> Result<Value, AppError> {
     let mut doc = incoming(body, required)?;
     let (key, now) = (id.to_string(), clock::now_stamp());
+    let required = required.to_vec();
     let write = move |c: &Connection| {
         let cat = accounts::catalogue(c)?;
         let change = move |cur: &UserRow| {
@@ -203,7 +226,8 @@ pub async fn replace(
                 doc.insert("active".into(), active.clone());
             }
             check_immutable(&USER_RESOURCE, &cur.doc, &doc)?;
-            payloads::settle(&mut doc, &cat)?;
+            payloads::settle(&mut doc, &catalogue_for(&cat, &cur.doc))?;
+            check_required(&USER_RESOURCE, &doc, &required)?;
             Ok(doc)
         };
         render(c, &users::update(c, &key, &now, change)?, &base, with)
@@ -229,6 +253,7 @@ pub async fn patch(
         let change = move |cur: &UserRow| {
             pre.check(cur.version)?;
             let mut doc = cur.doc.clone();
+            let cat = catalogue_for(&cat, &cur.doc);
             apply_patch_checked(&USER_RESOURCE, &mut doc, &ops, |d| {
                 *d = normalize(&USER_RESOURCE, &Value::Object(std::mem::take(d)))?;
                 payloads::settle(d, &cat).map(drop)
