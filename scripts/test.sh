@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test scimbox has. On a fresh machine it first installs what it needs:
 # the pinned Rust toolchain with its components and the wasm32 target (rust-toolchain.toml),
-# and the conformance checkers in a Python venv (scripts/requirements-conformance.txt).
+# wasm-bindgen-cli and binaryen under target/tools (scripts/build-wasm.sh), Debian's chromium
+# (scripts/parity.sh), and the conformance checkers in a Python venv
+# (scripts/requirements-conformance.txt).
 #
 #   scripts/test.sh            everything (what CI runs)
 #   SCIMBOX_SKIP_CONFORMANCE=1 scripts/test.sh   everything but the PyPI conformance checkers
@@ -19,15 +21,22 @@ cargo fmt --all -- --check
 
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p scimbox-validator --target wasm32-unknown-unknown --locked -- -D warnings   # the wasm glue
 
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
-step "validator builds for the browser (wasm32)"
-cargo build -p scimbox-validator --target wasm32-unknown-unknown --locked
+step "browser validator: web/pkg/ is what validator-wasm/ builds (scripts/build-wasm.sh --check)"
+scripts/build-wasm.sh --check   # first run: installs wasm-bindgen-cli and binaryen into target/tools
 
 step "unit, doc and integration tests"
 cargo test --workspace --locked
+
+step "parity: native crate, server, WASM in Node and in headless Chromium (scripts/parity.sh)"
+scripts/parity.sh   # installs Debian's chromium if it is missing
+
+step "browser tests: the status page and /check in headless Chromium (tests/browser/run.sh)"
+tests/browser/run.sh   # installs chromium and playwright-core (into target/tools) if missing
 
 if [ "${SCIMBOX_SKIP_CONFORMANCE:-0}" != 1 ]; then
     step "conformance: scim2-tester and scim-sanity against a real server"

@@ -21,6 +21,11 @@ pub struct Config {
     pub header_timeout: Duration,
     /// Core User attributes required beyond the RFC's `userName` (`name.givenName`, `accounts`).
     pub required: Vec<String>,
+    /// How long the journal and the change history keep an entry (30 days by default).
+    pub journal_max_age: Duration,
+    /// How many entries the journal and the change history keep, at most, each (100,000 by
+    /// default); the oldest go first.
+    pub journal_max_rows: u64,
 }
 
 impl Config {
@@ -34,6 +39,8 @@ impl Config {
             request_timeout: Duration::from_secs(30),
             header_timeout: Duration::from_secs(10),
             required: Vec::new(),
+            journal_max_age: Duration::from_secs(30 * 86_400),
+            journal_max_rows: 100_000,
         }
     }
 

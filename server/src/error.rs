@@ -1,7 +1,9 @@
 //! The server's one error type and its SCIM rendering (RFC 7644 §3.12): every error, from the
 //! auth layer and the router too, leaves as a SCIM Error message with `status` as a string,
 //! served as `application/scim+json`. Internal causes never reach the client: they travel to the
-//! logging middleware in a response extension and are logged there, once.
+//! logging middleware in a response extension and are logged there, once. Every error response
+//! also carries an [`ErrorInfo`] extension, so the journal records `scimType` and `detail`
+//! without parsing bodies.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +22,15 @@ pub enum AppError {
     Scim { status: StatusCode, scim_type: Option<ScimType>, detail: String },
     /// A server fault; the text is logged, never sent.
     Internal(String),
+}
+
+/// What a SCIM error said, attached to its response for the journal ([`crate::journal`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorInfo {
+    /// The `scimType`, if any.
+    pub scim_type: Option<&'static str>,
+    /// The `detail` as sent to the client.
+    pub detail: String,
 }
 
 /// The internal cause of a 5xx, attached to the response for the logging middleware.
@@ -85,12 +96,14 @@ impl IntoResponse for AppError {
         let mut body = serde_json::json!({
             "schemas": [ERROR_URN],
             "status": status.as_u16().to_string(),
-            "detail": detail,
+            "detail": &detail,
         });
         if let Some(t) = scim_type {
             body["scimType"] = t.as_str().into();
         }
+        let info = ErrorInfo { scim_type: scim_type.map(ScimType::as_str), detail };
         let mut resp = (status, body.to_string()).into_response();
+        resp.extensions_mut().insert(info);
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scimbox\""));

@@ -5,14 +5,17 @@
 //! reader pool). [`error::AppError`] is the one place errors become HTTP responses. `main.rs`
 //! only hands the command line to [`cli::main`].
 
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod compat;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod http;
+pub mod journal;
 pub mod service;
 
 use std::future::Future;

@@ -7,9 +7,12 @@
 //! counted in characters (see [`crate::accounts`]).
 
 use serde::Serialize;
+use serde_json::{Map, Value};
 
-use crate::accounts::{Catalogue, Document, PayloadFault};
+use crate::ScimType;
+use crate::accounts::{Catalogue, Document, PayloadFault, settle};
 use crate::filter::Filter;
+use crate::patch::{apply_one, parse_patch};
 use crate::resource::{check_required, normalize};
 use crate::schema::USER_RESOURCE;
 
@@ -121,6 +124,58 @@ fn user_faults(doc: &Document, cat: &Catalogue) -> Vec<Fault> {
     let mut faults: Vec<Fault> = normalized.err().into_iter().map(Fault::from).collect();
     faults.extend(accounts.err().unwrap_or_default().into_iter().map(Fault::from));
     faults
+}
+
+/// Checks a PatchOp request body as `PATCH /Users/{id}` would (RFC 7644 §3.5.2), as far as that
+/// can be known without the stored user: strict JSON, the body's structure, ops and paths
+/// ([`parse_patch`]), then each operation applied in turn to a minimal user
+/// (`{"userName": "user", "active": true}`) followed by the server's own per-operation checks
+/// (value types through [`normalize`], the `accounts` rules through [`settle`], read-only and
+/// required attributes). Reports the first error, in the server's words.
+///
+/// An operation that fails with `noTarget` on the minimal user (a `replace` whose filter matches
+/// no element) depends on the stored user, so it is skipped rather than reported. Payload
+/// positions are within payload strings only: values come from the parsed body, as on the server.
+///
+/// ```
+/// use scimbox_validator::check::check_patch;
+/// let ok = r#"{"Operations":[{"op":"add","path":"accounts","value":["{\"accountId\":\"A\"}"]}]}"#;
+/// assert!(check_patch(ok).valid);
+/// let bad = r#"{"Operations":[{"op":"add","path":"accounts","value":["{\"acountId\":\"A\"}"]}]}"#;
+/// assert!(check_patch(bad).errors[0].detail.contains("did you mean \"accountId\""));
+/// ```
+pub fn check_patch(text: &str) -> Verdict {
+    check_patch_with(text, &Catalogue::default())
+}
+
+/// [`check_patch`] against what the server knows (see [`check_user_with`]).
+pub fn check_patch_with(text: &str, cat: &Catalogue) -> Verdict {
+    match Document::parse(text) {
+        Ok(doc) => Verdict::of(patch_fault(&doc.to_value(), cat)),
+        Err(f) => Verdict::of_all(vec![syntax_fault(f)]),
+    }
+}
+
+/// The first error `PATCH /Users/{id}` would answer on a minimal user (see [`check_patch`]).
+fn patch_fault(body: &Value, cat: &Catalogue) -> Result<(), Fault> {
+    let ops = parse_patch(body)?;
+    let mut user: Map<String, Value> = [("userName", Value::from("user")), ("active", Value::Bool(true))]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    for (i, op) in ops.iter().enumerate() {
+        let mut next = user.clone();
+        let applied = apply_one(&USER_RESOURCE, &mut next, i, op, |d| {
+            *d = normalize(&USER_RESOURCE, &Value::Object(std::mem::take(d)))?;
+            settle(d, cat).map(drop)
+        });
+        match applied {
+            Ok(()) => user = next,
+            Err(e) if e.scim_type == ScimType::NoTarget => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    check_required(&USER_RESOURCE, &user, &[]).map_err(Fault::from)
 }
 
 /// Checks a filter expression as `GET /Users?filter=` would (RFC 7644 §3.4.2.2).
@@ -257,6 +312,56 @@ mod tests {
             let verdict = check_payloads(text, &cat());
             assert_eq!(faults(&verdict), *want, "{text}");
             assert_eq!(verdict.valid, want.is_empty());
+        }
+    }
+
+    /// PATCH requests: structure, paths and values as the server checks them on a minimal user;
+    /// a `noTarget` that depends on the stored user is not reported.
+    #[test]
+    fn patch_verdicts() {
+        let ops =
+            |o: &str| format!(r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{o}]}}"#);
+        let cases: &[(String, Option<(&str, &str)>)] = &[
+            (ops(r#"{"op":"add","path":"accounts","value":["{\"accountId\":\"ACC123\"}"]}"#), None),
+            (ops(r#"{"op":"replace","path":"emails[value eq \"x@y\"]","value":{"type":"work"}}"#), None),
+            (ops(r#"{"op":"remove","path":"title"}"#), None),
+            (
+                ops(r#"{"op":"add","path":"accounts","value":"{\"accountId\":\"ACC999\"}"}"#),
+                Some((
+                    "invalidValue",
+                    r#"Operations[0] (add accounts): accounts[0] (line 1, column 14): account "ACC999" is not registered (registered: ACC123, ACC200)"#,
+                )),
+            ),
+            (
+                ops(r#"{"op":"replace","path":"active","value":"maybe"}"#),
+                Some((
+                    "invalidValue",
+                    r#"Operations[0] (replace active): "active" must be a boolean (true or false), got the string "maybe""#,
+                )),
+            ),
+            (
+                ops(r#"{"op":"remove"}"#),
+                Some(("noTarget", "Operations[0]: remove needs a \"path\" (RFC 7644 §3.5.2.2)")),
+            ),
+            (ops(r#"{"op":"remove","path":"userName"}"#), Some(("mutability", ""))),
+            (ops(r#"{"op":"replace","path":"id","value":"x"}"#), Some(("mutability", ""))),
+            (ops(r#"{"op":"add","path":"emails[type eq","value":"x"}"#), Some(("invalidPath", ""))),
+            (r#"{"Operations": []}"#.into(), Some(("invalidSyntax", ""))),
+            ("{\n \"Operations\": [],\n}".into(), Some(("invalidSyntax", "line 2, column 18: trailing comma"))),
+        ];
+        for (text, want) in cases {
+            let v = check_patch_with(text, &cat());
+            match want {
+                None => assert!(v.valid, "{text}: {v:?}"),
+                Some((scim_type, detail)) => {
+                    assert_eq!(
+                        (v.valid, v.errors.len(), v.errors[0].scim_type),
+                        (false, 1, *scim_type),
+                        "{text}: {v:?}"
+                    );
+                    assert!(v.errors[0].detail.starts_with(detail), "{text}: {v:?}");
+                }
+            }
         }
     }
 

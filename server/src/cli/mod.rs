@@ -1,6 +1,8 @@
 //! The command line (clap). Each command's doc comment is its `--help`.
 
 mod accounts;
+mod admin;
+mod demo;
 mod tokens;
 mod validate;
 
@@ -11,6 +13,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use self::accounts::{AccountCommand, RoleCommand, account, role};
+use self::admin::AdminCommand;
 use self::tokens::{TokenCommand, token};
 use self::validate::{ValidateArgs, validate};
 use crate::config::Config;
@@ -50,6 +53,12 @@ enum Command {
     /// fault on stdout (`accounts[INDEX] line L, column C: MESSAGE`); 2 when the input or the
     /// database cannot be read.
     Validate(ValidateArgs),
+    /// Add, list and remove the administrators who log in to the status page.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Try scimbox out: a throwaway server with sample accounts, a token, an admin login and
+    /// simulated Okta and Entra ID traffic filling the status page, until Ctrl-C.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +82,14 @@ struct ServeArgs {
     /// SSO, `name.givenName,name.familyName,accounts`. Shown as required in /Schemas.
     #[arg(long, env = "SCIMBOX_REQUIRE", value_delimiter = ',', value_name = "ATTR,...")]
     require: Vec<String>,
+    /// How many days the journal (and the change history) keeps an entry.
+    #[arg(long, env = "SCIMBOX_JOURNAL_DAYS", default_value_t = 30, value_name = "DAYS",
+          value_parser = clap::value_parser!(u64).range(1..=36_500))]
+    journal_days: u64,
+    /// How many entries the journal (and the change history) keeps at most; the oldest go first.
+    #[arg(long, env = "SCIMBOX_JOURNAL_ROWS", default_value_t = 100_000, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    journal_rows: u64,
 }
 
 /// Runs the command line; the process exit code comes back.
@@ -87,6 +104,8 @@ pub fn main() -> ExitCode {
         Command::Account(cmd) => account(cmd),
         Command::Role(cmd) => role(cmd),
         Command::Validate(args) => return validate(args),
+        Command::Admin(cmd) => admin::run(cmd),
+        Command::Demo(args) => demo::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,6 +128,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .with_base_path(&args.base_path)
         .with_required(&args.require)
         .map_err(|e| format!("--require: {e}"))?;
+    let config = Config {
+        journal_max_age: std::time::Duration::from_secs(args.journal_days * 86_400),
+        journal_max_rows: args.journal_rows,
+        ..config
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -3,9 +3,10 @@
 //! costs an index update whatever the group's size.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::StoreError;
+use super::changes::{self, Action, Record};
 use super::rows::{self, Kind, ResourceRow};
 use super::users::fold;
 
@@ -90,6 +91,11 @@ pub fn insert(conn: &Connection, id: &str, doc: Map<String, Value>, now: &str) -
     .execute(params![id, name, fold(&name), key_of(&doc, "externalId"), now, serde_json::to_string(&doc)?])
     .map_err(|e| map_unique(e, &name))?;
     let seq = conn.last_insert_rowid();
+    let after = Some(Value::Object(doc.clone()));
+    changes::record(
+        conn,
+        Record { kind: Kind::Group, id, action: Action::Created, version: Some(1), before: None, after, at: now },
+    )?;
     Ok(GroupRow { seq, id: id.into(), version: 1, created: now.into(), last_modified: now.into(), doc })
 }
 
@@ -99,7 +105,8 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<GroupRow>, StoreError> 
 }
 
 /// Stores `doc` as the group's document and bumps its version, if `doc` or (per `members_changed`)
-/// its members changed; otherwise returns the row untouched.
+/// its members changed; otherwise returns the row untouched. The change is recorded in the
+/// history with the membership changes noted since the group was read.
 pub fn save(
     conn: &Connection,
     current: GroupRow,
@@ -126,6 +133,12 @@ pub fn save(
         serde_json::to_string(&doc)?
     ])
     .map_err(|e| map_unique(e, &name))?;
+    let after = Some(changes::with_members(&doc, changes::take_members(conn, current.seq)?));
+    let (id, before) = (current.id.as_str(), Some(&current.doc));
+    changes::record(
+        conn,
+        Record { kind: Kind::Group, id, action: Action::Updated, version: Some(version), before, after, at: now },
+    )?;
     Ok(GroupRow { version, last_modified: now.into(), doc, ..current })
 }
 
@@ -163,6 +176,7 @@ pub fn add_member(conn: &Connection, group_seq: i64, m: &Member) -> Result<bool,
         .execute(params![group_seq, m.kind.as_str(), m.id, m.display])?;
     if n > 0 {
         bump_count(conn, group_seq, 1)?;
+        changes::member_added(conn, group_seq, &m.id)?;
     }
     Ok(n > 0)
 }
@@ -174,12 +188,14 @@ pub fn remove_member(conn: &Connection, group_seq: i64, member_id: &str) -> Resu
         .execute(params![group_seq, member_id])?;
     if n > 0 {
         bump_count(conn, group_seq, -1)?;
+        changes::member_removed(conn, group_seq, member_id)?;
     }
     Ok(n > 0)
 }
 
 /// Removes every member; returns how many there were.
 pub fn clear_members(conn: &Connection, group_seq: i64) -> Result<usize, StoreError> {
+    changes::members_clearing(conn, group_seq)?;
     let n = conn.prepare_cached("DELETE FROM group_members WHERE group_seq = ?1")?.execute([group_seq])?;
     conn.prepare_cached("UPDATE groups SET member_count = 0 WHERE seq = ?1")?.execute([group_seq])?;
     Ok(n)
@@ -216,7 +232,8 @@ pub fn members(conn: &Connection, group_seq: i64) -> Result<Vec<Member>, StoreEr
 }
 
 /// Removes the resource `id` from every group it belongs to, bumping those groups' versions
-/// (a deleted User or Group leaves no dangling membership).
+/// (a deleted User or Group leaves no dangling membership); each is recorded as an update of
+/// that group.
 pub fn forget_member(conn: &Connection, id: &str, now: &str) -> Result<(), StoreError> {
     let seqs: Vec<i64> = conn
         .prepare_cached("SELECT group_seq FROM group_members WHERE member_id = ?1")?
@@ -226,8 +243,21 @@ pub fn forget_member(conn: &Connection, id: &str, now: &str) -> Result<(), Store
     let mut bump = conn.prepare_cached(
         "UPDATE groups SET member_count = member_count - 1, version = version + 1, last_modified = ?2 WHERE seq = ?1",
     )?;
-    for seq in seqs {
+    for seq in &seqs {
         bump.execute(params![seq, now])?;
+    }
+    for row in rows::by_seqs(conn, Kind::Group, &seqs)? {
+        let (before, after) = (Some(&row.doc), Some(changes::with_members(&row.doc, Some(json!({"removed": [id]})))));
+        let r = Record {
+            kind: Kind::Group,
+            id: &row.id,
+            action: Action::Updated,
+            version: Some(row.version),
+            before,
+            after,
+            at: now,
+        };
+        changes::record(conn, r)?;
     }
     Ok(())
 }

@@ -11,10 +11,14 @@
 //! Nothing here knows about HTTP. Errors are [`StoreError`].
 
 pub mod accounts;
+pub mod admins;
+pub mod changes;
 pub mod compat;
 pub mod groups;
+pub mod journal;
 pub mod rows;
 pub mod tokens;
+pub mod ui;
 pub mod users;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -186,6 +190,8 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, S
     conn.execute_batch("SAVEPOINT job")?;
     let out = catch_unwind(AssertUnwindSafe(|| f(conn)))
         .unwrap_or_else(|_| Err(StoreError::Internal("a write panicked".into())));
+    // The history's pending membership changes are folded in before the write is released.
+    let out = out.and_then(|v| changes::end_of_write(conn).map(|()| v));
     let end = if out.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
     conn.execute_batch(end)?;
     out

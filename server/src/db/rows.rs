@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
 
 use super::StoreError;
+use super::changes::{self, Action, Record};
 
 /// Which resource table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +117,8 @@ pub fn by_seqs(conn: &Connection, kind: Kind, seqs: &[i64]) -> Result<Vec<Resour
     Ok(out)
 }
 
-/// Deletes the resource with this id; `check` sees it first and may refuse (precondition).
+/// Deletes the resource with this id; `check` sees it first and may refuse (precondition). The
+/// deletion is recorded in the history with the document as it was.
 pub fn delete(
     conn: &Connection,
     kind: Kind,
@@ -127,6 +129,9 @@ pub fn delete(
     check(&current)?;
     let sql = format!("DELETE FROM {} WHERE seq = ?1", kind.table());
     conn.prepare_cached(&sql)?.execute([current.seq])?;
+    let at = crate::clock::now_stamp();
+    let before = Some(&current.doc);
+    changes::record(conn, Record { kind, id, action: Action::Deleted, version: None, before, after: None, at: &at })?;
     Ok(current)
 }
 

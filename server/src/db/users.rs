@@ -6,6 +6,7 @@ use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
 use super::StoreError;
+use super::changes::{self, Action, Record};
 use super::rows::{self, Kind, ResourceRow};
 
 /// A stored user.
@@ -85,6 +86,11 @@ pub fn insert(conn: &Connection, id: &str, doc: Map<String, Value>, now: &str) -
     .map_err(|e| map_unique(e, &keys.user_name))?;
     let seq = conn.last_insert_rowid();
     write_emails(conn, seq, &keys.emails)?;
+    let after = Some(Value::Object(doc.clone()));
+    changes::record(
+        conn,
+        Record { kind: Kind::User, id, action: Action::Created, version: Some(1), before: None, after, at: now },
+    )?;
     Ok(UserRow { seq, id: id.into(), version: 1, created: now.into(), last_modified: now.into(), doc })
 }
 
@@ -125,6 +131,12 @@ pub fn update(
     ])
     .map_err(|e| map_unique(e, &keys.user_name))?;
     write_emails(conn, current.seq, &keys.emails)?;
+    let (before, after) = (Some(&current.doc), Some(Value::Object(doc.clone())));
+    let id = current.id.as_str();
+    changes::record(
+        conn,
+        Record { kind: Kind::User, id, action: Action::Updated, version: Some(version), before, after, at: now },
+    )?;
     Ok(UserRow { version, last_modified: now.into(), doc, ..current })
 }
 

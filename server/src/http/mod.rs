@@ -2,13 +2,16 @@
 //!
 //! Request flow: the connection loop (header-read timeout) normalises the path (`//` and a
 //! trailing `/` are forgiven, as IdPs join URLs carelessly), then the router: `/healthz` open,
-//! discovery open, everything else behind the bearer-token check; each request has a deadline;
-//! errors are logged once, here, with their internal cause.
+//! discovery open, everything else behind the bearer-token check (and, outside it, the journal's
+//! recorder, so refused tokens are recorded too); each request has a deadline; errors are logged
+//! once, here, with their internal cause.
 
+mod assets;
 mod bulk;
 mod discovery;
 pub mod extract;
 pub mod resources;
+pub mod ui;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -46,13 +49,16 @@ pub struct AppState {
     pub required: Arc<Vec<String>>,
     /// The compatibility report's pending tallies.
     pub compat: Arc<Recorder>,
+    /// The journal's pending entries (see [`crate::journal`]).
+    pub journal: Arc<crate::journal::Recorder>,
 }
 
 impl AppState {
     /// State over an open database.
     pub fn new(db: Db, config: Config) -> Self {
         let required = Arc::new(config.required.clone());
-        Self { db, config: Arc::new(config), tokens: Arc::default(), required, compat: Arc::default() }
+        let (tokens, compat, journal) = (Arc::default(), Arc::default(), Arc::default());
+        Self { db, config: Arc::new(config), tokens, required, compat, journal }
     }
 }
 
@@ -65,7 +71,8 @@ pub fn app(state: AppState) -> Router {
         .route("/Bulk", post(bulk::post))
         .route("/Me", any(me))
         .route("/Me/{*rest}", any(me))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .route_layer(middleware::from_fn_with_state(state.clone(), crate::journal::record));
     let scim = discovery::router().merge(protected).method_not_allowed_fallback(method_not_allowed);
     let scim = match state.config.base_path.as_str() {
         "" => scim,
@@ -73,6 +80,8 @@ pub fn app(state: AppState) -> Router {
     };
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(assets::router())
+        .merge(ui::router())
         .merge(scim)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), deadline))
@@ -126,6 +135,7 @@ async fn require_token(State(state): State<AppState>, mut req: Request, next: Ne
     match state.tokens.check(&state.db, token).await {
         Ok(Some(principal)) => {
             observe(&state, &req, &principal.token_name, bare);
+            crate::journal::identify(&req, &principal.token_name);
             req.extensions_mut().insert(principal);
             next.run(req).await
         }
@@ -213,12 +223,14 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let header_timeout = state.config.header_timeout;
     let flusher = tokio::spawn(flush_compat(state.clone()));
+    let journal = tokio::spawn(crate::journal::background(state.clone()));
     let compat = (state.compat.clone(), state.db.clone());
+    let journal_queue = state.journal.clone();
     let router = app(state);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -233,6 +245,7 @@ pub async fn serve(
         let router = router.clone();
         let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
             let mut req = req.map(axum::body::Body::new);
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
             if let Some(uri) = normalize_uri(req.uri()) {
                 let original = OriginalPath(req.uri().path().to_owned());
                 *req.uri_mut() = uri;
@@ -258,8 +271,12 @@ pub async fn serve(
         }
     }
     flusher.abort();
+    journal.abort();
     if let Err(e) = compat.0.flush(&compat.1).await {
         tracing::warn!(error = %e, "could not save the compatibility report");
+    }
+    if let Err(e) = journal_queue.flush(&compat.1).await {
+        tracing::warn!(error = %e, "could not write the journal");
     }
     Ok(())
 }

@@ -123,7 +123,11 @@ pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result
         Ok(())
     };
     match indexed::<T>(c, q.filter.as_ref(), rt)? {
-        Some(found) => found.into_iter().try_for_each(&mut visit)?,
+        // The filter is that one indexed equality: the index already decided, exactly (the
+        // lookups fold case as the evaluator does), so the rows need no rendering. This keeps
+        // Entra's `members[value eq "<id>"]` lookup from loading a 100,000-member group.
+        Some((found, true)) if q.sort_by.is_none() => hits.extend(found.into_iter().map(|r| (None, r.seq))),
+        Some((found, _)) => found.into_iter().try_for_each(&mut visit)?,
         None => rows::scan(c, T::KIND, &mut visit)?,
     }
     if q.sort_by.is_some() {
@@ -140,19 +144,19 @@ pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result
     Ok(ListPage { total, rows: rows::by_seqs(c, T::KIND, &seqs)? })
 }
 
-/// The rows the first indexed equality term finds, or `None` when no term is indexed.
+/// The rows the first indexed equality term finds, and whether that term is the whole filter.
 fn indexed<T: Listed>(
     c: &Connection,
     f: Option<&Filter>,
     rt: &ResourceType,
-) -> Result<Option<Vec<ResourceRow>>, StoreError> {
+) -> Result<Option<(Vec<ResourceRow>, bool)>, StoreError> {
+    let Some(f) = f else { return Ok(None) };
     let mut terms = Vec::new();
-    if let Some(f) = f {
-        eq_terms(f, rt, &mut terms);
-    }
+    eq_terms(f, rt, &mut terms);
+    let sole = terms.len() == 1 && !matches!(f, Filter::And(..));
     for term in &terms {
         if let Some(found) = T::lookup(c, term)? {
-            return Ok(Some(found));
+            return Ok(Some((found, sole)));
         }
     }
     Ok(None)

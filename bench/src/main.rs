@@ -1,0 +1,71 @@
+//! `scimbox-bench`: benchmarks of scimbox that anyone can rerun.
+//!
+//! Each workload starts the real server in this process (the library's `serve`, on a fresh
+//! SQLite file and a `127.0.0.1:0` listener), seeds it, drives it over loopback with a keep-alive
+//! HTTP client, checks every answer, and prints a plain-text table (or JSON with `--json`).
+//! Workloads live in [`workloads`], one module each; the pieces they share are the in-process
+//! server ([`instance`]), seeding through the library ([`seed`]), the timed client ([`client`]),
+//! latency and memory figures ([`stats`]) and the table ([`table`]).
+//!
+//! ```sh
+//! cargo run --release -p scimbox-bench -- membership --sizes 10,100000 --ops 200
+//! ```
+//!
+//! See `docs/benchmarks.md` for what each figure means and a run's results.
+
+mod client;
+mod instance;
+mod seed;
+mod stats;
+mod table;
+mod workloads;
+
+use std::fmt;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use workloads::membership;
+
+/// Benchmarks of scimbox: the real server, in-process, over loopback.
+#[derive(Debug, Parser)]
+#[command(name = "scimbox-bench", version)]
+struct Cli {
+    /// Print the results as JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    workload: Workload,
+}
+
+/// The workloads.
+#[derive(Debug, Subcommand)]
+enum Workload {
+    /// The cost of adding and removing one member of a group, for several group sizes.
+    Membership(membership::Args),
+}
+
+fn main() -> Result<(), Failure> {
+    run(Cli::parse()).map_err(Failure)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    match cli.workload {
+        Workload::Membership(args) => {
+            let report = runtime.block_on(membership::run(&args)).context("the membership benchmark failed")?;
+            workloads::print(&report, cli.json)
+        }
+    }
+}
+
+/// An error as `main` reports it (`Error: ...` on stderr, exit code 1): the chain of causes on
+/// one line, without the backtrace `anyhow` would add when `RUST_BACKTRACE` is set.
+struct Failure(anyhow::Error);
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}

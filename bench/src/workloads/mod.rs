@@ -1,0 +1,45 @@
+//! The workloads, one module each. A workload takes its own clap `Args`, runs, checks that the
+//! server did what was asked (a benchmark that times errors is worse than none), and returns a
+//! [`Report`]: serialisable for `--json`, and able to print itself as a table.
+
+pub mod membership;
+
+use anyhow::Context;
+use serde::Serialize;
+
+/// What a workload returns.
+pub trait Report: Serialize {
+    /// The human-readable form: a short header saying what ran, then the table.
+    fn render(&self) -> String;
+}
+
+/// Prints `report` to stdout, as JSON or as text.
+pub fn print(report: &impl Report, json: bool) -> anyhow::Result<()> {
+    if json {
+        let text = serde_json::to_string_pretty(report).context("cannot encode the results as JSON")?;
+        println!("{text}");
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(())
+}
+
+/// The machine a report was made on, so that figures from different runs are not compared
+/// blindly.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    /// CPUs this process may use.
+    pub cpus: usize,
+    /// The operating system.
+    pub os: &'static str,
+    /// The CPU architecture.
+    pub arch: &'static str,
+}
+
+impl Machine {
+    /// This machine.
+    pub fn this() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Self { cpus, os: std::env::consts::OS, arch: std::env::consts::ARCH }
+    }
+}

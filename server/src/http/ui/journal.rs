@@ -1,0 +1,197 @@
+//! `/journal`: the SCIM requests scimbox answered, newest or failures first, each failure with
+//! its reason in plain words and a suggested fix; `/journal/{seq}`: one request with its
+//! (redacted) body.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::time::Stamp;
+use super::{Layout, Page, UiError, query_string};
+use crate::admin::AdminSession;
+use crate::clock;
+use crate::db::journal::{self as store, Entry};
+use crate::http::AppState;
+use crate::http::extract::ResourceId;
+
+/// Entries on a page.
+const PER_PAGE: u32 = 50;
+
+/// An entry as listed.
+pub struct EntryRow {
+    /// Its number: the link to its page.
+    pub seq: i64,
+    /// When it was answered.
+    pub at: Stamp,
+    /// The token's name, or `-` when the request had none.
+    pub connection: String,
+    /// The User-Agent, if it sent one.
+    pub client: Option<String>,
+    /// `GET`, `POST`...
+    pub method: String,
+    /// The path and query.
+    pub target: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// Whether it failed (4xx/5xx).
+    pub failed: bool,
+    /// `12.3 ms`.
+    pub duration: String,
+    /// The `scimType` of a failure.
+    pub scim_type: Option<String>,
+    /// A failure's reason in plain words.
+    pub reason: Option<String>,
+    /// What to do about it.
+    pub fix: Option<String>,
+}
+
+impl EntryRow {
+    /// The view of a stored entry, seen at `now`.
+    pub fn new(e: &Entry, now: OffsetDateTime) -> Self {
+        let failed = e.status >= 400;
+        let (reason, fix) = if failed {
+            let (reason, fix) = crate::journal::explain(e);
+            (Some(reason), Some(fix))
+        } else {
+            (None, None)
+        };
+        let target = match e.query.as_deref().filter(|q| !q.is_empty()) {
+            Some(q) => format!("{}?{q}", e.path),
+            None => e.path.clone(),
+        };
+        EntryRow {
+            seq: e.seq,
+            at: Stamp::new(&e.at, now),
+            connection: e.token_name.clone().unwrap_or_else(|| "-".into()),
+            client: e.client.clone(),
+            method: e.method.clone(),
+            target,
+            status: e.status,
+            failed,
+            duration: format!("{:.1} ms", e.duration_ms),
+            scim_type: e.scim_type.clone(),
+            reason,
+            fix,
+        }
+    }
+}
+
+/// The query of `/journal`.
+#[derive(Debug, Default, Deserialize)]
+pub struct Params {
+    /// `1`: failures first.
+    #[serde(default)]
+    failures: Option<String>,
+    /// 1-based.
+    #[serde(default)]
+    page: Option<u32>,
+}
+
+/// The journal page.
+#[derive(Template)]
+#[template(path = "journal.html")]
+pub struct JournalPage {
+    layout: Layout,
+    failures_first: bool,
+    /// Entries kept, and how many of them are failures.
+    recorded: u64,
+    failed: u64,
+    entries: Vec<EntryRow>,
+    page: u32,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+/// GET /journal.
+pub async fn page(
+    State(state): State<AppState>,
+    session: AdminSession,
+    Query(p): Query<Params>,
+) -> Result<Page<JournalPage>, UiError> {
+    let failures_first = p.failures.as_deref().is_some_and(|f| f == "1" || f == "on" || f == "true");
+    let page = p.page.unwrap_or(1).max(1);
+    let offset = (page - 1).saturating_mul(PER_PAGE);
+    let (mut found, (recorded, failed)) =
+        state.db.read(move |c| Ok((store::recent(c, PER_PAGE + 1, offset, failures_first)?, store::count(c)?))).await?;
+    let more = found.len() > PER_PAGE as usize;
+    found.truncate(PER_PAGE as usize);
+    let now = clock::now();
+    let link = |n: u32| {
+        let n = n.to_string();
+        query_string(&[("failures", if failures_first { "1" } else { "" }), ("page", &n)])
+    };
+    Ok(Page::ok(JournalPage {
+        layout: Layout::new("Journal", "/journal", &session),
+        failures_first,
+        recorded,
+        failed,
+        entries: found.iter().map(|e| EntryRow::new(e, now)).collect(),
+        page,
+        prev: (page > 1).then(|| link(page - 1)),
+        next: more.then(|| link(page + 1)),
+    }))
+}
+
+/// One journal entry's page.
+#[derive(Template)]
+#[template(path = "journal_entry.html")]
+pub struct EntryPage {
+    layout: Layout,
+    entry: EntryRow,
+    resource: Option<(String, String)>,
+    resource_link: Option<String>,
+    body: Option<String>,
+}
+
+/// GET /journal/{seq}.
+pub async fn entry(
+    State(state): State<AppState>,
+    session: AdminSession,
+    ResourceId(seq): ResourceId,
+) -> Result<Page<EntryPage>, UiError> {
+    let seq: i64 = seq.parse().map_err(|_| UiError::NotFound(format!("There is no journal entry {seq}.")))?;
+    let found = state.db.read(move |c| store::get(c, seq)).await?;
+    let e =
+        found.ok_or_else(|| UiError::NotFound(format!("There is no journal entry {seq}; it may have been pruned.")))?;
+    let resource = e.resource_type.clone().zip(e.resource_id.clone());
+    let resource_link = resource.as_ref().and_then(|(t, id)| link_of(t, id));
+    Ok(Page::ok(EntryPage {
+        layout: Layout::new(format!("Request #{seq}"), "/journal", &session),
+        entry: EntryRow::new(&e, clock::now()),
+        resource,
+        resource_link,
+        body: e.body.as_deref().map(pretty),
+    }))
+}
+
+/// The status page's link to a resource the journal names.
+fn link_of(resource_type: &str, id: &str) -> Option<String> {
+    let id = super::segment(id);
+    match resource_type {
+        "User" | "Users" => Some(format!("/users/{id}")),
+        "Group" | "Groups" => Some(format!("/groups/{id}")),
+        _ => None,
+    }
+}
+
+/// A JSON body indented for reading; anything else as it is.
+fn pretty(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| body.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_and_bodies() {
+        assert_eq!(link_of("User", "a b").as_deref(), Some("/users/a%20b"));
+        assert_eq!(link_of("Bulk", "x"), None);
+        assert_eq!(pretty(r#"{"a":1}"#), "{\n  \"a\": 1\n}");
+        assert_eq!(pretty("not json"), "not json");
+    }
+}

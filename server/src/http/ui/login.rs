@@ -1,0 +1,136 @@
+//! `/login` (the form, and its POST: a session cookie and a redirect back to where the admin was
+//! going) and `POST /logout`. Failures are told plainly; throttled attempts say how long to wait.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{Layout, MaybeAdmin, Page, UiError, csrf};
+use crate::admin::{self, AdminSession, LoginError};
+use crate::http::AppState;
+
+/// The login page.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    layout: Layout,
+    name: String,
+    next: String,
+    error: Option<String>,
+}
+
+impl LoginPage {
+    fn new(name: String, next: String, error: Option<String>) -> Self {
+        Self { layout: Layout::with("Log in", "", None), name, next, error }
+    }
+}
+
+/// Where to go after logging in: a path on this site, never another site (`//host`, `/\host`).
+fn local(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.chars().any(char::is_control) =>
+        {
+            n.to_owned()
+        }
+        _ => "/".into(),
+    }
+}
+
+/// The query of `/login`.
+#[derive(Debug, Default, Deserialize)]
+pub struct Params {
+    /// Where the admin was going.
+    next: Option<String>,
+}
+
+/// GET /login: the form, or straight on for an admin already logged in.
+pub async fn page(MaybeAdmin(session): MaybeAdmin, Query(p): Query<Params>) -> Response {
+    let next = local(p.next.as_deref());
+    if session.is_some() {
+        return Redirect::to(&next).into_response();
+    }
+    Page::ok(LoginPage::new(String::new(), next, None)).into_response()
+}
+
+/// The login form.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// POST /login.
+pub async fn submit(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, UiError> {
+    let next = local(Some(&form.next));
+    let ip = admin::client_ip(&parts);
+    let refused = |status: StatusCode, message: String| {
+        Ok(Page::status(status, LoginPage::new(form.name.clone(), next.clone(), Some(message))).into_response())
+    };
+    match admin::login(&state, &form.name, &form.password, &ip).await {
+        Ok((cookie, _)) => {
+            let mut resp = Redirect::to(&next).into_response();
+            set_cookie(&mut resp, &admin::set_cookie(&cookie, admin::is_tls(&parts.headers)));
+            Ok(resp)
+        }
+        Err(LoginError::Invalid) => refused(StatusCode::UNAUTHORIZED, "Wrong name or password.".into()),
+        Err(e @ LoginError::Throttled { .. }) => refused(StatusCode::TOO_MANY_REQUESTS, format!("Login refused: {e}.")),
+        Err(LoginError::Store(e)) => Err(e.into()),
+    }
+}
+
+fn set_cookie(resp: &mut Response, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+}
+
+/// The logout form.
+#[derive(Debug, Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// POST /logout: ends the session, clears the cookie and shows the login page.
+pub async fn logout(
+    State(state): State<AppState>,
+    session: AdminSession,
+    parts: Parts,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response, UiError> {
+    csrf(&session, &form.csrf)?;
+    admin::logout(&state, &session).await;
+    let mut resp = Redirect::to("/login").into_response();
+    set_cookie(&mut resp, &admin::clear_cookie(admin::is_tls(&parts.headers)));
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(local(Some("/users?q=a")), "/users?q=a");
+        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "users", "/a\nb"] {
+            assert_eq!(local(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(local(None), "/");
+    }
+}

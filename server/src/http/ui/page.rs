@@ -1,0 +1,127 @@
+//! The one way a page becomes a response ([`Page`]), and the status page's errors ([`UiError`]),
+//! rendered as HTML rather than as SCIM JSON.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::db::StoreError;
+use crate::error::{AppError, InternalCause};
+
+/// The Content-Security-Policy of every page: nothing from elsewhere, no inline script or style;
+/// `wasm-unsafe-eval` lets the checker compile the validator's WebAssembly.
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// A rendered page: an askama template with a status.
+pub struct Page<T> {
+    status: StatusCode,
+    template: T,
+}
+
+impl<T: Template> Page<T> {
+    /// `200 OK`.
+    pub fn ok(template: T) -> Self {
+        Self { status: StatusCode::OK, template }
+    }
+
+    /// Another status (a form shown again with its error, say).
+    pub fn status(status: StatusCode, template: T) -> Self {
+        Self { status, template }
+    }
+}
+
+impl<T: Template> IntoResponse for Page<T> {
+    fn into_response(self) -> Response {
+        match self.template.render() {
+            Ok(body) => html(self.status, body),
+            Err(e) => UiError::Internal(format!("rendering a page: {e}")).into_response(),
+        }
+    }
+}
+
+/// An HTML response with the status page's headers: never cached (pages show live data and
+/// CSRF tokens), never framed, and limited to this site's own scripts and styles.
+pub fn html(status: StatusCode, body: String) -> Response {
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    resp
+}
+
+/// Why a page could not be shown.
+#[derive(Debug)]
+pub enum UiError {
+    /// 400: the request makes no sense; the text says why.
+    BadRequest(String),
+    /// 403: a form without the session's CSRF token.
+    Forbidden(String),
+    /// 404: no such user, entry, group...
+    NotFound(String),
+    /// 500: the cause is logged, never shown.
+    Internal(String),
+}
+
+/// The error page.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    reason: &'static str,
+    message: String,
+}
+
+impl UiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (message, cause) = match self {
+            Self::BadRequest(m) | Self::Forbidden(m) | Self::NotFound(m) => (m, None),
+            Self::Internal(cause) => {
+                ("Something went wrong on the server; the cause is in its log.".into(), Some(cause))
+            }
+        };
+        let page = ErrorPage { status: status.as_u16(), reason: status.canonical_reason().unwrap_or("Error"), message };
+        let body = page.render().unwrap_or_else(|_| format!("{} {}", page.status, page.reason));
+        let mut resp = html(status, body);
+        if let Some(cause) = cause {
+            resp.extensions_mut().insert(InternalCause(cause));
+        }
+        resp
+    }
+}
+
+impl From<StoreError> for UiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound("There is nothing here.".into()),
+            StoreError::Internal(cause) => Self::Internal(cause),
+            other => Self::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<AppError> for UiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Internal(cause) => Self::Internal(cause),
+            AppError::Scim { status, detail, .. } if status == StatusCode::NOT_FOUND => Self::NotFound(detail),
+            AppError::Scim { detail, .. } => Self::BadRequest(detail),
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Secrets out of what the journal stores: request bodies and query strings.
+//!
+//! Redacted, whatever the shape: the value of any key naming a password or secret (`password`,
+//! `newPassword`, `clientSecret`, `accessToken`...), the `value` of a PATCH operation whose `path`
+//! names one, and anything that looks like a scimbox token (a string starting with `scimbox_`).
+//! A body that is whole JSON is redacted on its parsed value (and stored as sent when nothing was
+//! redacted); a body that is not JSON, or was cut, is redacted on its text. Bodies are then cut to
+//! [`STORED_MAX`] bytes, ending with a marker line.
+
+use serde_json::Value;
+
+/// What replaces a secret.
+pub const MARK: &str = "[redacted]";
+/// The most bytes of a body stored (before the marker line).
+pub const STORED_MAX: usize = 16 * 1024;
+/// How scimbox tokens start (see [`crate::auth::generate`]).
+const TOKEN_PREFIX: &str = "scimbox_";
+
+/// The body as stored: `raw` is what was captured of a body of `total` bytes.
+pub fn body(raw: &[u8], total: usize) -> Option<String> {
+    if total == 0 {
+        return None;
+    }
+    let parsed = if raw.len() == total { serde_json::from_slice::<Value>(raw).ok() } else { None };
+    let text = match parsed {
+        Some(mut v) => match redact_value(&mut v) {
+            true => serde_json::to_string(&v).unwrap_or_default(),
+            false => String::from_utf8_lossy(raw).into_owned(),
+        },
+        None => redact_text(&String::from_utf8_lossy(raw)),
+    };
+    Some(cut(tokens(&text), raw.len() < total, total))
+}
+
+/// A query string with token-like values and secret parameters redacted.
+pub fn query(q: &str) -> String {
+    let pairs = q.split('&').map(|pair| match pair.split_once('=') {
+        Some((k, _)) if secret_key(k) => format!("{k}={MARK}"),
+        _ => pair.to_owned(),
+    });
+    tokens(&pairs.collect::<Vec<_>>().join("&"))
+}
+
+/// Whether a key names a secret.
+fn secret_key(k: &str) -> bool {
+    let k = k.to_ascii_lowercase();
+    k.contains("password") || k.ends_with("secret") || k.ends_with("token")
+}
+
+/// Redacts a parsed body in place; returns whether anything was.
+fn redact_value(v: &mut Value) -> bool {
+    match v {
+        Value::Object(m) => {
+            let secret_path =
+                m.iter().any(|(k, v)| k.eq_ignore_ascii_case("path") && v.as_str().is_some_and(secret_key));
+            let mut changed = false;
+            for (k, val) in m.iter_mut() {
+                if secret_key(k) || (secret_path && k.eq_ignore_ascii_case("value")) {
+                    changed |= *val != MARK;
+                    *val = Value::from(MARK);
+                } else {
+                    changed |= redact_value(val);
+                }
+            }
+            changed
+        }
+        Value::Array(a) => a.iter_mut().fold(false, |changed, x| redact_value(x) | changed),
+        Value::String(s) if s.starts_with(TOKEN_PREFIX) => {
+            *s = MARK.into();
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Redacts text that is not (whole) JSON: the value after each secret key, and every `value`
+/// when a secret `path` appears anywhere.
+fn redact_text(s: &str) -> String {
+    let b = s.as_bytes();
+    let secret_path = has_secret_path(s);
+    let (mut out, mut copied, mut i) = (String::with_capacity(s.len()), 0, 0);
+    while let Some(start) = b[i..].iter().position(|&c| c == b'"').map(|p| p + i) {
+        let end = string_end(b, start);
+        let key = &s[start + 1..end.saturating_sub(1).max(start + 1)];
+        let colon = skip_ws(b, end);
+        let redact = secret_key(key) || (secret_path && key.eq_ignore_ascii_case("value"));
+        if colon < b.len() && b[colon] == b':' && redact {
+            let vstart = skip_ws(b, colon + 1);
+            let vend = match b.get(vstart) {
+                Some(b'"') => string_end(b, vstart),
+                Some(b'{' | b'[') | None => vstart,
+                Some(_) => scalar_end(b, vstart),
+            };
+            if vend > vstart {
+                out.push_str(&s[copied..vstart]);
+                out.push_str(&format!("\"{MARK}\""));
+                copied = vend;
+            }
+            i = vend.max(end);
+        } else {
+            i = end;
+        }
+    }
+    out.push_str(&s[copied..]);
+    out
+}
+
+/// Whether some `"path": "..."` names a secret.
+fn has_secret_path(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(start) = b[i..].iter().position(|&c| c == b'"').map(|p| p + i) {
+        let end = string_end(b, start);
+        let colon = skip_ws(b, end);
+        if s[start..end].eq_ignore_ascii_case("\"path\"") && b.get(colon) == Some(&b':') {
+            let vstart = skip_ws(b, colon + 1);
+            if b.get(vstart) == Some(&b'"') && secret_key(&s[vstart..string_end(b, vstart)]) {
+                return true;
+            }
+        }
+        i = end;
+    }
+    false
+}
+
+/// The index just after the string literal starting at `start` (or the end of an unterminated one).
+fn string_end(b: &[u8], start: usize) -> usize {
+    let mut j = start + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            b'"' => return j + 1,
+            _ => j += 1,
+        }
+    }
+    b.len()
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && b[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    i
+}
+
+fn scalar_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && !matches!(b[i], b',' | b'}' | b']' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// Replaces every run starting with `scimbox_` (a token, whatever surrounds it).
+fn tokens(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find(TOKEN_PREFIX) {
+        out.push_str(&rest[..at]);
+        out.push_str(MARK);
+        let tail = &rest[at + TOKEN_PREFIX.len()..];
+        let len = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(tail.len());
+        rest = &tail[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Cuts `text` to [`STORED_MAX`] bytes (on a character boundary), adding the marker line when
+/// anything is left out.
+fn cut(mut text: String, partial: bool, total: usize) -> String {
+    if text.len() <= STORED_MAX && !partial {
+        return text;
+    }
+    let mut end = STORED_MAX.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(&format!("\n[truncated: the body had {total} bytes; the first 16 KiB are shown]"));
+    text
+}
+
+/// Whether a stored body was cut.
+pub fn is_truncated(stored: &str) -> bool {
+    stored.ends_with("the first 16 KiB are shown]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn stored(v: &Value) -> String {
+        let raw = v.to_string();
+        body(raw.as_bytes(), raw.len()).unwrap_or_default()
+    }
+
+    #[test]
+    fn passwords_anywhere_and_tokens() {
+        let v = json!({"userName": "a", "password": "hunter2", "x": {"newPassword": 5},
+            "Operations": [{"op": "replace", "path": "password", "value": "s3cret!"},
+                           {"op": "add", "value": {"PASSWORD": "p"}}],
+            "note": "scimbox_abcDEF-123_x", "clientSecret": "c"});
+        let s = stored(&v);
+        for secret in ["hunter2", "s3cret!", "\"p\"", "scimbox_", "5}", "\"c\""] {
+            assert!(!s.contains(secret), "{secret} in {s}");
+        }
+        assert!(s.contains("\"userName\":\"a\""));
+    }
+
+    #[test]
+    fn untouched_json_is_kept_as_sent() {
+        let raw = "{ \"userName\" : \"a\" }";
+        assert_eq!(body(raw.as_bytes(), raw.len()).as_deref(), Some(raw));
+        assert_eq!(body(b"", 0), None);
+    }
+
+    #[test]
+    fn invalid_or_cut_json_is_redacted_as_text() {
+        let raw = r#"{"userName":"a", "password": "hu\"nter2", "secret": 12, 'x' "path":"password","value":"pw"#;
+        let s = body(raw.as_bytes(), raw.len()).unwrap_or_default();
+        assert!(!s.contains("nter2") && !s.contains("12") && !s.contains("pw"), "{s}");
+        assert!(s.contains(r#""userName":"a""#));
+        let cut_body = body(&raw.as_bytes()[..30], 5000).unwrap_or_default();
+        assert!(!cut_body.contains("hu"), "{cut_body}");
+        assert!(is_truncated(&cut_body));
+    }
+
+    #[test]
+    fn long_bodies_are_cut_on_a_char_boundary() {
+        let raw = format!("{{\"displayName\":\"{}\"}}", "é".repeat(20_000));
+        let s = body(raw.as_bytes(), raw.len()).unwrap_or_default();
+        assert!(s.len() < STORED_MAX + 100 && is_truncated(&s), "{}", s.len());
+        assert!(s.contains(&format!("had {} bytes", raw.len())));
+    }
+
+    #[test]
+    fn queries() {
+        assert_eq!(
+            query("filter=userName eq \"x\"&access_token=abc"),
+            "filter=userName eq \"x\"&access_token=[redacted]"
+        );
+        assert_eq!(query("q=scimbox_xyz"), "q=[redacted]");
+    }
+}

@@ -1,0 +1,485 @@
+//! The status page and the payload checker (issue 6 items 3 and 4), through HTTP as a browser
+//! without JavaScript sees them: logging in, every page's content, the token shown once,
+//! revoking, CSRF, redirects to the login page, the checker's server-side verdict, and escaping.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use scimbox::admin;
+use scimbox::db::{self, accounts, admins};
+use scimbox_validator::quirks::Quirk;
+use serde_json::json;
+
+use crate::helpers::{TestApp, form_encode, user};
+
+const PASSWORD: &str = "correct horse battery";
+const XSS: &str = "<script>alert(1)</script>";
+
+/// A browser without JavaScript: no redirects followed, one session cookie.
+struct Browser {
+    origin: String,
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+/// A page as fetched.
+struct Got {
+    status: StatusCode,
+    headers: HeaderMap,
+    html: String,
+}
+
+impl Got {
+    fn location(&self) -> &str {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    #[track_caller]
+    fn assert_ok(&self) -> &str {
+        assert_eq!(self.status, StatusCode::OK, "{}", self.html);
+        &self.html
+    }
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Browser { origin: app.origin.clone(), client, cookie: None }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Got {
+        let req = match &self.cookie {
+            Some(c) => req.header("Cookie", format!("{}={c}", admin::COOKIE)),
+            None => req,
+        };
+        let resp = req.send().await.expect("request");
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        Got { status, headers, html: resp.text().await.expect("body") }
+    }
+
+    async fn get(&self, path: &str) -> Got {
+        self.send(self.client.get(format!("{}{path}", self.origin))).await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Got {
+        let req = self
+            .client
+            .post(format!("{}{path}", self.origin))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form_encode(form));
+        self.send(req).await
+    }
+
+    /// Logs in as `name`; keeps the session cookie.
+    async fn login(&mut self, name: &str, password: &str) -> Got {
+        let got = self.post("/login", &[("name", name), ("password", password), ("next", "/users")]).await;
+        let cookie = got.headers.get(SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let value = cookie.split(';').next().and_then(|kv| kv.split_once('=')).map(|(_, v)| v.to_owned());
+        if got.status == StatusCode::SEE_OTHER {
+            self.cookie = value;
+        }
+        got
+    }
+
+    /// The CSRF token in the forms of `path`.
+    async fn csrf(&self, path: &str) -> String {
+        csrf_of(self.get(path).await.assert_ok())
+    }
+}
+
+fn csrf_of(html: &str) -> String {
+    let start = html.find(r#"name="csrf" value=""#).expect("a CSRF field") + r#"name="csrf" value=""#.len();
+    html[start..].split('"').next().unwrap_or_default().to_owned()
+}
+
+/// Adds the administrator `alice`.
+async fn add_alice(app: &TestApp) {
+    let hash = admin::hash_password(PASSWORD).expect("hash");
+    let now = db::timestamp(scimbox::clock::now());
+    app.db.write(move |c| admins::insert(c, "alice", &hash, &now)).await.expect("admin");
+}
+
+/// A server with `alice`, and a browser logged in as her.
+async fn logged_in() -> (TestApp, Browser) {
+    let app = TestApp::spawn().await;
+    add_alice(&app).await;
+    let mut browser = Browser::new(&app);
+    let got = browser.login("alice", PASSWORD).await;
+    assert_eq!((got.status, got.location()), (StatusCode::SEE_OTHER, "/users"), "{}", got.html);
+    (app, browser)
+}
+
+/// Fetches `path` until its HTML contains `needle` (the journal is written about once a second).
+async fn eventually(browser: &Browser, path: &str, needle: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let got = browser.get(path).await;
+        if got.html.contains(needle) || start.elapsed() > Duration::from_secs(10) {
+            assert!(got.html.contains(needle), "{path} never showed {needle:?}:\n{}", got.html);
+            return got.html;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The `<section>`/element of `html` that starts at `id="..."`, up to the next `</section>` or
+/// `</table>`, for narrower assertions.
+fn part<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in:\n{html}"));
+    let rest = &html[start..];
+    let end = ["</section>", "</table>", "</dl>", "</div>"].iter().filter_map(|t| rest.find(t)).min();
+    &rest[..end.unwrap_or(rest.len())]
+}
+
+#[tokio::test]
+async fn pages_need_a_login_and_say_where_to_go_back() {
+    let app = TestApp::spawn().await;
+    let anon = Browser::new(&app);
+    for path in ["/", "/users?q=a", "/users/x", "/accounts", "/groups", "/tokens", "/journal", "/journal/1"] {
+        let got = anon.get(path).await;
+        assert_eq!(got.status, StatusCode::SEE_OTHER, "{path}");
+        let next = form_encode(&[("next", path)]);
+        assert_eq!(got.location(), format!("/login?{next}"), "{path}");
+    }
+    let got = anon.post("/tokens", &[("name", "x")]).await;
+    assert!(got.status == StatusCode::SEE_OTHER && got.location().starts_with("/login"));
+    let page = anon.get("/login?next=/tokens").await;
+    assert!(page.assert_ok().contains(r#"<label for="password">"#));
+    assert!(page.html.contains(r#"name="next" value="/tokens""#));
+    let csp = page.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+}
+
+#[tokio::test]
+async fn login_errors_are_plain_and_throttled() {
+    let app = TestApp::spawn().await;
+    add_alice(&app).await;
+    let mut b = Browser::new(&app);
+    let got = b.login("alice", "wrong password").await;
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
+    assert!(got.html.contains("Wrong name or password.") && got.html.contains(r#"value="alice""#));
+    for _ in 0..4 {
+        b.login("alice", "wrong password").await;
+    }
+    let got = b.login("alice", PASSWORD).await;
+    assert_eq!(got.status, StatusCode::TOO_MANY_REQUESTS, "{}", got.html);
+    assert!(got.html.contains("too many failed logins") && got.html.contains("try again in"), "{}", got.html);
+    assert!(b.cookie.is_none());
+}
+
+#[tokio::test]
+async fn login_goes_back_but_never_to_another_site() {
+    let app = TestApp::spawn().await;
+    add_alice(&app).await;
+    let b = Browser::new(&app);
+    for (next, to) in
+        [("/journal?failures=1", "/journal?failures=1"), ("//evil.example/", "/"), ("https://evil.example", "/")]
+    {
+        let got = b.post("/login", &[("name", "alice"), ("password", PASSWORD), ("next", next)]).await;
+        assert_eq!((got.status, got.location()), (StatusCode::SEE_OTHER, to), "{next}");
+    }
+}
+
+#[tokio::test]
+async fn overview_counts_users_connections_and_expiring_tokens() {
+    let (app, b) = logged_in().await;
+    app.create_user(&user("ann@example.com")).await;
+    app.create_user(&user("ben@example.com")).await;
+    app.create_user(&json!({"userName": "cy@example.com", "active": false})).await;
+    app.post("/Users", &json!({"userName": 5})).await.assert_error(400, Some("invalidValue"));
+    let home = eventually(&b, "/", "<td class=\"n\">4</td>").await;
+    assert!(home.contains(r#"id="users-active">2<"#) && home.contains(r#"id="users-inactive">1<"#), "{home}");
+    let row = part(&home, "connections");
+    assert!(row.contains(">test</th>") && row.contains(r#"href="/journal?failures=1">1</a>"#), "{row}");
+    assert!(home.contains(r#"id="expiring-none""#));
+    assert!(home.contains(r#"id="admin-name">alice<"#) && home.contains(r#"action="/logout""#));
+    let csrf = csrf_of(&home);
+    b.post("/tokens", &[("csrf", &csrf), ("name", "okta-soon"), ("expires_in", "3d")]).await;
+    let home = b.get("/").await;
+    assert!(part(&home.html, "expiring").contains("okta-soon"), "{}", home.html);
+}
+
+#[tokio::test]
+async fn users_are_searched_filtered_paged_and_escaped() {
+    let (app, b) = logged_in().await;
+    for i in 0..52 {
+        app.create_user(
+            &json!({"userName": format!("u{i:02}"), "emails": [{"value": format!("person{i:02}@corp.example")}]}),
+        )
+        .await;
+    }
+    app.create_user(&json!({"userName": XSS, "active": false, "displayName": XSS})).await;
+    let page1 = b.get("/users").await;
+    assert!(page1.assert_ok().contains(r#"id="users-total">53 users"#), "{}", page1.html);
+    assert_eq!(page1.html.matches("<th scope=\"row\"><a href=\"/users/").count(), 50);
+    assert!(page1.html.contains(r#"rel="next" href="/users?page=2""#));
+    let page2 = b.get("/users?page=2").await;
+    assert_eq!(page2.html.matches("<th scope=\"row\"><a href=\"/users/").count(), 3);
+    let by_email = b.get("/users?q=PERSON07%40corp").await;
+    assert!(by_email.html.contains(">u07</a>") && by_email.html.contains("1 user matching"), "{}", by_email.html);
+    let by_name = b.get("/users?q=u1").await;
+    assert!(by_name.html.contains("10 users matching"), "{}", by_name.html);
+    let inactive = b.get("/users?status=inactive").await;
+    assert!(inactive.html.contains("1 user") && !inactive.html.contains(">u00</a>"));
+    assert_escaped(&inactive.html);
+    assert!(inactive.html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{}", inactive.html);
+    let wildcard = b.get("/users?q=%25").await;
+    assert!(wildcard.html.contains("0 users matching"), "LIKE wildcards are literal: {}", wildcard.html);
+}
+
+/// `text` as askama escapes it.
+fn escape(text: &str) -> String {
+    let pairs = [('&', "&#38;"), ('<', "&#60;"), ('>', "&#62;"), ('"', "&#34;"), ('\'', "&#39;")];
+    text.chars().map(|c| pairs.iter().find(|(k, _)| *k == c).map_or(c.to_string(), |(_, v)| (*v).to_string())).collect()
+}
+
+/// No raw `<script>alert(1)` made it into the page.
+#[track_caller]
+fn assert_escaped(html: &str) {
+    assert!(!html.contains(XSS) && !html.contains("<script>alert"), "unescaped user data:\n{html}");
+}
+
+#[tokio::test]
+async fn user_page_shows_attributes_access_groups_and_history() {
+    let (app, b) = logged_in().await;
+    app.db
+        .write(|c| {
+            let t = "2026-01-01T00:00:00.000Z";
+            accounts::add(c, "ACC100", "Acme Corp", None, t)?;
+            accounts::add(c, "ACC110", "Acme EU", Some("ACC100"), t)?;
+            accounts::add(c, "ACC200", "Beta", None, t)
+        })
+        .await
+        .expect("accounts");
+    let body = json!({
+        "userName": XSS,
+        "name": {"givenName": "Mallory"},
+        "emails": [{"value": "m@example.com", "primary": true}],
+        "accounts": [{"accountId": "ACC100", "roles": ["Editor"]}],
+    });
+    let id = app.create_user(&body).await["id"].as_str().expect("id").to_owned();
+    let group = app.post("/Groups", &json!({"displayName": "Engineers <b>", "members": [{"value": id}]})).await;
+    assert_eq!(group.status.as_u16(), 201, "{}", group.text);
+    app.patch(
+        &format!("/Users/{id}"),
+        &json!({"Operations": [{"op": "replace", "path": "name.givenName", "value": "Mal"}]}),
+    )
+    .await;
+    let html = eventually(&b, &format!("/users/{id}"), ">PATCH</span>").await;
+    assert_escaped(&html);
+    assert!(html.contains("<h1>&#60;script&#62;alert(1)&#60;/script&#62;"), "{html}");
+    let attrs = part(&html, "attributes");
+    assert!(attrs.contains("<dt>name.givenName</dt><dd>Mal</dd>") && attrs.contains("m@example.com"), "{attrs}");
+    let access = part(&html, "access");
+    assert!(access.contains("<strong>ACC100</strong>") && access.contains("Acme Corp"), "{access}");
+    let child = &access[access.find("ACC110").expect("the child account")..];
+    assert!(child.contains("inherited from ACC100") && child.contains("roles: Editor"), "{access}");
+    let (parent, nested) = (access.find("ACC100").expect("parent"), access.find("ACC110").expect("child"));
+    assert!(access[parent..nested].contains("<ul>") && !access.contains("ACC200"), "nested under its parent: {access}");
+    assert!(html.contains("Engineers &#60;b&#62;</a>"), "{html}");
+    let history = part(&html, "changes");
+    assert!(
+        history.contains("updated") && history.contains("<del>Mallory</del>") && history.contains("<ins>Mal</ins>")
+    );
+    assert!(html.contains("PATCH") && html.contains(&format!("/scim/v2/Users/{id}")));
+    let missing = b.get("/users/no-such-user").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.html.contains("There is no user with id no-such-user"));
+}
+
+#[tokio::test]
+async fn accounts_and_groups_pages() {
+    let (app, b) = logged_in().await;
+    app.db
+        .write(|c| {
+            let t = "2026-01-01T00:00:00.000Z";
+            accounts::add(c, "ACC100", "Acme Corp", None, t)?;
+            accounts::add(c, "ACC110", "Acme EU", Some("ACC100"), t)?;
+            accounts::add_role(c, "Editor", t)
+        })
+        .await
+        .expect("accounts");
+    app.create_user(&json!({"userName": "a", "accounts": [{"accountId": "ACC110"}]})).await;
+    let html = b.get("/accounts").await;
+    let tree = part(html.assert_ok(), "accounts");
+    let (parent, child) = (tree.find("ACC100").expect("parent"), tree.find("ACC110").expect("child"));
+    assert!(tree[parent..child].contains("<ul>"), "ACC110 is nested under ACC100: {tree}");
+    assert!(tree[child..].contains(">1 user<") && tree[parent..child].contains(">0 users<"), "{tree}");
+    assert!(part(&html.html, "roles").contains("Editor"));
+    let uid = app.create_user(&user("member")).await["id"].as_str().expect("id").to_owned();
+    let gid = app.post("/Groups", &json!({"displayName": "Ops", "members": [{"value": uid}]})).await.body["id"]
+        .as_str()
+        .expect("group id")
+        .to_owned();
+    let groups = b.get("/groups").await;
+    assert!(
+        groups.assert_ok().contains(&format!(r#"href="/groups/{gid}">Ops</a></th><td class="n">1</td>"#)),
+        "{}",
+        groups.html
+    );
+    let group = b.get(&format!("/groups/{gid}")).await;
+    assert!(group.assert_ok().contains(&format!(r#"href="/users/{uid}">member</a>"#)), "{}", group.html);
+    let history = part(&group.html, "changes");
+    assert!(history.contains("created") && history.contains(&uid), "the membership is in the history: {history}");
+}
+
+#[tokio::test]
+async fn tokens_are_shown_once_revoked_and_need_csrf() {
+    let (app, b) = logged_in().await;
+    let csrf = b.csrf("/tokens").await;
+    let missing = b.post("/tokens", &[("name", "okta-prod"), ("expires_in", "90d")]).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    let wrong = b.post("/tokens", &[("csrf", "forged"), ("name", "okta-prod")]).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert!(!b.get("/tokens").await.html.contains(">okta-prod</th>"), "a refused form created nothing");
+    let created = b.post("/tokens", &[("csrf", &csrf), ("name", "okta-prod"), ("expires_in", "90d")]).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.html);
+    let start = created.html.find(r#"id="new-token" class="secret" readonly value=""#).expect("the new token");
+    let secret = created.html[start..].split("value=\"").nth(1).and_then(|s| s.split('"').next()).expect("value");
+    assert!(secret.starts_with("scimbox_"), "{secret}");
+    let scim = |token: String| {
+        let url = format!("{}/Users", app.base);
+        async move { reqwest::Client::new().get(url).bearer_auth(token).send().await.expect("request").status() }
+    };
+    assert_eq!(scim(secret.to_owned()).await, StatusCode::OK);
+    let listed = b.get("/tokens").await;
+    assert!(listed.html.contains(">okta-prod</th>") && !listed.html.contains(secret), "shown once only");
+    let again = b.post("/tokens", &[("csrf", &csrf), ("name", "okta-prod")]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.html.contains("already exists"), "{}", again.html);
+    let bad = b.post("/tokens", &[("csrf", &csrf), ("name", "x"), ("expires_in", "soon")]).await;
+    assert!(bad.status == StatusCode::BAD_REQUEST && bad.html.contains("not a duration"), "{}", bad.html);
+    let no_csrf = b.post("/tokens/okta-prod/revoke", &[]).await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    let revoked = b.post("/tokens/okta-prod/revoke", &[("csrf", &csrf)]).await;
+    assert_eq!((revoked.status, revoked.location()), (StatusCode::SEE_OTHER, "/tokens?revoked=okta-prod"));
+    let after = b.get(revoked.location()).await;
+    assert!(after.html.contains(r#"id="notice""#) && after.html.contains(">revoked</span>"), "{}", after.html);
+    tokio::time::sleep(scimbox::auth::CACHE_TTL).await;
+    assert_eq!(scim(secret.to_owned()).await, StatusCode::UNAUTHORIZED);
+    let twice = b.post("/tokens/okta-prod/revoke", &[("csrf", &csrf)]).await;
+    assert_eq!(twice.status, StatusCode::NOT_FOUND);
+    let forged = b.get("/tokens?revoked=everything").await;
+    assert!(!forged.html.contains(r#"id="notice""#), "only a real revoke is announced");
+}
+
+#[tokio::test]
+async fn compatibility_report_lists_clients_and_quirks() {
+    let (app, b) = logged_in().await;
+    let url = format!("{}/Users", app.base);
+    let resp = reqwest::Client::new()
+        .post(url)
+        .header("Authorization", app.token.clone())
+        .header("Content-Type", "application/json")
+        .header("User-Agent", "Okta SCIM Client 1.0.0")
+        .body(user("quirky").to_string())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 201);
+    let html = eventually(&b, "/tokens", "Okta SCIM Client 1.0.0").await;
+    for quirk in [Quirk::BareToken, Quirk::PlainJson] {
+        let row = format!("<code>{}</code></th><td>{}</td>", quirk.code(), escape(quirk.description()));
+        assert!(html.contains(&row), "{row} in {html}");
+    }
+}
+
+#[tokio::test]
+async fn journal_lists_failures_first_with_reasons_and_shows_bodies() {
+    let (app, b) = logged_in().await;
+    app.create_user(&json!({"userName": "ok", "password": "hunter2-secret"})).await;
+    app.post("/Users", &json!({"userName": "ok"})).await.assert_error(409, Some("uniqueness"));
+    app.create_user(&user("later")).await;
+    let html = eventually(&b, "/journal?failures=1", "3 requests recorded, 1 failed").await;
+    let first = html.find("status bad").expect("a failure");
+    assert!(first < html.find("status ok").expect("a success"), "failures first");
+    assert!(html.contains("Why:") && html.contains("Fix:") && html.contains("already taken"), "{html}");
+    let newest = b.get("/journal").await;
+    assert!(newest.html.find("status ok").expect("ok") < newest.html.find("status bad").expect("bad"));
+    let seq = html[html.find("href=\"/journal/").expect("link") + 15..].split('"').next().expect("seq").to_owned();
+    let entry = b.get(&format!("/journal/{seq}")).await;
+    assert!(entry.assert_ok().contains("Suggested fix:") && entry.html.contains("&#34;userName&#34;: &#34;ok&#34;"));
+    let created = b.get("/journal").await;
+    let all: Vec<&str> = created.html.match_indices("href=\"/journal/").map(|(i, _)| &created.html[i + 15..]).collect();
+    let oldest = all.last().expect("entries").split('"').next().expect("seq");
+    let entry = b.get(&format!("/journal/{oldest}")).await;
+    assert!(!entry.html.contains("hunter2-secret"), "passwords are redacted: {}", entry.html);
+    assert!(entry.html.contains("/users/"), "links to the user: {}", entry.html);
+    assert_eq!(b.get("/journal/999999").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn checker_is_public_and_answers_without_javascript() {
+    let app = TestApp::spawn().await;
+    let anon = Browser::new(&app);
+    let page = anon.get("/check").await;
+    assert!(page.assert_ok().contains(r#"<textarea id="payload" name="text""#));
+    assert!(page.html.contains(r#"<script type="module" src="/static/check.js?v="#));
+    assert!(!page.html.contains(r#"id="catalogue""#), "no registry for visitors");
+    assert!(!page.html.contains(r#"action="/logout""#));
+    let text = "[\n  {\"accountId\": \"ACC1\"},\n  {\"acountId\": \"ACC2\"}\n]";
+    let got = anon.post("/check", &[("text", text)]).await;
+    let verdict = part(got.assert_ok(), "verdict");
+    assert!(verdict.contains("1 fault") && verdict.contains("line 3, column 4"), "{verdict}");
+    assert!(verdict.contains("did you mean &#34;accountId&#34;?"), "{verdict}");
+    assert!(got.html.contains(r#"<span>2</span><span class="bad">3</span>"#), "the gutter marks line 3");
+    assert!(got.html.contains("&#34;acountId&#34;"), "the text is kept, escaped");
+    let good = anon.post("/check", &[("text", r#"{"accountId": "ACC1", "roles": ["Editor"]}"#)]).await;
+    assert!(part(&good.html, "verdict").contains("Valid"), "{}", good.html);
+    let xss = anon.post("/check", &[("text", &format!("{{\"userName\": \"{XSS}\", \"active\": 5}}"))]).await;
+    assert_escaped(&xss.html);
+    assert!(xss.html.contains("</textarea>") && xss.html.matches("</textarea>").count() == 1);
+    let wasm = anon.get("/static/check.js").await;
+    assert!(wasm.assert_ok().contains(r#"from "/assets/validator.js""#));
+}
+
+#[tokio::test]
+async fn checker_uses_the_registry_for_an_admin() {
+    let (app, b) = logged_in().await;
+    app.db
+        .write(|c| {
+            accounts::add(c, "ACC123", "Acme", None, "2026-01-01T00:00:00.000Z")?;
+            accounts::add(c, "X</script>", "Tricky", None, "2026-01-01T00:00:00.000Z")?;
+            accounts::add_role(c, "Editor", "2026-01-01T00:00:00.000Z")
+        })
+        .await
+        .expect("registry");
+    let page = b.get("/check").await;
+    let cat = part(page.assert_ok(), "catalogue");
+    assert!(cat.contains(r#"{"accounts":["ACC123","X\u003c/script\u003e"],"roles":["Editor"]}"#), "{cat}");
+    assert!(!page.html.contains("X</script>"), "the catalogue cannot end its script element");
+    let unknown = b.post("/check", &[("text", r#"{"accountId": "ACC999"}"#)]).await;
+    assert!(part(&unknown.html, "verdict").contains("ACC999"), "{}", unknown.html);
+    let known = b.post("/check", &[("text", r#"{"accountId": "ACC123", "roles": ["editor"]}"#)]).await;
+    assert!(part(&known.html, "verdict").contains("Valid"), "{}", known.html);
+}
+
+#[tokio::test]
+async fn static_files_are_cached_by_etag() {
+    let app = TestApp::spawn().await;
+    let b = Browser::new(&app);
+    let css = b.get("/static/style.css").await;
+    assert!(css.assert_ok().contains("prefers-color-scheme"));
+    assert_eq!(css.headers.get("content-type").and_then(|v| v.to_str().ok()), Some("text/css; charset=utf-8"));
+    let etag = css.headers.get("etag").and_then(|v| v.to_str().ok()).expect("etag").to_owned();
+    let req = b.client.get(format!("{}/static/style.css", app.origin)).header("If-None-Match", &etag);
+    assert_eq!(b.send(req).await.status, StatusCode::NOT_MODIFIED);
+    let version = etag.trim_matches('"');
+    let pinned = b.get(&format!("/static/style.css?v={version}")).await;
+    let cache = pinned.headers.get("cache-control").and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(cache.contains("immutable"), "{cache}");
+}
+
+#[tokio::test]
+async fn logout_needs_csrf_and_ends_the_session() {
+    let (_app, b) = logged_in().await;
+    let csrf = b.csrf("/").await;
+    assert_eq!(b.post("/logout", &[]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(b.get("/").await.status, StatusCode::OK, "a refused logout keeps the session");
+    let out = b.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!((out.status, out.location()), (StatusCode::SEE_OTHER, "/login"));
+    let cleared = out.headers.get(SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    assert_eq!(b.get("/").await.status, StatusCode::SEE_OTHER, "the old cookie no longer works");
+}

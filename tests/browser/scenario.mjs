@@ -1,0 +1,360 @@
+// scimbox's status page in a real browser (issue 6 item 6): headless Chromium (Debian's
+// `chromium`) driven by playwright-core over the DevTools protocol. Started by
+// tests/browser/run.sh, which installs what is missing, starts `scimbox serve` on a fresh
+// database seeded through the CLI (a token, an admin, accounts and roles) and passes:
+//
+//   SCIMBOX_ORIGIN   http://127.0.0.1:PORT     SCIMBOX_TOKEN   the bearer token
+//   SCIMBOX_ADMIN    the admin's name          SCIMBOX_PASSWORD  the admin's password
+//   PLAYWRIGHT_CORE  the directory playwright-core is installed in
+//   CHROMIUM         the browser (default /usr/bin/chromium)
+//   ARTIFACTS        where a failed check leaves a screenshot and the page's HTML
+//
+// This script first provisions users over SCIM (one with a userName of <script>alert(1)</script>)
+// and one refused payload, then walks the pages like an admin would. Every check runs even when
+// an earlier one failed (when it can); the last line is `browser: N passed, M failed`, and the
+// exit status is 1 when any check failed.
+
+import { createRequire } from "node:module";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const env = (name, fallback) => {
+  const v = process.env[name] ?? fallback;
+  if (v === undefined) {
+    console.error(`scenario.mjs: ${name} is not set (run tests/browser/run.sh)`);
+    process.exit(2);
+  }
+  return v;
+};
+const origin = env("SCIMBOX_ORIGIN");
+const token = env("SCIMBOX_TOKEN");
+const adminName = env("SCIMBOX_ADMIN");
+const password = env("SCIMBOX_PASSWORD");
+const artifacts = env("ARTIFACTS", "target/browser");
+const { chromium } = createRequire(join(resolve(env("PLAYWRIGHT_CORE")), "/"))("playwright-core");
+
+const USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User";
+const XSS_NAME = "<script>alert(1)</script>";
+const XSS_DISPLAY = `"><img src=x onerror="document.title='pwned'">`;
+
+// ------------------------------------------------------------------------------ SCIM seeding
+
+async function scim(method, path, body) {
+  const res = await fetch(`${origin}/scim/v2${path}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${token}`,
+      "User-Agent": "Okta SCIM Client 1.0.0",
+      ...(body ? { "Content-Type": "application/scim+json" } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+async function seed() {
+  const users = {};
+  const make = async (userName, extra) => {
+    const r = await scim("POST", "/Users", { schemas: [USER_URN], userName, active: true, ...extra });
+    if (r.status !== 201) throw new Error(`creating ${userName}: ${r.status} ${JSON.stringify(r.body)}`);
+    users[userName] = r.body.id;
+  };
+  await make("ada.lovelace@acme.example", {
+    name: { givenName: "Ada", familyName: "Lovelace" },
+    displayName: "Ada Lovelace",
+    emails: [{ primary: true, type: "work", value: "ada.lovelace@acme.example" }],
+    password: "hunter2-Secret!",
+    accounts: ['{"accountId":"ACME","roles":"Viewer"}', '{"accountId":"ACME-EU","roles":"Editor"}'],
+  });
+  await make("grace.hopper@acme.example", {
+    name: { givenName: "Grace", familyName: "Hopper" },
+    accounts: ['{"accountId":"ACME-US","roles":"Editor"}'],
+  });
+  await make(XSS_NAME, { displayName: XSS_DISPLAY, title: "</title><script>alert(2)</script>" });
+  const deact = await scim("PATCH", `/Users/${users["grace.hopper@acme.example"]}`, {
+    schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    Operations: [{ op: "replace", value: { active: false } }],
+  });
+  if (deact.status !== 200 && deact.status !== 204) throw new Error(`deactivating: ${deact.status}`);
+  const group = await scim("POST", "/Groups", {
+    schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+    displayName: "Acme Engineering",
+    members: [{ value: users["ada.lovelace@acme.example"] }],
+  });
+  if (group.status !== 201) throw new Error(`creating the group: ${group.status}`);
+  // The refused one: an attribute mapping that misspells accountId.
+  const bad = await scim("POST", "/Users", {
+    schemas: [USER_URN],
+    userName: "pat.typo@acme.example",
+    accounts: ['{"acountId":"ACME-US"}'],
+  });
+  if (bad.status !== 400) throw new Error(`the misspelt payload answered ${bad.status}, not 400`);
+  return users;
+}
+
+// ------------------------------------------------------------------------------ checks
+
+const results = [];
+let page;
+
+class CheckFailed extends Error {}
+
+function expect(cond, message) {
+  if (!cond) throw new CheckFailed(message);
+}
+
+async function check(name, fn) {
+  const start = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`  ok    ${name} (${Date.now() - start} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`  FAIL  ${name}: ${e instanceof CheckFailed ? e.message : e.stack || e}`);
+    try {
+      mkdirSync(artifacts, { recursive: true });
+      const file = join(artifacts, name.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, ""));
+      await page.screenshot({ path: `${file}.png`, fullPage: true });
+      writeFileSync(`${file}.html`, await page.content());
+      console.log(`        at ${page.url()}; screenshot and HTML in ${file}.{png,html}`);
+    } catch {
+      // The page may be gone; the message above says what failed.
+    }
+  }
+}
+
+/** The visible text of the first element matching `selector`. */
+async function text(selector) {
+  return (await page.locator(selector).first().innerText({ timeout: 5000 })).trim();
+}
+
+/** Fails when the page's title changed or markup from a userName got in. */
+async function assertNoInjection(path) {
+  const title = await page.title();
+  expect(title.endsWith("· scimbox") && !title.includes("pwned"), `${path}: document.title is ${JSON.stringify(title)}`);
+  const injected = await page.evaluate(() => ({
+    scripts: [...document.scripts].filter((s) => /alert\(/.test(s.textContent)).length,
+    imgs: document.querySelectorAll("img[onerror]").length,
+  }));
+  expect(injected.scripts === 0 && injected.imgs === 0, `${path}: markup was injected: ${JSON.stringify(injected)}`);
+}
+
+/** Waits for a load of `path` (the origin's) to finish and the page to be the one expected. */
+async function go(path) {
+  const res = await page.goto(`${origin}${path}`, { waitUntil: "load" });
+  expect(res && res.status() < 400, `GET ${path} answered ${res && res.status()}`);
+  return res;
+}
+
+// ------------------------------------------------------------------------------ the scenario
+
+const started = Date.now();
+let users, browser;
+try {
+  users = await seed();
+  browser = await chromium.launch({
+    executablePath: env("CHROMIUM", "/usr/bin/chromium"),
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+} catch (e) {
+  console.log(`  FAIL  set-up (seeding over SCIM, starting chromium): ${e.stack || e}`);
+  console.log("browser: 0 passed, 1 failed");
+  process.exit(1);
+}
+console.log(`browser: ${browser.version()}, driven by playwright-core`);
+const context = await browser.newContext();
+context.setDefaultTimeout(10_000);
+page = await context.newPage();
+const dialogs = [];
+const pageErrors = [];
+page.on("dialog", (d) => {
+  dialogs.push(`${d.type()}: ${d.message()}`);
+  d.dismiss().catch(() => {});
+});
+page.on("pageerror", (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+const requests = [];
+page.on("request", (r) => requests.push(`${r.method()} ${new URL(r.url()).pathname}`));
+
+await check("an admin page without a session goes to the login form", async () => {
+  await page.goto(`${origin}/users`);
+  expect(new URL(page.url()).pathname === "/login", `at ${page.url()}, not /login`);
+  expect(await page.locator("input[name=password]").count() === 1, "no password field");
+});
+
+await check("a wrong password is refused with a message", async () => {
+  await page.fill("input[name=name]", adminName);
+  await page.fill("input[name=password]", "not the password");
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/login'] button[type=submit]")]);
+  const body = await text("main");
+  expect(/wrong name or password/i.test(body), `no refusal message in: ${body.slice(0, 300)}`);
+});
+
+await check("log in (and land on the page asked for)", async () => {
+  await page.goto(`${origin}/users`);
+  await page.fill("input[name=name]", adminName);
+  await page.fill("input[name=password]", password);
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/login'] button[type=submit]")]);
+  expect(new URL(page.url()).pathname === "/users", `after login at ${page.url()}`);
+  expect((await text("header")).includes(adminName), "the header does not name the admin");
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === "scimbox_session");
+  expect(session && session.httpOnly && session.sameSite === "Strict", `session cookie: ${JSON.stringify(session)}`);
+});
+
+await check("overview: users and the connection's requests", async () => {
+  await go("/");
+  const main = await text("main");
+  const [active, inactive] = [await text("#users-active"), await text("#users-inactive")];
+  expect(active === "2" && inactive === "1", `users active/inactive: ${active}/${inactive}, not 2/1`);
+  expect(main.includes("browser"), "the token's connection is not listed");
+  expect(main.includes("Okta SCIM Client 1.0.0"), "the connection's client is not shown");
+});
+
+await check("list users, search and filter", async () => {
+  await go("/users");
+  const table = await text("main table");
+  for (const name of ["ada.lovelace@acme.example", "grace.hopper@acme.example", XSS_NAME]) {
+    expect(table.includes(name), `${name} not listed`);
+  }
+  await page.fill("input[name=q]", "ada");
+  await Promise.all([page.waitForNavigation(), page.press("input[name=q]", "Enter")]);
+  const found = await text("main table");
+  expect(found.includes("ada.lovelace") && !found.includes("grace.hopper"), `search "ada": ${found}`);
+  await go("/users?status=inactive");
+  const inactive = await text("main table");
+  expect(inactive.includes("grace.hopper") && !inactive.includes("ada.lovelace"), `inactive: ${inactive}`);
+});
+
+await check("open a user: attributes, effective access over the tree, groups", async () => {
+  await go("/users");
+  await Promise.all([page.waitForNavigation(), page.click("a:has-text('ada.lovelace@acme.example')")]);
+  expect(new URL(page.url()).pathname === `/users/${users["ada.lovelace@acme.example"]}`, `at ${page.url()}`);
+  const main = await text("main");
+  for (const want of ["Ada", "Lovelace", "ACME", "ACME-EU", "ACME-US", "Editor", "Viewer", "Acme Engineering"]) {
+    expect(main.includes(want), `"${want}" missing from the user's page`);
+  }
+  expect(!main.includes("hunter2"), "the password shows on the user's page");
+});
+
+await check("journal: failures first, the refusal with its reason and fix", async () => {
+  await go("/journal");
+  await Promise.all([page.waitForNavigation(), page.click("a[href='/journal?failures=1']")]);
+  const first = page.locator("main table tbody tr").first();
+  const row = (await first.innerText()).trim();
+  expect(/\b400\b/.test(row), `the first row is not the 400: ${row}`);
+  expect(row.includes("acountId"), `the reason does not name the misspelt key: ${row}`);
+  await Promise.all([page.waitForNavigation(), first.locator("a").first().click()]);
+  const entry = await text("main");
+  expect(/Why it failed/i.test(entry) && /fix/i.test(entry), `no reason/fix on the entry page: ${entry.slice(0, 500)}`);
+  expect(entry.includes("line 1, column 2"), "the fix does not point at line 1, column 2");
+  expect(entry.includes("Okta SCIM Client 1.0.0"), "the client is not shown");
+});
+
+await check("journal: every entry's page, bodies redacted and escaped", async () => {
+  await go("/journal");
+  const links = await page.locator("main table tbody tr a[href^='/journal/']").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+  let seenAda = false;
+  for (const href of links) {
+    await go(href);
+    const body = await page.locator("main").innerText();
+    expect(!body.includes("hunter2"), `${href} shows the password`);
+    await assertNoInjection(href);
+    if (body.includes("ada.lovelace@acme.example") && body.includes("POST")) seenAda = true;
+  }
+  expect(seenAda, "no journal entry shows Ada's create");
+});
+
+await check("escaping: a <script> userName stays text everywhere", async () => {
+  for (const path of ["/users", `/users/${encodeURIComponent(users[XSS_NAME])}`, `/users?q=${encodeURIComponent("<script>alert(3)</script>")}`, "/journal"]) {
+    await go(path);
+    await page.waitForTimeout(50);
+    await assertNoInjection(path);
+  }
+  await go(`/users/${encodeURIComponent(users[XSS_NAME])}`);
+  const main = await page.locator("main").innerText();
+  expect(main.includes(XSS_NAME), "the literal userName is not shown as text");
+  expect(main.includes(XSS_DISPLAY), "the literal displayName is not shown as text");
+  await go(`/users?q=${encodeURIComponent("<script>alert(3)</script>")}`);
+  expect((await page.locator("main").innerText()).includes("<script>alert(3)</script>"), "the search is not echoed as text");
+  expect(dialogs.length === 0, `dialogs opened: ${dialogs.join("; ")}`);
+});
+
+const GOOD = `{"accountId": "ACME-EU", "roles": ["Editor"], "teams": "Payments"}`;
+const BAD = `[\n  {"accountId": "ACME"},\n  {"acountId": "GLOBEX"}\n]`;
+const UNREGISTERED = `{"accountId": "NOPE-42"}`;
+
+/** Types into the checker and waits for the verdict the page's WASM gives. */
+async function verdictFor(payload) {
+  await page.fill("#payload", "");
+  await page.fill("#payload", payload);
+  await page.waitForFunction(
+    (n) => document.querySelector("#verdict-summary") && document.querySelector("#payload").value.length === n,
+    payload.length,
+  );
+  await page.waitForTimeout(400); // the checker debounces typing (120 ms)
+  return (await text("#verdict")).replace(/\s+/g, " ");
+}
+
+await check("/check: the WASM checker loads and gives a good payload's verdict", async () => {
+  requests.length = 0;
+  await go("/check");
+  await page.waitForSelector("body[data-checker=ready]", { timeout: 15_000 });
+  expect(requests.some((r) => r.endsWith("/assets/validator_bg.wasm")), `no WASM fetched: ${requests.join(", ")}`);
+  const v = await verdictFor(GOOD);
+  expect(/^Valid/.test(v), `verdict: ${v}`);
+  expect(!requests.includes("POST /check"), "the verdict came from the server, not the browser");
+});
+
+await check("/check: a bad payload's faults with line and column", async () => {
+  const v = await verdictFor(BAD);
+  expect(/1 fault/.test(v), `verdict: ${v}`);
+  expect(v.includes("line 3, column 4"), `no position in: ${v}`);
+  expect(v.includes("acountId") && v.includes("accountId"), `no suggestion in: ${v}`);
+  const bad = await page.locator("#gutter .bad").allInnerTexts();
+  expect(bad.length === 1 && bad[0] === "3", `gutter marks ${JSON.stringify(bad)}`);
+  expect(!requests.includes("POST /check"), "the verdict came from the server, not the browser");
+});
+
+await check("/check: an admin's check uses the registry", async () => {
+  const v = await verdictFor(UNREGISTERED);
+  expect(/fault/.test(v) && v.includes("NOPE-42"), `an unregistered account passed for an admin: ${v}`);
+});
+
+await check("/check: keeps working offline once loaded", async () => {
+  await context.setOffline(true);
+  try {
+    const v = await verdictFor(GOOD.replace("Payments", "Offline"));
+    expect(/^Valid/.test(v), `offline verdict: ${v}`);
+  } finally {
+    await context.setOffline(false);
+  }
+});
+
+await check("log out ends the session", async () => {
+  await go("/");
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/logout'] button")]);
+  await page.goto(`${origin}/users`);
+  expect(new URL(page.url()).pathname === "/login", `after logout /users is at ${page.url()}`);
+});
+
+await check("/check is public: a visitor gets the payload rules only", async () => {
+  await go("/check");
+  await page.waitForSelector("body[data-checker=ready]", { timeout: 15_000 });
+  const v = await verdictFor(UNREGISTERED);
+  expect(/^Valid/.test(v), `a visitor's check used the registry: ${v}`);
+  const bad = await verdictFor(BAD);
+  expect(bad.includes("line 3, column 4"), `visitor's bad verdict: ${bad}`);
+});
+
+await check("no JavaScript errors and no dialogs on any page", async () => {
+  expect(pageErrors.length === 0, pageErrors.join("; "));
+  expect(dialogs.length === 0, dialogs.join("; "));
+});
+
+await browser.close();
+const failed = results.filter((r) => !r.ok).length;
+console.log(`browser: ${results.length - failed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+process.exit(failed ? 1 : 0);
