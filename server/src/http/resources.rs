@@ -302,27 +302,16 @@ pub async fn search_all(
     {
         f.check(&USER_RESOURCE)?; // neither type knows the filter's attributes: say why
     }
-    let all = ListQuery { start_index: 1, count: u64::MAX, ..q.clone() };
+    // Each type lists everything up to the end of the requested page; the page is cut from both.
+    let upto = ListQuery { start_index: 1, count: q.start_index.saturating_sub(1) + q.count, ..q.clone() };
     let out = Out::new(&proj, Answer::Read);
     let mut resources = Vec::new();
     let mut total = 0;
     if applies(&USER_RESOURCE) {
-        let (n, items) = UsersApi::list(
-            &st,
-            ListQuery { count: q.start_index.saturating_sub(1) + q.count, ..all.clone() },
-            base.clone(),
-            out,
-        )
-        .await?;
-        total += n;
-        resources.extend(items.into_iter().map(|r| proj.apply(&USER_RESOURCE, r)));
+        total += gather::<UsersApi>(&st, upto.clone(), &base, out, &proj, &mut resources).await?;
     }
     if applies(&GROUP_RESOURCE) {
-        let (n, items) =
-            GroupsApi::list(&st, ListQuery { count: q.start_index.saturating_sub(1) + q.count, ..all }, base, out)
-                .await?;
-        total += n;
-        resources.extend(items.into_iter().map(|r| proj.apply(&GROUP_RESOURCE, r)));
+        total += gather::<GroupsApi>(&st, upto, &base, out, &proj, &mut resources).await?;
     }
     let page: Vec<Value> = resources
         .into_iter()
@@ -330,6 +319,20 @@ pub async fn search_all(
         .take(usize::try_from(q.count).unwrap_or(usize::MAX))
         .collect();
     Ok(list_response(total, q.start_index, page))
+}
+
+/// Lists one type for the root search, appending its projected resources; returns its total.
+async fn gather<A: Api>(
+    st: &AppState,
+    q: ListQuery,
+    base: &str,
+    out: Out,
+    proj: &Projection,
+    into: &mut Vec<Value>,
+) -> Result<u64, AppError> {
+    let (total, items) = A::list(st, q, base.to_owned(), out).await?;
+    into.extend(items.into_iter().map(|r| proj.apply(A::rt(), r)));
+    Ok(total)
 }
 
 fn search_query(body: &Value) -> Result<(ListQuery, Projection), AppError> {

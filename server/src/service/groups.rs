@@ -24,7 +24,7 @@ use scimbox_validator::{ValidationError, path};
 use serde_json::{Map, Value, json};
 
 use super::Preconditions;
-use super::list::{EqTerm, ListQuery, Listed, check_query, list_rows};
+use super::list::{EqTerm, ListQuery, Listed, list_rendered};
 use super::users::meta;
 use crate::clock;
 use crate::db::groups::{self, GroupRow, Lookup, Member};
@@ -407,13 +407,5 @@ impl Listed for Groups {
 
 /// GET /Groups and POST /Groups/.search.
 pub async fn list(db: &Db, q: ListQuery, base: String, which: Members) -> Result<(u64, Vec<Value>), AppError> {
-    check_query(&GROUP_RESOURCE, &q)?;
-    let page = db
-        .read(move |c| {
-            let page = list_rows::<Groups>(c, &q, &base)?;
-            let resources = page.rows.iter().map(|r| render(c, r, &base, which)).collect::<Result<Vec<_>, _>>()?;
-            Ok((page.total, resources))
-        })
-        .await?;
-    Ok(page)
+    list_rendered::<Groups>(db, q, base, move |c, r, base| render(c, r, base, which)).await
 }

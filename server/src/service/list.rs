@@ -13,8 +13,8 @@ use scimbox_validator::path::AttrPath;
 use scimbox_validator::schema::ResourceType;
 use serde_json::Value;
 
-use crate::db::StoreError;
 use crate::db::rows::{self, Kind, ResourceRow};
+use crate::db::{Db, StoreError};
 use crate::error::AppError;
 
 /// The most resources one list response carries (`filter.maxResults`).
@@ -142,6 +142,25 @@ pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result
         .map(|(_, seq)| seq)
         .collect();
     Ok(ListPage { total, rows: rows::by_seqs(c, T::KIND, &seqs)? })
+}
+
+/// A list page of `T`, each row rendered by `render`, after checking the query: what
+/// `GET /{Resources}` and `.search` answer.
+pub async fn list_rendered<T: Listed>(
+    db: &Db,
+    q: ListQuery,
+    base: String,
+    render: impl Fn(&Connection, &ResourceRow, &str) -> Result<Value, StoreError> + Send + 'static,
+) -> Result<(u64, Vec<Value>), AppError> {
+    check_query(T::resource_type(), &q)?;
+    let page = db
+        .read(move |c| {
+            let ListPage { total, rows } = list_rows::<T>(c, &q, &base)?;
+            let resources = rows.iter().map(|r| render(c, r, &base)).collect::<Result<Vec<_>, _>>()?;
+            Ok((total, resources))
+        })
+        .await?;
+    Ok(page)
 }
 
 /// The rows the first indexed equality term finds, and whether that term is the whole filter.

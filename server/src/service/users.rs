@@ -16,7 +16,7 @@ use scimbox_validator::resource::{check_immutable, check_required, normalize};
 use scimbox_validator::schema::{ResourceType, SCIMBOX_USER_URN, USER_RESOURCE, USER_URN};
 use serde_json::{Map, Value, json};
 
-use super::list::{EqTerm, ListPage, ListQuery, Listed, check_query, list_rows};
+use super::list::{EqTerm, ListQuery, Listed, list_rendered};
 use super::{Preconditions, etag};
 use crate::clock;
 use crate::db::accounts;
@@ -307,15 +307,7 @@ impl Listed for Users {
 
 /// GET /Users and POST /Users/.search: the page's users, fully rendered.
 pub async fn list(db: &Db, q: ListQuery, base: String, with: WithAccess) -> Result<(u64, Vec<Value>), AppError> {
-    check_query(&USER_RESOURCE, &q)?;
-    let page = db
-        .read(move |c| {
-            let ListPage { total, rows } = list_rows::<Users>(c, &q, &base)?;
-            let resources = rows.iter().map(|r| render(c, r, &base, with)).collect::<Result<Vec<_>, _>>()?;
-            Ok((total, resources))
-        })
-        .await?;
-    Ok(page)
+    list_rendered::<Users>(db, q, base, move |c, r, base| render(c, r, base, with)).await
 }
 
 /// Whether a member id names a User or a Group (for group membership).
