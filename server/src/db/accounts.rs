@@ -16,6 +16,7 @@ use scimbox_validator::ValidationError;
 use scimbox_validator::accounts::Catalogue;
 
 use super::StoreError;
+use super::changes::{self, Action};
 
 /// The longest account id accepted, in characters.
 pub const MAX_ID_CHARS: usize = 64;
@@ -104,7 +105,13 @@ pub fn add(conn: &Connection, id: &str, name: &str, parent: Option<&str>, create
         "INSERT INTO accounts (id, name, parent_id, created) VALUES (?1, ?2, ?3, ?4)",
         params![id, name, parent, created],
     )?;
-    Ok(())
+    let after = serde_json::json!({"name": name, "parent": parent});
+    changes::record_account(conn, id, Action::Created, None, Some(after))
+}
+
+/// What the change history shows of an account.
+fn snapshot(a: &Account) -> serde_json::Value {
+    serde_json::json!({"name": a.name, "parent": a.parent_id})
 }
 
 /// The account with this id, if registered.
@@ -176,7 +183,7 @@ pub fn children(conn: &Connection, id: &str) -> Result<Vec<String>, StoreError> 
 /// Removing an account that users' payloads still name is allowed: payloads are not foreign keys.
 /// Their access to it simply no longer resolves, and comes back if the id is registered again.
 pub fn remove(conn: &Connection, id: &str) -> Result<(), StoreError> {
-    get(conn, id)?;
+    let before = get(conn, id)?;
     let kids = children(conn, id)?;
     if !kids.is_empty() {
         return Err(StoreError::Conflict(format!(
@@ -185,20 +192,21 @@ pub fn remove(conn: &Connection, id: &str) -> Result<(), StoreError> {
         )));
     }
     conn.execute("DELETE FROM accounts WHERE id = ?1", [id])?;
-    Ok(())
+    changes::record_account(conn, id, Action::Deleted, Some(snapshot(&before)), None)
 }
 
 /// Moves an account under `parent`, or makes it a root with `None`. `NotFound` if either is not
 /// registered; `Conflict`, naming the path, if `parent` is the account itself or one of its
 /// descendants (the move would make a cycle).
 pub fn move_to(conn: &Connection, id: &str, parent: Option<&str>) -> Result<(), StoreError> {
-    get(conn, id)?;
+    let before = get(conn, id)?;
     if let Some(p) = parent {
         get(conn, p)?;
         refuse_cycle(conn, id, p)?;
     }
     conn.execute("UPDATE accounts SET parent_id = ?2 WHERE id = ?1", params![id, parent])?;
-    Ok(())
+    let after = Account { parent_id: parent.map(str::to_owned), ..before.clone() };
+    changes::record_account(conn, id, Action::Updated, Some(snapshot(&before)), Some(snapshot(&after)))
 }
 
 /// `Conflict` if putting `id` under `parent` would make a cycle.
@@ -418,5 +426,23 @@ mod tests {
         remove_role(&c, "EDITOR").unwrap();
         assert!(matches!(remove_role(&c, "Editor"), Err(StoreError::NotFound)));
         assert_eq!(roles(&c).unwrap().len(), 2);
+    }
+
+    /// Registry changes are in the change history: added, moved, removed, with before/after.
+    #[test]
+    fn registry_changes_are_recorded() {
+        let (_dir, c) = acme();
+        move_to(&c, "ACC111", Some("ACC120")).expect("move");
+        remove(&c, "ACC111").expect("remove");
+        let history = crate::db::changes::changes_for(&c, "Account", "ACC111", 10).expect("history");
+        let actions: Vec<&str> = history.iter().map(|h| h.action.as_str()).collect();
+        assert_eq!(actions, ["deleted", "updated", "created"], "newest first");
+        let moved = &history[1];
+        assert!(moved.before.as_deref().is_some_and(|b| b.contains("ACC110")), "{moved:?}");
+        assert!(moved.after.as_deref().is_some_and(|a| a.contains("ACC120")), "{moved:?}");
+        assert!(history[0].after.is_none() && history[2].before.is_none());
+        assert!(move_to(&c, "ACC100", Some("ACC111")).is_err());
+        let acc100 = crate::db::changes::changes_for(&c, "Account", "ACC100", 10).expect("history");
+        assert_eq!(acc100.len(), 1, "a refused move records nothing");
     }
 }

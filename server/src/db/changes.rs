@@ -92,6 +92,24 @@ pub(crate) fn record(c: &Connection, r: Record<'_>) -> Result<i64, StoreError> {
     Ok(c.last_insert_rowid())
 }
 
+/// Records a change to the accounts registry (resource type `Account`): an account added,
+/// moved or removed changes what users' grants reach, so it belongs in the same history.
+pub(crate) fn record_account(
+    c: &Connection,
+    id: &str,
+    action: Action,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> Result<(), StoreError> {
+    let (before, after) = (before.map(|v| json_of(&v)).transpose()?, after.map(|v| json_of(&v)).transpose()?);
+    c.prepare_cached(
+        "INSERT INTO changes (at, resource_type, resource_id, action, version, before, after)
+         VALUES (?1, 'Account', ?2, ?3, NULL, ?4, ?5)",
+    )?
+    .execute(params![crate::clock::now_stamp(), id, action.as_str(), before, after])?;
+    Ok(())
+}
+
 fn json_of(v: &Value) -> Result<String, StoreError> {
     Ok(serde_json::to_string(v)?)
 }
