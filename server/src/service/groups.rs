@@ -263,7 +263,7 @@ fn apply_op(
         Ok(())
     };
     match &op.path {
-        Some(p) if is_members(p) => member_op(c, cur, i, op, p).map_err(|e| blame_store(i, op, e)),
+        Some(p) if is_members(p) => member_op(c, cur, op, p).map_err(|e| blame_store(i, op, e)),
         Some(_) => {
             apply_one(&GROUP_RESOURCE, doc, i, op, normalize_doc)?;
             Ok(false)
@@ -302,8 +302,9 @@ fn split_members(op: &PatchOperation) -> (Option<Value>, Option<PatchOperation>)
     (members, rest)
 }
 
-/// An operation whose path is `members` or `members[...]`.
-fn member_op(c: &Connection, cur: &GroupRow, i: usize, op: &PatchOperation, p: &PatchPath) -> Result<bool, StoreError> {
+/// An operation whose path is `members` or `members[...]` (its caller names the operation in
+/// errors).
+fn member_op(c: &Connection, cur: &GroupRow, op: &PatchOperation, p: &PatchPath) -> Result<bool, StoreError> {
     let unsupported = |what: &str| -> StoreError {
         ValidationError::path(format!(
             "{what}: members are managed whole; use path \"members\" (add, replace, remove) or \
@@ -331,10 +332,6 @@ fn member_op(c: &Connection, cur: &GroupRow, i: usize, op: &PatchOperation, p: &
         (Some(f), PatchOpKind::Remove) => remove_matching(c, cur.seq, f),
         (Some(_), _) => Err(unsupported(&format!("{} with a filtered members path", op.op.as_str()))),
     }
-    .map_err(|e| match e {
-        StoreError::Invalid(v) => StoreError::Invalid(blame(i, op, v)),
-        other => other,
-    })
 }
 
 fn remove_listed(c: &Connection, seq: i64, v: &Value) -> Result<bool, StoreError> {
