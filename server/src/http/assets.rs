@@ -52,13 +52,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn serve(asset: &'static Asset, headers: &HeaderMap) -> Response {
-    let cached = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == "*" || tag == asset.etag);
+    let cached = super::if_none_match(headers, asset.etag);
     let common = [
         (header::ETAG, HeaderValue::from_static(asset.etag)),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),

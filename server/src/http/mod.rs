@@ -292,6 +292,18 @@ async fn flush_compat(state: AppState) {
     }
 }
 
+/// Whether a request's `If-None-Match` names `etag` (quoted, as sent) or `*`, comparing weakly
+/// (RFC 9110 §13.1.2): the one check behind every 304 of an embedded file.
+pub fn if_none_match(headers: &axum::http::HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == "*" || tag == etag)
+}
+
 /// A JSON response with the SCIM media type.
 pub fn scim_json(status: StatusCode, body: &serde_json::Value) -> Response {
     let mut resp = (status, body.to_string()).into_response();

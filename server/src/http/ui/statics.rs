@@ -69,13 +69,7 @@ struct Version {
 fn serve(i: usize, q: &Version, headers: &HeaderMap) -> Response {
     let (file, version) = (&FILES[i], &VERSIONS[i]);
     let etag = format!("\"{version}\"");
-    let cached = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == "*" || tag == etag);
+    let cached = crate::http::if_none_match(headers, &etag);
     let cache = if q.v.as_deref() == Some(version) { "public, max-age=31536000, immutable" } else { "no-cache" };
     let common = [
         (header::ETAG, HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""))),
