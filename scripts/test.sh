@@ -2,8 +2,9 @@
 # Runs every check and test scimbox has. On a fresh machine it first installs what it needs:
 # the pinned Rust toolchain with its components and the wasm32 target (rust-toolchain.toml),
 # wasm-bindgen-cli and binaryen under target/tools (scripts/build-wasm.sh), Debian's chromium
-# (scripts/parity.sh), and the conformance checkers in a Python venv
-# (scripts/requirements-conformance.txt).
+# (scripts/parity.sh), the conformance checkers in a Python venv
+# (scripts/requirements-conformance.txt) and the benchmark's peer (scripts/bench.sh, whose
+# smoke run ends the tests).
 #
 #   scripts/test.sh            everything (what CI runs)
 #   SCIMBOX_SKIP_CONFORMANCE=1 scripts/test.sh   everything but the PyPI conformance checkers
@@ -42,3 +43,6 @@ if [ "${SCIMBOX_SKIP_CONFORMANCE:-0}" != 1 ]; then
     step "conformance: scim2-tester and scim-sanity against a real server"
     scripts/conformance.sh
 fi
+
+step "benchmark smoke: every workload of scripts/bench.sh against scimbox and the peer, tiny sizes"
+scripts/bench.sh --smoke >/dev/null

@@ -15,6 +15,9 @@
 
 mod client;
 mod instance;
+mod limit;
+mod load;
+mod process;
 mod seed;
 mod stats;
 mod table;
@@ -25,7 +28,9 @@ use std::fmt;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use workloads::membership;
+use std::net::SocketAddr;
+
+use workloads::{compare, membership};
 
 /// Benchmarks of scimbox: the real server, in-process, over loopback.
 #[derive(Debug, Parser)]
@@ -43,6 +48,16 @@ struct Cli {
 enum Workload {
     /// The cost of adding and removing one member of a group, for several group sizes.
     Membership(membership::Args),
+    /// scimbox beside the limit (bare axum, raw SQLite) and a peer (scim2-server) on issue 7's
+    /// workloads, at 100,000 users: one table of figures and ratios from one run.
+    Compare(compare::Args),
+    /// The limit's HTTP server: a bare axum handler with a fixed JSON body (started by `compare`).
+    #[command(hide = true)]
+    BareAxum {
+        /// The address to listen on.
+        #[arg(long)]
+        listen: SocketAddr,
+    },
 }
 
 fn main() -> Result<(), Failure> {
@@ -56,6 +71,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Workload::Membership(args) => {
             let report = runtime.block_on(membership::run(&args)).context("the membership benchmark failed")?;
             workloads::print(&report, cli.json)
+        }
+        Workload::Compare(args) => {
+            let report = runtime.block_on(compare::run(&args)).context("the comparison failed")?;
+            workloads::print(&report, cli.json)
+        }
+        Workload::BareAxum { listen } => {
+            drop(runtime);
+            limit::serve_bare_axum(listen)
         }
     }
 }

@@ -83,6 +83,19 @@ fn push_cells(out: &mut String, cells: &[String], widths: &[usize]) {
     out.push('\n');
 }
 
+/// `100000` as `100,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +113,13 @@ mod tests {
         assert_eq!(lines[2], "add");
         assert_eq!(lines[3], "median ms  1.5   12.25");
         assert_eq!(lines[4], "samples    200");
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(10), "10");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(100_000), "100,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

@@ -2,6 +2,7 @@
 //! server did what was asked (a benchmark that times errors is worse than none), and returns a
 //! [`Report`]: serialisable for `--json`, and able to print itself as a table.
 
+pub mod compare;
 pub mod membership;
 
 use anyhow::Context;
@@ -41,5 +42,13 @@ impl Machine {
     pub fn this() -> Self {
         let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         Self { cpus, os: std::env::consts::OS, arch: std::env::consts::ARCH }
+    }
+}
+
+/// A whole number of at least 1, with optional `_` separators.
+pub fn positive(s: &str) -> Result<usize, String> {
+    match s.trim().replace('_', "").parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("\"{s}\" is not a whole number of at least 1")),
     }
 }

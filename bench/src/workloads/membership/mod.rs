@@ -22,7 +22,7 @@ use scimbox::db::{Db, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::Machine;
+use super::{Machine, positive};
 use crate::client::{Reply, ScimClient};
 use crate::instance::Scimbox;
 use crate::seed::{self, SeededGroup};
@@ -54,14 +54,6 @@ pub struct Args {
     /// figures depend on how fast this disk makes an fsync.
     #[arg(long)]
     dir: Option<PathBuf>,
-}
-
-/// A whole number of at least 1, with optional `_` separators.
-fn positive(s: &str) -> Result<usize, String> {
-    match s.trim().replace('_', "").parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("\"{s}\" is not a whole number of at least 1")),
-    }
 }
 
 /// The kinds of request timed.

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::Op;
 use crate::stats::{Latency, PhaseMemory};
-use crate::table::Table;
+use crate::table::{Table, thousands};
 use crate::workloads::{Machine, Report};
 
 /// The whole run.
@@ -96,9 +96,9 @@ impl MembershipReport {
 
     fn table(&self) -> Table {
         let mut head = vec![String::new()];
-        head.extend(self.sizes.iter().map(|s| format!("{} members", thousands(s.members))));
+        head.extend(self.sizes.iter().map(|s| format!("{} members", thousands(s.members as u64))));
         if let Some((smallest, largest)) = self.extremes() {
-            head.push(format!("{}/{}", thousands(largest.members), thousands(smallest.members)));
+            head.push(format!("{}/{}", thousands(largest.members as u64), thousands(smallest.members as u64)));
         }
         let mut t = Table::new(head);
         t.section(format!("seeding through the library ({} inserts per transaction)", self.seed_batch));
@@ -148,30 +148,4 @@ impl MembershipReport {
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
-}
-
-/// `100000` as `100,000`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(thousands(10), "10");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(100_000), "100,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
 }

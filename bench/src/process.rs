@@ -1,0 +1,152 @@
+//! A server under test as a child process of its own: started on a loopback port, timed from
+//! spawn to its first good answer, measured through `/proc` (resident set of the process and its
+//! children, such as gunicorn's workers), and stopped with SIGTERM (then SIGKILL).
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hyper::StatusCode;
+use serde::Serialize;
+use tokio::process::{Child, Command};
+
+use crate::load::{self, Call, Target};
+
+/// How long a server may take to answer its first request.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running server.
+pub struct Server {
+    /// Its name in reports.
+    pub name: &'static str,
+    /// Where and how to reach it.
+    pub target: Target,
+    /// From spawn to the first 200 on the readiness probe.
+    pub ready_in: Duration,
+    child: Child,
+}
+
+/// Resident memory of a process tree, in KiB.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct TreeMemory {
+    /// Sum of the processes' current resident sets.
+    pub rss_kib: u64,
+    /// Sum of the processes' peaks (`VmHWM`).
+    pub peak_kib: u64,
+}
+
+/// A free loopback port (bound, read and released: a server started right after gets it).
+pub fn free_addr() -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind a loopback port")?;
+    listener.local_addr().context("the listener has no address")
+}
+
+impl Server {
+    /// Spawns `command` (its output going to `log`), then polls `probe` on `target` until it
+    /// answers 200.
+    pub async fn start(
+        name: &'static str,
+        mut command: Command,
+        target: Target,
+        probe: &str,
+        log: &Path,
+    ) -> anyhow::Result<Self> {
+        let out = std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+        let err = out.try_clone().context("cannot share the log file")?;
+        command.stdin(Stdio::null()).stdout(out).stderr(err).kill_on_drop(true);
+        let start = Instant::now();
+        let mut child = command.spawn().with_context(|| format!("cannot start {name}"))?;
+        loop {
+            if let Ok(answer) = load::once(&target, Call::get(probe.to_owned())).await
+                && answer.status == StatusCode::OK
+            {
+                break;
+            }
+            if let Some(status) = child.try_wait().context("cannot watch the server")? {
+                anyhow::bail!("{name} exited ({status}) before answering; see {}", log.display());
+            }
+            anyhow::ensure!(start.elapsed() < START_TIMEOUT, "{name} did not answer within {START_TIMEOUT:?}");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        Ok(Self { name, target, ready_in: start.elapsed(), child })
+    }
+
+    /// The resident memory of the server and every process under it.
+    pub fn memory(&self) -> TreeMemory {
+        let Some(pid) = self.child.id() else { return TreeMemory::default() };
+        let mut total = TreeMemory::default();
+        for pid in tree(pid) {
+            if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                total.rss_kib += kib(&status, "VmRSS:");
+                total.peak_kib += kib(&status, "VmHWM:");
+            }
+        }
+        total
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited within five seconds.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(pid) = self.child.id() {
+            // The `kill` command keeps this crate free of unsafe code and of a libc binding.
+            let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
+        }
+        match tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await {
+            Ok(status) => {
+                status.with_context(|| format!("cannot wait for {}", self.name))?;
+            }
+            Err(_) => self.child.kill().await.with_context(|| format!("cannot kill {}", self.name))?,
+        }
+        Ok(())
+    }
+}
+
+/// `pid` and all its descendants, from `/proc/*/stat`.
+fn tree(pid: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for entry in dir.flatten() {
+            let Some(child) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            // The command name (field 2) is in parentheses and may hold spaces: read after it.
+            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok());
+            if let Some(ppid) = ppid {
+                parents.push((child, ppid));
+            }
+        }
+    }
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(parents.iter().filter(|(_, p)| *p == parent).map(|(c, _)| *c));
+        i += 1;
+    }
+    found
+}
+
+fn kib(status: &str, key: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_status_figures() {
+        let status = "Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n";
+        assert_eq!((kib(status, "VmRSS:"), kib(status, "VmHWM:"), kib(status, "VmSwap:")), (1024, 2048, 0));
+    }
+
+    #[test]
+    fn this_process_is_its_own_tree() {
+        let me = std::process::id();
+        assert_eq!(tree(me).first(), Some(&me));
+    }
+}

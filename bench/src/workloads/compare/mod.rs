@@ -1,0 +1,336 @@
+//! `compare` (issue 7): scimbox beside the physical limit and a peer, on the same workloads, in
+//! one run, so that every figure can be read as a ratio.
+//!
+//! 1. **The limit**: a bare axum handler ([`crate::limit`]) loaded like the SCIM servers, and raw
+//!    SQLite insert and lookup rates.
+//! 2. **scimbox**: the release binary as a child process (`scimbox serve`, logging to a file as
+//!    in production) on a fresh database, seeded through its own API.
+//! 3. **The peer**: the Python `scim2-server` under gunicorn ([`peer`]), seeded the same way.
+//!
+//! Each server then gets the same sequence ([`measure`]): start, POST every user at `--clients`
+//! connections (the create workload *is* the seeding), GET by id, the indexed and the scanning
+//! filter, Okta's import, Entra ID's initial cycle, a group of every user and one membership
+//! change on it, memory, and (scimbox only: the peer keeps its data in memory) a restart on the
+//! full database.
+
+mod peer;
+mod report;
+mod scim;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::Context;
+use hyper::Method;
+use serde::Serialize;
+use tokio::process::Command;
+
+use super::{Machine, positive};
+use crate::limit::{self, SqliteRates};
+use crate::load::{self, Budget, Call, Target, Throughput};
+use crate::process::{self, Server, TreeMemory};
+pub use report::CompareReport;
+
+/// The readiness probe: the first request every server must answer with 200.
+const PROBE: &str = "/ServiceProviderConfig";
+/// Members added per PATCH while filling the big group.
+const FILL_CHUNK: u64 = 1_000;
+
+/// `scimbox-bench compare`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Users to create (and then work on) in each server; `_` may group digits.
+    #[arg(long, value_parser = positive, default_value = "100000")]
+    users: usize,
+    /// Users for the peer, if fewer (the peer's figures are then at that size; the table says so).
+    #[arg(long, value_parser = positive)]
+    peer_users: Option<usize>,
+    /// Concurrent connections for the creates, reads by id and indexed filters.
+    #[arg(long, value_parser = positive, default_value_t = 32)]
+    clients: usize,
+    /// Concurrent connections for the scanning filter, Entra ID's cycle and the big group's fill.
+    #[arg(long, value_parser = positive, default_value_t = 2)]
+    few_clients: usize,
+    /// Seconds each timed read workload runs.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Most seconds Okta's import may take before its rate is projected to the whole.
+    #[arg(long, default_value_t = 60.0)]
+    import_seconds: f64,
+    /// Most users of Entra ID's cycle (it also stops after `--seconds`).
+    #[arg(long, value_parser = positive, default_value_t = 20_000)]
+    entra_users: usize,
+    /// Most membership changes (add, then remove) timed (they also stop after `--seconds`).
+    #[arg(long, value_parser = positive, default_value_t = 1_000)]
+    membership_ops: usize,
+    /// The scimbox binary (default: `scimbox` beside this one, as `cargo build --release` puts it).
+    #[arg(long)]
+    scimbox: Option<PathBuf>,
+    /// A Python virtual environment with `scim2-server` and `gunicorn` (`scripts/bench.sh` makes
+    /// one); without it the peer is left out.
+    #[arg(long)]
+    peer_venv: Option<PathBuf>,
+    /// Where the databases and logs go (default: the system's temp directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+/// The limit's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Limit {
+    /// The bare axum handler, at `--clients` connections.
+    pub bare_axum: Throughput,
+    /// Raw SQLite.
+    pub sqlite: SqliteRates,
+}
+
+/// One server's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figures {
+    /// Users created (the size every later figure is at).
+    pub users: u64,
+    /// From spawn to the first answer, on an empty database, in ms.
+    pub ready_empty_ms: f64,
+    /// Memory once ready on an empty database.
+    pub idle: TreeMemory,
+    /// POST /Users at `--clients` connections.
+    pub create: Throughput,
+    /// GET /Users/{id}.
+    pub get_by_id: Throughput,
+    /// `filter=userName eq "…"`.
+    pub filter_indexed: Throughput,
+    /// `filter=displayName eq "…"`: not indexed by scimbox; the peer builds an equality index
+    /// for any attribute on its first `eq` filter.
+    pub filter_display_eq: Throughput,
+    /// `filter=displayName sw "…"`: a scan in both.
+    pub filter_scan: Throughput,
+    /// Okta's import, one page of 100 at a time.
+    pub import: Import,
+    /// Entra ID's cycle; a unit is one user (lookup, create, update).
+    pub entra: Throughput,
+    /// Members of the big group.
+    pub group_members: u64,
+    /// Filling it, 1,000 members per PATCH.
+    pub group_fill: Throughput,
+    /// One add and one remove of a member of the big group; a unit is the pair.
+    pub membership: Throughput,
+    /// Memory at the end, with every user.
+    pub loaded: TreeMemory,
+    /// Restart on the full database (scimbox only).
+    pub restart: Option<Restart>,
+    /// The binary's size (scimbox) or the installed packages' (the peer), in bytes.
+    pub size_bytes: Option<u64>,
+}
+
+/// Okta's import.
+#[derive(Debug, Clone, Serialize)]
+pub struct Import {
+    /// The pages read.
+    pub pages: Throughput,
+    /// Whether every page was read within `--import-seconds`.
+    pub complete: bool,
+    /// Seconds for all users: measured if complete, else projected from the pages' rate.
+    pub seconds: f64,
+}
+
+/// A restart on the full database.
+#[derive(Debug, Clone, Serialize)]
+pub struct Restart {
+    /// From spawn to the first answer, in ms.
+    pub ready_ms: f64,
+    /// Memory once ready.
+    pub idle: TreeMemory,
+}
+
+/// Runs the comparison.
+pub async fn run(args: &Args) -> anyhow::Result<CompareReport> {
+    let dir = match &args.dir {
+        Some(dir) => tempfile::tempdir_in(dir),
+        None => tempfile::tempdir(),
+    }
+    .context("cannot create a temporary directory")?;
+    let seconds = Duration::from_secs_f64(args.seconds);
+
+    eprintln!("limit: bare axum, then raw SQLite");
+    let bare = bare_axum(args, dir.path()).await?;
+    let sqlite = tokio::task::block_in_place(|| limit::sqlite_rates(dir.path(), args.users as u64, args.seconds))
+        .context("the raw SQLite measurement failed")?;
+    let limit = Limit { bare_axum: bare, sqlite };
+
+    eprintln!("scimbox: {} users", args.users);
+    let scimbox_bin = match &args.scimbox {
+        Some(path) => path.clone(),
+        None => std::env::current_exe().context("cannot find this binary")?.with_file_name("scimbox"),
+    };
+    let db = dir.path().join("scimbox.db");
+    let start = ScimboxStart { bin: scimbox_bin.clone(), db, log: dir.path().join("scimbox.log") };
+    let server = start.launch().await?;
+    let mut scimbox = measure(server, args, args.users as u64, seconds).await?;
+    let restarted = start.launch().await?;
+    scimbox.restart = Some(Restart { ready_ms: ms(restarted.ready_in), idle: restarted.memory() });
+    restarted.stop().await?;
+    scimbox.size_bytes = std::fs::metadata(&scimbox_bin).map(|m| m.len()).ok();
+
+    let peer = match &args.peer_venv {
+        Some(venv) => {
+            let users = args.peer_users.unwrap_or(args.users) as u64;
+            eprintln!("peer: scim2-server, {users} users");
+            let server = peer::launch(venv, dir.path()).await?;
+            let mut figures = measure(server, args, users, seconds).await?;
+            figures.size_bytes = peer::installed_size(venv);
+            Some(figures)
+        }
+        None => None,
+    };
+    Ok(CompareReport {
+        workload: "compare",
+        machine: Machine::this(),
+        db_dir: dir.path().display().to_string(),
+        clients: args.clients,
+        few_clients: args.few_clients,
+        seconds: args.seconds,
+        limit,
+        scimbox,
+        peer,
+    })
+}
+
+/// How to start scimbox on one database file, again and again.
+struct ScimboxStart {
+    bin: PathBuf,
+    db: PathBuf,
+    log: PathBuf,
+}
+
+impl ScimboxStart {
+    /// Migrates the database and issues a token on the first call, then serves it.
+    async fn launch(&self) -> anyhow::Result<Server> {
+        let fresh = !self.db.exists();
+        let token = self.cli(&["token", "create", "--name", if fresh { "bench" } else { "bench-again" }]).await?;
+        let addr = process::free_addr()?;
+        let mut command = Command::new(&self.bin);
+        command.arg("serve").arg("--db").arg(&self.db).arg("--listen").arg(addr.to_string());
+        let target = Target { addr, base_path: "/scim/v2".into(), auth: Some(format!("Bearer {}", token.trim())) };
+        Server::start("scimbox", command, target, PROBE, &self.log).await
+    }
+
+    async fn cli(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = Command::new(&self.bin)
+            .args(args)
+            .arg("--db")
+            .arg(&self.db)
+            .output()
+            .await
+            .with_context(|| format!("cannot run {}", self.bin.display()))?;
+        anyhow::ensure!(
+            out.status.success(),
+            "scimbox {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).context("scimbox printed something that is not UTF-8")
+    }
+}
+
+/// The bare axum server, loaded at `--clients` connections for `--seconds`.
+async fn bare_axum(args: &Args, dir: &Path) -> anyhow::Result<Throughput> {
+    let addr = process::free_addr()?;
+    let mut command = Command::new(std::env::current_exe().context("cannot find this binary")?);
+    command.arg("bare-axum").arg("--listen").arg(addr.to_string());
+    let target = Target { addr, base_path: String::new(), auth: None };
+    let server = Server::start("bare axum", command, target, limit::FIXED_PATH, &dir.join("bare.log")).await?;
+    let budget = Budget::Time { limit: Duration::from_secs_f64(args.seconds), max: u64::MAX };
+    let script =
+        load::single(|_| Call::get(limit::FIXED_PATH.into()), |_, a: &load::Answer| a.expect(hyper::StatusCode::OK));
+    let result = load::run(&server.target, args.clients, budget, script).await;
+    server.stop().await?;
+    result
+}
+
+/// Runs every workload on `server`, with `users` users, then stops it.
+async fn measure(server: Server, args: &Args, users: u64, seconds: Duration) -> anyhow::Result<Figures> {
+    let name = server.name;
+    let result = workloads(&server, args, users, seconds).await.with_context(|| format!("{name}: a workload failed"));
+    server.stop().await?;
+    result
+}
+
+async fn workloads(server: &Server, args: &Args, users: u64, seconds: Duration) -> anyhow::Result<Figures> {
+    let target = &server.target;
+    let timed = Budget::Time { limit: seconds, max: u64::MAX };
+    let (ready_empty_ms, idle) = (ms(server.ready_in), server.memory());
+
+    step(server, "POST /Users");
+    let ids = scim::ids(users);
+    let create = load::run(target, args.clients, Budget::Units(users), scim::create_users(ids.clone())).await?;
+
+    step(server, "GET /Users/{id}");
+    let get_by_id = load::run(target, args.clients, timed, scim::get_by_id(ids.clone())).await?;
+    step(server, "filter userName eq");
+    let by_name = scim::filter_one(users, "userName", "eq", scim::user_name);
+    let filter_indexed = load::run(target, args.clients, timed, by_name).await?;
+    step(server, "filter displayName eq");
+    let by_display = scim::filter_one(users, "displayName", "eq", scim::display_name);
+    let filter_display_eq = load::run(target, args.few_clients, timed, by_display).await?;
+    step(server, "filter displayName sw");
+    let by_prefix = scim::filter_one(users, "displayName", "sw", scim::display_name);
+    let filter_scan = load::run(target, args.few_clients, timed, by_prefix).await?;
+
+    step(server, "Okta import");
+    let pages = users.div_ceil(100);
+    let okta = scim::OktaImport { total: users, count: 100, seen: Mutex::new(Default::default()) };
+    let import_budget = Budget::Time { limit: Duration::from_secs_f64(args.import_seconds), max: pages };
+    let page_run = load::run(target, 1, import_budget, okta).await?;
+    let complete = page_run.units == pages;
+    let import_secs = if complete { page_run.seconds } else { pages as f64 / page_run.rate };
+    let import = Import { pages: page_run, complete, seconds: import_secs };
+
+    step(server, "Entra ID cycle");
+    let entra_ids = scim::ids(args.entra_users as u64);
+    let entra_budget = Budget::Time { limit: seconds, max: args.entra_users as u64 };
+    let entra = load::run(target, args.few_clients, entra_budget, scim::EntraCycle { ids: entra_ids.clone() }).await?;
+
+    step(server, "big group");
+    let created =
+        load::once(target, Call::with_body(Method::POST, "/Groups".into(), scim::group_body("bench all"))).await?;
+    created.expect(hyper::StatusCode::CREATED).context("POST /Groups")?;
+    let group =
+        created.json()?.get("id").and_then(serde_json::Value::as_str).context("the group has no id")?.to_owned();
+    let fill_budget =
+        Budget::Time { limit: Duration::from_secs_f64(args.import_seconds), max: users.div_ceil(FILL_CHUNK) };
+    let group_fill =
+        load::run(target, 1, fill_budget, scim::fill_group(group.clone(), ids.clone(), FILL_CHUNK)).await?;
+    let group_members = (group_fill.units * FILL_CHUNK).min(users);
+    let outsider = scim::id_of(&entra_ids, 0)?.to_owned();
+    let change_budget = Budget::Time { limit: seconds, max: args.membership_ops as u64 };
+    let membership = load::run(target, 1, change_budget, scim::Membership { group, outsider }).await?;
+
+    Ok(Figures {
+        users,
+        ready_empty_ms,
+        idle,
+        create,
+        get_by_id,
+        filter_indexed,
+        filter_display_eq,
+        filter_scan,
+        import,
+        entra,
+        group_members,
+        group_fill,
+        membership,
+        loaded: server.memory(),
+        restart: None,
+        size_bytes: None,
+    })
+}
+
+/// Progress on stderr (the results go to stdout).
+fn step(server: &Server, what: &str) {
+    eprintln!("  {}: {what}", server.name);
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,292 @@
+//! The comparison's results: what `--json` prints, and the table with the ratios and targets.
+
+use serde::Serialize;
+
+use super::{Figures, Limit};
+use crate::limit::SQLITE_BATCH;
+use crate::table::{Table, thousands};
+use crate::workloads::{Machine, Report};
+
+/// How many times faster than the peer scimbox must be on every workload (issue 7).
+const PEER_FACTOR: f64 = 20.0;
+
+/// The whole run.
+#[derive(Debug, Serialize)]
+pub struct CompareReport {
+    /// Always `"compare"`.
+    pub workload: &'static str,
+    /// Where it ran.
+    pub machine: Machine,
+    /// The directory the databases were in (its disk decides what an fsync costs).
+    pub db_dir: String,
+    /// Connections for the creates, reads by id and indexed filters.
+    pub clients: usize,
+    /// Connections for the scanning filter and Entra ID's cycle.
+    pub few_clients: usize,
+    /// Seconds each timed workload ran.
+    pub seconds: f64,
+    /// The limit.
+    pub limit: Limit,
+    /// scimbox.
+    pub scimbox: Figures,
+    /// The peer, if it ran.
+    pub peer: Option<Figures>,
+}
+
+/// Which way a figure is better.
+#[derive(Clone, Copy, PartialEq)]
+enum Better {
+    Higher,
+    Lower,
+}
+
+/// One line of the table.
+struct Line {
+    label: String,
+    better: Better,
+    limit: Option<f64>,
+    scimbox: f64,
+    peer: Option<f64>,
+    /// The absolute target, if any, as (text, whether scimbox meets it).
+    target: Option<(String, bool)>,
+    /// Whether the peer ratio is a target for this line.
+    versus_peer: bool,
+    /// The least fraction of the limit scimbox must reach, if that is a target.
+    of_limit: Option<f64>,
+    decimals: usize,
+}
+
+impl Line {
+    fn new(label: impl Into<String>, better: Better, scimbox: f64, peer: Option<f64>, decimals: usize) -> Self {
+        Self {
+            label: label.into(),
+            better,
+            limit: None,
+            scimbox,
+            peer,
+            target: None,
+            versus_peer: true,
+            of_limit: None,
+            decimals,
+        }
+    }
+
+    /// scimbox against `other`, as "times better".
+    fn times_better(&self, other: f64) -> f64 {
+        match self.better {
+            Better::Higher => self.scimbox / other,
+            Better::Lower => other / self.scimbox,
+        }
+    }
+
+    /// The target column: every target that applies, each with "ok" or "MISSED".
+    fn verdicts(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some((text, met)) = &self.target {
+            parts.push(format!("{text} {}", mark(*met)));
+        }
+        if let (Some(fraction), Some(limit)) = (self.of_limit, self.limit) {
+            parts.push(format!(">= {fraction}x limit {}", mark(self.times_better(limit) >= fraction)));
+        }
+        if self.versus_peer
+            && let Some(peer) = self.peer
+        {
+            parts.push(format!(">= {PEER_FACTOR}x peer {}", mark(self.times_better(peer) >= PEER_FACTOR)));
+        }
+        parts.join(", ")
+    }
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn mark(met: bool) -> &'static str {
+    if met { "ok" } else { "MISSED" }
+}
+
+impl CompareReport {
+    fn lines(&self) -> Vec<Line> {
+        let (s, p) = (&self.scimbox, self.peer.as_ref());
+        let peer = |f: fn(&Figures) -> f64| p.map(f);
+        let mut lines = Vec::new();
+
+        let mut get =
+            Line::new("GET /Users/{id}, req/s", Better::Higher, s.get_by_id.rate, peer(|f| f.get_by_id.rate), 0);
+        get.limit = Some(self.limit.bare_axum.rate);
+        get.of_limit = Some(0.5);
+        lines.push(get);
+        let mut by_name = Line::new(
+            "filter userName eq (indexed), req/s",
+            Better::Higher,
+            s.filter_indexed.rate,
+            peer(|f| f.filter_indexed.rate),
+            0,
+        );
+        by_name.limit = Some(self.limit.bare_axum.rate);
+        lines.push(by_name);
+        lines.push(Line::new(
+            format!("filter displayName eq (not indexed), req/s [{} clients]", self.few_clients),
+            Better::Higher,
+            s.filter_display_eq.rate,
+            peer(|f| f.filter_display_eq.rate),
+            1,
+        ));
+        lines.push(Line::new(
+            format!("filter displayName sw (scan), req/s [{} clients]", self.few_clients),
+            Better::Higher,
+            s.filter_scan.rate,
+            peer(|f| f.filter_scan.rate),
+            1,
+        ));
+        let mut create = Line::new("POST /Users, created/s", Better::Higher, s.create.rate, peer(|f| f.create.rate), 0);
+        create.limit = Some(self.limit.sqlite.insert_batched);
+        create.target = Some((">= 5000/s".into(), s.create.rate >= 5000.0));
+        lines.push(create);
+        let mut import = Line::new(
+            "Okta import, count=100, s for all",
+            Better::Lower,
+            s.import.seconds,
+            peer(|f| f.import.seconds),
+            2,
+        );
+        import.target = Some(("< 5 s".into(), s.import.seconds < 5.0));
+        lines.push(import);
+        lines.push(Line::new(
+            format!("Entra cycle (lookup, POST, PATCH), users/s [{} clients]", self.few_clients),
+            Better::Higher,
+            s.entra.rate,
+            peer(|f| f.entra.rate),
+            0,
+        ));
+        let mut change = Line::new(
+            "membership add or remove, median ms",
+            Better::Lower,
+            s.membership.latency.median_ms,
+            peer(|f| f.membership.latency.median_ms),
+            3,
+        );
+        change.target = Some(("< 5 ms".into(), s.membership.latency.median_ms < 5.0));
+        lines.push(change);
+
+        let mut idle = Line::new(
+            "peak RSS idle (empty), MiB",
+            Better::Lower,
+            mib(s.idle.peak_kib),
+            peer(|f| mib(f.idle.peak_kib)),
+            1,
+        );
+        idle.versus_peer = false;
+        lines.push(idle);
+        let mut loaded = Line::new(
+            "peak RSS after every workload, MiB",
+            Better::Lower,
+            mib(s.loaded.peak_kib),
+            peer(|f| mib(f.loaded.peak_kib)),
+            1,
+        );
+        loaded.target = Some(("< 64 MiB".into(), mib(s.loaded.peak_kib) < 64.0));
+        loaded.versus_peer = false;
+        lines.push(loaded);
+        let mut ready =
+            Line::new("ready, empty database, ms", Better::Lower, s.ready_empty_ms, peer(|f| f.ready_empty_ms), 1);
+        ready.versus_peer = false;
+        lines.push(ready);
+        if let Some(restart) = &s.restart {
+            let mut full = Line::new("ready, full database, ms", Better::Lower, restart.ready_ms, None, 1);
+            full.target = Some(("< 200 ms".into(), restart.ready_ms < 200.0));
+            lines.push(full);
+        }
+        if let Some(bytes) = s.size_bytes {
+            let mb = |b: u64| b as f64 / 1_048_576.0;
+            let mut size = Line::new(
+                "binary (peer: installed packages), MiB",
+                Better::Lower,
+                mb(bytes),
+                p.and_then(|f| f.size_bytes).map(mb),
+                1,
+            );
+            size.versus_peer = false;
+            lines.push(size);
+        }
+        lines
+    }
+}
+
+impl Report for CompareReport {
+    fn render(&self) -> String {
+        let mut out = String::new();
+        let peer_size = match &self.peer {
+            Some(p) if p.users != self.scimbox.users => format!(" (peer at {} users)", thousands(p.users)),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "scimbox-bench compare: {} users{peer_size}; {} clients unless said; {} s per timed workload\n",
+            thousands(self.scimbox.users),
+            self.clients,
+            self.seconds
+        ));
+        out.push_str(&format!(
+            "limit: bare axum fixed JSON at {} clients; raw SQLite (WAL, synchronous=FULL) {SQLITE_BATCH} inserts per commit\n",
+            self.clients
+        ));
+        out.push_str(&format!(
+            "machine: {} CPUs, {} {}; databases in {}\n\n",
+            self.machine.cpus, self.machine.os, self.machine.arch, self.db_dir
+        ));
+        let head = ["", "limit", "scimbox", "peer", "scimbox/limit", "scimbox vs peer", "targets"];
+        let mut table = Table::new(head.iter().map(|h| (*h).to_owned()).collect());
+        for line in self.lines() {
+            let fmt = |v: f64| format!("{v:.*}", line.decimals);
+            let ratio = |other: Option<f64>| other.map(|o| format!("{:.2}x", line.times_better(o))).unwrap_or_default();
+            table.row(
+                line.label.clone(),
+                vec![
+                    line.limit.map(fmt).unwrap_or_default(),
+                    fmt(line.scimbox),
+                    line.peer.map(fmt).unwrap_or_else(|| "-".into()),
+                    ratio(line.limit),
+                    ratio(line.peer),
+                    line.verdicts(),
+                ],
+            );
+        }
+        out.push_str(&table.render());
+        out.push_str(&self.details());
+        out
+    }
+}
+
+impl CompareReport {
+    /// What the summary leaves out: the SQLite rates, latencies and group sizes.
+    fn details(&self) -> String {
+        let sq = &self.limit.sqlite;
+        let mut out = format!(
+            "\nraw SQLite: {:.0} inserts/s one per commit, {:.0}/s {SQLITE_BATCH} per commit, {:.0} indexed lookups/s ({} rows)\n",
+            sq.insert_each,
+            sq.insert_batched,
+            sq.lookup,
+            thousands(sq.rows)
+        );
+        for (name, f) in std::iter::once(("scimbox", &self.scimbox)).chain(self.peer.iter().map(|p| ("peer", p))) {
+            out.push_str(&format!(
+                "{name}: p99 ms: GET {:.2}, userName {:.2}, displayName eq {:.2}, sw {:.2}, POST {:.2}, page {:.2}, Entra {:.2}, membership {:.2}; \
+                 import {} of {} pages{}; group of {} members filled in {:.1} s\n",
+                f.get_by_id.latency.p99_ms,
+                f.filter_indexed.latency.p99_ms,
+                f.filter_display_eq.latency.p99_ms,
+                f.filter_scan.latency.p99_ms,
+                f.create.latency.p99_ms,
+                f.import.pages.latency.p99_ms,
+                f.entra.latency.p99_ms,
+                f.membership.latency.p99_ms,
+                f.import.pages.units,
+                f.users.div_ceil(100),
+                if f.import.complete { "" } else { " (time projected)" },
+                thousands(f.group_members),
+                f.group_fill.seconds,
+            ));
+        }
+        out
+    }
+}

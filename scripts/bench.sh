@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Issue 7's comparison in one command: builds scimbox and the bench in release mode, installs the
+# peer (the Python scim2-server and gunicorn, pinned in bench/peer/requirements.txt) into
+# target/bench-venv, then runs `scimbox-bench compare` and prints its table.
+#
+#   scripts/bench.sh                      100,000 users, the table of docs/benchmarks.md
+#   scripts/bench.sh --users 20000        any `scimbox-bench compare` option passes through
+#   scripts/bench.sh --json               the figures as JSON
+#   scripts/bench.sh --smoke              a few hundred users on debug builds: checks that every
+#                                         workload runs (the test script does this), no figures
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+profile=release
+args=()
+for arg in "$@"; do
+    case "$arg" in
+        --smoke)
+            profile=debug
+            args+=(--users 300 --seconds 0.2 --entra-users 40 --membership-ops 10 --import-seconds 10)
+            ;;
+        *) args+=("$arg") ;;
+    esac
+done
+
+venv=target/bench-venv
+if [ ! -x "$venv/bin/gunicorn" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r bench/peer/requirements.txt
+
+if [ "$profile" = release ]; then
+    cargo build --locked --release -p scimbox -p scimbox-bench
+else
+    cargo build --locked -p scimbox -p scimbox-bench
+fi
+exec "target/$profile/scimbox-bench" compare --scimbox "target/$profile/scimbox" --peer-venv "$venv" "${args[@]}"
