@@ -7,6 +7,13 @@
 //! and prunes by age and count every [`PRUNE_EVERY`]. Entries still in memory when the process
 //! is killed are lost; so, when the writer falls far behind, are entries over [`MAX_PENDING`].
 //!
+//! Successful reads (GET, and POST `.search`, answered below 400) are listed up to
+//! [`READS_PER_SECOND`] a second; past that, within the same second, they are only counted, and
+//! the next flush writes one entry saying how many were left out. Writes and failures are always
+//! listed. An IdP's lookups at its usual pace are all listed, while a burst of reads (an import,
+//! a load test) can neither push the writes and failures an admin is looking for out of the
+//! retained rows nor turn every read into a database write.
+//!
 //! The body is captured as the handler reads it (a copy of its first [`CAPTURE_MAX`] bytes), so
 //! handlers, their size limits and their 413s are unchanged, and nothing is read for a request
 //! whose token is refused. The middleware sits outside the token check, so refused requests are
@@ -44,6 +51,8 @@ pub const MAX_PENDING: usize = 20_000;
 const MAX_PENDING_BYTES: usize = 64 * 1024 * 1024;
 /// Rows written (or pruned) per write job, so the writer stays responsive.
 const BATCH: usize = 500;
+/// Successful reads listed per second at most; the rest are counted (see the module docs).
+pub const READS_PER_SECOND: u32 = 50;
 
 /// An entry waiting to be written: its body still raw.
 struct Pending {
@@ -56,17 +65,46 @@ struct Queue {
     items: Vec<Pending>,
     bytes: usize,
     dropped: u64,
+    /// The second (of [`Instant`]s since the recorder began) `reads` counts in.
+    read_second: u64,
+    /// Successful reads listed in `read_second`.
+    reads: u32,
+    /// Successful reads left out since the last flush, and when the first of them arrived.
+    reads_left_out: u64,
+    first_left_out: Option<String>,
+}
+
+impl Queue {
+    /// Whether one more successful read at `second` may be listed.
+    fn admit_read(&mut self, second: u64) -> bool {
+        if second != self.read_second {
+            (self.read_second, self.reads) = (second, 0);
+        }
+        self.reads += 1;
+        self.reads <= READS_PER_SECOND
+    }
 }
 
 /// Entries not yet written.
-#[derive(Default)]
 pub struct Recorder {
     queue: Mutex<Queue>,
+    began: Instant,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self { queue: Mutex::default(), began: Instant::now() }
+    }
 }
 
 impl Recorder {
     fn push(&self, entry: Entry, mut body: Option<Captured>) {
         let Ok(mut q) = self.queue.lock() else { return };
+        if is_successful_read(&entry) && !q.admit_read(self.began.elapsed().as_secs()) {
+            q.reads_left_out += 1;
+            q.first_left_out.get_or_insert(entry.at);
+            return;
+        }
         if q.items.len() >= MAX_PENDING {
             q.dropped += 1;
             return;
@@ -82,10 +120,11 @@ impl Recorder {
 
     /// Writes what is pending.
     pub async fn flush(&self, db: &Db) -> Result<(), StoreError> {
-        let (items, dropped) = match self.queue.lock() {
+        let (items, dropped, left_out) = match self.queue.lock() {
             Ok(mut q) => {
                 q.bytes = 0;
-                (std::mem::take(&mut q.items), std::mem::take(&mut q.dropped))
+                let left_out = q.first_left_out.take().map(|at| (std::mem::take(&mut q.reads_left_out), at));
+                (std::mem::take(&mut q.items), std::mem::take(&mut q.dropped), left_out)
             }
             Err(_) => return Ok(()),
         };
@@ -93,12 +132,35 @@ impl Recorder {
             tracing::warn!(dropped, "the journal fell behind; some requests were not recorded");
         }
         let mut entries: Vec<Entry> = items.into_iter().map(finish_body).collect();
+        if let Some((count, at)) = left_out {
+            entries.push(reads_left_out(count, at));
+        }
         while !entries.is_empty() {
             let rest = entries.split_off(entries.len().min(BATCH));
             let batch = std::mem::replace(&mut entries, rest);
             db.write(move |c| batch.iter().try_for_each(|e| journal::insert(c, e).map(drop))).await?;
         }
         Ok(())
+    }
+}
+
+/// A successful read: GET, or a POST to `.search`, answered below 400.
+fn is_successful_read(e: &Entry) -> bool {
+    e.status < 400 && (e.method == "GET" || (e.method == "POST" && e.path.ends_with("/.search")))
+}
+
+/// The entry standing for `count` successful reads that were not listed, the first at `at`.
+fn reads_left_out(count: u64, at: String) -> Entry {
+    Entry {
+        at,
+        method: "GET".into(),
+        path: "(successful reads)".into(),
+        status: 200,
+        detail: Some(format!(
+            "{count} more successful read(s) answered, counted here but not listed: the journal lists at most \
+             {READS_PER_SECOND} a second"
+        )),
+        ..Entry::default()
     }
 }
 
@@ -278,6 +340,42 @@ enum Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request(method: &str, path: &str, status: u16) -> Entry {
+        Entry {
+            at: "2026-11-30T00:00:00Z".into(),
+            method: method.into(),
+            path: path.into(),
+            status,
+            ..Entry::default()
+        }
+    }
+
+    #[test]
+    fn a_burst_of_successful_reads_is_counted_past_the_rate_writes_and_failures_never() {
+        let recorder = Recorder::default();
+        for _ in 0..READS_PER_SECOND + 7 {
+            recorder.push(request("GET", "/scim/v2/Users/x", 200), None);
+        }
+        recorder.push(request("POST", "/scim/v2/Users/.search", 200), None);
+        recorder.push(request("GET", "/scim/v2/Users/y", 404), None);
+        recorder.push(request("PATCH", "/scim/v2/Users/x", 200), None);
+        recorder.push(request("POST", "/scim/v2/Users", 201), None);
+        let q = recorder.queue.lock().expect("queue");
+        // Unless the second turned over mid-test, exactly READS_PER_SECOND reads are listed.
+        let listed_reads = q.items.iter().filter(|p| is_successful_read(&p.entry)).count() as u64;
+        assert_eq!(listed_reads + q.reads_left_out, u64::from(READS_PER_SECOND) + 8);
+        assert!(q.reads_left_out > 0 && listed_reads >= u64::from(READS_PER_SECOND));
+        let kept: Vec<(&str, u16)> = q
+            .items
+            .iter()
+            .filter(|p| !is_successful_read(&p.entry))
+            .map(|p| (p.entry.method.as_str(), p.entry.status))
+            .collect();
+        assert_eq!(kept, [("GET", 404), ("PATCH", 200), ("POST", 201)]);
+        let summary = reads_left_out(q.reads_left_out, q.first_left_out.clone().expect("first left out"));
+        assert!(summary.detail.as_deref().is_some_and(|d| d.contains("not listed")), "{summary:?}");
+    }
 
     #[test]
     fn resources_from_paths() {

@@ -156,6 +156,24 @@ impl Db {
         .map_err(|e| StoreError::Internal(format!("read task: {e}")))?
     }
 
+    /// Runs `f` on a read connection right here, on the calling async worker, when one is free;
+    /// otherwise as [`Db::read`] does. Only for reads that are short by construction (one row
+    /// by a unique key): handing those to the blocking pool costs more, in thread switches, than
+    /// the read itself. A read that may scan must use [`Db::read`].
+    pub async fn read_now<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let Ok(permit) = self.readers.permits.try_acquire() else { return self.read(f).await };
+        // Holding a permit guarantees a connection in the pool (permits == connections).
+        let conn = self.readers.conns.lock().map_err(|_| poisoned())?.pop().ok_or_else(poisoned)?;
+        let out = catch_unwind(AssertUnwindSafe(|| f(&conn)));
+        self.readers.conns.lock().map_err(|_| poisoned())?.push(conn);
+        drop(permit);
+        out.unwrap_or_else(|_| Err(StoreError::Internal("a read panicked".into())))
+    }
+
     /// Runs `f` in the writer's transaction; returns once its change is committed and durable.
     /// If `f` fails, its changes are rolled back and the others in the batch are unaffected.
     pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>

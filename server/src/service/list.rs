@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use scimbox_validator::ScimType;
 use scimbox_validator::filter::{CompareOp, Filter, Literal, SortKey, cmp_sort_keys, sort_key};
 use scimbox_validator::path::AttrPath;
-use scimbox_validator::schema::ResourceType;
+use scimbox_validator::schema::{ResourceType, USER_RESOURCE};
 use serde_json::Value;
 
 use crate::db::rows::{self, Kind, ResourceRow};
@@ -153,14 +153,28 @@ pub async fn list_rendered<T: Listed>(
     render: impl Fn(&Connection, &ResourceRow, &str) -> Result<Value, StoreError> + Send + 'static,
 ) -> Result<(u64, Vec<Value>), AppError> {
     check_query(T::resource_type(), &q)?;
-    let page = db
-        .read(move |c| {
-            let ListPage { total, rows } = list_rows::<T>(c, &q, &base)?;
-            let resources = rows.iter().map(|r| render(c, r, &base)).collect::<Result<Vec<_>, _>>()?;
-            Ok((total, resources))
-        })
-        .await?;
+    let point = at_most_one(T::resource_type(), &q);
+    let work = move |c: &Connection| {
+        let ListPage { total, rows } = list_rows::<T>(c, &q, &base)?;
+        let resources = rows.iter().map(|r| render(c, r, &base)).collect::<Result<Vec<_>, _>>()?;
+        Ok((total, resources))
+    };
+    let page = if point { db.read_now(work).await? } else { db.read(work).await? };
     Ok(page)
+}
+
+/// Whether the query's filter is one equality on a User's unique key (`id`, `userName`), so that
+/// it finds at most one row through an index: IdPs' usual lookup, short enough to run in place
+/// ([`Db::read_now`]).
+fn at_most_one(rt: &ResourceType, q: &ListQuery) -> bool {
+    let unique = |p: &AttrPath| {
+        p.sub.is_none()
+            && p.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(rt.schema.id))
+            && (p.name.eq_ignore_ascii_case("userName") || p.name.eq_ignore_ascii_case("id"))
+    };
+    rt.name == USER_RESOURCE.name
+        && q.sort_by.is_none()
+        && matches!(&q.filter, Some(Filter::Compare(p, CompareOp::Eq, Literal::String(_))) if unique(p))
 }
 
 /// The rows the first indexed equality term finds, and whether that term is the whole filter.

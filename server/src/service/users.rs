@@ -201,7 +201,7 @@ fn revive(c: &Connection, doc: Map<String, Value>, now: &str) -> Result<Option<U
 /// GET /Users/{id} (RFC 7644 §3.4.1).
 pub async fn get(db: &Db, id: &str, base: String, with: WithAccess) -> Result<Value, AppError> {
     let key = id.to_string();
-    let found = db.read(move |c| users::get(c, &key)?.map(|row| render(c, &row, &base, with)).transpose()).await?;
+    let found = db.read_now(move |c| users::get(c, &key)?.map(|row| render(c, &row, &base, with)).transpose()).await?;
     found.ok_or_else(|| not_found(id))
 }
 
