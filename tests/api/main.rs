@@ -21,5 +21,6 @@ mod journal;
 mod limits;
 mod parity;
 mod patch_ops;
+mod prefilter;
 mod ui;
 mod users;

@@ -274,7 +274,17 @@ pub struct Membership {
 }
 
 /// The groups `member_id` belongs to, directly or through nested groups (cycles are harmless).
+///
+/// Every indirect membership passes through a direct one, so a member of no group at all, the
+/// common case when users are listed, costs one probe of `group_members_member` instead of the
+/// recursive query.
 pub fn memberships(conn: &Connection, member_id: &str) -> Result<Vec<Membership>, StoreError> {
+    let direct: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM group_members WHERE member_id = ?1)")?
+        .query_row([member_id], |r| r.get(0))?;
+    if !direct {
+        return Ok(Vec::new());
+    }
     let mut stmt = conn.prepare_cached(
         "WITH RECURSIVE reach(seq, direct) AS (
              SELECT group_seq, 1 FROM group_members WHERE member_id = ?1

@@ -17,6 +17,7 @@ pub mod compat;
 pub mod groups;
 pub mod journal;
 pub mod rows;
+pub mod text_need;
 pub mod tokens;
 pub mod ui;
 pub mod users;
@@ -91,7 +92,8 @@ struct ReaderPool {
     permits: Semaphore,
 }
 
-/// Opens one connection with scimbox's pragmas: WAL, foreign keys, busy timeout, full sync.
+/// Opens one connection with scimbox's pragmas (WAL, foreign keys, busy timeout, full sync) and
+/// its SQL functions ([`text_need::FUNCTION`]).
 pub fn connect(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -106,6 +108,7 @@ pub fn connect(path: &Path) -> Result<Connection, StoreError> {
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;",
     )?;
+    text_need::register(&conn)?;
     Ok(conn)
 }
 

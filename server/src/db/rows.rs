@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::StoreError;
 use super::changes::{self, Action, Record};
+use super::text_need::{self, TextNeed};
 
 /// Which resource table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,20 +86,54 @@ pub fn count(conn: &Connection, kind: Kind) -> Result<u64, StoreError> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// A page in the default order.
+/// A page in the default order: the rows at 0-based positions `offset..offset + limit`
+/// (RFC 7644 §3.4.2.4: `startIndex` is `offset + 1`).
+///
+/// The offset is skipped in the narrow `{table}_seq` index (migration V7) rather than in the
+/// table, whose leaves hold the documents: the first query finds the page's first `seq`, the
+/// second reads the page from there. Both run in the caller's read transaction, so they see one
+/// snapshot and the page is exactly `LIMIT limit OFFSET offset` over the table.
 pub fn page(conn: &Connection, kind: Kind, offset: u64, limit: u64) -> Result<Vec<ResourceRow>, StoreError> {
     let (limit, offset) = (i64::try_from(limit).unwrap_or(i64::MAX), i64::try_from(offset).unwrap_or(i64::MAX));
-    query(conn, kind, "ORDER BY seq LIMIT ?1 OFFSET ?2", params![limit, offset])
+    if offset == 0 {
+        return query(conn, kind, "ORDER BY seq LIMIT ?1", [limit]);
+    }
+    snapshot(conn, || {
+        let table = kind.table();
+        let sql = format!("SELECT seq FROM {table} INDEXED BY {table}_seq ORDER BY seq LIMIT 1 OFFSET ?1");
+        let first: Option<i64> = conn.prepare_cached(&sql)?.query_row([offset], |r| r.get(0)).optional()?;
+        match first {
+            Some(first) => query(conn, kind, "WHERE seq >= ?1 ORDER BY seq LIMIT ?2", params![first, limit]),
+            None => Ok(Vec::new()),
+        }
+    })
 }
 
-/// Calls `visit` on every resource in the default order, one row at a time (bounded memory).
+/// Runs `f` inside a savepoint, so that its statements read one snapshot of the database (a
+/// savepoint outside a transaction begins a deferred one; inside, it nests). Read-only use.
+pub fn snapshot<T>(conn: &Connection, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    conn.execute_batch("SAVEPOINT scimbox_snapshot")?;
+    let out = f();
+    conn.execute_batch("RELEASE scimbox_snapshot")?;
+    out
+}
+
+/// Calls `visit` on every resource in the default order, one row at a time (bounded memory);
+/// with a `need`, only on those whose stored text may meet it (see [`super::text_need`]): the
+/// others are skipped inside SQLite, never decoded.
 pub fn scan(
     conn: &Connection,
     kind: Kind,
+    need: Option<&TextNeed>,
     mut visit: impl FnMut(ResourceRow) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached(&select(kind, "ORDER BY seq"))?;
-    let mut rows = stmt.query([])?;
+    let mut args = Vec::new();
+    let rest = match need {
+        Some(need) => format!("WHERE {} ORDER BY seq", need.to_sql("doc", &mut args)),
+        None => "ORDER BY seq".to_owned(),
+    };
+    let mut stmt = conn.prepare_cached(&select(kind, &rest))?;
+    let mut rows = stmt.query(text_need::params(&args).as_slice())?;
     while let Some(r) = rows.next()? {
         visit(decode(from_row(r)?)?)?;
     }
@@ -139,4 +174,78 @@ pub fn delete(
 pub fn is_unique_violation(e: &rusqlite::Error, column: &str) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, Some(msg))
         if f.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains(column))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let c = super::super::migrate(&dir.path().join("r.db")).unwrap_or_else(|e| panic!("{e}"));
+        (dir, c)
+    }
+
+    /// Users 1..=n, then every third one deleted: insertion numbers with gaps.
+    fn users_with_gaps(c: &Connection, n: i64) {
+        let mut ins = c
+            .prepare(
+                "INSERT INTO users (seq, id, user_name, user_name_key, version, created, last_modified, doc)
+                 VALUES (?1, ?2, ?2, ?2, 1, 't', 't', '{}')",
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        for seq in 1..=n {
+            ins.execute(params![seq, format!("u{seq}")]).unwrap_or_else(|e| panic!("{e}"));
+        }
+        c.execute("DELETE FROM users WHERE seq % 3 = 0", []).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn pages_are_limit_offset_over_the_insertion_order() {
+        let (_d, c) = db();
+        users_with_gaps(&c, 50);
+        let all: Vec<i64> = query(&c, Kind::User, "ORDER BY seq", []).unwrap().iter().map(|r| r.seq).collect();
+        assert_eq!(all.len(), 34);
+        for offset in 0..40 {
+            for limit in [0, 1, 7, 100] {
+                let got: Vec<i64> = page(&c, Kind::User, offset, limit).unwrap().iter().map(|r| r.seq).collect();
+                let want: Vec<i64> = all.iter().copied().skip(offset as usize).take(limit as usize).collect();
+                assert_eq!(got, want, "offset {offset}, limit {limit}");
+            }
+        }
+        assert!(page(&c, Kind::Group, 5, 10).unwrap().is_empty());
+        assert!(page(&c, Kind::User, u64::MAX, u64::MAX).unwrap().is_empty());
+    }
+
+    /// The offset is skipped in the narrow index, never in the table (RFC 7644 §3.4.2.4 paging
+    /// must not cost a full read of the documents before the page).
+    #[test]
+    fn the_offset_is_skipped_in_the_seq_index() {
+        let (_d, c) = db();
+        for table in ["users", "groups"] {
+            let sql = format!(
+                "EXPLAIN QUERY PLAN SELECT seq FROM {table} INDEXED BY {table}_seq ORDER BY seq LIMIT 1 OFFSET 5"
+            );
+            let plan: Vec<String> = c
+                .prepare(&sql)
+                .unwrap()
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(plan, [format!("SCAN {table} USING COVERING INDEX {table}_seq")], "{table}");
+        }
+    }
+
+    #[test]
+    fn snapshots_nest_and_work_on_read_only_connections() {
+        let (d, c) = db();
+        users_with_gaps(&c, 10);
+        let r = super::super::connect(&d.path().join("r.db")).unwrap();
+        r.execute_batch("PRAGMA query_only = ON;").unwrap();
+        let n = snapshot(&r, || snapshot(&r, || count(&r, Kind::User))).unwrap();
+        assert_eq!(n, 7);
+        assert_eq!(page(&r, Kind::User, 3, 2).unwrap().iter().map(|x| x.seq).collect::<Vec<_>>(), [5, 7]);
+        assert!(r.is_autocommit());
+    }
 }

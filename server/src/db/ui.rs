@@ -127,7 +127,7 @@ pub fn direct_grants(c: &Connection, max_users: u64) -> Result<Option<HashMap<St
         return Ok(None);
     }
     let mut counts = HashMap::new();
-    rows::scan(c, Kind::User, |row| {
+    rows::scan(c, Kind::User, None, |row| {
         for account in granted_accounts(&row.doc) {
             *counts.entry(account).or_insert(0) += 1;
         }

@@ -3,7 +3,9 @@
 //! Without a filter or sort a page comes straight from SQLite in insertion order. A filter with
 //! an indexed equality among its top-level `and` terms reads only the rows that index finds;
 //! any other filter evaluates every row, one at a time, keeping only the matches' sort keys and
-//! row numbers in memory; then the page's rows are read. Either way the validator's one filter
+//! row numbers in memory; then the page's rows are read. Before a row is evaluated, SQLite
+//! checks its stored text for the literals the filter needs (`prefilter`), so rows that cannot
+//! match are never decoded. Either way the validator's one filter
 //! evaluator decides, so every attribute of the schema is filterable and sortable.
 
 use rusqlite::Connection;
@@ -13,6 +15,7 @@ use scimbox_validator::path::AttrPath;
 use scimbox_validator::schema::{ResourceType, USER_RESOURCE};
 use serde_json::Value;
 
+use super::prefilter;
 use crate::db::rows::{self, Kind, ResourceRow};
 use crate::db::{Db, StoreError};
 use crate::error::AppError;
@@ -105,9 +108,12 @@ pub fn check_query(rt: &ResourceType, q: &ListQuery) -> Result<(), AppError> {
 pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result<ListPage, StoreError> {
     let offset = q.start_index.saturating_sub(1);
     if q.filter.is_none() && q.sort_by.is_none() {
-        let total = rows::count(c, T::KIND)?;
-        let rows = if q.count == 0 { Vec::new() } else { rows::page(c, T::KIND, offset, q.count)? };
-        return Ok(ListPage { total, rows });
+        // One snapshot: the total and the page agree even while writes commit.
+        return rows::snapshot(c, || {
+            let total = rows::count(c, T::KIND)?;
+            let rows = if q.count == 0 { Vec::new() } else { rows::page(c, T::KIND, offset, q.count)? };
+            Ok(ListPage { total, rows })
+        });
     }
     let related = T::RELATED.iter().any(|attr| {
         q.filter.as_ref().is_some_and(|f| mentions(f, attr))
@@ -128,7 +134,10 @@ pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result
         // Entra's `members[value eq "<id>"]` lookup from loading a 100,000-member group.
         Some((found, true)) if q.sort_by.is_none() => hits.extend(found.into_iter().map(|r| (None, r.seq))),
         Some((found, _)) => found.into_iter().try_for_each(&mut visit)?,
-        None => rows::scan(c, T::KIND, &mut visit)?,
+        None => {
+            let need = q.filter.as_ref().and_then(|f| prefilter::text_need(f, rt, T::RELATED));
+            rows::scan(c, T::KIND, need.as_ref(), &mut visit)?;
+        }
     }
     if q.sort_by.is_some() {
         let desc = q.sort_order == SortOrder::Descending;

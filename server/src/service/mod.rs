@@ -4,6 +4,7 @@
 pub mod bulk;
 pub mod groups;
 pub mod list;
+pub mod prefilter;
 pub mod users;
 
 use crate::db::StoreError;
