@@ -116,6 +116,9 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Threads of the runtime's blocking pool: the readers, and a few for password checks.
+const BLOCKING_THREADS: usize = db::READERS + 2;
+
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -133,8 +136,12 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         journal_max_rows: args.journal_rows,
         ..config
     };
+    // The blocking pool runs the reads (at most db::READERS at a time) and password checks; left
+    // at tokio's default of 512 threads, a burst of reads leaves a dozen idle threads behind,
+    // each holding on to a malloc arena's worth of freed memory.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
     rt.block_on(crate::run(config, shutdown_signal()))

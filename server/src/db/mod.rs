@@ -38,7 +38,7 @@ mod embedded {
 /// The most writes committed in one transaction.
 pub const MAX_BATCH: usize = 256;
 /// Read connections kept open.
-const READERS: usize = 4;
+pub const READERS: usize = 4;
 /// How long a connection waits for a lock held by another process (the CLI, say).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
