@@ -109,6 +109,8 @@ pub struct Throughput {
     pub rate: f64,
     /// Latency of each request.
     pub latency: Latency,
+    /// The server's CPU time per unit, in microseconds, when it was measured.
+    pub server_cpu_us: Option<f64>,
 }
 
 /// What a run sends: numbered units of work, each one request or a short sequence of them on the
@@ -183,6 +185,7 @@ pub async fn run(
         seconds,
         rate: units as f64 / seconds,
         latency,
+        server_cpu_us: None,
     })
 }
 

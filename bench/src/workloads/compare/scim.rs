@@ -148,11 +148,13 @@ impl Script for OktaImport {
     }
 }
 
-/// Entra ID's initial cycle for user `n` of a new batch: look the user up by userName (must
-/// find none), create it, then PATCH its displayName.
+/// Entra ID's initial cycle for user `first + n` of a new batch: look the user up by userName
+/// (must find none), create it, then PATCH its displayName.
 pub struct EntraCycle {
     /// The new users' ids, kept for the membership workload.
     pub ids: Ids,
+    /// The number of this batch's first user.
+    pub first: u64,
 }
 
 /// The userName of new user `n` of the Entra ID cycle.
@@ -162,10 +164,11 @@ pub fn entra_name(n: u64) -> String {
 
 impl Script for EntraCycle {
     fn first(&self, n: u64) -> Call {
-        Call::get(format!("/Users?{}", eq_filter("userName", &entra_name(n))))
+        Call::get(format!("/Users?{}", eq_filter("userName", &entra_name(self.first + n))))
     }
 
     fn next(&self, n: u64, step: usize, answer: &Answer) -> anyhow::Result<Option<Call>> {
+        let n = self.first + n;
         let name = entra_name(n);
         match step {
             0 => {
