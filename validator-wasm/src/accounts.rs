@@ -197,6 +197,17 @@ pub fn is_accounts_key(key: &str) -> bool {
     }
 }
 
+/// Whether a User body holds an `accounts` attribute anywhere [`Document::split_user`] looks:
+/// at the top level (bare or URN-qualified) or inside the core or scimbox schema object. A body
+/// without one has no payloads to check, whatever the catalogue.
+pub fn mentions_accounts(doc: &Map<String, Value>) -> bool {
+    doc.iter().any(|(key, value)| {
+        is_accounts_key(key)
+            || (is_accounts_schema(key)
+                && value.as_object().is_some_and(|inner| inner.keys().any(|k| k.eq_ignore_ascii_case("accounts"))))
+    })
+}
+
 /// Whether a User body key names a schema object that may hold `accounts`.
 fn is_accounts_schema(key: &str) -> bool {
     key.eq_ignore_ascii_case(USER_URN) || key.eq_ignore_ascii_case(SCIMBOX_USER_URN)
@@ -310,6 +321,11 @@ fn accounts_once(found: &[(String, &Node)], cat: &Catalogue) -> Result<Vec<Assig
 /// against the catalogue and rewrites them in place as canonical payload strings
 /// ([`Assignment::to_payload`]); returns the assignments. What the server stores.
 pub fn settle(doc: &mut Map<String, Value>, cat: &Catalogue) -> Result<Vec<Assignment>, ValidationError> {
+    if !mentions_accounts(doc) {
+        // Nothing to check or rewrite: the common case (most users carry no access) skips the
+        // copy of the document that the split below works on.
+        return Ok(Vec::new());
+    }
     let (_, found) = Document::from(&Value::Object(doc.clone())).split_user(cat);
     let assignments = found.map_err(|f| to_error(&f))?;
     let canonical = || Value::Array(assignments.iter().map(|a| Value::String(a.to_payload())).collect());
@@ -1137,6 +1153,23 @@ mod json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accounts_are_found_wherever_the_split_looks() {
+        let doc = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let ext = SCIMBOX_USER_URN;
+        assert!(!mentions_accounts(&doc(json!({"userName": "a", "emails": [{"value": "a@x"}]}))));
+        assert!(!mentions_accounts(&doc(json!({ ext: {"access": []} }))));
+        assert!(mentions_accounts(&doc(json!({"Accounts": []}))));
+        assert!(mentions_accounts(&doc(json!({ format!("{ext}:accounts"): [] }))));
+        assert!(mentions_accounts(&doc(json!({ ext: {"ACCOUNTS": []} }))));
+        assert!(mentions_accounts(&doc(json!({ USER_URN: {"accounts": []} }))));
+        // Without accounts, settling changes nothing and finds nothing, catalogue or not.
+        let mut plain = doc(json!({"userName": "a", ext: {"note": 1}}));
+        let before = plain.clone();
+        assert_eq!(settle(&mut plain, &Catalogue::default()).map(|a| a.len()), Ok(0));
+        assert_eq!(plain, before);
+    }
     use serde_json::json;
 
     /// Registered ACC123, ACC200, ..., ACC700; roles Editor and Viewer.

@@ -2,8 +2,6 @@
 //! [`crate::service::bulk`] (parsing, order, commit semantics), and renders the BulkResponse:
 //! HTTP 200 whatever the operations' outcomes, each with its own `status` (§3.7.3).
 
-use std::sync::Arc;
-
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -28,7 +26,7 @@ impl FromRequest<AppState> for BulkBody {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
         let mut config = state.config.as_ref().clone();
         config.max_body_bytes = MAX_PAYLOAD_SIZE;
-        let bounded = AppState { config: Arc::new(config), ..state.clone() };
+        let bounded = state.with_config(config);
         match ScimJson::from_request(req, &bounded).await {
             Ok(ScimJson(body)) => Ok(BulkBody(body)),
             Err(e) if e.http_status() == StatusCode::PAYLOAD_TOO_LARGE => Err(bulk::payload_too_large()),

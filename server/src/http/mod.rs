@@ -36,9 +36,13 @@ use crate::error::{AppError, InternalCause, SCIM_JSON};
 use resources::{Api, GroupsApi, UsersApi};
 use scimbox_validator::quirks::{self, Quirk};
 
-/// What every handler can reach.
+/// What every handler can reach: one reference-counted block, since every middleware layer
+/// clones it for every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The contents of [`AppState`].
+pub struct Shared {
     /// The database.
     pub db: Db,
     /// The settings.
@@ -53,12 +57,33 @@ pub struct AppState {
     pub journal: Arc<crate::journal::Recorder>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     /// State over an open database.
     pub fn new(db: Db, config: Config) -> Self {
         let required = Arc::new(config.required.clone());
         let (tokens, compat, journal) = (Arc::default(), Arc::default(), Arc::default());
-        Self { db, config: Arc::new(config), tokens, required, compat, journal }
+        Self(Arc::new(Shared { db, config: Arc::new(config), tokens, required, compat, journal }))
+    }
+
+    /// The same state with other settings.
+    pub fn with_config(&self, config: Config) -> Self {
+        let s = &self.0;
+        Self(Arc::new(Shared {
+            db: s.db.clone(),
+            config: Arc::new(config),
+            tokens: Arc::clone(&s.tokens),
+            required: Arc::clone(&s.required),
+            compat: Arc::clone(&s.compat),
+            journal: Arc::clone(&s.journal),
+        }))
     }
 }
 
@@ -177,7 +202,10 @@ async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Re
 }
 
 /// Logs each request once: method, path, status, time; and the internal cause of a 5xx.
-/// Never the query's secrets, the headers or the body.
+/// Never the query's secrets, the headers or the body. Refused requests are logged at `info`,
+/// answered ones at `debug` (`RUST_LOG=scimbox=debug` shows them): the journal on the status
+/// page already keeps the traffic, and a line per request was a twentieth of the server's work
+/// under load.
 async fn log_requests(req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let start = Instant::now();
@@ -186,8 +214,10 @@ async fn log_requests(req: Request, next: Next) -> Response {
     let status = resp.status().as_u16();
     if let Some(InternalCause(cause)) = resp.extensions().get::<InternalCause>() {
         tracing::error!(%method, %path, status, ms, cause = %cause, "request failed");
+    } else if status >= 400 {
+        tracing::info!(%method, %path, status, ms, "request refused");
     } else {
-        tracing::info!(%method, %path, status, ms, "request");
+        tracing::debug!(%method, %path, status, ms, "request");
     }
     resp
 }

@@ -170,7 +170,9 @@ pub async fn create(
     let now = clock::now_stamp();
     let required = required.to_vec();
     let write = move |c: &Connection| {
-        payloads::settle(&mut doc, &accounts::catalogue(c)?)?;
+        if payloads::mentions_accounts(&doc) {
+            payloads::settle(&mut doc, &accounts::catalogue(c)?)?;
+        }
         check_required(&USER_RESOURCE, &doc, &required)?; // again: empty accounts were dropped
         let row = match users::insert(c, &id, doc.clone(), &now) {
             Err(StoreError::Conflict(msg)) => revive(c, doc, &now)?.ok_or(StoreError::Conflict(msg))?,
