@@ -67,6 +67,21 @@ impl AttrPath {
         Ok(Resolved { container, attr, sub })
     }
 
+    /// Resolves the path inside an element of the complex attribute `parent`, as in a value
+    /// filter (`emails[type eq "work"]`): `name` is a sub-attribute of `parent`, and `sub`
+    /// (if any) a sub-attribute of that. `None` when either is unknown or the path carries a URN.
+    pub fn resolve_in(&self, parent: &'static Attribute) -> Option<(&'static Attribute, Option<&'static Attribute>)> {
+        if self.urn.is_some() {
+            return None;
+        }
+        let attr = parent.sub(&self.name)?;
+        let sub = match &self.sub {
+            Some(s) => Some(attr.sub(s)?),
+            None => None,
+        };
+        Some((attr, sub))
+    }
+
     fn resolve_qualified(&self, rt: &ResourceType, urn: &str) -> Result<(Container, &'static Attribute)> {
         if urn.eq_ignore_ascii_case(rt.schema.id) {
             if let Some(attr) = rt.schema.attribute(&self.name) {

@@ -63,17 +63,7 @@ fn compared(p: &AttrPath, scope: Scope<'_>) -> Option<&'static Attribute> {
             let r = p.resolve(rt).ok()?;
             stored(r.container, r.attr, related).then_some((r.attr, r.sub))?
         }
-        Scope::Element(parent) => {
-            if p.urn.is_some() {
-                return None;
-            }
-            let attr = parent.sub(&p.name)?;
-            let sub = match &p.sub {
-                Some(s) => Some(attr.sub(s)?),
-                None => None,
-            };
-            (attr, sub)
-        }
+        Scope::Element(parent) => p.resolve_in(parent)?,
     };
     let target = sub.unwrap_or(attr);
     if target.ty == AttrType::Complex { target.sub("value") } else { Some(target) }

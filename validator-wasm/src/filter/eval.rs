@@ -32,14 +32,7 @@ fn locate<'a>(scope: Scope<'a>, p: &AttrPath) -> Option<Located<'a>> {
             Some(Located { attr: r.attr, sub: r.sub, value: r.attr_value(resource) })
         }
         Scope::Element(parent, element) => {
-            if p.urn.is_some() {
-                return None;
-            }
-            let attr = parent.sub(&p.name)?;
-            let sub = match &p.sub {
-                Some(s) => Some(attr.sub(s)?),
-                None => None,
-            };
+            let (attr, sub) = p.resolve_in(parent)?;
             Some(Located { attr, sub, value: get_ci(element, attr.name) })
         }
     }
