@@ -1,13 +1,18 @@
 //! `scimbox-bench`: benchmarks of scimbox that anyone can rerun.
 //!
-//! Each workload starts the real server in this process (the library's `serve`, on a fresh
-//! SQLite file and a `127.0.0.1:0` listener), seeds it, drives it over loopback with a keep-alive
-//! HTTP client, checks every answer, and prints a plain-text table (or JSON with `--json`).
-//! Workloads live in [`workloads`], one module each; the pieces they share are the in-process
-//! server ([`instance`]), seeding through the library ([`seed`]), the timed client ([`client`]),
-//! latency and memory figures ([`stats`]) and the table ([`table`]).
+//! - `compare` (issue 7, [`workloads::compare`]): scimbox's release binary, a bare axum server
+//!   and the Python `scim2-server`, each a child process on loopback, driven by this process's
+//!   load generator ([`load`]) on the same workloads, beside raw SQLite rates ([`limit`]); one
+//!   table of figures and ratios. `scripts/bench.sh` builds and installs what it needs.
+//! - `membership` ([`workloads::membership`]): scimbox in this process (the library's `serve` on
+//!   a database seeded through the library), one client, the cost of one membership change by
+//!   group size.
+//!
+//! Every answer is checked; a run stops rather than time a failure. Output is a plain-text table,
+//! or JSON with `--json`.
 //!
 //! ```sh
+//! scripts/bench.sh
 //! cargo run --release -p scimbox-bench -- membership --sizes 10,100000 --ops 200
 //! ```
 //!
