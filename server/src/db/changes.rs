@@ -81,15 +81,62 @@ pub(crate) struct Record<'a> {
 }
 
 /// Writes one change row; returns its seq.
-pub(crate) fn record(c: &Connection, r: Record<'_>) -> Result<i64, StoreError> {
-    let before = r.before.map(|d| json_of(&scrub(Value::Object(d.clone())))).transpose()?;
-    let after = r.after.map(|d| json_of(&scrub(d))).transpose()?;
+pub(crate) fn record(c: &Connection, mut r: Record<'_>) -> Result<i64, StoreError> {
+    let before = r.before.map(scrubbed_json).transpose()?;
+    let after = match r.after.take() {
+        Some(Value::Object(d)) => Some(scrubbed_json(&d)?),
+        Some(other) => Some(json_of(&scrub(other))?),
+        None => None,
+    };
+    insert(c, &r, before.as_deref(), after.as_deref())
+}
+
+/// [`record`] of a creation whose document is already serialised as `json` (the text stored in
+/// the resource's own row, from `doc`): every create would otherwise copy and serialise its
+/// document a second time.
+pub(crate) fn record_created(
+    c: &Connection,
+    kind: Kind,
+    id: &str,
+    doc: &Map<String, Value>,
+    json: &str,
+    at: &str,
+) -> Result<i64, StoreError> {
+    let r = Record { kind, id, action: Action::Created, version: Some(1), before: None, after: None, at };
+    if holds_password(doc) {
+        let after = scrubbed_json(doc)?;
+        return insert(c, &r, None, Some(&after));
+    }
+    insert(c, &r, None, Some(json))
+}
+
+fn insert(c: &Connection, r: &Record<'_>, before: Option<&str>, after: Option<&str>) -> Result<i64, StoreError> {
     c.prepare_cached(
         "INSERT INTO changes (at, resource_type, resource_id, action, version, before, after)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![r.at, type_name(r.kind), r.id, r.action.as_str(), r.version, before, after])?;
     Ok(c.last_insert_rowid())
+}
+
+/// `d` as JSON without any `password` key; copied only when there is one to drop.
+fn scrubbed_json(d: &Map<String, Value>) -> Result<String, StoreError> {
+    if holds_password(d) {
+        return json_of(&scrub(Value::Object(d.clone())));
+    }
+    Ok(serde_json::to_string(d)?)
+}
+
+/// Whether a `password` key (any case) is anywhere in `d`.
+fn holds_password(d: &Map<String, Value>) -> bool {
+    fn within(v: &Value) -> bool {
+        match v {
+            Value::Object(m) => holds_password(m),
+            Value::Array(a) => a.iter().any(within),
+            _ => false,
+        }
+    }
+    d.iter().any(|(k, v)| k.eq_ignore_ascii_case("password") || within(v))
 }
 
 /// Records a change to the accounts registry (resource type `Account`): an account added,
@@ -267,4 +314,29 @@ pub fn prune(c: &Connection, before: &str, keep: u64, batch: u32) -> Result<usiz
         )?
         .execute(params![before, cut, batch])?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn passwords_are_dropped_at_any_depth_and_nothing_else_changes() {
+        let plain =
+            map(json!({"userName": "a", "emails": [{"value": "a@x", "type": "work"}], "name": {"givenName": "A"}}));
+        assert!(!holds_password(&plain));
+        assert_eq!(scrubbed_json(&plain).ok(), serde_json::to_string(&plain).ok());
+
+        let nested = map(json!({"userName": "a", "x": [{"Password": "s3cret", "keep": 1}], "PASSWORD": "p"}));
+        assert!(holds_password(&nested));
+        let text = scrubbed_json(&nested).unwrap_or_default();
+        assert!(!text.to_ascii_lowercase().contains("password") && !text.contains("s3cret"), "{text}");
+        assert!(text.contains("\"keep\":1"), "{text}");
+    }
 }

@@ -86,11 +86,7 @@ pub fn insert(conn: &Connection, id: &str, doc: Map<String, Value>, now: &str) -
     .map_err(|e| map_unique(e, &keys.user_name))?;
     let seq = conn.last_insert_rowid();
     write_emails(conn, seq, &keys.emails)?;
-    let after = Some(Value::Object(doc.clone()));
-    changes::record(
-        conn,
-        Record { kind: Kind::User, id, action: Action::Created, version: Some(1), before: None, after, at: now },
-    )?;
+    changes::record_created(conn, Kind::User, id, &doc, &json, now)?;
     Ok(UserRow { seq, id: id.into(), version: 1, created: now.into(), last_modified: now.into(), doc })
 }
 

@@ -174,13 +174,16 @@ pub async fn create(
             payloads::settle(&mut doc, &accounts::catalogue(c)?)?;
         }
         check_required(&USER_RESOURCE, &doc, &required)?; // again: empty accounts were dropped
-        let row = match users::insert(c, &id, doc.clone(), &now) {
-            Err(StoreError::Conflict(msg)) => revive(c, doc, &now)?.ok_or(StoreError::Conflict(msg))?,
-            other => other?,
-        };
-        render(c, &row, &base, with)
+        match users::insert(c, &id, doc.clone(), &now) {
+            Err(StoreError::Conflict(msg)) => revive(c, doc, &now)?.ok_or(StoreError::Conflict(msg)),
+            other => other,
+        }
     };
-    Ok(db.write(write).await?)
+    let row = db.write(write).await?;
+    // Rendered after the commit, off the writer: the writer runs every write of the server one
+    // after another, and rendering was an eighth of its work per create. The user is committed,
+    // so the read sees it (and anything a write after this one did to it, as any later GET would).
+    Ok(db.read_now(move |c| render(c, &row, &base, with)).await?)
 }
 
 /// Okta re-provisioning (idp-behaviour.md §1.3 item 3): a POST whose `userName` AND
