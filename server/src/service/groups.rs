@@ -23,9 +23,9 @@ use scimbox_validator::schema::{Attribute, GROUP_RESOURCE, GROUP_SCHEMA, GROUP_U
 use scimbox_validator::{ValidationError, path};
 use serde_json::{Map, Value, json};
 
-use super::Preconditions;
 use super::list::{EqTerm, ListQuery, Listed, list_rendered};
 use super::users::meta;
+use super::{Preconditions, new_id};
 use crate::clock;
 use crate::db::groups::{self, GroupRow, Lookup, Member};
 use crate::db::rows::{self, Kind, ResourceRow};
@@ -174,7 +174,7 @@ fn incoming(body: &Value) -> Result<(Map<String, Value>, Option<Value>), Validat
 pub async fn create(db: &Db, body: &Value, base: String, which: Members) -> Result<Value, AppError> {
     let (doc, members) = incoming(body)?;
     let values = member_values(members.as_ref(), "members")?;
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = new_id();
     let now = clock::now_stamp();
     let write = move |c: &Connection| {
         let row = groups::insert(c, &id, doc, &now)?;

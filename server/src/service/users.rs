@@ -17,7 +17,7 @@ use scimbox_validator::schema::{ResourceType, SCIMBOX_USER_URN, USER_RESOURCE, U
 use serde_json::{Map, Value, json};
 
 use super::list::{EqTerm, ListQuery, Listed, list_rendered};
-use super::{Preconditions, etag};
+use super::{Preconditions, etag, new_id};
 use crate::clock;
 use crate::db::accounts;
 use crate::db::groups::{self, MemberType};
@@ -166,7 +166,7 @@ pub async fn create(
 ) -> Result<Value, AppError> {
     let mut doc = incoming(body, required)?;
     doc.entry("active").or_insert(Value::Bool(true));
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = new_id();
     let now = clock::now_stamp();
     let required = required.to_vec();
     let write = move |c: &Connection| {
