@@ -306,14 +306,7 @@ pub fn changes_for(c: &Connection, resource_type: &str, id: &str, limit: u32) ->
 /// Deletes up to `batch` of the oldest changes recorded before `before` or beyond the newest
 /// `keep`; returns how many went.
 pub fn prune(c: &Connection, before: &str, keep: u64, batch: u32) -> Result<usize, StoreError> {
-    let cut = super::journal::nth_newest(c, "changes", keep)?;
-    let n = c
-        .prepare_cached(
-            "DELETE FROM changes WHERE seq IN
-                 (SELECT seq FROM changes WHERE at < ?1 OR seq <= ?2 ORDER BY seq LIMIT ?3)",
-        )?
-        .execute(params![before, cut, batch])?;
-    Ok(n)
+    super::journal::prune_table(c, "changes", before, keep, batch)
 }
 
 #[cfg(test)]

@@ -177,14 +177,22 @@ pub(crate) fn nth_newest(c: &Connection, table: &str, keep: u64) -> Result<i64, 
 /// Deletes up to `batch` of the oldest entries recorded before `before` or beyond the newest
 /// `keep`; returns how many went.
 pub fn prune(c: &Connection, before: &str, keep: u64, batch: u32) -> Result<usize, StoreError> {
-    let cut = nth_newest(c, "journal", keep)?;
-    let n = c
-        .prepare_cached(
-            "DELETE FROM journal WHERE seq IN
-                 (SELECT seq FROM journal WHERE at < ?1 OR seq <= ?2 ORDER BY seq LIMIT ?3)",
-        )?
-        .execute(params![before, cut, batch])?;
-    Ok(n)
+    prune_table(c, "journal", before, keep, batch)
+}
+
+/// [`prune`] for `table` (`journal` or `changes`: both have `seq` and `at`).
+pub(crate) fn prune_table(
+    c: &Connection,
+    table: &'static str,
+    before: &str,
+    keep: u64,
+    batch: u32,
+) -> Result<usize, StoreError> {
+    let cut = nth_newest(c, table, keep)?;
+    let sql = format!(
+        "DELETE FROM {table} WHERE seq IN (SELECT seq FROM {table} WHERE at < ?1 OR seq <= ?2 ORDER BY seq LIMIT ?3)"
+    );
+    Ok(c.prepare_cached(&sql)?.execute(params![before, cut, batch])?)
 }
 
 #[cfg(test)]

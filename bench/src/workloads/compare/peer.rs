@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use tokio::process::Command;
 
 use super::PROBE;
@@ -48,5 +47,5 @@ pub fn installed_size(venv: &Path) -> Option<u64> {
         std::fs::read_dir(path).map(|d| d.flatten().map(|e| walk(&e.path())).sum()).unwrap_or(0)
     }
     let lib = venv.join("lib");
-    lib.exists().then(|| walk(&lib)).context("no lib").ok()
+    lib.exists().then(|| walk(&lib))
 }
