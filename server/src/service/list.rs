@@ -178,7 +178,7 @@ pub async fn list_rendered<T: Listed>(
 fn at_most_one(rt: &ResourceType, q: &ListQuery) -> bool {
     let unique = |p: &AttrPath| {
         p.sub.is_none()
-            && p.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(rt.schema.id))
+            && in_core(p, rt)
             && (p.name.eq_ignore_ascii_case("userName") || p.name.eq_ignore_ascii_case("id"))
     };
     rt.name == USER_RESOURCE.name
@@ -204,9 +204,15 @@ fn indexed<T: Listed>(
     Ok(None)
 }
 
+/// Whether `p` names an attribute of the resource type's core schema (unqualified, or qualified
+/// with that schema's URN).
+fn in_core(p: &AttrPath, rt: &ResourceType) -> bool {
+    p.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(rt.schema.id))
+}
+
 /// Collects the top-level `and` terms that compare a core attribute for equality with a string.
 fn eq_terms(f: &Filter, rt: &ResourceType, out: &mut Vec<EqTerm>) {
-    let core = |p: &AttrPath| p.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(rt.schema.id));
+    let core = |p: &AttrPath| in_core(p, rt);
     let term = |p: &AttrPath, sub: Option<&str>, v: &str| EqTerm {
         attr: p.name.to_ascii_lowercase(),
         sub: sub.map(str::to_ascii_lowercase),
