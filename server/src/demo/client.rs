@@ -1,4 +1,10 @@
-//! The simulated IdPs' HTTP/1.1 client: keep-alive over a TCP stream, loopback only.
+//! The simulated IdPs' HTTP/1.1 client: hyper's, one kept-alive connection per IdP, loopback only.
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1;
+use hyper::header;
+use hyper_util::rt::TokioIo;
 
 use super::*;
 
@@ -53,10 +59,13 @@ pub(super) struct Client {
     pub(super) user_agent: Option<&'static str>,
     pub(super) content_type: &'static str,
     pub(super) pace: Duration,
-    pub(super) conn: Option<BufReader<TcpStream>>,
+    pub(super) conn: Option<Connection>,
     pub(super) observe: Observer,
     pub(super) report: Report,
 }
+
+/// A kept-alive HTTP/1.1 connection: hyper's client half; the connection task runs beside it.
+pub(super) type Connection = http1::SendRequest<Full<Bytes>>;
 
 /// How long one request may take before the simulation gives up on the server.
 pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -72,8 +81,8 @@ impl Client {
     ) -> Result<Reply, String> {
         let jitter = rand::rng().random_range(0.6..1.4);
         tokio::time::sleep(self.pace.mul_f64(jitter)).await;
-        let request = self.request_bytes(method, path, body);
-        let reply = match tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(&request)).await {
+        let body = body.map(Value::to_string).unwrap_or_default();
+        let reply = match tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(method, path, &body)).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(e)) => return Err(format!("{}: {method} {path}: {e}", self.idp.name())),
             Err(_) => {
@@ -90,54 +99,57 @@ impl Client {
         Ok(reply)
     }
 
-    pub(super) fn request_bytes(&self, method: &str, path: &str, body: Option<&Value>) -> Vec<u8> {
-        let mut head = format!(
-            "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nAccept: application/scim+json\r\n",
-            self.target.base_path, self.target.host, self.auth
-        );
+    /// The request as this IdP sends it: its headers (no User-Agent at all for Entra), its
+    /// content type, the body as one buffer.
+    pub(super) fn request(&self, method: &str, path: &str, body: &str) -> Result<hyper::Request<Full<Bytes>>, String> {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.target.base_path))
+            .header(header::HOST, &self.target.host)
+            .header(header::AUTHORIZATION, &self.auth)
+            .header(header::ACCEPT, "application/scim+json");
         if let Some(ua) = self.user_agent {
-            head.push_str(&format!("User-Agent: {ua}\r\nAccept-Charset: utf-8\r\n"));
+            req = req.header(header::USER_AGENT, ua).header(header::ACCEPT_CHARSET, "utf-8");
         }
-        let body = body.map(Value::to_string).unwrap_or_default();
         if !body.is_empty() {
-            head.push_str(&format!("Content-Type: {}\r\nContent-Length: {}\r\n", self.content_type, body.len()));
+            req = req.header(header::CONTENT_TYPE, self.content_type);
         }
-        head.push_str("\r\n");
-        let mut bytes = head.into_bytes();
-        bytes.extend_from_slice(body.as_bytes());
-        bytes
+        req.body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
+            .map_err(|e| format!("cannot build the request: {e}"))
     }
 
     /// Sends on the kept-alive connection; if that connection turns out to be closed before
-    /// any answer arrived, once more on a new one.
-    pub(super) async fn exchange(&mut self, request: &[u8]) -> Result<Reply, String> {
-        if let Some(mut conn) = self.conn.take() {
-            match round_trip(&mut conn, request).await {
-                Ok((reply, keep)) => {
-                    if keep {
-                        self.conn = Some(conn);
-                    }
+    /// the request went out, once more on a new one.
+    pub(super) async fn exchange(&mut self, method: &str, path: &str, body: &str) -> Result<Reply, String> {
+        if let Some(mut conn) = self.conn.take()
+            && conn.ready().await.is_ok()
+        {
+            match conn.send_request(self.request(method, path, body)?).await {
+                Ok(resp) => {
+                    let reply = read_reply(resp).await?;
+                    self.conn = Some(conn);
                     return Ok(reply);
                 }
-                Err(Failure::Stale) => {}
-                Err(Failure::Broken(e)) => return Err(e),
+                // hyper hands the request back when it never reached the wire: send it anew.
+                Err(e) if e.is_canceled() || e.is_closed() => {}
+                Err(e) => return Err(e.to_string()),
             }
         }
         let stream = TcpStream::connect(self.target.addr)
             .await
             .map_err(|e| format!("cannot connect to {}: {e}", self.target.addr))?;
         let _ = stream.set_nodelay(true);
-        let mut conn = BufReader::new(stream);
-        match round_trip(&mut conn, request).await {
-            Ok((reply, keep)) => {
-                if keep {
-                    self.conn = Some(conn);
-                }
-                Ok(reply)
+        let (mut conn, driver) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        tokio::spawn(driver);
+        let resp = conn.send_request(self.request(method, path, body)?).await.map_err(|e| match e {
+            e if e.is_incomplete_message() || e.is_closed() => {
+                "the server closed the connection without answering".to_owned()
             }
-            Err(Failure::Stale) => Err("the server closed the connection without answering".into()),
-            Err(Failure::Broken(e)) => Err(e),
-        }
+            e => e.to_string(),
+        })?;
+        let reply = read_reply(resp).await?;
+        self.conn = Some(conn);
+        Ok(reply)
     }
 
     pub(super) async fn get(&mut self, path: &str, what: &str) -> Result<Reply, String> {
@@ -163,86 +175,14 @@ impl Client {
     }
 }
 
-/// Why an exchange failed: `Stale` when nothing at all came back (a kept-alive connection the
-/// server had closed), so the request may be sent again on a new connection.
-pub(super) enum Failure {
-    Stale,
-    Broken(String),
-}
-
-/// Writes `request` and reads one answer; also says whether the connection may be reused.
-pub(super) async fn round_trip(conn: &mut BufReader<TcpStream>, request: &[u8]) -> Result<(Reply, bool), Failure> {
-    if conn.get_mut().write_all(request).await.is_err() {
-        return Err(Failure::Stale);
-    }
-    let mut status_line = String::new();
-    match conn.read_line(&mut status_line).await {
-        Ok(0) | Err(_) => return Err(Failure::Stale),
-        Ok(_) => {}
-    }
-    read_response(conn, &status_line).await.map_err(Failure::Broken)
-}
-
-/// Reads the rest of an HTTP/1.1 response after its status line.
-pub(super) async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(
-    conn: &mut R,
-    status_line: &str,
-) -> Result<(Reply, bool), String> {
-    let bad = |what: &str| format!("malformed response ({what})");
-    let mut parts = status_line.split_whitespace();
-    let version = parts.next().ok_or_else(|| bad("no status line"))?;
-    let status: u16 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(|| bad("no status"))?;
-    let (mut length, mut chunked, mut keep) = (None, false, version == "HTTP/1.1");
-    loop {
-        let mut line = String::new();
-        if conn.read_line(&mut line).await.map_err(|e| e.to_string())? == 0 {
-            return Err(bad("headers cut short"));
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        let Some((name, value)) = line.split_once(':') else { return Err(bad("header line")) };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("content-length") {
-            length = Some(value.parse::<usize>().map_err(|_| bad("Content-Length"))?);
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value.to_ascii_lowercase().contains("chunked");
-        } else if name.eq_ignore_ascii_case("connection") {
-            keep = !value.eq_ignore_ascii_case("close");
-        }
-    }
-    let mut body = Vec::new();
-    if status == 204 || status == 304 || (100..200).contains(&status) {
-    } else if chunked {
-        loop {
-            let mut size = String::new();
-            conn.read_line(&mut size).await.map_err(|e| e.to_string())?;
-            let size = size.trim().split(';').next().unwrap_or("");
-            let size = usize::from_str_radix(size, 16).map_err(|_| bad("chunk size"))?;
-            if size == 0 {
-                // Trailers, up to the empty line.
-                loop {
-                    let mut line = String::new();
-                    if conn.read_line(&mut line).await.map_err(|e| e.to_string())? == 0 || line.trim().is_empty() {
-                        break;
-                    }
-                }
-                break;
-            }
-            let start = body.len();
-            body.resize(start + size, 0);
-            conn.read_exact(&mut body[start..]).await.map_err(|e| e.to_string())?;
-            let mut crlf = [0u8; 2];
-            conn.read_exact(&mut crlf).await.map_err(|e| e.to_string())?;
-        }
-    } else if let Some(n) = length {
-        body.resize(n, 0);
-        conn.read_exact(&mut body).await.map_err(|e| e.to_string())?;
-    } else {
-        conn.read_to_end(&mut body).await.map_err(|e| e.to_string())?;
-        keep = false;
-    }
-    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    Ok((Reply { status, body }, keep))
+/// Reads an answer whole; a body that is not JSON (or none, as on a 204) reads as `null`.
+pub(super) async fn read_reply<B>(resp: hyper::Response<B>) -> Result<Reply, String>
+where
+    B: hyper::body::Body,
+    B::Error: std::fmt::Display,
+{
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.map_err(|e| format!("reading the answer: {e}"))?.to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Ok(Reply { status, body })
 }

@@ -34,7 +34,6 @@ use std::time::Duration;
 
 use rand::Rng;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::db::{Db, StoreError, accounts, admins, tokens};
@@ -264,6 +263,9 @@ pub async fn simulate(options: Options, observe: Observer) -> Result<Report, Str
 
 #[cfg(test)]
 mod tests {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+
     use super::*;
 
     #[test]
@@ -280,22 +282,38 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn reads_sized_chunked_and_empty_answers() {
-        let sized = b"Content-Length: 11\r\nConnection: keep-alive\r\n\r\n{\"id\":\"a\"}X".as_slice();
-        let mut r = BufReader::new(sized);
-        let (reply, keep) = read_response(&mut r, "HTTP/1.1 201 Created\r\n").await.unwrap();
-        assert_eq!((reply.status, keep), (201, true));
-        assert_eq!(reply.body, Value::Null, "11 bytes include the X: not JSON");
+    async fn reads_json_and_empty_answers() {
+        let ok = hyper::Response::builder().status(201).body(Full::new(Bytes::from_static(b"{\"id\":\"a\"}"))).unwrap();
+        let reply = read_reply(ok).await.unwrap();
+        assert_eq!((reply.status, reply.body), (201, json!({"id": "a"})));
+        let empty = hyper::Response::builder().status(204).body(Full::new(Bytes::new())).unwrap();
+        let reply = read_reply(empty).await.unwrap();
+        assert_eq!((reply.status, reply.body), (204, Value::Null));
+        let text = hyper::Response::builder().status(400).body(Full::new(Bytes::from_static(b"Bad Request"))).unwrap();
+        assert_eq!(read_reply(text).await.unwrap().body, Value::Null, "not JSON: null, not an error");
+    }
 
-        let chunked = b"Transfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3;x=y\r\n:1}\r\n0\r\n\r\n".as_slice();
-        let (reply, keep) = read_response(&mut BufReader::new(chunked), "HTTP/1.1 200 OK").await.unwrap();
-        assert_eq!((reply.status, keep, reply.body), (200, true, json!({"a": 1})));
-
-        let empty = b"Connection: close\r\n\r\n".as_slice();
-        let (reply, keep) = read_response(&mut BufReader::new(empty), "HTTP/1.1 204 No Content").await.unwrap();
-        assert_eq!((reply.status, keep, reply.body), (204, false, Value::Null));
-
-        assert!(read_response(&mut BufReader::new(b"".as_slice()), "HTTP/1.1 200 OK").await.is_err());
+    #[tokio::test]
+    async fn requests_carry_each_idps_headers() {
+        let client = |user_agent| Client {
+            idp: Idp::Entra,
+            target: Target::parse("http://127.0.0.1:9/scim/v2").unwrap(),
+            auth: "Bearer t".into(),
+            user_agent,
+            content_type: "application/scim+json",
+            pace: Duration::ZERO,
+            conn: None,
+            observe: Arc::new(|_: &Event| {}),
+            report: Report::default(),
+        };
+        let req = client(None).request("POST", "/Users", "{}").unwrap();
+        assert_eq!(req.uri(), "/scim/v2/Users");
+        assert!(req.headers().get(hyper::header::USER_AGENT).is_none(), "Entra sends no User-Agent");
+        assert_eq!(req.headers()[hyper::header::CONTENT_TYPE], "application/scim+json");
+        assert_eq!(req.headers()[hyper::header::HOST], "127.0.0.1:9");
+        let req = client(Some(OKTA_USER_AGENT)).request("GET", "/Users", "").unwrap();
+        assert_eq!(req.headers()[hyper::header::USER_AGENT], OKTA_USER_AGENT);
+        assert!(req.headers().get(hyper::header::CONTENT_TYPE).is_none(), "no body, no content type");
     }
 
     #[test]
