@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use scimbox_validator::quirks::Quirk;
+use crate::quirks::Quirk;
 
 use crate::clock;
 use crate::db::compat::{self, Tally};

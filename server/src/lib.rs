@@ -16,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod journal;
+pub mod quirks;
 pub mod service;
 
 use std::future::Future;

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use scimbox::admin;
 use scimbox::db::{self, accounts, admins};
-use scimbox_validator::quirks::Quirk;
+use scimbox::quirks::Quirk;
 use serde_json::json;
 
 use crate::helpers::{TestApp, form_encode, user};

@@ -22,7 +22,6 @@ pub mod error;
 pub mod filter;
 pub mod patch;
 pub mod path;
-pub mod quirks;
 pub mod resource;
 pub mod schema;
 pub mod text;

@@ -1,7 +1,7 @@
 //! `scimbox token ...`: issue, list, show and revoke the bearer tokens IdPs authenticate with.
 
+use crate::quirks::Quirk;
 use clap::Subcommand;
-use scimbox_validator::quirks::Quirk;
 
 use super::DbArg;
 use crate::db::{self, StoreError, compat, tokens};

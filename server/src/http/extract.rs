@@ -32,7 +32,7 @@ impl FromRequest<AppState> for ScimJson {
         let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| body_error(e, limit))?;
         let value = parse_json(&bytes)?;
         if let Some(token) = token {
-            state.compat.quirks(&token, &scimbox_validator::quirks::in_body(&value));
+            state.compat.quirks(&token, &crate::quirks::in_body(&value));
         }
         Ok(ScimJson(value))
     }

@@ -33,8 +33,8 @@ use crate::compat::Recorder;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppError, InternalCause, SCIM_JSON};
+use crate::quirks::{self, Quirk};
 use resources::{Api, GroupsApi, UsersApi};
-use scimbox_validator::quirks::{self, Quirk};
 
 /// What every handler can reach: one reference-counted block, since every middleware layer
 /// clones it for every request.

@@ -2,12 +2,12 @@
 //! compatibility report (its clients and the RFC departures scimbox accepted from them), a form
 //! that issues a token (shown once, on the response), and a revoke button per live token.
 
+use crate::quirks::Quirk;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use scimbox_validator::quirks::Quirk;
 use serde::Deserialize;
 use time::OffsetDateTime;
 

@@ -1,11 +1,12 @@
 //! Recognising the ways real IdPs bend the RFC (idp-behaviour.md §1–§3, §5), so that scimbox
 //! can tell an admin which client it saw and what it had to smooth over. Detection is separate
-//! from the normalisation itself (in [`crate::resource`] and [`crate::patch`]): it only reads the
+//! from the normalisation itself (in [`scimbox_validator::resource`] and
+//! [`scimbox_validator::patch`]): it only reads the
 //! request as sent.
 
 use serde_json::{Map, Value};
 
-use crate::schema::{self, RESOURCE_TYPES};
+use scimbox_validator::schema::{self, RESOURCE_TYPES};
 
 /// One way a request departs from RFC 7643/7644 that scimbox accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -220,7 +221,7 @@ fn value(key: &str, v: &Value, out: &mut Vec<Quirk>) {
     match v {
         Value::Null => out.push(Quirk::NullValue),
         Value::String(s) if s.is_empty() => out.push(Quirk::EmptyString),
-        Value::String(s) if is_bool_attr(leaf) && crate::resource::parse_bool(s).is_some() => {
+        Value::String(s) if is_bool_attr(leaf) && scimbox_validator::resource::parse_bool(s).is_some() => {
             out.push(Quirk::StringBoolean)
         }
         Value::String(_) if leaf.eq_ignore_ascii_case("manager") => out.push(Quirk::ManagerShape),
@@ -230,12 +231,14 @@ fn value(key: &str, v: &Value, out: &mut Vec<Quirk>) {
         _ => {}
     }
     if leaf.eq_ignore_ascii_case("members") {
-        let items = crate::path::values_of(v);
+        let items = scimbox_validator::path::values_of(v);
         if items.iter().any(|m| m.is_object() && m.get("type").is_none()) {
             out.push(Quirk::MemberWithoutType);
         }
     }
-    if leaf.eq_ignore_ascii_case("roles") && crate::path::values_of(v).iter().any(|r| is_json_string(r.get("value"))) {
+    if leaf.eq_ignore_ascii_case("roles")
+        && scimbox_validator::path::values_of(v).iter().any(|r| is_json_string(r.get("value")))
+    {
         out.push(Quirk::JsonEncodedRole);
     }
     match v {
