@@ -164,13 +164,19 @@ fn reads_left_out(count: u64, at: String) -> Entry {
     }
 }
 
-/// Redacts and cuts the captured body into the entry.
+/// Redacts and cuts the captured body into the entry (an entry already finished, waiting for a
+/// retry, keeps its body). Should the redactor ever panic, the entry is kept without its body:
+/// a body that cannot be shown safely is not shown, and the entry and the task go on.
 fn finish_body(p: Pending) -> Entry {
     let Pending { mut entry, body } = p;
-    entry.body = body.and_then(|b| match b.bytes.is_empty() && b.total > 0 {
+    let Some(b) = body else { return entry };
+    entry.body = match b.bytes.is_empty() && b.total > 0 {
         true => Some(format!("[not recorded: {} bytes; the journal was busy]", b.total)),
-        false => redact::body(&b.bytes, b.total),
-    });
+        false => std::panic::catch_unwind(|| redact::body(&b.bytes, b.total)).unwrap_or_else(|_| {
+            tracing::error!("the journal's redactor failed on a body; the entry is kept without it");
+            Some(format!("[not recorded: {} bytes; the redactor failed]", b.total))
+        }),
+    };
     entry
 }
 
