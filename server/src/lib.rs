@@ -17,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod journal;
 pub mod service;
+pub mod supervise;
 
 use std::future::Future;
 

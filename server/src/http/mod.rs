@@ -252,8 +252,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_timeout = state.config.header_timeout;
-    let flusher = tokio::spawn(flush_compat(state.clone()));
-    let journal = tokio::spawn(crate::journal::background(state.clone()));
+    // Supervised: a panic is logged and the task restarted (see `crate::supervise`).
+    let flusher = {
+        let state = state.clone();
+        crate::supervise::spawn("compat-flush", move || flush_compat(state.clone()))
+    };
+    let journal = {
+        let state = state.clone();
+        crate::supervise::spawn("journal", move || crate::journal::background(state.clone()))
+    };
     let compat = (state.compat.clone(), state.db.clone());
     let journal_queue = state.journal.clone();
     let router = app(state);
