@@ -18,6 +18,7 @@ mod idp_entra;
 mod idp_okta;
 mod idp_onelogin_jumpcloud;
 mod journal;
+mod journal_hardening;
 mod limits;
 mod parity;
 mod patch_ops;
