@@ -23,5 +23,6 @@ mod limits;
 mod parity;
 mod patch_ops;
 mod prefilter;
+mod storage_faults;
 mod ui;
 mod users;
