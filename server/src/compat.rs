@@ -3,8 +3,9 @@
 //! means telling the admin what was smoothed over).
 //!
 //! Requests only add to an in-memory tally; a background task writes it through the writer every
-//! [`FLUSH_EVERY`], so observation never adds a write to a request. Counts still in memory when
-//! the process is killed are lost; they are statistics, not data.
+//! [`FLUSH_EVERY`], so observation never adds a write to a request; a flush whose write fails
+//! puts its tallies back for the next. Counts still in memory when the process is killed are
+//! lost; they are statistics, not data.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -78,22 +79,44 @@ impl Recorder {
         if batch.is_empty() {
             return Ok(());
         }
-        db.write(move |c| {
-            let mut touched = std::collections::BTreeSet::new();
-            for ((token, key), t) in &batch {
-                match key {
-                    Key::Client(ua) => {
-                        compat::add_client(c, token, ua, t)?;
-                        touched.insert(token.as_str());
+        let kept = batch.clone();
+        let written = db
+            .write(move |c| {
+                let mut touched = std::collections::BTreeSet::new();
+                for ((token, key), t) in &batch {
+                    match key {
+                        Key::Client(ua) => {
+                            compat::add_client(c, token, ua, t)?;
+                            touched.insert(token.as_str());
+                        }
+                        Key::Quirk(q) => compat::add_quirk(c, token, q.code(), t)?,
                     }
-                    Key::Quirk(q) => compat::add_quirk(c, token, q.code(), t)?,
+                }
+                for token in touched {
+                    compat::cap_clients(c, token)?;
+                }
+                Ok(())
+            })
+            .await;
+        if written.is_err() {
+            self.put_back(kept);
+        }
+        written
+    }
+
+    /// Adds tallies whose write failed back into the pending ones, for the next flush.
+    fn put_back(&self, batch: Vec<((String, Key), Tally)>) {
+        let Ok(mut pending) = self.pending.lock() else { return };
+        for (key, t) in batch {
+            match pending.get_mut(&key) {
+                Some(p) => {
+                    p.count += t.count;
+                    p.first_seen = t.first_seen;
+                }
+                None => {
+                    pending.insert(key, t);
                 }
             }
-            for token in touched {
-                compat::cap_clients(c, token)?;
-            }
-            Ok(())
-        })
-        .await
+        }
     }
 }

@@ -227,11 +227,7 @@ impl Db {
             })
         });
         self.writer.send(job).map_err(|_| closed())?;
-        let out = rx.await.map_err(|_| closed())?;
-        if let Err(e @ StoreError::Unavailable(_)) = &out {
-            self.health.note(Err(e));
-        }
-        out
+        rx.await.map_err(|_| closed())?
     }
 }
 
@@ -249,11 +245,20 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, S
         .unwrap_or_else(|_| Err(StoreError::Internal("a write panicked".into())));
     // The history's pending membership changes are folded in before the write is released.
     let out = out.and_then(|v| changes::end_of_write(conn).map(|()| v));
+    if let Err(StoreError::Unavailable(reason)) = &out {
+        JOB_FAULT.with(|f| f.replace(Some(reason.clone())));
+    }
     if out.is_err() {
         run(conn, "ROLLBACK TO job")?;
     }
     run(conn, "RELEASE job")?;
     out
+}
+
+std::thread_local! {
+    /// On the writer thread: the store fault (full disk, read-only file) a job of the current
+    /// batch met, so that the batch's empty commit does not count as the store being healthy.
+    static JOB_FAULT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Runs one statement without a result, prepared once per connection: the writer runs these
@@ -317,7 +322,10 @@ fn run_batch(conn: &Connection, batch: Vec<Job>, health: &health::Health) {
             }
         },
     };
-    health.note(commit.as_ref().map(|_| ()));
+    match (JOB_FAULT.with(|f| f.take()), &commit) {
+        (Some(reason), Ok(())) => health.note(Err(&StoreError::Unavailable(reason))),
+        (_, outcome) => health.note(outcome.as_ref().map(|_| ())),
+    }
     for done in completions {
         done(commit.as_ref().map(|_| ()).map_err(same));
     }
