@@ -60,7 +60,7 @@ async fn bodies_cut_inside_a_character_do_not_stop_the_journal() {
     // Both triggers reach the redactor on a flush (once a second) before the next request.
     journal_with(&app, "both triggers", |_| true).await;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while app.db.read(|c| journal::count(c)).await.expect("count").0 < 2 {
+    while app.db.read(journal::count).await.expect("count").0 < 2 {
         assert!(Instant::now() < deadline, "the triggers were not both recorded");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
