@@ -53,13 +53,19 @@ impl Health {
             None => Some("the database file was removed while scimbox ran"),
         };
         if let Ok(mut s) = self.state.lock() {
+            let before = s.identity.take().and_then(|(_, f)| f);
+            // Logged when it changes, not on every check (each write batch checks).
+            if before.as_deref() != fault {
+                match fault {
+                    Some(reason) => tracing::error!(path = %self.path.display(),
+                        "{reason}; writes are refused until it is restored or scimbox restarts"),
+                    None => tracing::info!(path = %self.path.display(), "the database file is back"),
+                }
+            }
             s.identity = Some((Instant::now(), fault.map(str::to_owned)));
         }
         match fault {
-            Some(reason) => {
-                tracing::error!(path = %self.path.display(), "{reason}; writes are refused until it is restored or scimbox restarts");
-                Err(StoreError::Unavailable(reason.into()))
-            }
+            Some(reason) => Err(StoreError::Unavailable(reason.into())),
             None => Ok(()),
         }
     }

@@ -302,27 +302,28 @@ fn run_batch(conn: &Connection, batch: Vec<Job>, health: &health::Health) {
         return refuse(batch, &e);
     }
     let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
-    let mut aborted = None;
+    let mut aborted = false;
     for job in batch {
-        if aborted.is_none() && conn.is_autocommit() {
-            aborted = Some(StoreError::Unavailable("a write failed and SQLite rolled its batch back".into()));
-        }
-        completions.push(if aborted.is_some() { job(None) } else { job(Some(conn)) });
+        aborted = aborted || conn.is_autocommit();
+        completions.push(if aborted { job(None) } else { job(Some(conn)) });
     }
-    if aborted.is_none() && conn.is_autocommit() {
-        aborted = Some(StoreError::Unavailable("a write failed and SQLite rolled its batch back".into()));
-    }
-    let commit = match aborted {
-        Some(e) => Err(e),
-        None => match run(conn, "COMMIT") {
+    aborted = aborted || conn.is_autocommit();
+    // The store fault (full disk, read-only file) a job met, if any: it explains an aborted
+    // batch, and an otherwise empty commit must not count as the store being healthy.
+    let job_fault = JOB_FAULT.with(|f| f.take());
+    let commit = if aborted {
+        let reason = job_fault.clone().unwrap_or_else(|| "a write failed and SQLite rolled its batch back".into());
+        Err(StoreError::Unavailable(reason))
+    } else {
+        match run(conn, "COMMIT") {
             Ok(()) => health.check_identity(),
             Err(e) => {
                 let _ = run(conn, "ROLLBACK");
                 Err(StoreError::from(e))
             }
-        },
+        }
     };
-    match (JOB_FAULT.with(|f| f.take()), &commit) {
+    match (job_fault, &commit) {
         (Some(reason), Ok(())) => health.note(Err(&StoreError::Unavailable(reason))),
         (_, outcome) => health.note(outcome.as_ref().map(|_| ())),
     }
