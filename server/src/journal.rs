@@ -146,9 +146,11 @@ impl Recorder {
             entries.push_back(reads_left_out(count, at));
         }
         while !entries.is_empty() {
-            let batch: Vec<Entry> = entries.drain(..entries.len().min(BATCH)).collect();
-            let written = batch.clone();
+            // Shared with the write, not copied: a failed batch comes back from it for the retry.
+            let batch: Arc<Vec<Entry>> = Arc::new(entries.drain(..entries.len().min(BATCH)).collect());
+            let written = Arc::clone(&batch);
             if let Err(e) = db.write(move |c| written.iter().try_for_each(|e| journal::insert(c, e).map(drop))).await {
+                let batch = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());
                 self.requeue(batch.into_iter().chain(entries));
                 return Err(e);
             }
