@@ -3,8 +3,9 @@
 //! means telling the admin what was smoothed over).
 //!
 //! Requests only add to an in-memory tally; a background task writes it through the writer every
-//! [`FLUSH_EVERY`], so observation never adds a write to a request. Counts still in memory when
-//! the process is killed are lost; they are statistics, not data.
+//! [`FLUSH_EVERY`], so observation never adds a write to a request; a flush whose write fails
+//! puts its tallies back for the next. Counts still in memory when the process is killed are
+//! lost; they are statistics, not data.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,6 +19,8 @@ use crate::db::{Db, StoreError};
 
 /// How often tallies are written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// The most distinct clients per token held between two flushes (see [`Recorder`]).
+pub const PENDING_CLIENTS: usize = 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
@@ -26,6 +29,10 @@ enum Key {
 }
 
 /// Tallies not yet written.
+///
+/// Per token, at most [`PENDING_CLIENTS`] distinct clients are kept apart between two flushes;
+/// others are counted as "other clients" at once, so a flood of made-up User-Agents cannot grow
+/// the map either. The flush then keeps the [`compat::MAX_CLIENTS`] most frequent.
 #[derive(Default)]
 pub struct Recorder {
     pending: Mutex<HashMap<(String, Key), Tally>>,
@@ -44,9 +51,15 @@ impl Recorder {
         }
     }
 
-    fn bump(&self, token: &str, key: Key) {
+    fn bump(&self, token: &str, mut key: Key) {
         let now = clock::now_stamp();
         let Ok(mut pending) = self.pending.lock() else { return };
+        if matches!(key, Key::Client(_)) && !pending.contains_key(&(token.to_owned(), key.clone())) {
+            let distinct = pending.keys().filter(|(t, k)| t == token && matches!(k, Key::Client(_))).count();
+            if distinct >= PENDING_CLIENTS {
+                key = Key::Client(compat::OTHER_CLIENTS.to_owned());
+            }
+        }
         let t = pending.entry((token.to_owned(), key.clone())).or_insert_with(|| Tally {
             key: String::new(),
             count: 0,
@@ -66,15 +79,44 @@ impl Recorder {
         if batch.is_empty() {
             return Ok(());
         }
-        db.write(move |c| {
-            for ((token, key), t) in &batch {
-                match key {
-                    Key::Client(ua) => compat::add_client(c, token, ua, t)?,
-                    Key::Quirk(q) => compat::add_quirk(c, token, q.code(), t)?,
+        let kept = batch.clone();
+        let written = db
+            .write(move |c| {
+                let mut touched = std::collections::BTreeSet::new();
+                for ((token, key), t) in &batch {
+                    match key {
+                        Key::Client(ua) => {
+                            compat::add_client(c, token, ua, t)?;
+                            touched.insert(token.as_str());
+                        }
+                        Key::Quirk(q) => compat::add_quirk(c, token, q.code(), t)?,
+                    }
+                }
+                for token in touched {
+                    compat::cap_clients(c, token)?;
+                }
+                Ok(())
+            })
+            .await;
+        if written.is_err() {
+            self.put_back(kept);
+        }
+        written
+    }
+
+    /// Adds tallies whose write failed back into the pending ones, for the next flush.
+    fn put_back(&self, batch: Vec<((String, Key), Tally)>) {
+        let Ok(mut pending) = self.pending.lock() else { return };
+        for (key, t) in batch {
+            match pending.get_mut(&key) {
+                Some(p) => {
+                    p.count += t.count;
+                    p.first_seen = t.first_seen;
+                }
+                None => {
+                    pending.insert(key, t);
                 }
             }
-            Ok(())
-        })
-        .await
+        }
     }
 }

@@ -14,6 +14,8 @@ use crate::db::StoreError;
 
 /// The SCIM media type (RFC 7644 §8.1).
 pub const SCIM_JSON: &str = "application/scim+json";
+/// `Retry-After` (RFC 9110 §10.2.3), in seconds, on a 503: IdPs retry such writes later.
+pub const RETRY_AFTER_SECS: u64 = 30;
 
 /// An error answered to a client.
 #[derive(Debug)]
@@ -54,6 +56,14 @@ impl AppError {
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::status(StatusCode::UNAUTHORIZED, detail)
     }
+    /// 503 for a store that cannot take writes now (see [`StoreError::Unavailable`]): nothing
+    /// was changed, and the response carries `Retry-After`.
+    pub fn unavailable(reason: &str) -> Self {
+        Self::status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("scimbox cannot store changes right now: {reason}. Nothing was changed; retry later."),
+        )
+    }
     /// The HTTP status this error is answered with.
     pub fn http_status(&self) -> StatusCode {
         match self {
@@ -80,6 +90,7 @@ impl From<StoreError> for AppError {
             StoreError::PreconditionFailed(detail) => Self::status(StatusCode::PRECONDITION_FAILED, detail),
             StoreError::Invalid(v) => v.into(),
             StoreError::Internal(msg) => Self::Internal(msg),
+            StoreError::Unavailable(reason) => Self::unavailable(&reason),
         }
     }
 }
@@ -105,6 +116,9 @@ impl IntoResponse for AppError {
         let mut resp = (status, body.to_string()).into_response();
         resp.extensions_mut().insert(info);
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scimbox\""));
         }

@@ -4,8 +4,11 @@
 //! Recording never adds a write to a request, as for [`crate::compat`]: the [`record`]
 //! middleware only pushes an entry onto an in-memory list; [`background`] writes the list through
 //! the writer every [`FLUSH_EVERY`] (redacting and cutting bodies there, off the request path)
-//! and prunes by age and count every [`PRUNE_EVERY`]. Entries still in memory when the process
-//! is killed are lost; so, when the writer falls far behind, are entries over [`MAX_PENDING`].
+//! and prunes by age and count every [`PRUNE_EVERY`]. A batch whose write fails (a full disk, a
+//! removed file) goes back to the front of the queue and is retried on the next flush. Entries
+//! still in memory when the process is killed are lost; so, when the writer falls far behind or
+//! cannot write, are entries over [`MAX_PENDING`]: those are counted, logged once, and the status
+//! page says how many since when.
 //!
 //! Successful reads (GET, and POST `.search`, answered below 400) are listed up to
 //! [`READS_PER_SECOND`] a second; past that, within the same second, they are only counted, and
@@ -23,6 +26,7 @@ mod capture;
 mod explain;
 pub mod redact;
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,7 +49,8 @@ pub use explain::explain;
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// How often old entries are pruned.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(60);
-/// The most entries kept in memory waiting for the writer; more are dropped (and counted).
+/// The most entries kept in memory waiting for the writer (or for a failed write's retry); more
+/// are shed, counted and shown on the status page ([`Recorder::shed`]).
 pub const MAX_PENDING: usize = 20_000;
 /// The most captured body bytes kept in memory; past it, entries are kept without their body.
 const MAX_PENDING_BYTES: usize = 64 * 1024 * 1024;
@@ -62,9 +67,15 @@ struct Pending {
 
 #[derive(Default)]
 struct Queue {
-    items: Vec<Pending>,
+    /// Oldest first; entries whose write failed come back to the front.
+    items: VecDeque<Pending>,
     bytes: usize,
-    dropped: u64,
+    /// Entries shed because the queue was full, since the process started, and when the first
+    /// went: shown on the status page ([`Recorder::shed`]).
+    shed: u64,
+    shed_since: Option<String>,
+    /// Whether entries have been shed since the last successful flush (for the log).
+    shedding: bool,
     /// The second (of [`Instant`]s since the recorder began) `reads` counts in.
     read_second: u64,
     /// Successful reads listed in `read_second`.
@@ -106,7 +117,7 @@ impl Recorder {
             return;
         }
         if q.items.len() >= MAX_PENDING {
-            q.dropped += 1;
+            q.shed_one(&entry.at);
             return;
         }
         let size = body.as_ref().map_or(0, |b| b.bytes.len());
@@ -115,32 +126,78 @@ impl Recorder {
         } else {
             q.bytes += size;
         }
-        q.items.push(Pending { entry, body });
+        q.items.push_back(Pending { entry, body });
     }
 
-    /// Writes what is pending.
+    /// Writes what is pending. When a write fails, the batch that failed and everything after
+    /// it go back to the front of the queue, to be retried on the next flush: a journal row is
+    /// never dropped because a write failed, only shed (and counted) when the queue is full.
     pub async fn flush(&self, db: &Db) -> Result<(), StoreError> {
-        let (items, dropped, left_out) = match self.queue.lock() {
+        let (items, left_out) = match self.queue.lock() {
             Ok(mut q) => {
                 q.bytes = 0;
                 let left_out = q.first_left_out.take().map(|at| (std::mem::take(&mut q.reads_left_out), at));
-                (std::mem::take(&mut q.items), std::mem::take(&mut q.dropped), left_out)
+                (std::mem::take(&mut q.items), left_out)
             }
             Err(_) => return Ok(()),
         };
-        if dropped > 0 {
-            tracing::warn!(dropped, "the journal fell behind; some requests were not recorded");
-        }
-        let mut entries: Vec<Entry> = items.into_iter().map(finish_body).collect();
+        let mut entries: VecDeque<Entry> = items.into_iter().map(finish_body).collect();
         if let Some((count, at)) = left_out {
-            entries.push(reads_left_out(count, at));
+            entries.push_back(reads_left_out(count, at));
         }
         while !entries.is_empty() {
-            let rest = entries.split_off(entries.len().min(BATCH));
-            let batch = std::mem::replace(&mut entries, rest);
-            db.write(move |c| batch.iter().try_for_each(|e| journal::insert(c, e).map(drop))).await?;
+            // Shared with the write, not copied: a failed batch comes back from it for the retry.
+            let batch: Arc<Vec<Entry>> = Arc::new(entries.drain(..entries.len().min(BATCH)).collect());
+            let written = Arc::clone(&batch);
+            if let Err(e) = db.write(move |c| written.iter().try_for_each(|e| journal::insert(c, e).map(drop))).await {
+                let batch = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());
+                self.requeue(batch.into_iter().chain(entries));
+                return Err(e);
+            }
+        }
+        if let Ok(mut q) = self.queue.lock()
+            && std::mem::take(&mut q.shedding)
+        {
+            let since = q.shed_since.clone().unwrap_or_default();
+            tracing::warn!(shed = q.shed, since = %since, "the journal caught up; some requests were not recorded");
         }
         Ok(())
+    }
+
+    /// Puts finished entries back at the front of the queue (oldest first), shedding the newest
+    /// past [`MAX_PENDING`].
+    fn requeue(&self, failed: impl DoubleEndedIterator<Item = Entry>) {
+        let Ok(mut q) = self.queue.lock() else { return };
+        for entry in failed.rev() {
+            q.bytes += entry.body.as_ref().map_or(0, String::len);
+            q.items.push_front(Pending { entry, body: None });
+        }
+        while q.items.len() > MAX_PENDING {
+            if let Some(p) = q.items.pop_back() {
+                q.shed_one(&p.entry.at);
+            }
+        }
+    }
+
+    /// How many entries were shed since the process started, and when the first was: `None`
+    /// when every request so far was recorded.
+    pub fn shed(&self) -> Option<(u64, String)> {
+        let q = self.queue.lock().ok()?;
+        q.shed_since.clone().map(|since| (q.shed, since))
+    }
+}
+
+impl Queue {
+    /// Counts one entry shed (the queue was full); logs once per episode.
+    fn shed_one(&mut self, at: &str) {
+        self.shed += 1;
+        self.shed_since.get_or_insert_with(|| at.to_owned());
+        if !std::mem::replace(&mut self.shedding, true) {
+            tracing::warn!(
+                pending = MAX_PENDING,
+                "the journal cannot keep up (or cannot write); requests are no longer recorded until it catches up"
+            );
+        }
     }
 }
 
@@ -164,13 +221,19 @@ fn reads_left_out(count: u64, at: String) -> Entry {
     }
 }
 
-/// Redacts and cuts the captured body into the entry.
+/// Redacts and cuts the captured body into the entry (an entry already finished, waiting for a
+/// retry, keeps its body). Should the redactor ever panic, the entry is kept without its body:
+/// a body that cannot be shown safely is not shown, and the entry and the task go on.
 fn finish_body(p: Pending) -> Entry {
     let Pending { mut entry, body } = p;
-    entry.body = body.and_then(|b| match b.bytes.is_empty() && b.total > 0 {
+    let Some(b) = body else { return entry };
+    entry.body = match b.bytes.is_empty() && b.total > 0 {
         true => Some(format!("[not recorded: {} bytes; the journal was busy]", b.total)),
-        false => redact::body(&b.bytes, b.total),
-    });
+        false => std::panic::catch_unwind(|| redact::body(&b.bytes, b.total)).unwrap_or_else(|_| {
+            tracing::error!("the journal's redactor failed on a body; the entry is kept without it");
+            Some(format!("[not recorded: {} bytes; the redactor failed]", b.total))
+        }),
+    };
     entry
 }
 
@@ -375,6 +438,38 @@ mod tests {
         assert_eq!(kept, [("GET", 404), ("PATCH", 200), ("POST", 201)]);
         let summary = reads_left_out(q.reads_left_out, q.first_left_out.clone().expect("first left out"));
         assert!(summary.detail.as_deref().is_some_and(|d| d.contains("not listed")), "{summary:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_retried_not_dropped_and_overflow_is_counted() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let db = Db::open(&dir.path().join("j.db")).unwrap_or_else(|e| panic!("{e}"));
+        let recorder = Recorder::default();
+        for i in 0..3 {
+            recorder.push(request("POST", &format!("/scim/v2/Users/{i}"), 201), None);
+        }
+        // A real write failure: the table is away.
+        db.write(|c| Ok(c.execute_batch("ALTER TABLE journal RENAME TO journal_away")?)).await.unwrap_or(());
+        assert!(recorder.flush(&db).await.is_err());
+        recorder.push(request("PATCH", "/scim/v2/Users/0", 200), None);
+        assert!(recorder.flush(&db).await.is_err(), "still failing");
+        db.write(|c| Ok(c.execute_batch("ALTER TABLE journal_away RENAME TO journal")?)).await.unwrap_or(());
+        recorder.flush(&db).await.unwrap_or_else(|e| panic!("{e}"));
+        let rows = db.read(|c| journal::count(c).map(|(all, _)| all)).await.ok();
+        assert_eq!(rows, Some(4), "every entry written once the write works");
+        let order = db.read(|c| journal::recent(c, 10, 0, false)).await.unwrap_or_default();
+        let paths: Vec<&str> = order.iter().rev().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["/scim/v2/Users/0", "/scim/v2/Users/1", "/scim/v2/Users/2", "/scim/v2/Users/0"]);
+        assert_eq!(recorder.shed(), None);
+
+        // Overflow while the writes fail: the queue stays bounded and the excess is counted.
+        db.write(|c| Ok(c.execute_batch("ALTER TABLE journal RENAME TO journal_away")?)).await.unwrap_or(());
+        for i in 0..MAX_PENDING + 5 {
+            recorder.push(request("POST", &format!("/scim/v2/Users/n{i}"), 201), None);
+        }
+        assert!(recorder.flush(&db).await.is_err());
+        assert_eq!(recorder.queue.lock().map(|q| q.items.len()).unwrap_or(0), MAX_PENDING);
+        assert_eq!(recorder.shed().map(|(n, _)| n), Some(5));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod http;
 pub mod journal;
 pub mod quirks;
 pub mod service;
+pub mod supervise;
 
 use std::future::Future;
 

@@ -8,6 +8,10 @@
 //! is on disk when it returns, so an acknowledged write survives `kill -9` and power loss, and
 //! concurrent writers share one fsync instead of paying one each.
 //!
+//! The file is created 0600, and the writer refuses to acknowledge a commit into a file that was
+//! removed or replaced; a full disk or an unwritable file is [`StoreError::Unavailable`] (see
+//! [`health`]).
+//!
 //! Nothing here knows about HTTP. Errors are [`StoreError`].
 
 pub mod accounts;
@@ -15,6 +19,7 @@ pub mod admins;
 pub mod changes;
 pub mod compat;
 pub mod groups;
+pub mod health;
 pub mod journal;
 pub mod rows;
 pub mod text_need;
@@ -62,11 +67,18 @@ pub enum StoreError {
     /// SQLite or the writer failed.
     #[error("storage error: {0}")]
     Internal(String),
+    /// The store cannot take writes for now (a full disk, a read-only, removed or replaced
+    /// file); the text says which. Nothing was changed; retrying later may succeed.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        Self::Internal(e.to_string())
+        match health::unavailable(&e) {
+            Some(reason) => Self::Unavailable(reason.into()),
+            None => Self::Internal(e.to_string()),
+        }
     }
 }
 
@@ -87,6 +99,7 @@ type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
 pub struct Db {
     writer: crossbeam_channel::Sender<Job>,
     readers: Arc<ReaderPool>,
+    health: Arc<health::Health>,
 }
 
 struct ReaderPool {
@@ -97,6 +110,7 @@ struct ReaderPool {
 /// Opens one connection with scimbox's pragmas (WAL, foreign keys, busy timeout, full sync) and
 /// its SQL functions ([`text_need::FUNCTION`]).
 pub fn connect(path: &Path) -> Result<Connection, StoreError> {
+    health::private_file(path)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -131,6 +145,10 @@ impl Db {
     /// Opens (creating and migrating) the database and starts the writer thread.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let writer_conn = migrate(path)?;
+        let health = Arc::new(health::Health::new(path));
+        if writer_conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            health.note(Err(&StoreError::Unavailable("the database file is read-only".into())));
+        }
         let mut conns = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let c = connect(path)?;
@@ -140,10 +158,19 @@ impl Db {
         let (tx, rx) = crossbeam_channel::unbounded::<Job>();
         std::thread::Builder::new()
             .name("scimbox-writer".into())
-            .spawn(move || writer_loop(writer_conn, rx))
+            .spawn({
+                let health = Arc::clone(&health);
+                move || writer_loop(writer_conn, rx, &health)
+            })
             .map_err(|e| StoreError::Internal(format!("starting the writer thread: {e}")))?;
         let readers = ReaderPool { conns: Mutex::new(conns), permits: Semaphore::new(READERS) };
-        Ok(Self { writer: tx, readers: Arc::new(readers) })
+        Ok(Self { writer: tx, readers: Arc::new(readers), health })
+    }
+
+    /// Why the database cannot take writes now (removed or replaced file, full disk, read-only
+    /// file), or `None` when it can, as far as is known (see [`health`]).
+    pub fn fault(&self) -> Option<String> {
+        self.health.fault()
     }
 
     /// Runs `f` on a read connection, on the blocking pool.
@@ -218,11 +245,20 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, S
         .unwrap_or_else(|_| Err(StoreError::Internal("a write panicked".into())));
     // The history's pending membership changes are folded in before the write is released.
     let out = out.and_then(|v| changes::end_of_write(conn).map(|()| v));
+    if let Err(StoreError::Unavailable(reason)) = &out {
+        JOB_FAULT.with(|f| f.replace(Some(reason.clone())));
+    }
     if out.is_err() {
         run(conn, "ROLLBACK TO job")?;
     }
     run(conn, "RELEASE job")?;
     out
+}
+
+std::thread_local! {
+    /// On the writer thread: the store fault (full disk, read-only file) a job of the current
+    /// batch met, so that the batch's empty commit does not count as the store being healthy.
+    static JOB_FAULT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Runs one statement without a result, prepared once per connection: the writer runs these
@@ -232,7 +268,7 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 /// The writer thread: group commit (see the module documentation).
-fn writer_loop(conn: Connection, rx: crossbeam_channel::Receiver<Job>) {
+fn writer_loop(conn: Connection, rx: crossbeam_channel::Receiver<Job>, health: &health::Health) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -241,25 +277,66 @@ fn writer_loop(conn: Connection, rx: crossbeam_channel::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        run_batch(&conn, batch);
+        run_batch(&conn, batch, health);
     }
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Job>) {
+/// Runs one batch in one transaction. Before it, the file's identity is checked (a removed or
+/// replaced file refuses the batch); after the commit, again, so a commit into a file removed
+/// meanwhile is answered as a failure, never acknowledged. A job whose error made SQLite roll the
+/// whole transaction back (a full disk can) fails the batch: the jobs after it are refused
+/// rather than committed one by one outside the transaction.
+fn run_batch(conn: &Connection, batch: Vec<Job>, health: &health::Health) {
+    let refuse = |batch: Vec<Job>, e: &StoreError| {
+        for job in batch {
+            job(None)(Err(same(e)));
+        }
+    };
+    if let Err(e) = health.check_identity() {
+        return refuse(batch, &e);
+    }
     if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "cannot begin a write transaction");
-        for job in batch {
-            job(None)(Ok(()));
-        }
-        return;
+        let e = StoreError::from(e);
+        health.note(Err(&e));
+        return refuse(batch, &e);
     }
-    let completions: Vec<Completion> = batch.into_iter().map(|job| job(Some(conn))).collect();
-    let commit = run(conn, "COMMIT").map_err(|e| e.to_string());
-    if commit.is_err() {
-        let _ = run(conn, "ROLLBACK");
+    let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
+    let mut aborted = false;
+    for job in batch {
+        aborted = aborted || conn.is_autocommit();
+        completions.push(if aborted { job(None) } else { job(Some(conn)) });
+    }
+    aborted = aborted || conn.is_autocommit();
+    // The store fault (full disk, read-only file) a job met, if any: it explains an aborted
+    // batch, and an otherwise empty commit must not count as the store being healthy.
+    let job_fault = JOB_FAULT.with(|f| f.take());
+    let commit = if aborted {
+        let reason = job_fault.clone().unwrap_or_else(|| "a write failed and SQLite rolled its batch back".into());
+        Err(StoreError::Unavailable(reason))
+    } else {
+        match run(conn, "COMMIT") {
+            Ok(()) => health.check_identity(),
+            Err(e) => {
+                let _ = run(conn, "ROLLBACK");
+                Err(StoreError::from(e))
+            }
+        }
+    };
+    match (job_fault, &commit) {
+        (Some(reason), Ok(())) => health.note(Err(&StoreError::Unavailable(reason))),
+        (_, outcome) => health.note(outcome.as_ref().map(|_| ())),
     }
     for done in completions {
-        done(commit.clone().map_err(StoreError::Internal));
+        done(commit.as_ref().map(|_| ()).map_err(same));
+    }
+}
+
+/// A copy of a batch-wide error for each job (`StoreError` holds no source to share).
+fn same(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(r) => StoreError::Unavailable(r.clone()),
+        other => StoreError::Internal(other.to_string()),
     }
 }
 

@@ -123,8 +123,21 @@ fn resource_routes<A: Api>(endpoint: &str) -> Router<AppState> {
         .route(&format!("{endpoint}/{{id}}"), get(read::<A>).put(replace::<A>).patch(patch::<A>).delete(delete::<A>))
 }
 
-async fn healthz() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#)
+/// 200 `{"status":"ok"}`, or 503 `{"status":"unavailable","reason":...}` when the database
+/// cannot take writes: its file was removed or replaced, the disk is full, or the file is
+/// read-only (see [`crate::db::health`]). Cheap: at most one `stat` a second.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let (status, body) = match state.db.fault() {
+        None => (StatusCode::OK, serde_json::json!({"status": "ok"})),
+        Some(reason) => {
+            (StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({"status": "unavailable", "reason": reason}))
+        }
+    };
+    let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        resp.headers_mut().insert(header::RETRY_AFTER, crate::error::RETRY_AFTER_SECS.into());
+    }
+    resp
 }
 
 async fn not_found(uri: Uri) -> AppError {
@@ -252,8 +265,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_timeout = state.config.header_timeout;
-    let flusher = tokio::spawn(flush_compat(state.clone()));
-    let journal = tokio::spawn(crate::journal::background(state.clone()));
+    // Supervised: a panic is logged and the task restarted (see `crate::supervise`).
+    let flusher = {
+        let state = state.clone();
+        crate::supervise::spawn("compat-flush", move || flush_compat(state.clone()))
+    };
+    let journal = {
+        let state = state.clone();
+        crate::supervise::spawn("journal", move || crate::journal::background(state.clone()))
+    };
     let compat = (state.compat.clone(), state.db.clone());
     let journal_queue = state.journal.clone();
     let router = app(state);

@@ -30,6 +30,7 @@ pub fn explain(e: &Entry) -> (String, String) {
         (412, _) => precondition(),
         (413, _) => too_large(detail),
         (415, _) => media_type(detail),
+        (503, _) => unavailable(detail),
         (s, _) if s >= 500 => server(detail),
         _ => other(e.status, detail),
     };
@@ -247,6 +248,15 @@ fn server(detail: &str) -> Words {
     )
 }
 
+fn unavailable(detail: &str) -> Words {
+    (
+        format!("the database could not take the change, so nothing was changed: {}", quote(detail)),
+        "Check /healthz and the server log: free disk space, make the database file writable, or restore it \
+         (a removed file needs a restart). The IdP retries the request once scimbox answers again."
+            .into(),
+    )
+}
+
 fn other(status: u16, detail: &str) -> Words {
     (format!("the request was refused with HTTP {status}: {}", quote(detail)), String::new())
 }
@@ -284,6 +294,7 @@ mod tests {
         assert!(words("PUT", 412, None, "x").0.contains("out of date"));
         assert!(words("POST", 413, None, "big").1.contains("fewer"));
         assert!(words("GET", 500, None, "boom").1.contains("server log"));
+        assert!(words("POST", 503, None, "the disk holding the database is full").1.contains("free disk space"));
         assert!(words("PATCH", 400, Some("mutability"), "id is readOnly").0.contains("id is readOnly"));
         assert_eq!(words("GET", 200, None, "").1, "");
     }

@@ -81,7 +81,9 @@ fn redact_text(s: &str) -> String {
     let (mut out, mut copied, mut i) = (String::with_capacity(s.len()), 0, 0);
     while let Some(start) = b[i..].iter().position(|&c| c == b'"').map(|p| p + i) {
         let end = string_end(b, start);
-        let key = &s[start + 1..end.saturating_sub(1).max(start + 1)];
+        // The key without its quotes; an unterminated string (a cut body) has no closing quote.
+        let closed = end > start + 1 && b[end - 1] == b'"';
+        let key = slice(s, start + 1, if closed { end - 1 } else { end });
         let colon = skip_ws(b, end);
         let redact = secret_key(key) || (secret_path && key.eq_ignore_ascii_case("value"));
         if colon < b.len() && b[colon] == b':' && redact {
@@ -92,7 +94,7 @@ fn redact_text(s: &str) -> String {
                 Some(_) => scalar_end(b, vstart),
             };
             if vend > vstart {
-                out.push_str(&s[copied..vstart]);
+                out.push_str(slice(s, copied, vstart));
                 out.push_str(&format!("\"{MARK}\""));
                 copied = vend;
             }
@@ -101,7 +103,7 @@ fn redact_text(s: &str) -> String {
             i = end;
         }
     }
-    out.push_str(&s[copied..]);
+    out.push_str(slice(s, copied, s.len()));
     out
 }
 
@@ -112,15 +114,24 @@ fn has_secret_path(s: &str) -> bool {
     while let Some(start) = b[i..].iter().position(|&c| c == b'"').map(|p| p + i) {
         let end = string_end(b, start);
         let colon = skip_ws(b, end);
-        if s[start..end].eq_ignore_ascii_case("\"path\"") && b.get(colon) == Some(&b':') {
+        if slice(s, start, end).eq_ignore_ascii_case("\"path\"") && b.get(colon) == Some(&b':') {
             let vstart = skip_ws(b, colon + 1);
-            if b.get(vstart) == Some(&b'"') && secret_key(&s[vstart..string_end(b, vstart)]) {
+            if b.get(vstart) == Some(&b'"') && secret_key(slice(s, vstart, string_end(b, vstart))) {
                 return true;
             }
         }
         i = end;
     }
     false
+}
+
+/// `s[from..to]`, with both ends moved back to a character boundary and clamped to `s`: the
+/// scanners here walk bytes (an escape skips two, whatever the second is), so an index may fall
+/// inside a multi-byte character, and slicing there would panic (issue 11, problem 1).
+fn slice(s: &str, from: usize, to: usize) -> &str {
+    let to = s.floor_char_boundary(to.min(s.len()));
+    let from = s.floor_char_boundary(from.min(to));
+    &s[from..to]
 }
 
 /// The index just after the string literal starting at `start` (or the end of an unterminated one).
@@ -232,6 +243,81 @@ mod tests {
         let s = body(raw.as_bytes(), raw.len()).unwrap_or_default();
         assert!(s.len() < STORED_MAX + 100 && is_truncated(&s), "{}", s.len());
         assert!(s.contains(&format!("had {} bytes", raw.len())));
+    }
+
+    #[test]
+    fn cut_inside_a_character_after_a_string_opens() {
+        // Issue 11, problem 1: both triggers seen from outside.
+        let raw = r#"{"userName":"x","displayName":"é"#;
+        assert_eq!(body(raw.as_bytes(), raw.len()).as_deref(), Some(raw));
+        let long = format!("{{\"userName\":\"x\",\"displayName\":\"{}\"}}", "é".repeat(40_000));
+        let captured = &long.as_bytes()[..64 * 1024 + 1];
+        let s = body(captured, long.len()).unwrap_or_default();
+        assert!(is_truncated(&s) && s.len() <= STORED_MAX + MARKER_ROOM, "{}", s.len());
+    }
+
+    /// Room the marker line takes past [`STORED_MAX`] (its byte count has at most 20 digits).
+    const MARKER_ROOM: usize = 100;
+
+    /// What every stored body must be, whatever came in: no panic (the call returns), text
+    /// (a `String` is UTF-8 by construction, checked again from its bytes) within the bound.
+    fn holds(raw: &[u8], total: usize) -> Result<(), proptest::test_runner::TestCaseError> {
+        let out = body(raw, total);
+        proptest::prop_assert_eq!(out.is_none(), total == 0);
+        let out = out.unwrap_or_default();
+        proptest::prop_assert!(std::str::from_utf8(out.as_bytes()).is_ok());
+        proptest::prop_assert!(out.len() <= STORED_MAX + MARKER_ROOM, "{}", out.len());
+        if raw.len() < total {
+            proptest::prop_assert!(is_truncated(&out));
+        }
+        Ok(())
+    }
+
+    /// JSON-ish text: quotes, backslashes, colons and secret keys mixed with multi-byte text,
+    /// so the text scanner meets every shape of cut.
+    fn jsonish() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just("\"".to_owned()),
+            Just("\\".to_owned()),
+            Just(":".to_owned()),
+            Just("\"password\"".to_owned()),
+            Just("\"path\":\"password\",\"value\":".to_owned()),
+            Just("scimbox_".to_owned()),
+            Just("é".to_owned()),
+            Just("€".to_owned()),
+            Just("😀".to_owned()),
+            any::<String>(),
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_unicode_cut_anywhere(text in jsonish(), cut_at in 0usize..4096, extra in 0usize..100_000) {
+            let raw = text.as_bytes();
+            let cut_at = cut_at.min(raw.len());
+            holds(raw, raw.len())?;
+            holds(&raw[..cut_at], raw.len().max(1))?;
+            holds(&raw[..cut_at], cut_at + extra)?;
+        }
+
+        #[test]
+        fn never_panics_on_any_bytes(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+                                     cut_at in 0usize..2048, extra in 0usize..100_000) {
+            let cut_at = cut_at.min(raw.len());
+            holds(&raw, raw.len())?;
+            holds(&raw[..cut_at], cut_at + extra)?;
+            let _ = query(&String::from_utf8_lossy(&raw));
+        }
+
+        #[test]
+        fn long_multibyte_bodies_stay_within_the_bound(ch in proptest::char::any(), n in 0usize..40_000,
+                                                      cap in 1usize..70_000) {
+            let raw = format!("{{\"displayName\":\"{}", ch.to_string().repeat(n));
+            let cap = cap.min(raw.len());
+            holds(&raw.as_bytes()[..cap], raw.len())?;
+        }
     }
 
     #[test]

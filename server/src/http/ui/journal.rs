@@ -97,6 +97,8 @@ pub struct JournalPage {
     /// Entries kept, and how many of them are failures.
     recorded: u64,
     failed: u64,
+    /// Requests not recorded because the journal's queue was full, and since when.
+    shed: Option<(u64, String)>,
     entries: Vec<EntryRow>,
     page: u32,
     prev: Option<String>,
@@ -126,6 +128,7 @@ pub async fn page(
         failures_first,
         recorded,
         failed,
+        shed: state.journal.shed(),
         entries: found.iter().map(|e| EntryRow::new(e, now)).collect(),
         page,
         prev: (page > 1).then(|| link(page - 1)),

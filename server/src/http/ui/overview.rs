@@ -49,6 +49,10 @@ pub struct OverviewPage {
     connections: Vec<ConnectionRow>,
     expiring: Vec<Expiring>,
     soon_days: i64,
+    /// Why the database cannot take writes now, if it cannot (as `/healthz` says).
+    store_fault: Option<String>,
+    /// Requests the journal could not record, and since when.
+    shed: Option<(u64, String)>,
 }
 
 /// GET /.
@@ -63,6 +67,8 @@ pub async fn page(State(state): State<AppState>, session: AdminSession) -> Resul
         connections: connections(stats, &tokens, now),
         expiring: expiring(&tokens, now),
         soon_days: SOON_DAYS,
+        store_fault: state.db.fault(),
+        shed: state.journal.shed(),
     }))
 }
 

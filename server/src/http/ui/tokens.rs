@@ -105,7 +105,12 @@ async fn load(db: &Db) -> Result<Loaded, StoreError> {
         let mut seen = std::collections::HashSet::new();
         let mut reports = Vec::new();
         for name in names.into_iter().filter(|n| seen.insert(n.clone())) {
-            reports.push((name.clone(), compat::clients(c, &name)?, compat::quirks(c, &name)?));
+            let mut clients = compat::clients(c, &name)?;
+            if let Some(other) = compat::other_clients(c, &name)? {
+                let key = format!("(other clients: more than {} were seen; counted together)", compat::MAX_CLIENTS);
+                clients.push(Tally { key, ..other });
+            }
+            reports.push((name.clone(), clients, compat::quirks(c, &name)?));
         }
         Ok(Loaded { tokens, reports })
     })
