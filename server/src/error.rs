@@ -95,6 +95,25 @@ impl From<StoreError> for AppError {
     }
 }
 
+/// The one mapping from the service's errors to SCIM errors (RFC 7644 §3.12).
+impl From<crate::service::Error> for AppError {
+    fn from(e: crate::service::Error) -> Self {
+        use crate::service::Error as E;
+        match e {
+            E::NotFound(detail) => Self::not_found(detail),
+            E::Conflict(detail) => {
+                Self::Scim { status: StatusCode::CONFLICT, scim_type: Some(ScimType::Uniqueness), detail }
+            }
+            E::PreconditionFailed(detail) => Self::status(StatusCode::PRECONDITION_FAILED, detail),
+            E::Invalid(v) => v.into(),
+            E::Limit(detail) => Self::status(StatusCode::PAYLOAD_TOO_LARGE, detail),
+            E::TimedOut(detail) => Self::status(StatusCode::REQUEST_TIMEOUT, detail),
+            E::Unavailable(reason) => Self::unavailable(&reason),
+            E::Internal(msg) => Self::Internal(msg),
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.http_status();

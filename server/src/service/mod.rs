@@ -2,12 +2,14 @@
 //! application through the validator, list evaluation. No axum types here, no SQL.
 
 pub mod bulk;
+pub mod error;
 pub mod groups;
 pub mod list;
 pub mod prefilter;
 pub mod users;
 
 use crate::db::StoreError;
+pub use error::{Error, Result};
 
 /// `If-Match` / `If-None-Match` of a request (RFC 7644 §3.14, RFC 7232), checked against the
 /// current version inside the write transaction.
