@@ -16,7 +16,9 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod journal;
+pub mod pool;
 pub mod service;
+pub mod throttle;
 
 use std::future::Future;
 

@@ -1,6 +1,8 @@
 //! HTTP: the router, its middleware and the connection loop.
 //!
-//! Request flow: the connection loop (header-read timeout) normalises the path (`//` and a
+//! Request flow: the connection loop (at most `max_connections` open; the request target
+//! percent-encoded where people type raw spaces and quotes, see [`target`]; header-read
+//! timeout) normalises the path (`//` and a
 //! trailing `/` are forgiven, as IdPs join URLs carelessly), then the router: `/healthz` open,
 //! discovery open, everything else behind the bearer-token check (and, outside it, the journal's
 //! recorder, so refused tokens are recorded too); each request has a deadline; errors are logged
@@ -11,6 +13,7 @@ mod bulk;
 mod discovery;
 pub mod extract;
 pub mod resources;
+pub mod target;
 pub mod ui;
 
 use std::convert::Infallible;
@@ -55,6 +58,8 @@ pub struct Shared {
     pub compat: Arc<Recorder>,
     /// The journal's pending entries (see [`crate::journal`]).
     pub journal: Arc<crate::journal::Recorder>,
+    /// Login throttle, password and `/check` pools, `/check` rate limit (see [`crate::throttle`]).
+    pub guards: Arc<crate::throttle::Guards>,
 }
 
 impl std::ops::Deref for AppState {
@@ -70,7 +75,8 @@ impl AppState {
     pub fn new(db: Db, config: Config) -> Self {
         let required = Arc::new(config.required.clone());
         let (tokens, compat, journal) = (Arc::default(), Arc::default(), Arc::default());
-        Self(Arc::new(Shared { db, config: Arc::new(config), tokens, required, compat, journal }))
+        let guards = Arc::default();
+        Self(Arc::new(Shared { db, config: Arc::new(config), tokens, required, compat, journal, guards }))
     }
 
     /// The same state with other settings.
@@ -83,6 +89,7 @@ impl AppState {
             required: Arc::clone(&s.required),
             compat: Arc::clone(&s.compat),
             journal: Arc::clone(&s.journal),
+            guards: Arc::clone(&s.guards),
         }))
     }
 }
@@ -252,20 +259,34 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_timeout = state.config.header_timeout;
+    let max_connections = state.config.max_connections.max(1);
     let flusher = tokio::spawn(flush_compat(state.clone()));
     let journal = tokio::spawn(crate::journal::background(state.clone()));
     let compat = (state.compat.clone(), state.db.clone());
     let journal_queue = state.journal.clone();
     let router = app(state);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let mut backoff = AcceptBackoff::default();
     tokio::pin!(shutdown);
     loop {
+        // At the cap, stop accepting: new connections wait in the kernel's listen backlog
+        // rather than being accepted and dropped, and no file descriptor is spent on them.
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
+                Ok(conn) => {
+                    backoff.succeeded();
+                    conn
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    backoff.failed(&e).await;
                     continue;
                 }
             },
@@ -287,10 +308,11 @@ pub async fn serve(
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
-            .serve_connection(TokioIo::new(stream), svc);
+            .serve_connection(TokioIo::new(target::TargetFixer::new(stream)), svc);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = conn.await;
+            drop(slot);
         });
     }
     drop(listener);
@@ -309,6 +331,37 @@ pub async fn serve(
         tracing::warn!(error = %e, "could not write the journal");
     }
     Ok(())
+}
+
+/// Backs off after failed accepts (EMFILE when out of file descriptors, ENFILE, ENOBUFS...): the
+/// pause doubles from 10 ms up to a second while they keep failing, and the log gets one line
+/// per [`AcceptBackoff::LOG_EVERY`] with the count, instead of one line per failure.
+#[derive(Debug, Default)]
+struct AcceptBackoff {
+    pause: std::time::Duration,
+    failures: u64,
+    logged: Option<Instant>,
+}
+
+impl AcceptBackoff {
+    const FIRST: std::time::Duration = std::time::Duration::from_millis(10);
+    const LONGEST: std::time::Duration = std::time::Duration::from_secs(1);
+    const LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+    fn succeeded(&mut self) {
+        self.pause = std::time::Duration::ZERO;
+    }
+
+    async fn failed(&mut self, e: &std::io::Error) {
+        self.failures += 1;
+        if self.logged.is_none_or(|at| at.elapsed() >= Self::LOG_EVERY) {
+            tracing::warn!(error = %e, failures = self.failures, "accept failed; backing off");
+            self.logged = Some(Instant::now());
+            self.failures = 0;
+        }
+        self.pause = (self.pause * 2).clamp(Self::FIRST, Self::LONGEST);
+        tokio::time::sleep(self.pause).await;
+    }
 }
 
 /// Writes the compatibility tallies every [`crate::compat::FLUSH_EVERY`].
