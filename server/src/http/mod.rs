@@ -293,6 +293,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let heard = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let router = router.clone();
         let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
             let mut req = req.map(axum::body::Body::new);
@@ -308,10 +309,25 @@ pub async fn serve(
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
-            .serve_connection(TokioIo::new(target::TargetFixer::new(stream)), svc);
+            .serve_connection(TokioIo::new(target::TargetFixer::new(stream, Arc::clone(&heard))), svc);
         let conn = graceful.watch(conn);
+        let slots = Arc::clone(&slots);
         tokio::spawn(async move {
-            let _ = conn.await;
+            tokio::pin!(conn);
+            let mut tick = tokio::time::interval(SILENT_GRACE);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = &mut conn => break,
+                    _ = tick.tick() => {
+                        // At the cap, a connection that has sent nothing since it was accepted
+                        // makes room for the ones waiting (dropping it closes it).
+                        if slots.available_permits() == 0 && !heard.load(std::sync::atomic::Ordering::Relaxed) {
+                            break;
+                        }
+                    }
+                }
+            }
             drop(slot);
         });
     }
@@ -332,6 +348,11 @@ pub async fn serve(
     }
     Ok(())
 }
+
+/// How long a connection may stay silent (not one byte sent) while the server is at its
+/// connection cap before it is closed to make room: idle sockets cannot keep `/healthz` or an
+/// IdP waiting in the backlog for a whole header timeout.
+const SILENT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Backs off after failed accepts (EMFILE when out of file descriptors, ENFILE, ENOBUFS...): the
 /// pause doubles from 10 ms up to a second while they keep failing, and the log gets one line

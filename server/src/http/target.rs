@@ -22,6 +22,8 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -224,17 +226,21 @@ pub struct TargetFixer<S> {
     buf: Box<[u8]>,
     out: Vec<u8>,
     out_at: usize,
+    /// Set once the client has sent a byte (the connection loop closes connections that stay
+    /// silent while the server is at its connection cap).
+    heard: Arc<AtomicBool>,
 }
 
 impl<S> TargetFixer<S> {
-    /// Wraps a connection.
-    pub fn new(inner: S) -> Self {
-        Self {
-            inner,
-            framer: Framer::default(),
-            buf: vec![0; READ_CHUNK].into_boxed_slice(),
-            out: Vec::new(),
-            out_at: 0,
+    /// Wraps a connection; `heard` is set when the first byte arrives.
+    pub fn new(inner: S, heard: Arc<AtomicBool>) -> Self {
+        let buf = vec![0; READ_CHUNK].into_boxed_slice();
+        Self { inner, framer: Framer::default(), buf, out: Vec::new(), out_at: 0, heard }
+    }
+
+    fn heard(&self) {
+        if !self.heard.load(Ordering::Relaxed) {
+            self.heard.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -254,6 +260,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for TargetFixer<S> {
                 return Poll::Ready(Ok(()));
             }
             if !this.framer.framed() {
+                this.heard();
                 return Pin::new(&mut this.inner).poll_read(cx, dest);
             }
             let mut read = ReadBuf::new(&mut this.buf);
@@ -265,6 +272,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for TargetFixer<S> {
                 }
                 return Poll::Ready(Ok(()));
             }
+            this.heard();
             this.framer.feed(&this.buf[..n], &mut this.out);
         }
     }
@@ -387,11 +395,13 @@ mod tests {
                 let _ = client.write_all(piece.as_bytes()).await;
             }
         });
-        let mut fixer = TargetFixer::new(server);
+        let heard = Arc::new(AtomicBool::new(false));
+        let mut fixer = TargetFixer::new(server, Arc::clone(&heard));
         let mut got = String::new();
         let _ = writer.await;
         let _ = fixer.read_to_string(&mut got).await;
         assert_eq!(got, "GET /Users?filter=userName%20eq%20%22bob%22 HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(heard.load(Ordering::Relaxed));
     }
 
     proptest::proptest! {
