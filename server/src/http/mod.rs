@@ -19,6 +19,7 @@ pub mod ui;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::Router;
@@ -267,17 +268,29 @@ pub async fn serve(
     let router = app(state);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let full = Arc::new(AtomicBool::new(false));
     let mut backoff = AcceptBackoff::default();
     tokio::pin!(shutdown);
     loop {
         // At the cap, stop accepting: new connections wait in the kernel's listen backlog
         // rather than being accepted and dropped, and no file descriptor is spent on them.
-        let slot = tokio::select! {
-            slot = Arc::clone(&slots).acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
+        // `full` tells the connections that the loop had to wait for a slot: until a slot is
+        // free at once again, silent connections make room (see SILENT_GRACE).
+        let slot = match Arc::clone(&slots).try_acquire_owned() {
+            Ok(slot) => {
+                full.store(false, Ordering::Relaxed);
+                slot
+            }
+            Err(_) => {
+                full.store(true, Ordering::Relaxed);
+                tokio::select! {
+                    slot = Arc::clone(&slots).acquire_owned() => match slot {
+                        Ok(slot) => slot,
+                        Err(_) => break,
+                    },
+                    () = &mut shutdown => break,
+                }
+            }
         };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -293,7 +306,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let heard = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let heard = Arc::new(AtomicBool::new(false));
         let router = router.clone();
         let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
             let mut req = req.map(axum::body::Body::new);
@@ -311,7 +324,7 @@ pub async fn serve(
             .header_read_timeout(header_timeout)
             .serve_connection(TokioIo::new(target::TargetFixer::new(stream, Arc::clone(&heard))), svc);
         let conn = graceful.watch(conn);
-        let slots = Arc::clone(&slots);
+        let full = Arc::clone(&full);
         tokio::spawn(async move {
             tokio::pin!(conn);
             let mut tick = tokio::time::interval(SILENT_GRACE);
@@ -322,7 +335,7 @@ pub async fn serve(
                     _ = tick.tick() => {
                         // At the cap, a connection that has sent nothing since it was accepted
                         // makes room for the ones waiting (dropping it closes it).
-                        if slots.available_permits() == 0 && !heard.load(std::sync::atomic::Ordering::Relaxed) {
+                        if full.load(Ordering::Relaxed) && !heard.load(Ordering::Relaxed) {
                             break;
                         }
                     }
