@@ -6,18 +6,21 @@
 //! - A login opens a session of [`SESSION_TTL`]: the cookie [`COOKIE`] carries 256 random bits,
 //!   of which only the SHA-256 is stored, next to the session's CSRF token. The cookie is
 //!   `HttpOnly; SameSite=Strict; Path=/`, plus `Secure` when the request came over TLS.
-//! - After [`MAX_FAILURES`] failed logins for a name or from an address within
-//!   [`THROTTLE_WINDOW`] (and since its last success), further attempts are refused, without
-//!   checking the password, until [`THROTTLE_WINDOW`] after the latest failure. Refused attempts
-//!   are not counted, so they do not extend the lock.
+//!   "Over TLS" is decided by [`crate::http::extract::Forwarded`]: `--public-url https://...`,
+//!   or `X-Forwarded-Proto: https` from a trusted proxy only.
+//! - Failed logins are throttled per (name, client address) by
+//!   [`crate::throttle::LoginThrottle`]: [`crate::throttle::FREE_FAILURES`] free, then each
+//!   further attempt of that pair waits 1 s, 2 s, 4 s... (at most
+//!   [`crate::throttle::MAX_DELAY`]). Nothing is locked per name or per address alone, so
+//!   someone else's failures never keep an admin out; guessing from many addresses is bounded
+//!   by the password checker's pool (one or two threads, a short queue, 429 beyond it).
 
-use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -27,17 +30,20 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::clock;
+use crate::config::Config;
 use crate::db::{self, StoreError, admins};
 use crate::http::AppState;
+use crate::http::extract::Forwarded;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "scimbox_session";
 /// How long a session lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
-/// The window in which failures count, and how long a lock lasts.
-pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Failed logins (per name or per address) that lock further attempts.
-pub const MAX_FAILURES: u32 = 5;
+/// The longest login name accepted, in bytes; longer ones are refused before any hashing or
+/// storing (issue 11, problem 7).
+pub const MAX_NAME_BYTES: usize = 256;
+/// How long a login waits for the password checker before giving up (answered as busy).
+const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(10);
 /// The shortest password `scimbox admin add` accepts, in characters.
 pub const MIN_PASSWORD: usize = 12;
 /// How long login attempts are kept.
@@ -58,12 +64,18 @@ pub enum LoginError {
     /// Unknown name or wrong password (deliberately not told apart).
     #[error("wrong name or password")]
     Invalid,
-    /// Too many failures: try again after this many minutes.
-    #[error("too many failed logins for this name or from this address; try again in {minutes} minute(s)")]
+    /// Too many failures for this name from this address: wait this many seconds.
+    #[error("too many failed logins for this name from this address; try again in {seconds} second(s)")]
     Throttled {
-        /// Minutes until attempts are accepted again (at least 1).
-        minutes: u64,
+        /// Seconds until the next attempt is accepted (at least 1).
+        seconds: u64,
     },
+    /// The name is longer than [`MAX_NAME_BYTES`]; nothing was checked or stored.
+    #[error("the name is longer than {MAX_NAME_BYTES} bytes; no administrator has such a name")]
+    NameTooLong,
+    /// The password checker's queue is full: try again in a second.
+    #[error("too many logins are being checked right now; try again in a second")]
+    Busy,
     /// The database failed.
     #[error("the login could not be checked: {0}")]
     Store(#[from] StoreError),
@@ -108,26 +120,45 @@ fn cookie_hash(value: &str) -> [u8; 32] {
 }
 
 /// Logs `name` in from `client_ip`: the new session's cookie value (for [`set_cookie`]) and the
-/// session. Every attempt is recorded for throttling, except those refused by it.
+/// session.
+///
+/// In order, so that nothing an attacker sends costs more than it must: a name over
+/// [`MAX_NAME_BYTES`] is refused before anything else; the attempt is then reserved with the
+/// (name, address) throttle ([`crate::throttle::LoginThrottle`]) *before* the password is
+/// checked, so concurrent guesses cannot overtake the count; the argon2 check runs on its own
+/// small pool (`AppState::guards`), never on the blocking pool the SCIM reads use, and a full
+/// pool answers [`LoginError::Busy`] at once. Failed and successful attempts are also recorded
+/// in the database (kept [`ATTEMPTS_KEPT`]).
 pub async fn login(
     state: &AppState,
     name: &str,
     password: &str,
     client_ip: &str,
 ) -> Result<(String, AdminSession), LoginError> {
+    if name.len() > MAX_NAME_BYTES {
+        return Err(LoginError::NameTooLong);
+    }
     let (name, key, ip) = (name.trim().to_owned(), name.trim().to_lowercase(), client_ip.to_owned());
-    throttled(state, &key, &ip).await?;
+    let attempt = state
+        .guards
+        .logins
+        .reserve(&key, &ip)
+        .map_err(|wait| LoginError::Throttled { seconds: wait.as_secs_f64().ceil().max(1.0) as u64 })?;
     let lookup = name.clone();
     let found = state.db.read(move |c| admins::credentials(c, &lookup)).await?;
-    let (hash, pw) = (found.as_ref().map_or_else(|| decoy_hash().to_owned(), |f| f.1.clone()), password.to_owned());
-    let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &pw)).await.unwrap_or(false);
+    let (hash, pw) = (found.as_ref().map(|f| f.1.clone()), password.to_owned());
+    let deadline = std::time::Instant::now() + PASSWORD_CHECK_WAIT;
+    let check = move || verify_password(hash.as_deref().unwrap_or_else(|| decoy_hash()), &pw);
+    let matches = state.guards.passwords.run(deadline, check).await.map_err(|_| LoginError::Busy)?;
     let admin = found.filter(|_| matches).map(|f| f.0);
     let now = clock::now();
     let (stamp, forget) = (db::timestamp(now), db::timestamp(now - ATTEMPTS_KEPT));
     let Some(admin) = admin else {
+        attempt.failed();
         state.db.write(move |c| admins::record_attempt(c, &key, &ip, false, &stamp, &forget)).await?;
         return Err(LoginError::Invalid);
     };
+    attempt.succeeded();
     let (cookie, csrf) = (random_token(), random_token());
     let (hash, who, token, expires) =
         (cookie_hash(&cookie), admin.clone(), csrf.clone(), db::timestamp(now + SESSION_TTL));
@@ -139,22 +170,6 @@ pub async fn login(
         })
         .await?;
     Ok((cookie, AdminSession { admin, csrf }))
-}
-
-/// Refuses when the name or the address has [`MAX_FAILURES`] recent failures.
-async fn throttled(state: &AppState, key: &str, ip: &str) -> Result<(), LoginError> {
-    let now = clock::now();
-    let since = db::timestamp(now - THROTTLE_WINDOW);
-    let (key, ip) = (key.to_owned(), ip.to_owned());
-    let (by_name, by_ip) = state
-        .db
-        .read(move |c| Ok((admins::failures(c, &key, false, &since)?, admins::failures(c, &ip, true, &since)?)))
-        .await?;
-    let locked = [by_name, by_ip].into_iter().filter(|(n, _)| *n >= MAX_FAILURES).filter_map(|(_, last)| last).max();
-    let Some(last) = locked else { return Ok(()) };
-    let last = time::OffsetDateTime::parse(&last, &time::format_description::well_known::Rfc3339).unwrap_or(now);
-    let left = (last + THROTTLE_WINDOW - now).whole_seconds().max(0) as u64;
-    Err(LoginError::Throttled { minutes: left.div_ceil(60).max(1) })
 }
 
 /// Ends the session (errors are logged: the cookie is cleared either way).
@@ -182,16 +197,17 @@ pub fn clear_cookie(secure: bool) -> String {
     format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}")
 }
 
-/// Whether the request came over TLS (through a proxy that says so with `X-Forwarded-Proto`).
-pub fn is_tls(headers: &HeaderMap) -> bool {
-    let proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("");
-    proto.split(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+/// Whether the request came over TLS (see [`Forwarded`]: `--public-url https://...`, or a
+/// trusted proxy's `X-Forwarded-Proto`), which sets the cookie's `Secure` flag.
+pub fn is_tls(parts: &Parts, config: &Config) -> bool {
+    Forwarded::of(parts, config).tls
 }
 
-/// The peer address of the connection (for throttling), or `unknown` outside the server loop.
-/// `X-Forwarded-For` is not trusted: anyone could send one to dodge the per-address limit.
-pub fn client_ip(parts: &Parts) -> String {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "unknown".into(), |c| c.0.ip().to_string())
+/// The client's address (for throttling), or `unknown` outside the server loop.
+/// `X-Forwarded-For` is believed from trusted proxies only (see [`Forwarded`]): anyone else
+/// could send one to dodge the per-address limit.
+pub fn client_ip(parts: &Parts, config: &Config) -> String {
+    Forwarded::of(parts, config).client.map_or_else(|| "unknown".into(), |ip| ip.to_string())
 }
 
 /// Where to send a user after logging in: `next` if it is a path on this site, else `/` (no

@@ -26,6 +26,14 @@ pub struct Config {
     /// How many entries the journal and the change history keep, at most, each (100,000 by
     /// default); the oldest go first.
     pub journal_max_rows: u64,
+    /// Proxies whose `X-Forwarded-Host`, `X-Forwarded-Proto` and `X-Forwarded-For` are believed
+    /// (none by default: anyone could send them, see [`crate::http::extract::Forwarded`]).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The URL clients reach the server at (`https://scim.example.com`), when set: used for
+    /// `meta.location` and `Location` whatever the request's headers say.
+    pub public_url: Option<String>,
+    /// Open connections served at once; beyond it new ones wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -41,6 +49,9 @@ impl Config {
             required: Vec::new(),
             journal_max_age: Duration::from_secs(30 * 86_400),
             journal_max_rows: 100_000,
+            trusted_proxies: Vec::new(),
+            public_url: None,
+            max_connections: 1024,
         }
     }
 
@@ -51,6 +62,24 @@ impl Config {
         let paths: Vec<String> = paths.iter().filter(|p| !p.trim().is_empty()).cloned().collect();
         self.required = scimbox_validator::schema::check_required_paths(&paths)?;
         Ok(self)
+    }
+
+    /// Sets the public URL: an `http` or `https` URL without query or fragment, kept without its
+    /// trailing slash (the base path is appended to it).
+    pub fn with_public_url(mut self, raw: &str) -> Result<Self, String> {
+        let url = raw.trim().trim_end_matches('/');
+        let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+        let host = rest.map(|r| r.split('/').next().unwrap_or(""));
+        let bad = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '"' | '<' | '>');
+        match host {
+            Some(h) if !h.is_empty() && !url.contains(bad) => {
+                self.public_url = Some(url.to_owned());
+                Ok(self)
+            }
+            _ => Err(format!(
+                "\"{raw}\" is not an http:// or https:// URL with a host, such as https://scim.example.com"
+            )),
+        }
     }
 
     /// Sets the base path, normalising it to one leading slash and no trailing slash.

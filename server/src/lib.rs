@@ -16,9 +16,11 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod journal;
+pub mod pool;
 pub mod quirks;
 pub mod service;
 pub mod supervise;
+pub mod throttle;
 
 use std::future::Future;
 

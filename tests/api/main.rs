@@ -12,6 +12,7 @@ mod compat;
 mod demo;
 mod discovery;
 mod durability;
+mod edges;
 mod filter_list;
 mod groups;
 mod idp_entra;

@@ -90,6 +90,60 @@ struct ServeArgs {
     #[arg(long, env = "SCIMBOX_JOURNAL_ROWS", default_value_t = 100_000, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
     journal_rows: u64,
+    /// A proxy (CIDR such as 10.0.0.0/8, or one address) whose X-Forwarded-Host,
+    /// X-Forwarded-Proto and X-Forwarded-For are believed; repeat the flag, or separate with
+    /// commas. None by default: from anyone else these headers are ignored.
+    #[arg(long = "trusted-proxy", env = "SCIMBOX_TRUSTED_PROXY", value_delimiter = ',', value_name = "CIDR",
+          value_parser = parse_cidr)]
+    trusted_proxy: Vec<ipnet::IpNet>,
+    /// The URL clients reach scimbox at, such as https://scim.example.com: meta.location and
+    /// Location are built from it (plus the base path) whatever the request's headers say, and
+    /// an https URL makes the admin cookie Secure.
+    #[arg(long, env = "SCIMBOX_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+    /// Connections served at once; more wait in the listen backlog until one closes. Lowered to
+    /// fit the open-file limit if that is smaller.
+    #[arg(long, env = "SCIMBOX_MAX_CONNECTIONS", default_value_t = 1024, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+}
+
+/// A CIDR, or a bare address (a /32 or /128).
+fn parse_cidr(raw: &str) -> Result<ipnet::IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<ipnet::IpNet>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("\"{raw}\" is not a network such as 10.0.0.0/8 or an address such as 10.0.0.5"))
+}
+
+/// Files kept for the database, its journal files, the log and the listener, below the
+/// open-file limit, when the connection cap is fitted to it.
+const RESERVED_FILES: u64 = 64;
+
+/// Raises the soft open-file limit to the hard one (each connection is a file; the usual soft
+/// default of 1024, or a `ulimit -n 128`, would otherwise make accept fail), and fits the
+/// connection cap under what is left.
+fn fit_connections(wanted: u64) -> usize {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => {
+            tracing::info!(open_files = n, "open-file limit raised to the hard limit");
+            n
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not raise the open-file limit");
+            return usize::try_from(wanted).unwrap_or(usize::MAX);
+        }
+    };
+    let room = limit.saturating_sub(RESERVED_FILES).max(1);
+    if room < wanted {
+        tracing::warn!(
+            max_connections = room,
+            wanted,
+            open_files = limit,
+            "connection cap lowered to fit the open-file limit"
+        );
+    }
+    usize::try_from(room.min(wanted)).unwrap_or(usize::MAX)
 }
 
 /// Runs the command line; the process exit code comes back.
@@ -131,9 +185,15 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .with_base_path(&args.base_path)
         .with_required(&args.require)
         .map_err(|e| format!("--require: {e}"))?;
+    let config = match &args.public_url {
+        Some(url) => config.with_public_url(url).map_err(|e| format!("--public-url: {e}"))?,
+        None => config,
+    };
     let config = Config {
         journal_max_age: std::time::Duration::from_secs(args.journal_days * 86_400),
         journal_max_rows: args.journal_rows,
+        trusted_proxies: args.trusted_proxy,
+        max_connections: fit_connections(args.max_connections),
         ..config
     };
     // The blocking pool runs the reads (at most db::READERS at a time) and password checks; left

@@ -1,8 +1,10 @@
 //! scimbox's own extractors, so that every rejection speaks SCIM (RFC 7644 §3.12) instead of
 //! axum's plain text: request bodies, list parameters, preconditions and the base URL.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use scimbox_validator::ScimType;
@@ -13,6 +15,7 @@ use serde_json::Value;
 
 use super::AppState;
 use crate::auth::Principal;
+use crate::config::Config;
 use crate::error::AppError;
 use crate::service::Preconditions;
 use crate::service::list::{DEFAULT_COUNT, ListQuery, MAX_RESULTS, SortOrder};
@@ -73,7 +76,9 @@ pub fn parse_json(bytes: &Bytes) -> Result<Value, AppError> {
 }
 
 /// The SCIM base URL as the client sees it (`http://host:port/scim/v2`), for `meta.location`
-/// and `Location`.
+/// and `Location`: `--public-url` when set; else the `X-Forwarded-Host`/`-Proto` of a trusted
+/// proxy (see [`Forwarded`]); else the `Host` header over plain HTTP. A client that is not a
+/// trusted proxy cannot make the server write `http://evil.example/...` into a `Location`.
 #[derive(Debug, Clone)]
 pub struct BaseUrl(pub String);
 
@@ -81,17 +86,78 @@ impl FromRequestParts<AppState> for BaseUrl {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let config = &state.config;
+        if let Some(url) = &config.public_url {
+            return Ok(BaseUrl(format!("{url}{}", config.base_path)));
+        }
+        let fwd = Forwarded::of(parts, config);
         let h = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-        let host = h("x-forwarded-host")
+        let forwarded_host = fwd.trusted.then(|| h("x-forwarded-host")).flatten();
+        let host = forwarded_host
+            .map(|v| v.split(',').next().unwrap_or("").trim())
             .or_else(|| h("host"))
-            .filter(|v| !v.is_empty() && !v.contains(['/', ' ']))
+            .filter(|v| !v.is_empty() && !v.contains(['/', ' ', '\\', '@', '?', '#']))
             .map(str::to_owned)
-            .unwrap_or_else(|| state.config.listen.to_string());
-        let scheme = match h("x-forwarded-proto") {
-            Some(p) if p.eq_ignore_ascii_case("https") => "https",
-            _ => "http",
+            .unwrap_or_else(|| config.listen.to_string());
+        let scheme = if fwd.tls { "https" } else { "http" };
+        Ok(BaseUrl(format!("{scheme}://{host}{}", config.base_path)))
+    }
+}
+
+/// What the connection's peer may tell about the client (issue 11, problem 9): forwarded
+/// headers are believed only when the peer is one of `--trusted-proxy`'s networks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forwarded {
+    /// Whether the peer is a trusted proxy.
+    pub trusted: bool,
+    /// Whether the client reached us over TLS: `--public-url` is `https://`, or a trusted proxy
+    /// sent `X-Forwarded-Proto: https`. Decides the session cookie's `Secure` flag too.
+    pub tls: bool,
+    /// The client's address: the peer's; behind trusted proxies, the nearest
+    /// `X-Forwarded-For` entry that is not itself a trusted proxy. `None` outside the server
+    /// loop (no peer known).
+    pub client: Option<IpAddr>,
+}
+
+impl Forwarded {
+    /// The trust decision for one request.
+    pub fn of(parts: &Parts, config: &Config) -> Self {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let is_proxy = |ip: &IpAddr| config.trusted_proxies.iter().any(|net| net.contains(&canonical(*ip)));
+        let trusted = peer.as_ref().is_some_and(is_proxy);
+        let h = |name: &str| parts.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
+        let proto_https = || {
+            h("x-forwarded-proto")
+                .first()
+                .and_then(|v| v.split(',').next())
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
         };
-        Ok(BaseUrl(format!("{scheme}://{host}{}", state.config.base_path)))
+        let public_tls = config.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+        let tls = public_tls || (trusted && proto_https());
+        let mut client = peer;
+        if trusted {
+            // X-Forwarded-For lists the hops left to right; walk back from the nearest while
+            // the hop is a trusted proxy.
+            let hops = h("x-forwarded-for");
+            let hops = hops.iter().flat_map(|v| v.split(',')).map(str::trim).collect::<Vec<_>>();
+            for hop in hops.iter().rev() {
+                let Ok(ip) = hop.parse::<IpAddr>() else { break };
+                client = Some(ip);
+                if !is_proxy(&ip) {
+                    break;
+                }
+            }
+        }
+        Self { trusted, tls, client }
+    }
+}
+
+/// An IPv4 address mapped into IPv6 (`::ffff:10.0.0.1`, as a dual-stack listener reports it) as
+/// the IPv4 address, so `--trusted-proxy 10.0.0.0/8` matches it.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
     }
 }
 

@@ -1,6 +1,8 @@
 //! HTTP: the router, its middleware and the connection loop.
 //!
-//! Request flow: the connection loop (header-read timeout) normalises the path (`//` and a
+//! Request flow: the connection loop (at most `max_connections` open; the request target
+//! percent-encoded where people type raw spaces and quotes, see [`target`]; header-read
+//! timeout) normalises the path (`//` and a
 //! trailing `/` are forgiven, as IdPs join URLs carelessly), then the router: `/healthz` open,
 //! discovery open, everything else behind the bearer-token check (and, outside it, the journal's
 //! recorder, so refused tokens are recorded too); each request has a deadline; errors are logged
@@ -11,11 +13,13 @@ mod bulk;
 mod discovery;
 pub mod extract;
 pub mod resources;
+pub mod target;
 pub mod ui;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::Router;
@@ -55,6 +59,8 @@ pub struct Shared {
     pub compat: Arc<Recorder>,
     /// The journal's pending entries (see [`crate::journal`]).
     pub journal: Arc<crate::journal::Recorder>,
+    /// Login throttle, password and `/check` pools, `/check` rate limit (see [`crate::throttle`]).
+    pub guards: Arc<crate::throttle::Guards>,
 }
 
 impl std::ops::Deref for AppState {
@@ -70,7 +76,8 @@ impl AppState {
     pub fn new(db: Db, config: Config) -> Self {
         let required = Arc::new(config.required.clone());
         let (tokens, compat, journal) = (Arc::default(), Arc::default(), Arc::default());
-        Self(Arc::new(Shared { db, config: Arc::new(config), tokens, required, compat, journal }))
+        let guards = Arc::default();
+        Self(Arc::new(Shared { db, config: Arc::new(config), tokens, required, compat, journal, guards }))
     }
 
     /// The same state with other settings.
@@ -83,6 +90,7 @@ impl AppState {
             required: Arc::clone(&s.required),
             compat: Arc::clone(&s.compat),
             journal: Arc::clone(&s.journal),
+            guards: Arc::clone(&s.guards),
         }))
     }
 }
@@ -265,6 +273,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_timeout = state.config.header_timeout;
+    let max_connections = state.config.max_connections.max(1);
     // Supervised: a panic is logged and the task restarted (see `crate::supervise`).
     let flusher = {
         let state = state.clone();
@@ -278,20 +287,46 @@ pub async fn serve(
     let journal_queue = state.journal.clone();
     let router = app(state);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let full = Arc::new(AtomicBool::new(false));
+    let mut backoff = AcceptBackoff::default();
     tokio::pin!(shutdown);
     loop {
+        // At the cap, stop accepting: new connections wait in the kernel's listen backlog
+        // rather than being accepted and dropped, and no file descriptor is spent on them.
+        // `full` tells the connections that the loop had to wait for a slot: until a slot is
+        // free at once again, silent connections make room (see SILENT_GRACE).
+        let slot = match Arc::clone(&slots).try_acquire_owned() {
+            Ok(slot) => {
+                full.store(false, Ordering::Relaxed);
+                slot
+            }
+            Err(_) => {
+                full.store(true, Ordering::Relaxed);
+                tokio::select! {
+                    slot = Arc::clone(&slots).acquire_owned() => match slot {
+                        Ok(slot) => slot,
+                        Err(_) => break,
+                    },
+                    () = &mut shutdown => break,
+                }
+            }
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
+                Ok(conn) => {
+                    backoff.succeeded();
+                    conn
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    backoff.failed(&e).await;
                     continue;
                 }
             },
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let heard = Arc::new(AtomicBool::new(false));
         let router = router.clone();
         let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
             let mut req = req.map(axum::body::Body::new);
@@ -307,10 +342,26 @@ pub async fn serve(
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
-            .serve_connection(TokioIo::new(stream), svc);
+            .serve_connection(TokioIo::new(target::TargetFixer::new(stream, Arc::clone(&heard))), svc);
         let conn = graceful.watch(conn);
+        let full = Arc::clone(&full);
         tokio::spawn(async move {
-            let _ = conn.await;
+            tokio::pin!(conn);
+            let mut tick = tokio::time::interval(SILENT_GRACE);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = &mut conn => break,
+                    _ = tick.tick() => {
+                        // At the cap, a connection that has sent nothing since it was accepted
+                        // makes room for the ones waiting (dropping it closes it).
+                        if full.load(Ordering::Relaxed) && !heard.load(Ordering::Relaxed) {
+                            break;
+                        }
+                    }
+                }
+            }
+            drop(slot);
         });
     }
     drop(listener);
@@ -329,6 +380,42 @@ pub async fn serve(
         tracing::warn!(error = %e, "could not write the journal");
     }
     Ok(())
+}
+
+/// How long a connection may stay silent (not one byte sent) while the server is at its
+/// connection cap before it is closed to make room: idle sockets cannot keep `/healthz` or an
+/// IdP waiting in the backlog for a whole header timeout.
+const SILENT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Backs off after failed accepts (EMFILE when out of file descriptors, ENFILE, ENOBUFS...): the
+/// pause doubles from 10 ms up to a second while they keep failing, and the log gets one line
+/// per [`AcceptBackoff::LOG_EVERY`] with the count, instead of one line per failure.
+#[derive(Debug, Default)]
+struct AcceptBackoff {
+    pause: std::time::Duration,
+    failures: u64,
+    logged: Option<Instant>,
+}
+
+impl AcceptBackoff {
+    const FIRST: std::time::Duration = std::time::Duration::from_millis(10);
+    const LONGEST: std::time::Duration = std::time::Duration::from_secs(1);
+    const LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+    fn succeeded(&mut self) {
+        self.pause = std::time::Duration::ZERO;
+    }
+
+    async fn failed(&mut self, e: &std::io::Error) {
+        self.failures += 1;
+        if self.logged.is_none_or(|at| at.elapsed() >= Self::LOG_EVERY) {
+            tracing::warn!(error = %e, failures = self.failures, "accept failed; backing off");
+            self.logged = Some(Instant::now());
+            self.failures = 0;
+        }
+        self.pause = (self.pause * 2).clamp(Self::FIRST, Self::LONGEST);
+        tokio::time::sleep(self.pause).await;
+    }
 }
 
 /// Writes the compatibility tallies every [`crate::compat::FLUSH_EVERY`].

@@ -5,21 +5,39 @@
 //! ([`scimbox_validator::check::check_payloads`]). A logged-in admin's page carries the registry
 //! catalogue (accounts and roles) in a `<script type="application/json" id="catalogue">`, so both
 //! checks hold payloads to what the server would accept.
+//!
+//! The page is public, so what one POST may cost is bounded (issue 11, problem 2): the text is
+//! at most [`MAX_TEXT`] bytes (413 above it, said on the page); the verdict and the page are
+//! worked out on the `/check` pool's own thread ([`crate::throttle::Guards::checks`]), never on
+//! an async worker, within [`CHECK_DEADLINE`] (503 beyond it, 429 when the pool's queue is
+//! full); and a client that is not logged in may post [`crate::throttle::CHECK_BURST`] times at
+//! once, then once every [`crate::throttle::CHECK_EVERY`] (429 with `Retry-After`). The work is
+//! linear in the text: the gutter marks fault lines through a bitmap, not a search per line.
 
 use std::fmt;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use askama::Template;
-use axum::Form;
-use axum::extract::State;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use scimbox_validator::accounts::Catalogue;
 use scimbox_validator::check::{Verdict, check_payloads};
-use serde::Deserialize;
 use serde_json::json;
 
+use super::page::html;
 use super::{Layout, MaybeAdmin, Page, UiError, statics};
 use crate::admin::AdminSession;
 use crate::db::{Db, StoreError, accounts};
 use crate::http::AppState;
+use crate::http::extract::Forwarded;
+use crate::pool::PoolError;
+
+/// The longest text `/check` takes, in bytes (256 KiB); the page says so.
+pub const MAX_TEXT: usize = 256 * 1024;
+/// How long a verdict may take, waiting included, before the answer is 503.
+pub const CHECK_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A JSON text that is safe inside `<script type="application/json">`: `<`, `>`, `&` and the
 /// line separators are written as `\u` escapes, so no `</script>` or comment can appear.
@@ -72,14 +90,7 @@ pub struct CheckPage {
     gutter: Vec<GutterLine>,
     catalogue: Option<ScriptJson>,
     registry: Option<(usize, usize)>,
-}
-
-/// The form.
-#[derive(Debug, Deserialize)]
-pub struct CheckForm {
-    /// What to check.
-    #[serde(default)]
-    text: String,
+    max_kib: usize,
 }
 
 /// GET /check.
@@ -89,14 +100,68 @@ pub async fn page(State(state): State<AppState>, MaybeAdmin(session): MaybeAdmin
 }
 
 /// POST /check: the verdict for browsers without JavaScript.
-pub async fn submit(
-    State(state): State<AppState>,
-    MaybeAdmin(session): MaybeAdmin,
-    Form(form): Form<CheckForm>,
-) -> Result<Page<CheckPage>, UiError> {
+pub async fn submit(State(state): State<AppState>, MaybeAdmin(session): MaybeAdmin, req: Request) -> Response {
+    match verdict_page(&state, session, req).await {
+        Ok(resp) => resp,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn verdict_page(state: &AppState, session: Option<AdminSession>, req: Request) -> Result<Response, UiError> {
+    let (parts, body) = req.into_parts();
+    if session.is_none() {
+        let ip = Forwarded::of(&parts, &state.config).client.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        if let Err(wait) = state.guards.check_rate.take(&ip) {
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            let message = format!(
+                "Too many checks from your address; try again in {secs} second(s), or log in, or use the checker as you type (it runs in your browser)."
+            );
+            return Err(UiError::Refused(StatusCode::TOO_MANY_REQUESTS, message, Some(secs)));
+        }
+    }
+    let text = read_text(body).await?;
     let cat = registry(&state.db, session.is_some()).await?;
-    let verdict = check_payloads(&form.text, cat.as_ref().unwrap_or(&Catalogue::default()));
-    Ok(Page::ok(build(session.as_ref(), form.text, Some(verdict), cat)))
+    let deadline = Instant::now() + CHECK_DEADLINE;
+    let work = move || {
+        let verdict = check_payloads(&text, cat.as_ref().unwrap_or(&Catalogue::default()));
+        build(session.as_ref(), text, Some(verdict), cat).render()
+    };
+    match state.guards.checks.run(deadline, work).await {
+        Ok(Ok(body)) => Ok(html(StatusCode::OK, body)),
+        Ok(Err(e)) => Err(UiError::Internal(format!("rendering the check page: {e}"))),
+        Err(PoolError::Busy) => Err(UiError::Refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            "The checker is busy with other texts; try again in a few seconds.".into(),
+            Some(2),
+        )),
+        Err(PoolError::Expired) => Err(UiError::Refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("The check did not finish within {} seconds; try a shorter text.", CHECK_DEADLINE.as_secs()),
+            Some(5),
+        )),
+    }
+}
+
+/// The form's `text`, at most [`MAX_TEXT`] bytes once decoded (413 otherwise). The encoded
+/// body is read only up to what such a text can take (three bytes per byte, `%XX`).
+async fn read_text(body: axum::body::Body) -> Result<String, UiError> {
+    let too_big = || {
+        UiError::Refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The text is larger than {} KiB, the most the checker takes. Check the payloads in parts, or with `scimbox validate` on the server.",
+                MAX_TEXT / 1024
+            ),
+            None,
+        )
+    };
+    let bytes = axum::body::to_bytes(body, MAX_TEXT * 3 + 4096).await.map_err(|_| too_big())?;
+    let text = form_urlencoded::parse(&bytes).find(|(k, _)| k == "text").map(|(_, v)| v.into_owned());
+    let text = text.unwrap_or_default();
+    if text.len() > MAX_TEXT {
+        return Err(too_big());
+    }
+    Ok(text)
 }
 
 /// The registry's catalogue, for a logged-in admin only.
@@ -108,9 +173,16 @@ async fn registry(db: &Db, admin: bool) -> Result<Option<Catalogue>, StoreError>
 }
 
 fn build(session: Option<&AdminSession>, text: String, verdict: Option<Verdict>, cat: Option<Catalogue>) -> CheckPage {
-    let bad: Vec<usize> = verdict.iter().flat_map(|v| v.errors.iter().filter_map(|f| f.line)).collect();
-    let lines = text.split('\n').count().max(1);
-    let gutter = (1..=lines).map(|n| GutterLine { n, bad: bad.contains(&n) }).collect();
+    let lines = text.bytes().filter(|b| *b == b'\n').count() + 1;
+    // One flag per line, set from the faults: linear, where a search of the fault list for
+    // every line was 950,000 lines x 60,000 faults.
+    let mut bad = vec![false; lines + 1];
+    for line in verdict.iter().flat_map(|v| v.errors.iter().filter_map(|f| f.line)) {
+        if let Some(flag) = bad.get_mut(line) {
+            *flag = true;
+        }
+    }
+    let gutter = (1..=lines).map(|n| GutterLine { n, bad: bad[n] }).collect();
     let registry =
         cat.as_ref().map(|c| (c.accounts.as_ref().map_or(0, |a| a.len()), c.roles.as_ref().map_or(0, Vec::len)));
     let catalogue = cat.map(|c| ScriptJson::new(&json!({ "accounts": c.accounts, "roles": c.roles })));
@@ -122,6 +194,7 @@ fn build(session: Option<&AdminSession>, text: String, verdict: Option<Verdict>,
         gutter,
         catalogue,
         registry,
+        max_kib: MAX_TEXT / 1024,
     }
 }
 

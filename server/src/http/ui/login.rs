@@ -78,20 +78,39 @@ pub async fn submit(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, UiError> {
     let next = local(Some(&form.next));
-    let ip = admin::client_ip(&parts);
-    let refused = |status: StatusCode, message: String| {
-        Ok(Page::status(status, LoginPage::new(form.name.clone(), next.clone(), Some(message))).into_response())
+    let ip = admin::client_ip(&parts, &state.config);
+    let refused = |status: StatusCode, message: String, retry: Option<u64>| {
+        let echo = shortened(&form.name).to_owned();
+        let mut resp = Page::status(status, LoginPage::new(echo, next.clone(), Some(message))).into_response();
+        if let Some(secs) = retry {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        Ok(resp)
     };
     match admin::login(&state, &form.name, &form.password, &ip).await {
         Ok((cookie, _)) => {
             let mut resp = Redirect::to(&next).into_response();
-            set_cookie(&mut resp, &admin::set_cookie(&cookie, admin::is_tls(&parts.headers)));
+            set_cookie(&mut resp, &admin::set_cookie(&cookie, admin::is_tls(&parts, &state.config)));
             Ok(resp)
         }
-        Err(LoginError::Invalid) => refused(StatusCode::UNAUTHORIZED, "Wrong name or password.".into()),
-        Err(e @ LoginError::Throttled { .. }) => refused(StatusCode::TOO_MANY_REQUESTS, format!("Login refused: {e}.")),
+        Err(LoginError::Invalid) => refused(StatusCode::UNAUTHORIZED, "Wrong name or password.".into(), None),
+        Err(e @ LoginError::Throttled { seconds }) => {
+            refused(StatusCode::TOO_MANY_REQUESTS, format!("Login refused: {e}."), Some(seconds))
+        }
+        Err(e @ LoginError::Busy) => refused(StatusCode::TOO_MANY_REQUESTS, format!("Login refused: {e}."), Some(1)),
+        Err(e @ LoginError::NameTooLong) => refused(StatusCode::BAD_REQUEST, format!("Login refused: {e}."), None),
         Err(LoginError::Store(e)) => Err(e.into()),
     }
+}
+
+/// A name as the page shows it back: at most [`admin::MAX_NAME_BYTES`] bytes (cut at a
+/// character boundary), so a megabyte sent as a name is not sent back.
+fn shortened(name: &str) -> &str {
+    let mut end = name.len().min(admin::MAX_NAME_BYTES);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
 }
 
 fn set_cookie(resp: &mut Response, value: &str) {
@@ -117,7 +136,7 @@ pub async fn logout(
     csrf(&session, &form.csrf)?;
     admin::logout(&state, &session).await;
     let mut resp = Redirect::to("/login").into_response();
-    set_cookie(&mut resp, &admin::clear_cookie(admin::is_tls(&parts.headers)));
+    set_cookie(&mut resp, &admin::clear_cookie(admin::is_tls(&parts, &state.config)));
     Ok(resp)
 }
 
@@ -132,5 +151,15 @@ mod tests {
             assert_eq!(local(Some(bad)), "/", "{bad}");
         }
         assert_eq!(local(None), "/");
+    }
+
+    #[test]
+    fn long_names_are_shortened_at_a_character_boundary() {
+        assert_eq!(shortened("alice"), "alice");
+        let long = "é".repeat(300);
+        let s = shortened(&long);
+        assert!(
+            s.len() <= admin::MAX_NAME_BYTES && s.len() >= admin::MAX_NAME_BYTES - 1 && s.chars().all(|c| c == 'é')
+        );
     }
 }

@@ -65,6 +65,9 @@ pub enum UiError {
     NotFound(String),
     /// 500: the cause is logged, never shown.
     Internal(String),
+    /// Another 4xx/5xx the client can act on (413 too large, 429 slow down, 503 busy), with a
+    /// `Retry-After` in seconds when waiting helps.
+    Refused(StatusCode, String, Option<u64>),
 }
 
 /// The error page.
@@ -83,6 +86,7 @@ impl UiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Refused(status, ..) => *status,
         }
     }
 }
@@ -90,8 +94,9 @@ impl UiError {
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = if let Self::Refused(_, _, Some(secs)) = &self { Some(*secs) } else { None };
         let (message, cause) = match self {
-            Self::BadRequest(m) | Self::Forbidden(m) | Self::NotFound(m) => (m, None),
+            Self::BadRequest(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Refused(_, m, _) => (m, None),
             Self::Internal(cause) => {
                 ("Something went wrong on the server; the cause is in its log.".into(), Some(cause))
             }
@@ -99,6 +104,9 @@ impl IntoResponse for UiError {
         let page = ErrorPage { status: status.as_u16(), reason: status.canonical_reason().unwrap_or("Error"), message };
         let body = page.render().unwrap_or_else(|_| format!("{} {}", page.status, page.reason));
         let mut resp = html(status, body);
+        if let Some(secs) = retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if let Some(cause) = cause {
             resp.extensions_mut().insert(InternalCause(cause));
         }
