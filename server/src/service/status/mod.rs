@@ -6,7 +6,7 @@
 //! ("5 min ago") from it. Errors are [`crate::service::Error`]; a lookup that finds nothing is
 //! `Ok(None)`, so each page can say what was missing in its own words.
 //!
-//! Some results are storage's row types, re-exported ([`Change`], [`Entry`], [`Membership`]...):
+//! Some results are storage's row types, re-exported ([`Change`], [`Entry`], [`user::Membership`]...):
 //! they are plain data with no connection or SQL in them, and copying each into a twin struct
 //! would only add code to keep in step.
 
