@@ -1,8 +1,9 @@
 //! The provisioning journal: every request to the protected SCIM API, recorded for the status
 //! page with its connection, client, outcome and (redacted) body.
 //!
-//! Recording never adds a write to a request, as for [`crate::compat`]: the [`record`]
-//! middleware only pushes an entry onto an in-memory list; [`background`] writes the list through
+//! Recording never adds a write to a request, as for [`crate::compat`]: the HTTP middleware
+//! (`crate::http::journal`) builds a plain [`Entry`] and hands it to [`Recorder::record`], which
+//! only pushes it onto an in-memory list; [`background`] writes the list through
 //! the writer every [`FLUSH_EVERY`] (redacting and cutting bodies there, off the request path)
 //! and prunes by age and count every [`PRUNE_EVERY`]. A batch whose write fails (a full disk, a
 //! removed file) goes back to the front of the queue and is retried on the next flush. Entries
@@ -20,9 +21,11 @@
 //! The body is captured as the handler reads it (a copy of its first [`CAPTURE_MAX`] bytes), so
 //! handlers, their size limits and their 413s are unchanged, and nothing is read for a request
 //! whose token is refused. The middleware sits outside the token check, so refused requests are
-//! recorded too; the token check tells it the connection name through [`identify`].
+//! recorded too; the token check tells it the connection name.
+//!
+//! Nothing here knows HTTP: the middleware, the body capture and the connection slot live in
+//! `crate::http::journal`; this module takes plain data ([`Entry`], [`Body`]) and the store.
 
-mod capture;
 mod explain;
 pub mod redact;
 
@@ -30,19 +33,10 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{OriginalUri, Request, State};
-use axum::http::{HeaderMap, header};
-use axum::middleware::Next;
-use axum::response::Response;
-
 use crate::config::Config;
-use crate::db::journal::{self, Entry};
+use crate::db::journal::{self as store, Entry as Row};
 use crate::db::{Db, StoreError, changes};
-use crate::error::{ErrorInfo, InternalCause};
-use crate::http::{AppState, OriginalPath};
 use crate::{clock, db};
-pub use capture::CAPTURE_MAX;
-use capture::Captured;
 pub use explain::explain;
 
 /// How often pending entries are written.
@@ -59,10 +53,83 @@ const BATCH: usize = 500;
 /// Successful reads listed per second at most; the rest are counted (see the module docs).
 pub const READS_PER_SECOND: u32 = 50;
 
+/// The most body bytes the middleware keeps: enough to redact any body up to 4x the stored size
+/// as whole JSON.
+pub const CAPTURE_MAX: usize = 64 * 1024;
+
+/// One answered (or abandoned) request, as the HTTP middleware saw it: plain data, so the
+/// journal needs nothing from `http`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Entry {
+    /// When the request arrived (as stored, RFC 3339 UTC).
+    pub at: String,
+    /// The connection (token name); `None` when the token was missing or refused.
+    pub token_name: Option<String>,
+    /// The client's User-Agent.
+    pub client: Option<String>,
+    /// The HTTP method.
+    pub method: String,
+    /// The path as the client sent it.
+    pub path: String,
+    /// The query string, if any (tokens redacted).
+    pub query: Option<String>,
+    /// The response status.
+    pub status: u16,
+    /// How long the server took to answer.
+    pub duration_ms: f64,
+    /// `User` or `Group`, when the request was about one.
+    pub resource_type: Option<String>,
+    /// The resource's id: from the path, or from `Location` for a create.
+    pub resource_id: Option<String>,
+    /// The error's `scimType`, on failure.
+    pub scim_type: Option<String>,
+    /// The error's `detail` (or the internal cause), on failure.
+    pub detail: Option<String>,
+}
+
+impl Entry {
+    /// The row to store, its body not yet known.
+    fn into_row(self) -> Row {
+        Row {
+            seq: 0,
+            at: self.at,
+            token_name: self.token_name,
+            client: self.client,
+            method: self.method,
+            path: self.path,
+            query: self.query,
+            status: self.status,
+            duration_ms: self.duration_ms,
+            resource_type: self.resource_type,
+            resource_id: self.resource_id,
+            scim_type: self.scim_type,
+            detail: self.detail,
+            body: None,
+        }
+    }
+}
+
+/// What the middleware captured of a request body.
+#[derive(Debug, Default)]
+pub struct Body {
+    /// Its first bytes (at most [`CAPTURE_MAX`]).
+    pub bytes: Vec<u8>,
+    /// The body's size: what the handler read, or the declared `Content-Length` when the
+    /// handler stopped early (a 413, say).
+    pub total: usize,
+}
+
+impl Body {
+    /// The same, without the bytes (when memory is short).
+    pub fn without_bytes(self) -> Self {
+        Self { bytes: Vec::new(), total: self.total }
+    }
+}
+
 /// An entry waiting to be written: its body still raw.
 struct Pending {
-    entry: Entry,
-    body: Option<Captured>,
+    entry: Row,
+    body: Option<Body>,
 }
 
 #[derive(Default)]
@@ -109,7 +176,12 @@ impl Default for Recorder {
 }
 
 impl Recorder {
-    fn push(&self, entry: Entry, mut body: Option<Captured>) {
+    /// Queues one request for the next flush (see the module docs for what is listed).
+    pub fn record(&self, entry: Entry, body: Option<Body>) {
+        self.push(entry.into_row(), body);
+    }
+
+    fn push(&self, entry: Row, mut body: Option<Body>) {
         let Ok(mut q) = self.queue.lock() else { return };
         if is_successful_read(&entry) && !q.admit_read(self.began.elapsed().as_secs()) {
             q.reads_left_out += 1;
@@ -122,7 +194,7 @@ impl Recorder {
         }
         let size = body.as_ref().map_or(0, |b| b.bytes.len());
         if q.bytes + size > MAX_PENDING_BYTES {
-            body = body.map(Captured::without_bytes);
+            body = body.map(Body::without_bytes);
         } else {
             q.bytes += size;
         }
@@ -141,15 +213,15 @@ impl Recorder {
             }
             Err(_) => return Ok(()),
         };
-        let mut entries: VecDeque<Entry> = items.into_iter().map(finish_body).collect();
+        let mut entries: VecDeque<Row> = items.into_iter().map(finish_body).collect();
         if let Some((count, at)) = left_out {
             entries.push_back(reads_left_out(count, at));
         }
         while !entries.is_empty() {
             // Shared with the write, not copied: a failed batch comes back from it for the retry.
-            let batch: Arc<Vec<Entry>> = Arc::new(entries.drain(..entries.len().min(BATCH)).collect());
+            let batch: Arc<Vec<Row>> = Arc::new(entries.drain(..entries.len().min(BATCH)).collect());
             let written = Arc::clone(&batch);
-            if let Err(e) = db.write(move |c| written.iter().try_for_each(|e| journal::insert(c, e).map(drop))).await {
+            if let Err(e) = db.write(move |c| written.iter().try_for_each(|e| store::insert(c, e).map(drop))).await {
                 let batch = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());
                 self.requeue(batch.into_iter().chain(entries));
                 return Err(e);
@@ -166,7 +238,7 @@ impl Recorder {
 
     /// Puts finished entries back at the front of the queue (oldest first), shedding the newest
     /// past [`MAX_PENDING`].
-    fn requeue(&self, failed: impl DoubleEndedIterator<Item = Entry>) {
+    fn requeue(&self, failed: impl DoubleEndedIterator<Item = Row>) {
         let Ok(mut q) = self.queue.lock() else { return };
         for entry in failed.rev() {
             q.bytes += entry.body.as_ref().map_or(0, String::len);
@@ -202,13 +274,13 @@ impl Queue {
 }
 
 /// A successful read: GET, or a POST to `.search`, answered below 400.
-fn is_successful_read(e: &Entry) -> bool {
+fn is_successful_read(e: &Row) -> bool {
     e.status < 400 && (e.method == "GET" || (e.method == "POST" && e.path.ends_with("/.search")))
 }
 
 /// The entry standing for `count` successful reads that were not listed, the first at `at`.
-fn reads_left_out(count: u64, at: String) -> Entry {
-    Entry {
+fn reads_left_out(count: u64, at: String) -> Row {
+    Row {
         at,
         method: "GET".into(),
         path: "(successful reads)".into(),
@@ -217,14 +289,14 @@ fn reads_left_out(count: u64, at: String) -> Entry {
             "{count} more successful read(s) answered, counted here but not listed: the journal lists at most \
              {READS_PER_SECOND} a second"
         )),
-        ..Entry::default()
+        ..Row::default()
     }
 }
 
 /// Redacts and cuts the captured body into the entry (an entry already finished, waiting for a
 /// retry, keeps its body). Should the redactor ever panic, the entry is kept without its body:
 /// a body that cannot be shown safely is not shown, and the entry and the task go on.
-fn finish_body(p: Pending) -> Entry {
+fn finish_body(p: Pending) -> Row {
     let Pending { mut entry, body } = p;
     let Some(b) = body else { return entry };
     entry.body = match b.bytes.is_empty() && b.total > 0 {
@@ -237,132 +309,20 @@ fn finish_body(p: Pending) -> Entry {
     entry
 }
 
-/// The middleware on the protected SCIM routes: records each request once it is answered (or
-/// abandoned: timed out, or the client went away).
-pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let (mut req, sink) = capture::tee(req);
-    let token = TokenSlot::default();
-    req.extensions_mut().insert(token.clone());
-    let entry = Some(start(&req));
-    let mut flight = InFlight { recorder: Arc::clone(&state.journal), entry, sink, token, began: Instant::now() };
-    let resp = next.run(req).await;
-    flight.finish(&resp);
-    resp
-}
-
-/// The connection (token name) of a request, once the token check has accepted it.
-#[derive(Clone, Default)]
-struct TokenSlot(Arc<Mutex<Option<String>>>);
-
-impl TokenSlot {
-    fn name(&self) -> Option<String> {
-        self.0.lock().ok()?.clone()
-    }
-}
-
-/// Called by the token check when it accepts a request: the journal records the connection.
-pub fn identify(req: &Request, token_name: &str) {
-    if let Some(TokenSlot(slot)) = req.extensions().get::<TokenSlot>()
-        && let Ok(mut slot) = slot.lock()
-    {
-        *slot = Some(token_name.to_owned());
-    }
-}
-
-/// A request being answered; recorded as abandoned if dropped before [`InFlight::finish`].
-struct InFlight {
-    recorder: Arc<Recorder>,
-    entry: Option<Entry>,
-    sink: capture::Sink,
-    token: TokenSlot,
-    began: Instant,
-}
-
-impl InFlight {
-    fn finish(&mut self, resp: &Response) {
-        let Some(mut e) = self.entry.take() else { return };
-        e.status = resp.status().as_u16();
-        e.duration_ms = self.began.elapsed().as_secs_f64() * 1000.0;
-        e.token_name = self.token.name();
-        if let Some(info) = resp.extensions().get::<ErrorInfo>() {
-            e.scim_type = info.scim_type.map(str::to_owned);
-            e.detail = Some(info.detail.clone());
-        }
-        if let Some(InternalCause(cause)) = resp.extensions().get::<InternalCause>() {
-            e.detail = Some(format!("internal error: {cause}"));
-        }
-        if e.resource_id.is_none() && e.resource_type.is_some() && resp.status().as_u16() == 201 {
-            e.resource_id = created_id(resp.headers());
-        }
-        self.recorder.push(e, self.sink.take());
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        if let Some(mut e) = self.entry.take() {
-            e.status = 408;
-            e.token_name = self.token.name();
-            e.duration_ms = self.began.elapsed().as_secs_f64() * 1000.0;
-            e.detail = Some("no answer: the request timed out or the client closed the connection".into());
-            self.recorder.push(e, self.sink.take());
-        }
-    }
-}
-
-/// What is known of a request when it arrives.
-fn start(req: &Request) -> Entry {
-    let h = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let full = req.extensions().get::<OriginalUri>().map_or(req.uri(), |u| &u.0);
-    let path = req.extensions().get::<OriginalPath>().map_or(full.path(), |p| p.0.as_str());
-    let (resource_type, resource_id) = resource_of(req.uri().path());
-    Entry {
-        at: clock::now_stamp(),
-        client: h(header::USER_AGENT).map(|ua| ua.trim().chars().take(200).collect()),
-        method: req.method().as_str().to_owned(),
-        path: path.chars().take(2000).collect(),
-        query: full.query().map(|q| redact::query(&q.chars().take(4000).collect::<String>())),
-        resource_type: resource_type.map(str::to_owned),
-        resource_id,
-        ..Entry::default()
-    }
-}
-
-/// `User`/`Group` and the id, from a path relative to the SCIM base (`/Users/{id}`).
-fn resource_of(path: &str) -> (Option<&'static str>, Option<String>) {
-    let mut segs = path.split('/').filter(|s| !s.is_empty());
-    let kind = match segs.next() {
-        Some("Users") => "User",
-        Some("Groups") => "Group",
-        _ => return (None, None),
-    };
-    let id = segs
-        .next()
-        .filter(|s| !s.starts_with('.'))
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().chars().take(200).collect::<String>());
-    (Some(kind), id)
-}
-
-/// The id at the end of a 201's `Location`.
-fn created_id(headers: &HeaderMap) -> Option<String> {
-    let loc = headers.get(header::LOCATION)?.to_str().ok()?;
-    loc.trim_end_matches('/').rsplit('/').next().filter(|s| !s.is_empty()).map(str::to_owned)
-}
-
-/// Writes the journal every [`FLUSH_EVERY`] and prunes it (and the change history) every
-/// [`PRUNE_EVERY`], starting with a prune; runs until aborted.
-pub async fn background(state: AppState) {
+/// Writes `recorder`'s entries every [`FLUSH_EVERY`] and prunes the journal (and the change
+/// history) every [`PRUNE_EVERY`] as `config` says, starting with a prune; runs until aborted.
+pub async fn background(recorder: Arc<Recorder>, db: Db, config: Arc<Config>) {
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     let mut prune_tick = tokio::time::interval(PRUNE_EVERY);
     loop {
         tokio::select! {
             _ = flush.tick() => {
-                if let Err(e) = state.journal.flush(&state.db).await {
+                if let Err(e) = recorder.flush(&db).await {
                     tracing::warn!(error = %e, "could not write the journal");
                 }
             }
             _ = prune_tick.tick() => {
-                if let Err(e) = prune(&state.db, &state.config).await {
+                if let Err(e) = prune(&db, &config).await {
                     tracing::warn!(error = %e, "could not prune the journal");
                 }
             }
@@ -381,7 +341,7 @@ pub async fn prune(db: &Db, config: &Config) -> Result<usize, StoreError> {
             let before = before.clone();
             let n = db
                 .write(move |c| match table {
-                    Table::Journal => journal::prune(c, &before, keep, BATCH as u32),
+                    Table::Journal => store::prune(c, &before, keep, BATCH as u32),
                     Table::Changes => changes::prune(c, &before, keep, BATCH as u32),
                 })
                 .await?;
@@ -404,14 +364,8 @@ enum Table {
 mod tests {
     use super::*;
 
-    fn request(method: &str, path: &str, status: u16) -> Entry {
-        Entry {
-            at: "2026-11-30T00:00:00Z".into(),
-            method: method.into(),
-            path: path.into(),
-            status,
-            ..Entry::default()
-        }
+    fn request(method: &str, path: &str, status: u16) -> Row {
+        Row { at: "2026-11-30T00:00:00Z".into(), method: method.into(), path: path.into(), status, ..Row::default() }
     }
 
     #[test]
@@ -455,9 +409,9 @@ mod tests {
         assert!(recorder.flush(&db).await.is_err(), "still failing");
         db.write(|c| Ok(c.execute_batch("ALTER TABLE journal_away RENAME TO journal")?)).await.unwrap_or(());
         recorder.flush(&db).await.unwrap_or_else(|e| panic!("{e}"));
-        let rows = db.read(|c| journal::count(c).map(|(all, _)| all)).await.ok();
+        let rows = db.read(|c| store::count(c).map(|(all, _)| all)).await.ok();
         assert_eq!(rows, Some(4), "every entry written once the write works");
-        let order = db.read(|c| journal::recent(c, 10, 0, false)).await.unwrap_or_default();
+        let order = db.read(|c| store::recent(c, 10, 0, false)).await.unwrap_or_default();
         let paths: Vec<&str> = order.iter().rev().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, ["/scim/v2/Users/0", "/scim/v2/Users/1", "/scim/v2/Users/2", "/scim/v2/Users/0"]);
         assert_eq!(recorder.shed(), None);
@@ -470,19 +424,5 @@ mod tests {
         assert!(recorder.flush(&db).await.is_err());
         assert_eq!(recorder.queue.lock().map(|q| q.items.len()).unwrap_or(0), MAX_PENDING);
         assert_eq!(recorder.shed().map(|(n, _)| n), Some(5));
-    }
-
-    #[test]
-    fn resources_from_paths() {
-        assert_eq!(resource_of("/Users"), (Some("User"), None));
-        assert_eq!(resource_of("/Users/.search"), (Some("User"), None));
-        assert_eq!(resource_of("/Groups/a%20b"), (Some("Group"), Some("a b".into())));
-        assert_eq!(resource_of("/Bulk"), (None, None));
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::LOCATION,
-            "http://x/scim/v2/Users/abc".parse().unwrap_or(header::HeaderValue::from_static("")),
-        );
-        assert_eq!(created_id(&h).as_deref(), Some("abc"));
     }
 }

@@ -288,6 +288,79 @@ async fn user_page_shows_attributes_access_groups_and_history() {
     assert!(missing.html.contains("There is no user with id no-such-user"));
 }
 
+/// One access item as the user page shows it, or as the SCIM `access` attribute says it:
+/// (accountId, active, inheritedFrom, roles, teams).
+type Shown = (String, bool, Option<String>, String, String);
+
+/// The items of the user page's access tree.
+fn access_on_page(html: &str) -> Vec<Shown> {
+    let between = |chunk: &str, start: &str| {
+        let from = chunk.find(start)? + start.len();
+        chunk[from..].find("</span>").map(|end| chunk[from..from + end].to_owned())
+    };
+    let mut items: Vec<Shown> = part(html, "access")
+        .split("<li><span class=\"node\"><strong>")
+        .skip(1)
+        .map(|chunk| {
+            let id = chunk[..chunk.find("</strong>").expect("an account id")].to_owned();
+            let inherited = between(chunk, "inherited from ");
+            let roles = between(chunk, "roles: ").unwrap_or_default();
+            let teams = between(chunk, "teams: ").unwrap_or_default();
+            (id, !chunk.contains("badge off"), inherited, roles, teams)
+        })
+        .collect();
+    items.sort();
+    items
+}
+
+#[tokio::test]
+async fn user_page_access_is_the_scim_access_attribute() {
+    let (app, b) = logged_in().await;
+    app.db
+        .write(|c| {
+            let t = "2026-01-01T00:00:00.000Z";
+            accounts::add(c, "ACC100", "Acme Corp", None, t)?;
+            accounts::add(c, "ACC110", "Acme EU", Some("ACC100"), t)?;
+            accounts::add(c, "ACC111", "Acme Paris", Some("ACC110"), t)?;
+            accounts::add(c, "ACC200", "Beta", None, t)
+        })
+        .await
+        .expect("accounts");
+    let body = json!({
+        "userName": "ines",
+        "accounts": [
+            {"accountId": "ACC100", "roles": ["Editor", "Viewer"], "teams": ["Ops"]},
+            {"accountId": "ACC110", "roles": ["Admin"]},
+            {"accountId": "ACC200", "roles": ["Viewer"], "status": "Inactive"},
+        ],
+    });
+    let id = app.create_user(&body).await["id"].as_str().expect("id").to_owned();
+    let urn = scimbox_validator::schema::SCIMBOX_USER_URN;
+    let scim = app.get(&format!("/Users/{id}?attributes={urn}:access")).await;
+    assert_eq!(scim.status.as_u16(), 200, "{}", scim.text);
+    let list = scim.body[urn]["access"].as_array().cloned().unwrap_or_default();
+    let words = |v: &serde_json::Value| {
+        v.as_array().into_iter().flatten().filter_map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+    };
+    let mut from_scim: Vec<Shown> = list
+        .iter()
+        .map(|a| {
+            (
+                a["accountId"].as_str().unwrap_or_default().to_owned(),
+                a["status"] != "Inactive",
+                a["inheritedFrom"].as_str().map(str::to_owned),
+                words(&a["roles"]),
+                words(&a["teams"]),
+            )
+        })
+        .collect();
+    from_scim.sort();
+    assert!(from_scim.len() >= 4, "the grants and what they reach: {}", scim.text);
+    let page = b.get(&format!("/users/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(access_on_page(&page.html), from_scim, "{}", part(&page.html, "access"));
+}
+
 #[tokio::test]
 async fn accounts_and_groups_pages() {
     let (app, b) = logged_in().await;

@@ -12,6 +12,7 @@ mod assets;
 mod bulk;
 mod discovery;
 pub mod extract;
+mod journal;
 pub mod resources;
 pub mod target;
 pub mod ui;
@@ -105,7 +106,7 @@ pub fn app(state: AppState) -> Router {
         .route("/Me", any(me))
         .route("/Me/{*rest}", any(me))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
-        .route_layer(middleware::from_fn_with_state(state.clone(), crate::journal::record));
+        .route_layer(middleware::from_fn_with_state(state.clone(), journal::record));
     let scim = discovery::router().merge(protected).method_not_allowed_fallback(method_not_allowed);
     let scim = match state.config.base_path.as_str() {
         "" => scim,
@@ -181,7 +182,7 @@ async fn require_token(State(state): State<AppState>, mut req: Request, next: Ne
     match state.tokens.check(&state.db, token).await {
         Ok(Some(principal)) => {
             observe(&state, &req, &principal.token_name, bare);
-            crate::journal::identify(&req, &principal.token_name);
+            journal::identify(&req, &principal.token_name);
             req.extensions_mut().insert(principal);
             next.run(req).await
         }
@@ -280,8 +281,10 @@ pub async fn serve(
         crate::supervise::spawn("compat-flush", move || flush_compat(state.clone()))
     };
     let journal = {
-        let state = state.clone();
-        crate::supervise::spawn("journal", move || crate::journal::background(state.clone()))
+        let (recorder, db, config) = (state.journal.clone(), state.db.clone(), state.config.clone());
+        crate::supervise::spawn("journal", move || {
+            crate::journal::background(recorder.clone(), db.clone(), config.clone())
+        })
     };
     let compat = (state.compat.clone(), state.db.clone());
     let journal_queue = state.journal.clone();

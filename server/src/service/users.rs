@@ -104,7 +104,7 @@ pub fn render(c: &Connection, row: &UserRow, base: &str, with: WithAccess) -> Re
 
 /// The user's effective access (see [`scimbox_validator::access`]). The payloads were checked
 /// when written; an account removed since simply grants nothing further down.
-fn access_of(c: &Connection, doc: &Map<String, Value>) -> Result<Vec<Access>, StoreError> {
+pub(crate) fn access_of(c: &Connection, doc: &Map<String, Value>) -> Result<Vec<Access>, StoreError> {
     let (_, found) = Document::from(&Value::Object(doc.clone())).split_user(&Catalogue::default());
     let grants = found.unwrap_or_default();
     if grants.is_empty() {

@@ -29,7 +29,7 @@ use serde_json::json;
 use super::page::html;
 use super::{Layout, MaybeAdmin, Page, UiError, statics};
 use crate::admin::AdminSession;
-use crate::db::{Db, StoreError, accounts};
+use crate::db::Db;
 use crate::http::AppState;
 use crate::http::extract::Forwarded;
 use crate::pool::PoolError;
@@ -165,11 +165,11 @@ async fn read_text(body: axum::body::Body) -> Result<String, UiError> {
 }
 
 /// The registry's catalogue, for a logged-in admin only.
-async fn registry(db: &Db, admin: bool) -> Result<Option<Catalogue>, StoreError> {
+async fn registry(db: &Db, admin: bool) -> Result<Option<Catalogue>, UiError> {
     if !admin {
         return Ok(None);
     }
-    db.read(|c| accounts::catalogue(c).map(Some)).await
+    Ok(Some(crate::service::status::catalogue(db).await?))
 }
 
 fn build(session: Option<&AdminSession>, text: String, verdict: Option<Verdict>, cat: Option<Catalogue>) -> CheckPage {

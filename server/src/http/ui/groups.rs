@@ -5,18 +5,12 @@ use askama::Template;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
-use super::user::{ChangeView, HISTORY};
+use super::user::ChangeView;
 use super::{Layout, Page, Pager, UiError, query_string};
 use crate::admin::AdminSession;
-use crate::clock;
-use crate::db::groups::{self, Member, MemberType};
-use crate::db::journal::changes_for;
-use crate::db::ui::{self, GroupSummary};
 use crate::http::AppState;
 use crate::http::extract::ResourceId;
-
-/// Groups on a page.
-const PER_PAGE: u64 = 50;
+use crate::service::status::groups::{self, GroupSummary, Member, MemberType, PER_PAGE};
 
 /// The query of `/groups`.
 #[derive(Debug, Default, Deserialize)]
@@ -41,13 +35,11 @@ pub async fn page(
     session: AdminSession,
     Query(p): Query<Params>,
 ) -> Result<Page<GroupsPage>, UiError> {
-    let page = p.page.unwrap_or(1).max(1);
-    let offset = Pager::offset(page, PER_PAGE);
-    let (total, groups) = state.db.read(move |c| ui::groups(c, offset, PER_PAGE)).await?;
+    let list = groups::groups(&state.db, p.page.unwrap_or(1)).await?;
     Ok(Page::ok(GroupsPage {
         layout: Layout::new("Groups", "/groups", &session),
-        groups,
-        pager: Pager::new(page, PER_PAGE, total, |n| query_string(&[("page", &n.to_string())])),
+        groups: list.groups,
+        pager: Pager::new(list.page, PER_PAGE, list.total, |n| query_string(&[("page", &n.to_string())])),
     }))
 }
 
@@ -85,33 +77,20 @@ pub struct GroupPage {
     changes: Vec<ChangeView>,
 }
 
-/// The most members a group's page lists.
-const MEMBERS_SHOWN: usize = 500;
-
 /// GET /groups/{id}.
 pub async fn group(
     State(state): State<AppState>,
     session: AdminSession,
     ResourceId(id): ResourceId,
 ) -> Result<Page<GroupPage>, UiError> {
-    let key = id.clone();
-    let found = state
-        .db
-        .read(move |c| match groups::get(c, &key)? {
-            Some(row) => Ok(Some((row.doc, groups::members(c, row.seq)?, changes_for(c, "Group", &key, HISTORY)?))),
-            None => Ok(None),
-        })
-        .await?;
-    let (doc, mut members, changes) =
-        found.ok_or_else(|| UiError::NotFound(format!("There is no group with id {id}.")))?;
-    let name = doc.get("displayName").and_then(serde_json::Value::as_str).unwrap_or(&id).to_owned();
-    let (total, now) = (members.len(), clock::now());
-    members.truncate(MEMBERS_SHOWN);
+    let found = groups::group(&state.db, id.clone()).await?;
+    let g = found.ok_or_else(|| UiError::NotFound(format!("There is no group with id {id}.")))?;
+    let now = g.at;
     Ok(Page::ok(GroupPage {
-        layout: Layout::new(name, "/groups", &session),
-        id,
-        total,
-        members: members.into_iter().map(MemberView::new).collect(),
-        changes: changes.iter().map(|c| ChangeView::new(c, now)).collect(),
+        layout: Layout::new(g.display_name, "/groups", &session),
+        id: g.id,
+        total: g.total,
+        members: g.members.into_iter().map(MemberView::new).collect(),
+        changes: g.changes.iter().map(|c| ChangeView::new(c, now)).collect(),
     }))
 }

@@ -10,13 +10,9 @@ use time::OffsetDateTime;
 use super::time::Stamp;
 use super::{Layout, Page, UiError, query_string};
 use crate::admin::AdminSession;
-use crate::clock;
-use crate::db::journal::{self as store, Entry};
 use crate::http::AppState;
 use crate::http::extract::ResourceId;
-
-/// Entries on a page.
-const PER_PAGE: u32 = 50;
+use crate::service::status::journal::{self, JournalQuery, Request};
 
 /// An entry as listed.
 pub struct EntryRow {
@@ -47,15 +43,9 @@ pub struct EntryRow {
 }
 
 impl EntryRow {
-    /// The view of a stored entry, seen at `now`.
-    pub fn new(e: &Entry, now: OffsetDateTime) -> Self {
-        let failed = e.status >= 400;
-        let (reason, fix) = if failed {
-            let (reason, fix) = crate::journal::explain(e);
-            (Some(reason), Some(fix))
-        } else {
-            (None, None)
-        };
+    /// The view of a recorded request, seen at `now`.
+    pub fn new(r: &Request, now: OffsetDateTime) -> Self {
+        let e = &r.entry;
         let target = match e.query.as_deref().filter(|q| !q.is_empty()) {
             Some(q) => format!("{}?{q}", e.path),
             None => e.path.clone(),
@@ -68,11 +58,11 @@ impl EntryRow {
             method: e.method.clone(),
             target,
             status: e.status,
-            failed,
+            failed: e.failed(),
             duration: format!("{:.1} ms", e.duration_ms),
             scim_type: e.scim_type.clone(),
-            reason,
-            fix,
+            reason: r.explanation.as_ref().map(|x| x.reason.clone()),
+            fix: r.explanation.as_ref().map(|x| x.fix.clone()),
         }
     }
 }
@@ -112,13 +102,9 @@ pub async fn page(
     Query(p): Query<Params>,
 ) -> Result<Page<JournalPage>, UiError> {
     let failures_first = p.failures.as_deref().is_some_and(|f| f == "1" || f == "on" || f == "true");
-    let page = p.page.unwrap_or(1).max(1);
-    let offset = (page - 1).saturating_mul(PER_PAGE);
-    let (mut found, (recorded, failed)) =
-        state.db.read(move |c| Ok((store::recent(c, PER_PAGE + 1, offset, failures_first)?, store::count(c)?))).await?;
-    let more = found.len() > PER_PAGE as usize;
-    found.truncate(PER_PAGE as usize);
-    let now = clock::now();
+    let query = JournalQuery { failures_first, page: p.page.unwrap_or(1) };
+    let list = journal::journal(&state.db, &state.journal, query).await?;
+    let page = list.query.page;
     let link = |n: u32| {
         let n = n.to_string();
         query_string(&[("failures", if failures_first { "1" } else { "" }), ("page", &n)])
@@ -126,13 +112,13 @@ pub async fn page(
     Ok(Page::ok(JournalPage {
         layout: Layout::new("Journal", "/journal", &session),
         failures_first,
-        recorded,
-        failed,
-        shed: state.journal.shed(),
-        entries: found.iter().map(|e| EntryRow::new(e, now)).collect(),
+        recorded: list.recorded,
+        failed: list.failed,
+        shed: list.shed,
+        entries: list.requests.iter().map(|r| EntryRow::new(r, list.at)).collect(),
         page,
         prev: (page > 1).then(|| link(page - 1)),
-        next: more.then(|| link(page + 1)),
+        next: list.more.then(|| link(page + 1)),
     }))
 }
 
@@ -154,17 +140,17 @@ pub async fn entry(
     ResourceId(seq): ResourceId,
 ) -> Result<Page<EntryPage>, UiError> {
     let seq: i64 = seq.parse().map_err(|_| UiError::NotFound(format!("There is no journal entry {seq}.")))?;
-    let found = state.db.read(move |c| store::get(c, seq)).await?;
-    let e =
+    let found = journal::request(&state.db, seq).await?;
+    let v =
         found.ok_or_else(|| UiError::NotFound(format!("There is no journal entry {seq}; it may have been pruned.")))?;
-    let resource = e.resource_type.clone().zip(e.resource_id.clone());
+    let resource = v.request.resource().map(|(t, id)| (t.to_owned(), id.to_owned()));
     let resource_link = resource.as_ref().and_then(|(t, id)| link_of(t, id));
     Ok(Page::ok(EntryPage {
         layout: Layout::new(format!("Request #{seq}"), "/journal", &session),
-        entry: EntryRow::new(&e, clock::now()),
+        entry: EntryRow::new(&v.request, v.at),
         resource,
         resource_link,
-        body: e.body.as_deref().map(pretty),
+        body: v.request.entry.body.as_deref().map(pretty),
     }))
 }
 

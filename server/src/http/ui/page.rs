@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::db::StoreError;
 use crate::error::{AppError, InternalCause};
+use crate::service;
 
 /// The Content-Security-Policy of every page: nothing from elsewhere, no inline script or style;
 /// `wasm-unsafe-eval` lets the checker compile the validator's WebAssembly.
@@ -124,6 +125,19 @@ impl From<StoreError> for UiError {
     }
 }
 
+impl From<service::Error> for UiError {
+    fn from(e: service::Error) -> Self {
+        match e {
+            service::Error::NotFound(m) => Self::NotFound(m),
+            service::Error::Internal(cause) => Self::Internal(cause),
+            service::Error::Unavailable(_) | service::Error::TimedOut(_) => {
+                Self::Refused(StatusCode::SERVICE_UNAVAILABLE, e.to_string(), Some(5))
+            }
+            other => Self::BadRequest(other.to_string()),
+        }
+    }
+}
+
 impl From<AppError> for UiError {
     fn from(e: AppError) -> Self {
         match e {
@@ -131,5 +145,22 @@ impl From<AppError> for UiError {
             AppError::Scim { status, detail, .. } if status == StatusCode::NOT_FOUND => Self::NotFound(detail),
             AppError::Scim { detail, .. } => Self::BadRequest(detail),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_errors_become_pages_with_their_status() {
+        let status = |e: service::Error| UiError::from(e).status();
+        assert_eq!(status(service::Error::NotFound("no such user".into())), StatusCode::NOT_FOUND);
+        assert_eq!(status(service::Error::Internal("disk".into())), StatusCode::INTERNAL_SERVER_ERROR);
+        // Storage that cannot answer now is not the visitor's mistake: 503, try again later.
+        assert_eq!(status(service::Error::Unavailable("read-only".into())), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status(service::Error::invalid("bad")), StatusCode::BAD_REQUEST);
+        let page = UiError::from(service::Error::Internal("secret cause".into())).into_response();
+        assert!(page.extensions().get::<InternalCause>().is_some_and(|c| c.0 == "secret cause"));
     }
 }

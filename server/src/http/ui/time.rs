@@ -50,16 +50,6 @@ fn relative(d: Duration) -> String {
     if secs < 0 { format!("{amount} ago") } else { format!("in {amount}") }
 }
 
-/// `now - days`, as stored.
-pub fn days_ago(now: OffsetDateTime, days: i64) -> String {
-    crate::db::timestamp(now - Duration::days(days))
-}
-
-/// `now + days`, as stored.
-pub fn days_ahead(now: OffsetDateTime, days: i64) -> String {
-    crate::db::timestamp(now + Duration::days(days))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +63,5 @@ mod tests {
         assert_eq!(Stamp::new("2026-11-30T10:00:10.000Z", now).relative, "just now");
         assert_eq!(Stamp::new("2026-11-29T08:00:00.000Z", now).relative, "1 day ago");
         assert_eq!(Stamp::new("garbage", now).text, "garbage");
-        assert_eq!(days_ago(now, 1), "2026-11-29T10:00:00.000Z");
     }
 }

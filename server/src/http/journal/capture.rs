@@ -11,25 +11,7 @@ use axum::extract::Request;
 use axum::http::header::CONTENT_LENGTH;
 use http_body::{Frame, SizeHint};
 
-/// The most body bytes kept: enough to redact any body up to 4x the stored size as whole JSON.
-pub const CAPTURE_MAX: usize = 64 * 1024;
-
-/// What was captured of a body.
-#[derive(Debug, Default)]
-pub struct Captured {
-    /// Its first bytes (at most [`CAPTURE_MAX`]).
-    pub bytes: Vec<u8>,
-    /// The body's size: what the handler read, or the declared `Content-Length` when the
-    /// handler stopped early (a 413, say).
-    pub total: usize,
-}
-
-impl Captured {
-    /// The same, without the bytes (when memory is short).
-    pub fn without_bytes(self) -> Self {
-        Self { bytes: Vec::new(), total: self.total }
-    }
-}
+use crate::journal::{Body as Captured, CAPTURE_MAX};
 
 /// The journal's end of a [`Tee`].
 #[derive(Clone, Default)]
