@@ -128,7 +128,7 @@ fn cookie_hash(value: &str) -> [u8; 32] {
 /// checked, so concurrent guesses cannot overtake the count; the argon2 check runs on its own
 /// small pool (`AppState::guards`), never on the blocking pool the SCIM reads use, and a full
 /// pool answers [`LoginError::Busy`] at once. Failed and successful attempts are also recorded
-/// in the database (kept [`ATTEMPTS_KEPT`]).
+/// in the database (kept a day).
 pub async fn login(
     state: &AppState,
     name: &str,
