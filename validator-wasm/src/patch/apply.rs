@@ -45,17 +45,46 @@ pub fn apply_patch(rt: &ResourceType, doc: &mut Map<String, Value>, ops: &[Patch
     apply_patch_checked(rt, doc, ops, |_| Ok(()))
 }
 
-/// [`apply_patch`], running `check` on the document after each operation; an error `check`
-/// returns names that operation, like the operation's own errors do. The server passes its
-/// normaliser here, so that a wrong type or a second `primary` is blamed on `Operations[i]`.
+/// [`apply_patch`], then `check` on the resulting document, once. The server passes its
+/// normaliser here (type checks, one `primary`, the accounts payload).
+///
+/// Checking after every operation made a request of N operations cost N passes over a document
+/// that grows with N: 8,000 operations took 27 s inside the writer. Now the operations run, then
+/// the document is checked once. Only when that check fails is the culprit looked for, so that
+/// the error still names `Operations[i]`: a binary search over prefixes of the request finds an
+/// operation after which the document fails the check while it passed before it (the first
+/// one when there is one culprit, as before), in O(log N) checks rather than N.
 pub fn apply_patch_checked(
     rt: &ResourceType,
     doc: &mut Map<String, Value>,
     ops: &[PatchOperation],
     mut check: impl FnMut(&mut Map<String, Value>) -> Result<()>,
 ) -> Result<()> {
+    let original = doc.clone();
+    apply_all(rt, doc, ops)?;
+    let Err(e) = check(doc) else { return Ok(()) };
+    // Find k with prefix k-1 passing and prefix k failing; prefix `ops.len()` fails. An original
+    // document that fails already (a schema rule added since it was stored) blames the first.
+    let fails = |k: usize, check: &mut dyn FnMut(&mut Map<String, Value>) -> Result<()>| {
+        let mut d = original.clone();
+        apply_all(rt, &mut d, &ops[..k]).and_then(|()| check(&mut d)).err()
+    };
+    let (mut lo, mut hi, mut found) = (0, ops.len(), e);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        match fails(mid, &mut check) {
+            Some(e) => (hi, found) = (mid, e),
+            None => lo = mid,
+        }
+    }
+    let i = hi.saturating_sub(1);
+    Err(in_operation(i, &ops[i], found))
+}
+
+/// Applies every operation, without a check; errors name `Operations[i]`.
+fn apply_all(rt: &ResourceType, doc: &mut Map<String, Value>, ops: &[PatchOperation]) -> Result<()> {
     for (i, op) in ops.iter().enumerate() {
-        apply_one(rt, doc, i, op, &mut check)?;
+        apply_operation(rt, doc, op).map_err(|e| in_operation(i, op, e))?;
     }
     Ok(())
 }
