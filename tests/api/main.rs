@@ -24,3 +24,4 @@ mod patch_ops;
 mod prefilter;
 mod ui;
 mod users;
+mod writes;
