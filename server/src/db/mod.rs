@@ -157,9 +157,13 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let _permit = self.readers.permits.acquire().await.map_err(|_| closed())?;
+        // The permit goes back when the connection does, in the blocking task: a caller dropped
+        // while its read runs (a request past its deadline) must not free a permit whose
+        // connection is still out, or the next read finds the pool empty.
+        self.readers.permits.acquire().await.map_err(|_| closed())?.forget();
         let pool = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
+            let _back = PermitBack(&pool.permits);
             let conn = pool.conns.lock().map_err(|_| poisoned())?.pop().ok_or_else(poisoned)?;
             let out = catch_unwind(AssertUnwindSafe(|| f(&conn)));
             pool.conns.lock().map_err(|_| poisoned())?.push(conn);
@@ -216,6 +220,15 @@ impl Db {
         }
         self.writer.send(job).map_err(|_| closed())?;
         rx.await.map_err(|_| closed())?
+    }
+}
+
+/// Returns a reader permit when dropped.
+struct PermitBack<'a>(&'a Semaphore);
+
+impl Drop for PermitBack<'_> {
+    fn drop(&mut self) {
+        self.0.add_permits(1);
     }
 }
 
