@@ -195,10 +195,10 @@ async fn every_answer_under_deadline_pressure_matches_what_committed() {
     }))
     .await;
     busy.await.expect("join").expect("busy write");
-    drain(&app).await;
+    drain(app).await;
     let mut refused = 0;
     for ((path, before), r) in paths.iter().zip(&answers) {
-        let after = get_ok(&app, path).await;
+        let after = get_ok(app, path).await;
         let committed = version(&after) != *before;
         match r.status {
             StatusCode::OK => assert!(committed, "200 without a commit: {path}"),
