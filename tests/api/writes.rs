@@ -299,3 +299,46 @@ async fn list_pages_stop_at_the_byte_budget_and_paging_reaches_everyone_once() {
     }
     assert_eq!(seen_root.len(), users + cycle);
 }
+
+/// A Bulk request past its deadline still reports every operation: those that committed as
+/// created, those the writer refused (their deadline had passed) as 408; none is lost or hidden.
+#[tokio::test]
+async fn a_bulk_request_past_its_deadline_reports_each_operation_as_it_ended() {
+    let app = TestApp::spawn_with(|mut c| {
+        c.request_timeout = Duration::from_millis(150);
+        c
+    })
+    .await;
+    let db = app.db.clone();
+    let busy = tokio::spawn(async move {
+        db.write(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            Ok(())
+        })
+        .await
+    });
+    let ops: Vec<Value> = (0..200)
+        .map(|i| json!({"method": "POST", "path": "/Users", "bulkId": format!("b{i}"), "data": user(&format!("bulk{i:03}"))}))
+        .collect();
+    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops});
+    let r = app.post("/Bulk", &body).await;
+    busy.await.expect("join").expect("busy write");
+    drain(&app).await;
+    assert_eq!(r.status, StatusCode::OK, "a Bulk request that started writing is answered: {}", r.text);
+    let reported = r.body["Operations"].as_array().expect("Operations");
+    assert_eq!(reported.len(), 200, "every operation is reported");
+    let mut created = 0;
+    for (i, op) in reported.iter().enumerate() {
+        let q = crate::helpers::form_encode(&[("filter", &format!("userName eq \"bulk{i:03}\""))]);
+        let found = get_ok(&app, &format!("/Users?{q}")).await["totalResults"].as_u64();
+        match op["status"].as_str() {
+            Some("201") => {
+                created += 1;
+                assert_eq!(found, Some(1), "reported created but absent: {op}");
+            }
+            Some("408") => assert_eq!(found, Some(0), "reported 408 but committed: {op}"),
+            other => panic!("unexpected status {other:?}: {op}"),
+        }
+    }
+    assert!(created < 200, "the deadline passed while the writer was busy, so some were refused");
+}
