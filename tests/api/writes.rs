@@ -46,6 +46,18 @@ async fn get_ok(app: &TestApp, path: &str) -> Value {
     }
 }
 
+/// Gives the writer a job that holds it for `d` (as a long write would).
+fn occupy_writer(app: &TestApp, d: Duration) -> tokio::task::JoinHandle<Result<(), scimbox::db::StoreError>> {
+    let db = app.db.clone();
+    tokio::spawn(async move {
+        db.write(move |_| {
+            std::thread::sleep(d);
+            Ok(())
+        })
+        .await
+    })
+}
+
 /// Waits until every write queued so far has run: the writer takes jobs in order.
 async fn drain(app: &TestApp) {
     app.db.write(|_| Ok(())).await.expect("drain");
@@ -113,14 +125,7 @@ async fn a_write_that_cannot_start_before_its_deadline_commits_nothing() {
     let path = format!("/Users/{}", created["id"].as_str().expect("id"));
 
     // Occupy the writer for longer than the request may take.
-    let db = app.db.clone();
-    let busy = tokio::spawn(async move {
-        db.write(|_| {
-            std::thread::sleep(Duration::from_millis(1_500));
-            Ok(())
-        })
-        .await
-    });
+    let busy = occupy_writer(&app, Duration::from_millis(1_500));
     tokio::time::sleep(Duration::from_millis(50)).await;
     let ops = vec![json!({"op": "replace", "path": "title", "value": "changed"})];
     let r = app.patch(&path, &patch_body(ops)).await;
@@ -180,14 +185,7 @@ async fn every_answer_under_deadline_pressure_matches_what_committed() {
         let created = created(&app, "/Users", &user(&format!("racer{i}"))).await;
         paths.push((format!("/Users/{}", created["id"].as_str().expect("id")), version(&created)));
     }
-    let db = app.db.clone();
-    let busy = tokio::spawn(async move {
-        db.write(|_| {
-            std::thread::sleep(Duration::from_millis(100));
-            Ok(())
-        })
-        .await
-    });
+    let busy = occupy_writer(&app, Duration::from_millis(100));
     let app = &app;
     let answers = futures::future::join_all(paths.iter().map(|(path, _)| {
         let ops = patch_body(add_emails(300));
@@ -309,14 +307,7 @@ async fn a_bulk_request_past_its_deadline_reports_each_operation_as_it_ended() {
         c
     })
     .await;
-    let db = app.db.clone();
-    let busy = tokio::spawn(async move {
-        db.write(|_| {
-            std::thread::sleep(Duration::from_millis(100));
-            Ok(())
-        })
-        .await
-    });
+    let busy = occupy_writer(&app, Duration::from_millis(100));
     let ops: Vec<Value> = (0..200)
         .map(|i| json!({"method": "POST", "path": "/Users", "bulkId": format!("b{i}"), "data": user(&format!("bulk{i:03}"))}))
         .collect();
