@@ -88,6 +88,10 @@ impl From<StoreError> for AppError {
                 Self::Scim { status: StatusCode::CONFLICT, scim_type: Some(ScimType::Uniqueness), detail }
             }
             StoreError::PreconditionFailed(detail) => Self::status(StatusCode::PRECONDITION_FAILED, detail),
+            StoreError::DeadlinePassed => Self::status(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request's deadline passed while it waited for the writer; nothing was changed, retry it",
+            ),
             StoreError::Invalid(v) => v.into(),
             StoreError::Internal(msg) => Self::Internal(msg),
             StoreError::Unavailable(reason) => Self::unavailable(&reason),

@@ -27,3 +27,4 @@ mod prefilter;
 mod storage_faults;
 mod ui;
 mod users;
+mod writes;

@@ -60,7 +60,7 @@ const LISTED: usize = 5;
 const SHOWN: usize = 40;
 
 /// What the server knows; `None` fields mean "don't check" (offline browser check).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Catalogue {
     /// The registered account ids (rule 2); `Some` of an empty set refuses every account.
     pub accounts: Option<BTreeSet<String>>,

@@ -239,8 +239,23 @@ fn json_encoded_role(attr: &Attribute, obj: &Map<String, Value>) -> Option<Map<S
     Some(out)
 }
 
+/// The largest string value an attribute may hold, in bytes of UTF-8: 64 KiB. RFC 7643 sets no
+/// size; real values are names, addresses, ids and certificates (a few KiB of base64). A bound
+/// keeps one attribute from filling the 1 MiB request body and then every list page, the
+/// journal and the history it is copied to. Checked here, where every body and every PATCH result
+/// is normalised, so the server and the browser checker agree.
+pub const MAX_STRING_BYTES: usize = 64 * 1024;
+
 /// Checks and coerces a non-complex value against its type (RFC 7643 §2.3).
 fn normalize_scalar(attr: &Attribute, value: &Value, shown: &str) -> Result<Option<Value>> {
+    if let Value::String(s) = value
+        && s.len() > MAX_STRING_BYTES
+    {
+        return Err(ValidationError::value(format!(
+            "\"{shown}\" is {} bytes long; a string value may be at most {MAX_STRING_BYTES} bytes (64 KiB)",
+            s.len()
+        )));
+    }
     let bad =
         || ValidationError::value(format!("\"{shown}\" must be {}, got {}", type_phrase(attr.ty), kind_of(value)));
     match (attr.ty, value) {

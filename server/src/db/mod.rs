@@ -18,6 +18,7 @@ pub mod accounts;
 pub mod admins;
 pub mod changes;
 pub mod compat;
+pub mod deadline;
 pub mod groups;
 pub mod health;
 pub mod journal;
@@ -61,6 +62,10 @@ pub enum StoreError {
     /// `If-Match`/`If-None-Match` did not hold.
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    /// The request's deadline passed before its write could start; nothing was done
+    /// (see [`deadline`]).
+    #[error("the request's deadline passed before its write started")]
+    DeadlinePassed,
     /// The change breaks a schema rule (raised by the change itself, inside the transaction).
     #[error(transparent)]
     Invalid(#[from] ValidationError),
@@ -179,9 +184,13 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let _permit = self.readers.permits.acquire().await.map_err(|_| closed())?;
+        // The permit goes back when the connection does, in the blocking task: a caller dropped
+        // while its read runs (a request past its deadline) must not free a permit whose
+        // connection is still out, or the next read finds the pool empty.
+        self.readers.permits.acquire().await.map_err(|_| closed())?.forget();
         let pool = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
+            let _back = PermitBack(&pool.permits);
             let conn = pool.conns.lock().map_err(|_| poisoned())?.pop().ok_or_else(poisoned)?;
             let out = catch_unwind(AssertUnwindSafe(|| f(&conn)));
             pool.conns.lock().map_err(|_| poisoned())?.push(conn);
@@ -211,14 +220,21 @@ impl Db {
 
     /// Runs `f` in the writer's transaction; returns once its change is committed and durable.
     /// If `f` fails, its changes are rolled back and the others in the batch are unaffected.
+    ///
+    /// Inside a request's [`deadline::scope`], a write that reaches the front of the queue after
+    /// the deadline is refused with [`StoreError::DeadlinePassed`] without running; one that
+    /// started runs to its end and its real outcome is returned, however late.
     pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
+        let deadline = deadline::current();
+        let expired = deadline.clone();
         let job: Job = Box::new(move |conn| {
             let out = match conn {
+                Some(_) if expired.is_some_and(|d| d.passed()) => Err(StoreError::DeadlinePassed),
                 Some(conn) => in_savepoint(conn, f),
                 None => Err(StoreError::Internal("could not begin a write transaction".into())),
             };
@@ -226,8 +242,20 @@ impl Db {
                 let _ = tx.send(commit.and(out));
             })
         });
+        if let Some(d) = &deadline {
+            d.hand_over();
+        }
         self.writer.send(job).map_err(|_| closed())?;
         rx.await.map_err(|_| closed())?
+    }
+}
+
+/// Returns a reader permit when dropped.
+struct PermitBack<'a>(&'a Semaphore);
+
+impl Drop for PermitBack<'_> {
+    fn drop(&mut self) {
+        self.0.add_permits(1);
     }
 }
 

@@ -298,7 +298,14 @@ pub fn list_query(get: impl Fn(&str) -> Option<Value>) -> Result<(ListQuery, Pro
     };
     let start = int_param("startIndex", get("startIndex").as_ref())?.unwrap_or(1).max(1);
     let count = int_param("count", get("count").as_ref())?.map_or(DEFAULT_COUNT, |c| c.max(0) as u64);
-    let q = ListQuery { filter, sort_by, sort_order, start_index: start as u64, count: count.min(MAX_RESULTS) };
+    let q = ListQuery {
+        filter,
+        sort_by,
+        sort_order,
+        start_index: start as u64,
+        count: count.min(MAX_RESULTS),
+        max_bytes: None,
+    };
     let proj = Projection::parse(list("attributes").as_deref(), list("excludedAttributes").as_deref())?;
     Ok((q, proj))
 }

@@ -14,7 +14,7 @@ use super::extract::{BaseUrl, Params, Projection, ResourceId, ScimJson, list_que
 use super::{AppState, scim_json};
 use crate::error::AppError;
 use crate::service::groups::{self, Members};
-use crate::service::list::ListQuery;
+use crate::service::list::{ListQuery, PAGE_BYTES, json_len};
 use crate::service::users::WithAccess;
 use crate::service::{Preconditions, tag_list_matches, users};
 
@@ -302,37 +302,60 @@ pub async fn search_all(
     {
         f.check(&USER_RESOURCE)?; // neither type knows the filter's attributes: say why
     }
-    // Each type lists everything up to the end of the requested page; the page is cut from both.
-    let upto = ListQuery { start_index: 1, count: q.start_index.saturating_sub(1) + q.count, ..q.clone() };
+    // Users come first, then Groups: each type lists its part of the requested window, and the
+    // Groups get what is left of the page's count and byte budget.
     let out = Out::new(&proj, Answer::Read);
-    let mut resources = Vec::new();
-    let mut total = 0;
+    let mut page = RootPage {
+        skip: q.start_index.saturating_sub(1),
+        left: q.count,
+        bytes: PAGE_BYTES,
+        total: 0,
+        resources: Vec::new(),
+    };
     if applies(&USER_RESOURCE) {
-        total += gather::<UsersApi>(&st, upto.clone(), &base, out, &proj, &mut resources).await?;
+        page.add::<UsersApi>(&st, &q, &base, out, &proj).await?;
     }
     if applies(&GROUP_RESOURCE) {
-        total += gather::<GroupsApi>(&st, upto, &base, out, &proj, &mut resources).await?;
+        page.add::<GroupsApi>(&st, &q, &base, out, &proj).await?;
     }
-    let page: Vec<Value> = resources
-        .into_iter()
-        .skip(usize::try_from(q.start_index.saturating_sub(1)).unwrap_or(usize::MAX))
-        .take(usize::try_from(q.count).unwrap_or(usize::MAX))
-        .collect();
-    Ok(list_response(total, q.start_index, page))
+    Ok(list_response(page.total, q.start_index, page.resources))
 }
 
-/// Lists one type for the root search, appending its projected resources; returns its total.
-async fn gather<A: Api>(
-    st: &AppState,
-    q: ListQuery,
-    base: &str,
-    out: Out,
-    proj: &Projection,
-    into: &mut Vec<Value>,
-) -> Result<u64, AppError> {
-    let (total, items) = A::list(st, q, base.to_owned(), out).await?;
-    into.extend(items.into_iter().map(|r| proj.apply(A::rt(), r)));
-    Ok(total)
+/// The root search's page as it is filled, one resource type after the other.
+struct RootPage {
+    /// Matches still to skip before the page starts.
+    skip: u64,
+    /// Resources the page may still take.
+    left: u64,
+    /// Bytes the page may still take ([`PAGE_BYTES`] in all).
+    bytes: usize,
+    total: u64,
+    resources: Vec<Value>,
+}
+
+impl RootPage {
+    /// Lists type `A`'s part of the window and adds its total.
+    async fn add<A: Api>(
+        &mut self,
+        st: &AppState,
+        q: &ListQuery,
+        base: &str,
+        out: Out,
+        proj: &Projection,
+    ) -> Result<(), AppError> {
+        let window =
+            ListQuery { start_index: self.skip + 1, count: self.left, max_bytes: Some(self.bytes), ..q.clone() };
+        let (total, items) = A::list(st, window, base.to_owned(), out).await?;
+        let taken = items.len() as u64;
+        // Fewer than the window holds: the byte budget ended the page, the next one starts here.
+        let cut = taken < self.left.min(total.saturating_sub(self.skip));
+        self.total += total;
+        self.skip = self.skip.saturating_sub(total);
+        self.bytes = self.bytes.saturating_sub(items.iter().map(json_len).sum());
+        self.left = if cut || self.bytes == 0 { 0 } else { self.left - taken.min(self.left) };
+        self.resources.extend(items.into_iter().map(|r| proj.apply(A::rt(), r)));
+        Ok(())
+    }
 }
 
 fn search_query(body: &Value) -> Result<(ListQuery, Projection), AppError> {

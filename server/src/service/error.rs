@@ -74,6 +74,9 @@ impl From<StoreError> for Error {
             StoreError::Conflict(detail) => Self::Conflict(detail),
             StoreError::PreconditionFailed(detail) => Self::PreconditionFailed(detail),
             StoreError::Invalid(v) => Self::Invalid(v),
+            StoreError::DeadlinePassed => Self::TimedOut(
+                "the request's deadline passed while it waited for the writer; nothing was changed, retry it".into(),
+            ),
             StoreError::Unavailable(reason) => Self::Unavailable(reason),
             StoreError::Internal(msg) => Self::Internal(msg),
         }

@@ -24,6 +24,12 @@ use crate::error::AppError;
 pub const MAX_RESULTS: u64 = 1000;
 /// The page size when a client sends no `count`.
 pub const DEFAULT_COUNT: u64 = 100;
+/// The most bytes of resources one list page carries: 4 MiB. RFC 7644 §3.4.2.4 lets a server
+/// return fewer resources than `count` ("itemsPerPage" says how many came back, and the next
+/// page starts after them), and a page of users each in hundreds of nested groups ran to 85 MB
+/// of JSON, several times that in memory while it was built. A page stops before the resource
+/// that would cross this budget, but always carries at least one, so paging always advances.
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// `sortOrder` (RFC 7644 §3.4.2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -48,6 +54,8 @@ pub struct ListQuery {
     pub start_index: u64,
     /// `count`, capped at [`MAX_RESULTS`].
     pub count: u64,
+    /// The byte budget of the page's resources; `None` is [`PAGE_BYTES`].
+    pub max_bytes: Option<usize>,
 }
 
 /// One page of a list.
@@ -163,13 +171,40 @@ pub async fn list_rendered<T: Listed>(
 ) -> Result<(u64, Vec<Value>), AppError> {
     check_query(T::resource_type(), &q)?;
     let point = at_most_one(T::resource_type(), &q);
+    let budget = q.max_bytes.unwrap_or(PAGE_BYTES);
     let work = move |c: &Connection| {
         let ListPage { total, rows } = list_rows::<T>(c, &q, &base)?;
-        let resources = rows.iter().map(|r| render(c, r, &base)).collect::<Result<Vec<_>, _>>()?;
+        let mut resources = Vec::with_capacity(rows.len());
+        let mut used = 0;
+        for row in &rows {
+            let resource = render(c, row, &base)?;
+            used += json_len(&resource);
+            if used > budget && !resources.is_empty() {
+                break; // the page stops here (see PAGE_BYTES)
+            }
+            resources.push(resource);
+        }
         Ok((total, resources))
     };
     let page = if point { db.read_now(work).await? } else { db.read(work).await? };
     Ok(page)
+}
+
+/// The length of `v` as compact JSON, without building the text.
+pub fn json_len(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    let _ = serde_json::to_writer(&mut n, v);
+    n.0
 }
 
 /// Whether the query's filter is one equality on a User's unique key (`id`, `userName`), so that

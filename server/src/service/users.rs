@@ -7,11 +7,13 @@
 //! - A PATCH or PUT that changes nothing does not bump the version.
 //! - Deleting a user removes it from every group.
 
+use std::sync::Arc;
+
 use rusqlite::Connection;
 use scimbox_validator::ValidationError;
 use scimbox_validator::access::{Access, effective_access};
 use scimbox_validator::accounts::{self as payloads, Catalogue, Document};
-use scimbox_validator::patch::{apply_patch_checked, parse_patch};
+use scimbox_validator::patch::{PatchOperation, apply_patch_checked, parse_patch};
 use scimbox_validator::resource::{check_immutable, check_required, normalize};
 use scimbox_validator::schema::{ResourceType, SCIMBOX_USER_URN, USER_RESOURCE, USER_URN};
 use serde_json::{Map, Value, json};
@@ -241,6 +243,12 @@ pub async fn replace(
 }
 
 /// PATCH /Users/{id} (RFC 7644 §3.5.2): all operations apply, or none.
+///
+/// The operations are applied off the writer first, to the user as a read connection sees it;
+/// the writer then stores that result if the user's version and the accounts catalogue are still
+/// the ones it was computed from, and only otherwise (a concurrent change) applies the
+/// operations itself. So however many operations a request carries, the writer, which every
+/// write of the server waits for, spends on it about what storing the document costs.
 pub async fn patch(
     db: &Db,
     id: &str,
@@ -250,26 +258,61 @@ pub async fn patch(
     base: String,
     with: WithAccess,
 ) -> Result<Value, AppError> {
-    let ops = parse_patch(body)?;
-    let required = required.to_vec();
+    let ops = Arc::new(parse_patch(body)?);
+    let required: Arc<[String]> = required.into();
     let (key, now) = (id.to_string(), clock::now_stamp());
+    let plan = {
+        let (ops, required, key, pre) = (Arc::clone(&ops), Arc::clone(&required), key.clone(), pre.clone());
+        db.read(move |c| {
+            let cur = users::get(c, &key)?.ok_or(StoreError::NotFound)?;
+            pre.check(cur.version)?;
+            let cat = accounts::catalogue(c)?;
+            let doc = patched(&cur, &ops, &cat, &required)?;
+            Ok(Planned { version: cur.version, cat, doc })
+        })
+        .await
+        .map_err(with_id(id))?
+    };
     let write = move |c: &Connection| {
         let cat = accounts::catalogue(c)?;
         let change = move |cur: &UserRow| {
             pre.check(cur.version)?;
-            let mut doc = cur.doc.clone();
-            let cat = catalogue_for(&cat, &cur.doc);
-            apply_patch_checked(&USER_RESOURCE, &mut doc, &ops, |d| {
-                *d = normalize(&USER_RESOURCE, &Value::Object(std::mem::take(d)))?;
-                payloads::settle(d, &cat).map(drop)
-            })?;
-            check_required(&USER_RESOURCE, &doc, &required)?;
-            check_immutable(&USER_RESOURCE, &cur.doc, &doc)?;
-            Ok(doc)
+            if plan.version == cur.version && plan.cat == cat {
+                return Ok(plan.doc);
+            }
+            patched(cur, &ops, &cat, &required)
         };
-        render(c, &users::update(c, &key, &now, change)?, &base, with)
+        users::update(c, &key, &now, change)
     };
-    db.write(write).await.map_err(with_id(id))
+    let row = db.write(write).await.map_err(with_id(id))?;
+    // Rendered after the commit, off the writer, as for a create.
+    Ok(db.read_now(move |c| render(c, &row, &base, with)).await?)
+}
+
+/// A PATCH's result, computed from the user at `version` and the catalogue `cat`.
+struct Planned {
+    version: i64,
+    cat: Catalogue,
+    doc: Map<String, Value>,
+}
+
+/// The user's document after `ops`, checked (types, accounts, required and immutable
+/// attributes).
+fn patched(
+    cur: &UserRow,
+    ops: &[PatchOperation],
+    cat: &Catalogue,
+    required: &[String],
+) -> Result<Map<String, Value>, StoreError> {
+    let mut doc = cur.doc.clone();
+    let cat = catalogue_for(cat, &cur.doc);
+    apply_patch_checked(&USER_RESOURCE, &mut doc, ops, |d| {
+        *d = normalize(&USER_RESOURCE, &Value::Object(std::mem::take(d)))?;
+        payloads::settle(d, &cat).map(drop)
+    })?;
+    check_required(&USER_RESOURCE, &doc, required)?;
+    check_immutable(&USER_RESOURCE, &cur.doc, &doc)?;
+    Ok(doc)
 }
 
 /// DELETE /Users/{id} (RFC 7644 §3.6); the user leaves every group.

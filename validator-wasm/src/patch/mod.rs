@@ -70,7 +70,7 @@ mod unfiltered;
 mod value;
 
 pub use apply::{apply_one, apply_patch, apply_patch_checked, blame};
-pub use parse::parse_patch;
+pub use parse::{MAX_OPERATIONS, parse_patch};
 
 /// The three PATCH operations (RFC 7644 §3.5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

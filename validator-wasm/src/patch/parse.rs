@@ -9,6 +9,14 @@ use crate::error::{Result, ValidationError};
 use crate::path::PatchPath;
 use crate::schema::PATCH_OP_URN;
 
+/// The most operations one PATCH request may carry, as Bulk's `maxOperations` caps a Bulk
+/// request. RFC 7644 sets no limit; a PATCH runs inside the single writer, all or nothing
+/// (§3.5.2), so its length is how long every other write waits. No identity provider we know
+/// sends more than a few hundred (Entra batches members by 100s). More is `invalidValue`
+/// (400): §3.12's `tooMany` is defined for filters, and the request is well-formed but its
+/// `Operations` value is not one this server accepts; the browser checker gives the same verdict.
+pub const MAX_OPERATIONS: usize = 1000;
+
 /// Parses a PatchOp request body (RFC 7644 §3.5.2).
 ///
 /// * `schemas`, when present, must list [`PATCH_OP_URN`] (case-insensitively); a body that omits
@@ -19,6 +27,7 @@ use crate::schema::PATCH_OP_URN;
 ///   and are prefixed with `Operations[i].path:`. An empty `path` counts as absent.
 /// * `remove` without `path` is `noTarget` (RFC 7644 §3.5.2.2); `add` or `replace` without `value`
 ///   is `invalidValue` (RFC 7644 §3.5.2.1: the operation "MUST contain a value member").
+/// * More than [`MAX_OPERATIONS`] operations is `invalidValue` (see there).
 pub fn parse_patch(body: &Value) -> Result<Vec<PatchOperation>> {
     let obj = body.as_object().ok_or_else(|| ValidationError::syntax("a PatchOp body must be a JSON object"))?;
     check_schemas(obj)?;
@@ -27,6 +36,13 @@ pub fn parse_patch(body: &Value) -> Result<Vec<PatchOperation>> {
     let ops = ops.as_array().ok_or_else(|| ValidationError::syntax("\"Operations\" must be an array"))?;
     if ops.is_empty() {
         return Err(ValidationError::syntax("\"Operations\" must hold at least one operation"));
+    }
+    if ops.len() > MAX_OPERATIONS {
+        return Err(ValidationError::value(format!(
+            "\"Operations\" holds {} operations; at most {MAX_OPERATIONS} are accepted in one PATCH request: \
+             split it into several requests",
+            ops.len()
+        )));
     }
     ops.iter().enumerate().map(|(i, op)| parse_operation(i, op)).collect()
 }
