@@ -25,5 +25,6 @@ mod parity;
 mod patch_ops;
 mod prefilter;
 mod storage_faults;
+mod token_parity;
 mod ui;
 mod users;

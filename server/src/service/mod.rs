@@ -6,6 +6,7 @@ pub mod error;
 pub mod groups;
 pub mod list;
 pub mod prefilter;
+pub mod tokens;
 pub mod users;
 
 use crate::db::StoreError;

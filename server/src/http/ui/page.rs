@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::db::StoreError;
 use crate::error::{AppError, InternalCause};
+use crate::service;
 
 /// The Content-Security-Policy of every page: nothing from elsewhere, no inline script or style;
 /// `wasm-unsafe-eval` lets the checker compile the validator's WebAssembly.
@@ -122,6 +123,30 @@ impl From<StoreError> for UiError {
             other => Self::BadRequest(other.to_string()),
         }
     }
+}
+
+impl From<service::Error> for UiError {
+    /// A domain refusal as a page: its text is meant for people; an internal fault is logged.
+    fn from(e: service::Error) -> Self {
+        use service::Error as E;
+        match e {
+            E::NotFound(m) => Self::NotFound(capitalised(&m)),
+            E::Internal(cause) => Self::Internal(cause),
+            E::Unavailable(_) | E::TimedOut(_) => Self::Refused(StatusCode::SERVICE_UNAVAILABLE, e.to_string(), None),
+            E::Conflict(_) => Self::Refused(StatusCode::CONFLICT, capitalised(&e.to_string()), None),
+            E::PreconditionFailed(_) => Self::Refused(StatusCode::PRECONDITION_FAILED, e.to_string(), None),
+            E::Limit(_) => Self::Refused(StatusCode::PAYLOAD_TOO_LARGE, e.to_string(), None),
+            E::Invalid(_) => Self::BadRequest(capitalised(&e.to_string())),
+        }
+    }
+}
+
+/// A service message as a sentence: its first letter capitalised, a full stop at the end.
+fn capitalised(m: &str) -> String {
+    let mut chars = m.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    let stop = if m.ends_with(['.', '!', '?']) { "" } else { "." };
+    format!("{first}{}{stop}", chars.as_str())
 }
 
 impl From<AppError> for UiError {
