@@ -156,10 +156,10 @@ pub fn main() -> ExitCode {
             db::migrate(&db).map(|_| eprintln!("{} is up to date", db.display())).map_err(|e| e.to_string())
         }
         Command::Token(cmd) => return exit(token(cmd)),
-        Command::Account(cmd) => account(cmd),
-        Command::Role(cmd) => role(cmd),
+        Command::Account(cmd) => return exit(account(cmd)),
+        Command::Role(cmd) => return exit(role(cmd)),
         Command::Validate(args) => return validate(args),
-        Command::Admin(cmd) => admin::run(cmd),
+        Command::Admin(cmd) => return exit(admin::run(cmd)),
         Command::Demo(args) => demo::run(args),
     };
     exit(result.map_err(Failure::from))
@@ -193,7 +193,7 @@ impl Failure {
         let extra = hint(&e);
         let mut failure = Self::from(e);
         if let Some(extra) = extra {
-            failure.message = format!("{} {extra}", failure.message);
+            failure.message = format!("{}{extra}", failure.message);
         }
         failure
     }

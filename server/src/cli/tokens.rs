@@ -44,7 +44,7 @@ pub(super) enum TokenCommand {
 
 /// Where to look when a name is not there.
 fn see_list(e: &Error) -> Option<String> {
-    matches!(e, Error::NotFound(_)).then(|| "(see `scimbox token list`)".into())
+    matches!(e, Error::NotFound(_)).then(|| " (see `scimbox token list`)".into())
 }
 
 pub(super) fn token(cmd: TokenCommand) -> Result<(), Failure> {

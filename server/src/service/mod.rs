@@ -1,6 +1,8 @@
 //! Domain operations between HTTP and storage: uniqueness, versions and preconditions, PATCH
 //! application through the validator, list evaluation. No axum types here, no SQL.
 
+pub mod accounts;
+pub mod admins;
 pub mod bulk;
 pub mod error;
 pub mod groups;

@@ -14,6 +14,7 @@ use crate::db::{self, Db, StoreError, compat, tokens};
 use super::{Error, Result};
 
 pub use crate::db::compat::Tally;
+pub use crate::db::tokens::TokenInfo;
 
 /// The longest token name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -40,7 +41,7 @@ impl TokenStatus {
     }
 
     /// The status of a stored token at `now` (a stored stamp; stamps compare as text).
-    fn of(t: &tokens::TokenInfo, now: &str) -> Self {
+    fn of(t: &TokenInfo, now: &str) -> Self {
         match (&t.revoked, &t.expires) {
             (Some(_), _) => Self::Revoked,
             (None, Some(exp)) if exp.as_str() <= now => Self::Expired,
@@ -73,7 +74,7 @@ pub struct Token {
 }
 
 impl Token {
-    fn new(t: tokens::TokenInfo, now: &str) -> Self {
+    fn new(t: TokenInfo, now: &str) -> Self {
         let status = TokenStatus::of(&t, now);
         Self {
             name: t.name,
@@ -229,9 +230,9 @@ pub async fn revoke(db: &Db, name: &str) -> Result<()> {
     })
 }
 
-/// The status word of a stored token at `now` (a stored stamp), for callers that still read
-/// storage themselves. Prefer [`list`].
-pub fn status_of(t: &tokens::TokenInfo, now: &str) -> TokenStatus {
+/// The status of a stored token at `now` (a stored stamp), for callers that still read storage
+/// themselves (the overview, until it has a read model of its own). Prefer [`list`].
+pub fn status_of(t: &TokenInfo, now: &str) -> TokenStatus {
     TokenStatus::of(t, now)
 }
 
@@ -239,8 +240,8 @@ pub fn status_of(t: &tokens::TokenInfo, now: &str) -> TokenStatus {
 mod tests {
     use super::*;
 
-    fn info(expires: Option<&str>, revoked: Option<&str>) -> tokens::TokenInfo {
-        tokens::TokenInfo {
+    fn info(expires: Option<&str>, revoked: Option<&str>) -> TokenInfo {
+        TokenInfo {
             name: "t".into(),
             created: "2026-01-01T00:00:00.000Z".into(),
             expires: expires.map(Into::into),

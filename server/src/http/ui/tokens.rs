@@ -12,14 +12,12 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::time::Stamp;
-use super::{Layout, Page, UiError, csrf, query_string};
-use crate::admin::AdminSession;
+use super::{AdminSession, Layout, Page, UiError, csrf, query_string};
 use crate::clock;
-use crate::db::tokens::TokenInfo;
 use crate::http::AppState;
 use crate::http::extract::ResourceId;
 use crate::service::Error;
-use crate::service::tokens::{self as service, Tally, Token, TokenStatus};
+use crate::service::tokens::{self as service, Tally, Token, TokenInfo, TokenStatus};
 
 /// A token as listed.
 pub struct TokenView {
