@@ -16,7 +16,47 @@ use super::{Error, Result};
 use crate::clock;
 use crate::db::{Db, StoreError, accounts, ui};
 
-pub use crate::db::accounts::{Account, MAX_ID_CHARS, Role, TreeEntry};
+pub use crate::db::accounts::{Account, Role, TreeEntry};
+
+/// The longest account id accepted, in characters.
+pub const MAX_ID_CHARS: usize = 64;
+
+/// Checks an account id: non-empty, at most [`MAX_ID_CHARS`] characters, and without whitespace
+/// or control characters. Ids are compared exactly, so they are not trimmed.
+pub fn check_id(id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::invalid("an account id must not be empty"));
+    }
+    let len = id.chars().count();
+    if len > MAX_ID_CHARS {
+        return Err(Error::invalid(format!(
+            "account id \"{id}\" is {len} characters long; the most is {MAX_ID_CHARS}"
+        )));
+    }
+    match id.chars().enumerate().find(|(_, c)| c.is_whitespace() || c.is_control()) {
+        Some((at, c)) => {
+            let what = if c.is_control() { "a control character" } else { "whitespace" };
+            Err(Error::invalid(format!(
+                "account id {id:?} contains {what} ({c:?}, character {}); use an id such as ACC123",
+                at + 1
+            )))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Checks an account's display name or a role name (`what` says which): not blank, no control
+/// characters. Returns it trimmed.
+pub fn check_label<'a>(what: &str, text: &'a str) -> Result<&'a str> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::invalid(format!("the {what} must not be empty")));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Error::invalid(format!("the {what} {text:?} contains a control character")));
+    }
+    Ok(text)
+}
 
 /// The registry as the accounts page shows it.
 #[derive(Debug, Clone)]
@@ -59,6 +99,8 @@ fn missing(c: &Connection, ids: &[String]) -> Result<Error, StoreError> {
 /// Registers an account, under `parent` if given; returns it. `Invalid` for a malformed id or a
 /// blank name, `Conflict` if the id is taken, `NotFound` if the parent is not registered.
 pub async fn add(db: &Db, id: &str, name: &str, parent: Option<&str>) -> Result<Account> {
+    check_id(id)?;
+    let name = check_label("account name", name)?;
     let (id, name, parent) = (id.to_owned(), name.to_owned(), parent.map(str::to_owned));
     let now = clock::now_stamp();
     change(db, parent.iter().cloned().collect(), move |c| {
@@ -91,7 +133,7 @@ pub async fn remove(db: &Db, id: &str) -> Result<()> {
 /// Adds a role to the catalogue; returns its name as stored (trimmed). `Conflict` if it is
 /// there in any case.
 pub async fn add_role(db: &Db, name: &str) -> Result<String> {
-    let (name, now) = (name.trim().to_owned(), clock::now_stamp());
+    let (name, now) = (check_label("role name", name)?.to_owned(), clock::now_stamp());
     let stored = name.clone();
     db.write(move |c| accounts::add_role(c, &name, &now)).await?;
     Ok(stored)
@@ -137,6 +179,19 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = Db::open(&dir.path().join("a.db")).expect("open");
         (dir, db)
+    }
+
+    #[test]
+    fn ids_and_labels() {
+        for bad in ["", "A B", "A\tB", "A\u{7}", &"x".repeat(MAX_ID_CHARS + 1)] {
+            assert!(matches!(check_id(bad), Err(Error::Invalid(_))), "{bad:?}");
+        }
+        let e = check_id("ACC 1").unwrap_err().to_string();
+        assert!(e.contains("whitespace") && e.contains("character 4"), "{e}");
+        assert_eq!(check_id(&"é".repeat(MAX_ID_CHARS)), Ok(()));
+        assert_eq!(check_label("role name", " Editor "), Ok("Editor"));
+        assert!(matches!(check_label("account name", "  "), Err(Error::Invalid(_))));
+        assert!(matches!(check_label("role name", "a\u{0}b"), Err(Error::Invalid(_))));
     }
 
     #[tokio::test]
