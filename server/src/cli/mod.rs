@@ -216,7 +216,9 @@ pub(crate) fn with_store<T>(
     path: &std::path::Path,
     f: impl AsyncFnOnce(&Db) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
-    let db = Db::open(path).map_err(service::Error::from)?;
+    // A store that cannot be opened (no such directory, no permission, a newer schema) is told
+    // as storage says it, with EX_UNAVAILABLE: nothing was changed.
+    let db = Db::open(path).map_err(|e| Failure { message: e.to_string(), code: 69 })?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
