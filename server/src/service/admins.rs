@@ -40,7 +40,7 @@ const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(10);
 /// The shortest password an administrator may have, in characters.
 pub const MIN_PASSWORD: usize = 12;
 /// How long login attempts are kept.
-const ATTEMPTS_KEPT: Duration = Duration::from_secs(86_400);
+pub const ATTEMPTS_KEPT: Duration = Duration::from_secs(86_400);
 
 /// A logged-in administrator.
 #[derive(Debug, Clone, PartialEq, Eq)]
