@@ -1257,7 +1257,7 @@ async fn token_show_reports_what_an_entra_connection_sent() {
     drop(server);
 
     let out = token_show(&db, "nosuch");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(66), "not found (sysexits EX_NOINPUT)");
     assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no token named \"nosuch\""), "{err}");

@@ -51,11 +51,12 @@ fn ok(db: &Path, args: &[&str]) -> Run {
     r
 }
 
-/// Like [`on`], asserting exit 1 with `scimbox: ...` on stderr containing every one of `words`,
-/// and nothing on stdout.
-fn refused(db: &Path, args: &[&str], words: &[&str]) {
+/// Like [`on`], asserting exit `code` (1 for a conflict, 65 for bad input, 66 for something not
+/// registered: `service::Error::exit_code`) with `scimbox: ...` on stderr containing every one
+/// of `words`, and nothing on stdout.
+fn refused(db: &Path, args: &[&str], code: i32, words: &[&str]) {
     let r = on(db, args);
-    assert_eq!(r.code, 1, "{args:?} should fail: {}{}", r.out, r.err);
+    assert_eq!(r.code, code, "{args:?} should fail: {}{}", r.out, r.err);
     assert!(r.out.is_empty(), "{args:?} printed {:?}", r.out);
     assert!(r.err.starts_with("scimbox: "), "{args:?}: {}", r.err);
     for w in words {
@@ -95,11 +96,11 @@ fn account_add_list_move_remove() {
     assert_eq!(ok(&db, &["account", "list"]).out, rooted);
 
     // A parent goes only once its children have.
-    refused(&db, &["account", "remove", "ACC110"], &["ACC110", "child accounts", "ACC111"]);
+    refused(&db, &["account", "remove", "ACC110"], 1, &["ACC110", "child accounts", "ACC111"]);
     ok(&db, &["account", "remove", "ACC111"]);
     let r = ok(&db, &["account", "remove", "ACC110"]);
     assert!(r.err.contains("removed account ACC110"), "{}", r.err);
-    refused(&db, &["account", "remove", "ACC110"], &["no account \"ACC110\""]);
+    refused(&db, &["account", "remove", "ACC110"], 66, &["no account \"ACC110\""]);
     assert_eq!(ok(&db, &["account", "list"]).out, "ACC100  Acme Corp\n  ACC120  Acme US\nACC200  Beta\n");
 }
 
@@ -108,16 +109,16 @@ fn cycles_and_bad_input_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.db");
     acme(&db);
-    refused(&db, &["account", "move", "ACC100", "--parent", "ACC111"], &["ACC100 > ACC110 > ACC111", "cycle"]);
-    refused(&db, &["account", "move", "ACC110", "--parent", "ACC110"], &["under itself"]);
-    refused(&db, &["account", "move", "ACC110", "--parent", "NOPE"], &["no account \"NOPE\""]);
-    refused(&db, &["account", "move", "NOPE", "--root"], &["no account \"NOPE\""]);
-    refused(&db, &["account", "add", "ACC100", "--name", "Again"], &["ACC100 already exists", "Acme Corp"]);
-    refused(&db, &["account", "add", "ACC300", "--name", "X", "--parent", "NOPE"], &["no account \"NOPE\""]);
-    refused(&db, &["account", "add", "ACC 300", "--name", "X"], &["whitespace"]);
-    refused(&db, &["account", "add", "", "--name", "X"], &["must not be empty"]);
-    refused(&db, &["account", "add", &"A".repeat(65), "--name", "X"], &["65 characters", "64"]);
-    refused(&db, &["account", "add", "ACC300", "--name", " "], &["name must not be empty"]);
+    refused(&db, &["account", "move", "ACC100", "--parent", "ACC111"], 1, &["ACC100 > ACC110 > ACC111", "cycle"]);
+    refused(&db, &["account", "move", "ACC110", "--parent", "ACC110"], 1, &["under itself"]);
+    refused(&db, &["account", "move", "ACC110", "--parent", "NOPE"], 66, &["no account \"NOPE\""]);
+    refused(&db, &["account", "move", "NOPE", "--root"], 66, &["no account \"NOPE\""]);
+    refused(&db, &["account", "add", "ACC100", "--name", "Again"], 1, &["ACC100 already exists", "Acme Corp"]);
+    refused(&db, &["account", "add", "ACC300", "--name", "X", "--parent", "NOPE"], 66, &["no account \"NOPE\""]);
+    refused(&db, &["account", "add", "ACC 300", "--name", "X"], 65, &["whitespace"]);
+    refused(&db, &["account", "add", "", "--name", "X"], 65, &["must not be empty"]);
+    refused(&db, &["account", "add", &"A".repeat(65), "--name", "X"], 65, &["65 characters", "64"]);
+    refused(&db, &["account", "add", "ACC300", "--name", " "], 65, &["name must not be empty"]);
     // Usage errors are clap's: exit 2 with help on stderr.
     for args in [
         &["account", "move", "ACC110"][..],
@@ -139,11 +140,11 @@ fn role_commands() {
     assert!(r.err.contains("any role name is accepted"), "{}", r.err);
     ok(&db, &["role", "add", "Editor"]);
     ok(&db, &["role", "add", "viewer"]);
-    refused(&db, &["role", "add", "EDITOR"], &["\"Editor\" already exists"]);
-    refused(&db, &["role", "add", "  "], &["must not be empty"]);
+    refused(&db, &["role", "add", "EDITOR"], 1, &["\"Editor\" already exists"]);
+    refused(&db, &["role", "add", "  "], 65, &["must not be empty"]);
     assert_eq!(ok(&db, &["role", "list"]).out, "Editor\nviewer\n");
     ok(&db, &["role", "remove", "editor"]);
-    refused(&db, &["role", "remove", "Editor"], &["no role \"Editor\""]);
+    refused(&db, &["role", "remove", "Editor"], 66, &["no role \"Editor\""]);
     assert_eq!(ok(&db, &["role", "list"]).out, "viewer\n");
 }
 

@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 use axum::extract::FromRequestParts;
 use axum::http::{Request, StatusCode, header};
 use axum::response::IntoResponse;
-use scimbox::admin::{self, AdminSession, LoginError};
+use scimbox::http::ui::session::COOKIE;
+use scimbox::service::admins::{self, AdminSession, LoginError};
 use scimbox::{AppState, Config};
 
 use crate::helpers::{TestApp, bin};
@@ -47,7 +48,7 @@ async fn with_alice() -> (TestApp, AppState) {
 async fn session(state: &AppState, path: &str, cookie: Option<&str>) -> Result<AdminSession, (StatusCode, String)> {
     let mut req = Request::builder().uri(path);
     if let Some(c) = cookie {
-        req = req.header(header::COOKIE, format!("theme=dark; {}={c}", admin::COOKIE));
+        req = req.header(header::COOKIE, format!("theme=dark; {}={c}", COOKIE));
     }
     let (mut parts, ()) = req.body(()).expect("request").into_parts();
     AdminSession::from_request_parts(&mut parts, state).await.map_err(|redirect| {
@@ -88,13 +89,13 @@ async fn admin_add_list_remove_through_the_binary() {
 #[tokio::test]
 async fn login_succeeds_with_the_right_password_only() {
     let (_app, state) = with_alice().await;
-    let (cookie, s) = admin::login(&state, "Alice", PASSWORD, "10.0.0.1").await.expect("login");
+    let (cookie, s) = admins::login(&state.db, &state.guards, "Alice", PASSWORD, "10.0.0.1").await.expect("login");
     assert_eq!(s.admin, "alice", "the stored spelling");
     assert!(cookie.len() >= 43 && s.csrf.len() >= 43 && cookie != s.csrf);
     assert_eq!(session(&state, "/users", Some(&cookie)).await.expect("session"), s);
-    let wrong = admin::login(&state, "alice", "not the password", "10.0.0.1").await;
+    let wrong = admins::login(&state.db, &state.guards, "alice", "not the password", "10.0.0.1").await;
     assert!(matches!(wrong, Err(LoginError::Invalid)), "{wrong:?}");
-    let unknown = admin::login(&state, "mallory", PASSWORD, "10.0.0.1").await;
+    let unknown = admins::login(&state.db, &state.guards, "mallory", PASSWORD, "10.0.0.1").await;
     assert!(matches!(unknown, Err(LoginError::Invalid)), "{unknown:?}");
     assert_eq!(LoginError::Invalid.to_string(), "wrong name or password");
 }
@@ -106,16 +107,20 @@ async fn failures_slow_only_their_own_name_and_address() {
     let (app, state) = with_alice().await;
     scimbox_admin(&app, &["add", "carol"], &format!("{PASSWORD}\n"));
     for _ in 0..scimbox::throttle::FREE_FAILURES {
-        let r = admin::login(&state, "alice", "guess", "10.0.0.1").await;
+        let r = admins::login(&state.db, &state.guards, "alice", "guess", "10.0.0.1").await;
         assert!(matches!(r, Err(LoginError::Invalid)), "{r:?}");
     }
-    let slowed = admin::login(&state, "alice", PASSWORD, "10.0.0.1").await;
+    let slowed = admins::login(&state.db, &state.guards, "alice", PASSWORD, "10.0.0.1").await;
     let Err(LoginError::Throttled { seconds }) = slowed else { panic!("the pair is slowed: {slowed:?}") };
     assert_eq!(seconds, 1, "the first delay is a second");
-    admin::login(&state, "alice", PASSWORD, "10.0.0.2").await.expect("the right password from another address");
-    admin::login(&state, "carol", PASSWORD, "10.0.0.1").await.expect("another name from the same address");
-    let long = "a".repeat(admin::MAX_NAME_BYTES + 1);
-    let r = admin::login(&state, &long, PASSWORD, "10.0.0.3").await;
+    admins::login(&state.db, &state.guards, "alice", PASSWORD, "10.0.0.2")
+        .await
+        .expect("the right password from another address");
+    admins::login(&state.db, &state.guards, "carol", PASSWORD, "10.0.0.1")
+        .await
+        .expect("another name from the same address");
+    let long = "a".repeat(admins::MAX_NAME_BYTES + 1);
+    let r = admins::login(&state.db, &state.guards, &long, PASSWORD, "10.0.0.3").await;
     assert!(matches!(r, Err(LoginError::NameTooLong)), "{r:?}");
     let stored: i64 = app
         .db
@@ -128,11 +133,11 @@ async fn failures_slow_only_their_own_name_and_address() {
 #[tokio::test]
 async fn csrf_tokens_are_checked() {
     let (_app, state) = with_alice().await;
-    let (_, s) = admin::login(&state, "alice", PASSWORD, "10.0.0.1").await.expect("login");
-    let (_, other) = admin::login(&state, "alice", PASSWORD, "10.0.0.1").await.expect("login");
-    assert!(admin::check_csrf(&s, &s.csrf));
-    assert!(!admin::check_csrf(&s, &other.csrf), "another session's token");
-    assert!(!admin::check_csrf(&s, "") && !admin::check_csrf(&s, &s.csrf[1..]));
+    let (_, s) = admins::login(&state.db, &state.guards, "alice", PASSWORD, "10.0.0.1").await.expect("login");
+    let (_, other) = admins::login(&state.db, &state.guards, "alice", PASSWORD, "10.0.0.1").await.expect("login");
+    assert!(admins::check_csrf(&s, &s.csrf));
+    assert!(!admins::check_csrf(&s, &other.csrf), "another session's token");
+    assert!(!admins::check_csrf(&s, "") && !admins::check_csrf(&s, &s.csrf[1..]));
 }
 
 #[tokio::test]
@@ -142,11 +147,11 @@ async fn without_a_live_session_pages_redirect_to_login() {
     assert_eq!(session(&state, "/journal?failures=1", None).await, Err(to_login.clone()));
     assert_eq!(session(&state, "/journal?failures=1", Some("forged")).await, Err(to_login.clone()));
 
-    let (cookie, s) = admin::login(&state, "alice", PASSWORD, "10.0.0.1").await.expect("login");
-    admin::logout(&state, &s).await;
+    let (cookie, s) = admins::login(&state.db, &state.guards, "alice", PASSWORD, "10.0.0.1").await.expect("login");
+    admins::logout(&state.db, &s).await;
     assert_eq!(session(&state, "/journal?failures=1", Some(&cookie)).await, Err(to_login.clone()), "logged out");
 
-    let (cookie, _) = admin::login(&state, "alice", PASSWORD, "10.0.0.1").await.expect("login");
+    let (cookie, _) = admins::login(&state.db, &state.guards, "alice", PASSWORD, "10.0.0.1").await.expect("login");
     state
         .db
         .write(|c| Ok(c.execute("UPDATE admin_sessions SET expires = '2000-01-01T00:00:00.000Z'", [])?))

@@ -25,6 +25,7 @@ mod parity;
 mod patch_ops;
 mod prefilter;
 mod storage_faults;
+mod token_parity;
 mod ui;
 mod users;
 mod writes;

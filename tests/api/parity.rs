@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use reqwest::StatusCode;
-use scimbox::db::accounts;
+use scimbox::service::accounts;
 use scimbox_validator::accounts::{Catalogue, Document};
 use scimbox_validator::check::{self, Fault, Verdict};
 use serde::Deserialize;
@@ -167,22 +167,17 @@ async fn server_for(key: &ServerKey, cases: &[&Case]) -> TestApp {
         None => cases.iter().flat_map(|c| account_ids(&c.text)).collect(),
     };
     let (roles, explicit) = (key.roles.clone(), key.accounts.is_some());
-    app.db
-        .write(move |c| {
-            for id in &ids {
-                match accounts::add(c, id, "parity", None, "2026-01-01T00:00:00Z") {
-                    // Offline cases may name ids the registry refuses (they are then refused).
-                    Err(e) if explicit => panic!("registering {id:?}: {e}"),
-                    _ => {}
-                }
-            }
-            for role in &roles {
-                accounts::add_role(c, role, "2026-01-01T00:00:00Z").unwrap_or_else(|e| panic!("role {role:?}: {e}"));
-            }
-            Ok(())
-        })
-        .await
-        .expect("register the catalogue");
+    // Through the service, as `scimbox account add` and `role add` do: it holds the id rules.
+    for id in &ids {
+        match accounts::add(&app.db, id, "parity", None).await {
+            // Offline cases may name ids the registry refuses (they are then refused).
+            Err(e) if explicit => panic!("registering {id:?}: {e}"),
+            _ => {}
+        }
+    }
+    for role in &roles {
+        accounts::add_role(&app.db, role).await.unwrap_or_else(|e| panic!("role {role:?}: {e}"));
+    }
     app
 }
 

@@ -50,7 +50,7 @@ impl Browser {
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Got {
         let req = match &self.cookie {
-            Some(c) => req.header("Cookie", format!("{}={c}", admin::COOKIE)),
+            Some(c) => req.header("Cookie", format!("{}={c}", scimbox::http::ui::session::COOKIE)),
             None => req,
         };
         let resp = req.send().await.expect("request");

@@ -1,13 +1,10 @@
 //! `scimbox account ...` and `scimbox role ...`: the accounts registry and the roles catalogue.
 
-use std::path::Path;
-
 use clap::{ArgGroup, Args, Subcommand};
-use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use super::DbArg;
-use crate::clock;
-use crate::db::{self, StoreError, accounts};
+use super::{DbArg, Failure, with_store};
+use crate::service::Error;
+use crate::service::accounts::{self, TreeEntry};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum AccountCommand {
@@ -85,38 +82,22 @@ pub(super) enum RoleCommand {
     },
 }
 
-/// Opens (and migrates) the database and runs `f` in one `BEGIN IMMEDIATE` transaction, so that
-/// its checks and its write see the same state even while a server writes to the same file.
-pub(super) fn in_transaction<T>(path: &Path, f: impl FnOnce(&Connection) -> Result<T, String>) -> Result<T, String> {
-    let conn = db::migrate(path).map_err(|e| e.to_string())?;
-    let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate).map_err(|e| e.to_string())?;
-    let out = f(&tx)?;
-    tx.commit().map_err(|e| e.to_string())?;
-    Ok(out)
+/// Where to look when something named is not there.
+fn see(list: &'static str) -> impl Fn(&Error) -> Option<String> {
+    move |e| matches!(e, Error::NotFound(_)).then(|| format!(" (see `scimbox {list} list`)"))
 }
 
-/// The message for a store error. On `NotFound`, it names the first of `ids` not registered.
-pub(super) fn explain(conn: &Connection, e: StoreError, ids: &[&str]) -> String {
-    match e {
-        StoreError::NotFound => match ids.iter().find(|id| matches!(accounts::find(conn, id), Ok(None))) {
-            Some(id) => format!("no account \"{id}\" is registered (see `scimbox account list`)"),
-            None => "not found".into(),
-        },
-        StoreError::Invalid(v) => v.detail,
-        other => other.to_string(),
-    }
-}
-
-pub(super) fn account(cmd: AccountCommand) -> Result<(), String> {
+pub(super) fn account(cmd: AccountCommand) -> Result<(), Failure> {
     match cmd {
         AccountCommand::Add(args) => account_add(args),
         AccountCommand::List { db } => {
-            let conn = db::migrate(&db.db).map_err(|e| e.to_string())?;
-            print_accounts(&accounts::list(&conn).map_err(|e| e.to_string())?);
+            print_accounts(&with_store(&db.db, async |db| Ok(accounts::tree(db).await?))?);
             Ok(())
         }
         AccountCommand::Remove { db, id } => {
-            in_transaction(&db.db, |c| accounts::remove(c, &id).map_err(|e| explain(c, e, &[&id])))?;
+            with_store(&db.db, async |db| {
+                accounts::remove(db, &id).await.map_err(|e| Failure::hinted(e, see("account")))
+            })?;
             eprintln!("removed account {id}");
             Ok(())
         }
@@ -124,24 +105,22 @@ pub(super) fn account(cmd: AccountCommand) -> Result<(), String> {
     }
 }
 
-pub(super) fn account_add(args: AccountAddArgs) -> Result<(), String> {
+pub(super) fn account_add(args: AccountAddArgs) -> Result<(), Failure> {
     let AccountAddArgs { db, id, name, parent } = args;
-    in_transaction(&db.db, |c| {
-        let ids: Vec<&str> = parent.iter().map(String::as_str).collect();
-        accounts::add(c, &id, &name, parent.as_deref(), &clock::now_stamp()).map_err(|e| explain(c, e, &ids))
+    let added = with_store(&db.db, async |db| {
+        accounts::add(db, &id, &name, parent.as_deref()).await.map_err(|e| Failure::hinted(e, see("account")))
     })?;
-    match parent {
-        Some(p) => eprintln!("added account {id} ({}) under {p}", name.trim()),
-        None => eprintln!("added account {id} ({})", name.trim()),
+    match added.parent_id {
+        Some(p) => eprintln!("added account {id} ({}) under {p}", added.name),
+        None => eprintln!("added account {id} ({})", added.name),
     }
     Ok(())
 }
 
-pub(super) fn account_move(args: AccountMoveArgs) -> Result<(), String> {
+pub(super) fn account_move(args: AccountMoveArgs) -> Result<(), Failure> {
     let AccountMoveArgs { db, id, parent, root: _ } = args;
-    in_transaction(&db.db, |c| {
-        let ids: Vec<&str> = std::iter::once(id.as_str()).chain(parent.as_deref()).collect();
-        accounts::move_to(c, &id, parent.as_deref()).map_err(|e| explain(c, e, &ids))
+    with_store(&db.db, async |db| {
+        accounts::move_to(db, &id, parent.as_deref()).await.map_err(|e| Failure::hinted(e, see("account")))
     })?;
     match parent {
         Some(p) => eprintln!("moved account {id} under {p}"),
@@ -151,7 +130,7 @@ pub(super) fn account_move(args: AccountMoveArgs) -> Result<(), String> {
 }
 
 /// `ACC100  Acme Corp`, then each child two spaces further in.
-pub(super) fn print_accounts(list: &[accounts::TreeEntry]) {
+pub(super) fn print_accounts(list: &[TreeEntry]) {
     if list.is_empty() {
         eprintln!("no accounts; add one with `scimbox account add ID --name NAME`");
     }
@@ -160,30 +139,22 @@ pub(super) fn print_accounts(list: &[accounts::TreeEntry]) {
     }
 }
 
-pub(super) fn role(cmd: RoleCommand) -> Result<(), String> {
+pub(super) fn role(cmd: RoleCommand) -> Result<(), Failure> {
     match cmd {
         RoleCommand::Add { db, name } => {
-            in_transaction(&db.db, |c| {
-                accounts::add_role(c, &name, &clock::now_stamp()).map_err(|e| explain(c, e, &[]))
-            })?;
-            eprintln!("added role {}", name.trim());
+            let added = with_store(&db.db, async |db| Ok(accounts::add_role(db, &name).await?))?;
+            eprintln!("added role {added}");
         }
         RoleCommand::List { db } => {
-            let conn = db::migrate(&db.db).map_err(|e| e.to_string())?;
-            let roles = accounts::roles(&conn).map_err(|e| e.to_string())?;
+            let roles = with_store(&db.db, async |db| Ok(accounts::roles(db).await?))?;
             if roles.is_empty() {
                 eprintln!("no roles catalogued: any role name is accepted");
             }
             roles.iter().for_each(|r| println!("{}", r.name));
         }
         RoleCommand::Remove { db, name } => {
-            in_transaction(&db.db, |c| {
-                accounts::remove_role(c, &name).map_err(|e| match e {
-                    StoreError::NotFound => {
-                        format!("no role \"{}\" is catalogued (see `scimbox role list`)", name.trim())
-                    }
-                    other => explain(c, other, &[]),
-                })
+            with_store(&db.db, async |db| {
+                accounts::remove_role(db, &name).await.map_err(|e| Failure::hinted(e, see("role")))
             })?;
             eprintln!("removed role {}", name.trim());
         }

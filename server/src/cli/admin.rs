@@ -4,9 +4,9 @@ use std::io::BufRead;
 
 use clap::Subcommand;
 
-use super::DbArg;
-use crate::db::{self, StoreError, admins};
-use crate::{admin, clock};
+use super::{DbArg, Failure, with_store};
+use crate::service::Error;
+use crate::service::admins::{self, Admin};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum AdminCommand {
@@ -32,41 +32,27 @@ pub(super) enum AdminCommand {
     },
 }
 
-pub(super) fn run(cmd: AdminCommand) -> Result<(), String> {
-    let err = |e: StoreError| e.to_string();
+pub(super) fn run(cmd: AdminCommand) -> Result<(), Failure> {
     match cmd {
-        AdminCommand::Add { db, name } => add(&db, &name),
-        AdminCommand::List { db } => {
-            let conn = db::migrate(&db.db).map_err(err)?;
-            print_admins(&admins::list(&conn).map_err(err)?);
-            Ok(())
-        }
-        AdminCommand::Remove { db, name } => {
-            let conn = db::migrate(&db.db).map_err(err)?;
-            admins::remove(&conn, name.trim()).map_err(|e| match e {
-                StoreError::NotFound => format!("no administrator named \"{name}\" (see `scimbox admin list`)"),
-                other => other.to_string(),
+        AdminCommand::Add { db, name } => {
+            // The name is checked before the password is read, so a typo fails at once.
+            let name = admins::check_name(&name)?.to_owned();
+            let password = read_password()?;
+            let hint = |e: &Error| {
+                matches!(e, Error::Conflict(_)).then(|| format!("; remove it first with `scimbox admin remove {name}`"))
+            };
+            let added = with_store(&db.db, async |db| {
+                admins::add(db, &name, &password).await.map_err(|e| Failure::hinted(e, hint))
             })?;
+            eprintln!("added administrator \"{added}\"");
+        }
+        AdminCommand::List { db } => print_admins(&with_store(&db.db, async |db| Ok(admins::list(db).await?))?),
+        AdminCommand::Remove { db, name } => {
+            let see = |e: &Error| matches!(e, Error::NotFound(_)).then(|| " (see `scimbox admin list`)".to_owned());
+            with_store(&db.db, async |db| admins::remove(db, &name).await.map_err(|e| Failure::hinted(e, see)))?;
             eprintln!("removed \"{}\"", name.trim());
-            Ok(())
         }
     }
-}
-
-fn add(db: &DbArg, name: &str) -> Result<(), String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().any(char::is_control) {
-        return Err("the name must not be empty or contain control characters".into());
-    }
-    let password = read_password()?;
-    admin::check_new_password(&password)?;
-    let hash = admin::hash_password(&password)?;
-    let conn = db::migrate(&db.db).map_err(|e| e.to_string())?;
-    admins::insert(&conn, name, &hash, &clock::now_stamp()).map_err(|e| match e {
-        StoreError::Conflict(msg) => format!("{msg}; remove it first with `scimbox admin remove {name}`"),
-        other => other.to_string(),
-    })?;
-    eprintln!("added administrator \"{name}\"");
     Ok(())
 }
 
@@ -81,7 +67,7 @@ fn read_password() -> Result<String, String> {
     Ok(password)
 }
 
-fn print_admins(list: &[admins::AdminInfo]) {
+fn print_admins(list: &[Admin]) {
     if list.is_empty() {
         println!("no administrators; add one with `scimbox admin add NAME` (password on stdin)");
         return;

@@ -17,7 +17,8 @@ use self::admin::AdminCommand;
 use self::tokens::{TokenCommand, token};
 use self::validate::{ValidateArgs, validate};
 use crate::config::Config;
-use crate::db;
+use crate::db::{self, Db};
+use crate::service;
 
 /// scimbox: a self-hosted SCIM 2.0 provisioning endpoint for Okta, Entra ID, OneLogin and
 /// JumpCloud, over one embedded SQLite file.
@@ -154,20 +155,75 @@ pub fn main() -> ExitCode {
         Command::Migrate(DbArg { db }) => {
             db::migrate(&db).map(|_| eprintln!("{} is up to date", db.display())).map_err(|e| e.to_string())
         }
-        Command::Token(cmd) => token(cmd),
-        Command::Account(cmd) => account(cmd),
-        Command::Role(cmd) => role(cmd),
+        Command::Token(cmd) => return exit(token(cmd)),
+        Command::Account(cmd) => return exit(account(cmd)),
+        Command::Role(cmd) => return exit(role(cmd)),
         Command::Validate(args) => return validate(args),
-        Command::Admin(cmd) => admin::run(cmd),
+        Command::Admin(cmd) => return exit(admin::run(cmd)),
         Command::Demo(args) => demo::run(args),
     };
+    exit(result.map_err(Failure::from))
+}
+
+/// Why a command failed: the message for stderr and the exit code.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl From<String> for Failure {
+    /// A failure of the command line itself (bad flags, unreadable input): exit code 1.
+    fn from(message: String) -> Self {
+        Self { message, code: 1 }
+    }
+}
+
+impl From<service::Error> for Failure {
+    /// A domain refusal: its text, and [`service::Error::exit_code`].
+    fn from(e: service::Error) -> Self {
+        Self { code: e.exit_code(), message: e.to_string() }
+    }
+}
+
+impl Failure {
+    /// A domain refusal with a pointer to the command that helps, for the errors it helps with
+    /// (`(see `scimbox token list`)` after a name that is not there, say).
+    pub(crate) fn hinted(e: service::Error, hint: impl Fn(&service::Error) -> Option<String>) -> Self {
+        let extra = hint(&e);
+        let mut failure = Self::from(e);
+        if let Some(extra) = extra {
+            failure.message = format!("{}{extra}", failure.message);
+        }
+        failure
+    }
+}
+
+fn exit(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(msg) => {
-            eprintln!("scimbox: {msg}");
-            ExitCode::FAILURE
+        Err(Failure { message, code }) => {
+            eprintln!("scimbox: {message}");
+            ExitCode::from(code)
         }
     }
+}
+
+/// Opens (creating and migrating) the store at `path` and runs `f` on it on a small runtime of
+/// its own: the commands that change tokens, accounts or administrators call the same async
+/// service functions as the status page, through the same writer.
+pub(crate) fn with_store<T>(
+    path: &std::path::Path,
+    f: impl AsyncFnOnce(&Db) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    // A store that cannot be opened (no such directory, no permission, a newer schema) is told
+    // as storage says it, with EX_UNAVAILABLE: nothing was changed.
+    let db = Db::open(path).map_err(|e| Failure { message: e.to_string(), code: 69 })?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the runtime: {e}"))?;
+    rt.block_on(f(&db))
 }
 
 /// Threads of the runtime's blocking pool: the readers, and a few for password checks.

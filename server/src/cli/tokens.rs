@@ -3,9 +3,9 @@
 use crate::quirks::Quirk;
 use clap::Subcommand;
 
-use super::DbArg;
-use crate::db::{self, StoreError, compat, tokens};
-use crate::{auth, clock};
+use super::{DbArg, Failure, with_store};
+use crate::service::Error;
+use crate::service::tokens::{self, Report, Token};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum TokenCommand {
@@ -42,56 +42,36 @@ pub(super) enum TokenCommand {
     },
 }
 
-pub(super) fn token(cmd: TokenCommand) -> Result<(), String> {
-    let err = |e: StoreError| e.to_string();
-    match cmd {
-        TokenCommand::Create { db, name, expires_in } => {
-            let name = name.trim().to_string();
-            if name.is_empty() {
-                return Err("--name must not be empty".into());
-            }
-            let now = clock::now();
-            let expires = match expires_in {
-                Some(d) => Some(db::timestamp(now + auth::parse_duration(&d)?)),
-                None => None,
-            };
-            let conn = db::migrate(&db.db).map_err(err)?;
-            let secret = auth::generate();
-            tokens::insert(&conn, &name, &auth::hash(&secret), &db::timestamp(now), expires.as_deref()).map_err(err)?;
-            println!("{secret}");
-            Ok(())
-        }
-        TokenCommand::List { db } => {
-            let conn = db::migrate(&db.db).map_err(err)?;
-            print_tokens(&tokens::list(&conn).map_err(err)?);
-            Ok(())
-        }
-        TokenCommand::Show { db, name } => {
-            let conn = db::migrate(&db.db).map_err(err)?;
-            let all = tokens::list(&conn).map_err(err)?;
-            let mine: Vec<_> = all.into_iter().filter(|t| t.name == name).collect();
-            if mine.is_empty() {
-                return Err(format!("no token named \"{name}\" (see `scimbox token list`)"));
-            }
-            print_tokens(&mine);
-            let clients = compat::clients(&conn, &name).map_err(err)?;
-            let quirks = compat::quirks(&conn, &name).map_err(err)?;
-            print_report(&clients, &quirks);
-            Ok(())
-        }
-        TokenCommand::Revoke { db, name } => {
-            let conn = db::migrate(&db.db).map_err(err)?;
-            tokens::revoke(&conn, &name, &clock::now_stamp()).map_err(|e| match e {
-                StoreError::NotFound => format!("no live token named \"{name}\" (see `scimbox token list`)"),
-                other => other.to_string(),
-            })?;
-            eprintln!("revoked \"{name}\"");
-            Ok(())
-        }
-    }
+/// Where to look when a name is not there.
+fn see_list(e: &Error) -> Option<String> {
+    matches!(e, Error::NotFound(_)).then(|| " (see `scimbox token list`)".into())
 }
 
-pub(super) fn print_report(clients: &[compat::Tally], quirks: &[compat::Tally]) {
+pub(super) fn token(cmd: TokenCommand) -> Result<(), Failure> {
+    match cmd {
+        TokenCommand::Create { db, name, expires_in } => {
+            let issued = with_store(&db.db, async |db| Ok(tokens::issue(db, &name, expires_in.as_deref()).await?))?;
+            println!("{}", issued.secret);
+        }
+        TokenCommand::List { db } => print_tokens(&with_store(&db.db, async |db| Ok(tokens::list(db).await?))?),
+        TokenCommand::Show { db, name } => {
+            let shown = with_store(&db.db, async |db| {
+                tokens::report(db, &name).await.map_err(|e| Failure::hinted(e, see_list))
+            });
+            let (mine, report) = shown?;
+            print_tokens(&mine);
+            print_report(&report);
+        }
+        TokenCommand::Revoke { db, name } => {
+            with_store(&db.db, async |db| tokens::revoke(db, &name).await.map_err(|e| Failure::hinted(e, see_list)))?;
+            eprintln!("revoked \"{name}\"");
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn print_report(report: &Report) {
+    let (clients, quirks) = (&report.clients, &report.quirks);
     println!();
     if clients.is_empty() {
         println!("no requests recorded yet");
@@ -101,6 +81,10 @@ pub(super) fn print_report(clients: &[compat::Tally], quirks: &[compat::Tally]) 
     for c in clients {
         let ua = if c.key.is_empty() { "(none sent)" } else { c.key.as_str() };
         println!("{:<40} {:>9} {:<24} {:<24}", ua, c.count, c.first_seen, c.last_seen);
+    }
+    if let Some(c) = &report.other_clients {
+        let others = format!("(more than {} others)", tokens::MAX_CLIENTS);
+        println!("{:<40} {:>9} {:<24} {:<24}", others, c.count, c.first_seen, c.last_seen);
     }
     println!();
     if quirks.is_empty() {
@@ -114,24 +98,18 @@ pub(super) fn print_report(clients: &[compat::Tally], quirks: &[compat::Tally]) 
     }
 }
 
-pub(super) fn print_tokens(list: &[tokens::TokenInfo]) {
+pub(super) fn print_tokens(list: &[Token]) {
     if list.is_empty() {
         println!("no tokens; create one with `scimbox token create --name NAME`");
         return;
     }
-    let now = clock::now_stamp();
     println!("{:<24} {:<8} {:<24} {:<24} {:<24}", "NAME", "STATUS", "CREATED", "EXPIRES", "LAST USED");
     for t in list {
-        let status = match (&t.revoked, &t.expires) {
-            (Some(_), _) => "revoked",
-            (None, Some(e)) if *e <= now => "expired",
-            _ => "active",
-        };
         let dash = || "-".to_string();
         println!(
             "{:<24} {:<8} {:<24} {:<24} {:<24}",
             t.name,
-            status,
+            t.status.as_str(),
             t.created,
             t.expires.clone().unwrap_or_else(dash),
             t.last_used.clone().unwrap_or_else(dash)

@@ -1,6 +1,7 @@
 //! SQL for status-page administrators, their sessions and login attempts (see
 //! `migrations/V6__admins.sql`). Passwords arrive here already hashed and session cookies as
-//! SHA-256 hashes; the rules (throttling, lifetimes) are in [`crate::admin`].
+//! SHA-256 hashes; the rules (throttling, lifetimes) are in
+//! [`crate::service::admins`].
 
 use rusqlite::{Connection, OptionalExtension, params};
 

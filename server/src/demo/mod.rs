@@ -36,8 +36,8 @@ use rand::Rng;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 
-use crate::db::{Db, StoreError, accounts, admins, tokens};
-use crate::{admin, auth, clock};
+use crate::db::Db;
+use crate::service::{self, accounts, admins, tokens};
 
 mod client;
 mod script;
@@ -90,44 +90,24 @@ pub struct Credentials {
 
 /// Registers the sample accounts ([`ACCOUNTS`]) and roles ([`ROLES`]), issues three tokens
 /// ([`DEMO_TOKEN`], [`OKTA_TOKEN`], [`ENTRA_TOKEN`]) and adds the administrator [`ADMIN`] with a
-/// random password, in one write. Meant for a fresh database: a name already taken fails.
-pub async fn seed(db: &Db) -> Result<Credentials, StoreError> {
+/// random password, through the same services as `scimbox account`, `token` and `admin`.
+/// Meant for a fresh database: a name already taken fails.
+pub async fn seed(db: &Db) -> Result<Credentials, service::Error> {
+    for (id, name, parent) in ACCOUNTS {
+        accounts::add(db, id, name, parent).await?;
+    }
+    for role in ROLES {
+        accounts::add_role(db, role).await?;
+    }
+    let token = tokens::issue(db, DEMO_TOKEN, None).await?.secret;
+    let okta_token = tokens::issue(db, OKTA_TOKEN, None).await?.secret;
+    let entra_token = tokens::issue(db, ENTRA_TOKEN, None).await?.secret;
     let password = random_password();
-    let pw = password.clone();
-    let hash = tokio::task::spawn_blocking(move || admin::hash_password(&pw))
-        .await
-        .map_err(|e| StoreError::Internal(format!("hashing the password: {e}")))?
-        .map_err(StoreError::Internal)?;
-    let creds = Credentials {
-        token: auth::generate(),
-        okta_token: auth::generate(),
-        entra_token: auth::generate(),
-        admin: ADMIN.to_owned(),
-        password,
-    };
-    let secrets = [
-        (DEMO_TOKEN, auth::hash(&creds.token)),
-        (OKTA_TOKEN, auth::hash(&creds.okta_token)),
-        (ENTRA_TOKEN, auth::hash(&creds.entra_token)),
-    ];
-    db.write(move |c| {
-        let now = clock::now_stamp();
-        for (id, name, parent) in ACCOUNTS {
-            accounts::add(c, id, name, parent, &now)?;
-        }
-        for role in ROLES {
-            accounts::add_role(c, role, &now)?;
-        }
-        for (name, hash) in &secrets {
-            tokens::insert(c, name, hash, &now, None)?;
-        }
-        admins::insert(c, ADMIN, &hash, &now)
-    })
-    .await?;
-    Ok(creds)
+    let admin = admins::add(db, ADMIN, &password).await?;
+    Ok(Credentials { token, okta_token, entra_token, admin, password })
 }
 
-/// 18 random bytes as 24 URL-safe characters: long enough for [`admin::check_new_password`].
+/// 18 random bytes as 24 URL-safe characters: long enough for [`admins::check_new_password`].
 fn random_password() -> String {
     use base64::Engine;
     let mut bytes = [0u8; 18];
@@ -335,6 +315,6 @@ mod tests {
                 assert!(ACCOUNTS.iter().any(|a| a.0 == v["accountId"]), "{v}");
             }
         }
-        assert!(random_password().len() >= admin::MIN_PASSWORD);
+        assert!(random_password().len() >= admins::MIN_PASSWORD);
     }
 }

@@ -1,12 +1,15 @@
 //! Domain operations between HTTP and storage: uniqueness, versions and preconditions, PATCH
 //! application through the validator, list evaluation. No axum types here, no SQL.
 
+pub mod accounts;
+pub mod admins;
 pub mod bulk;
 pub mod error;
 pub mod groups;
 pub mod list;
 pub mod prefilter;
 pub mod status;
+pub mod tokens;
 pub mod users;
 
 use crate::db::StoreError;

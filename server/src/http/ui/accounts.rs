@@ -4,12 +4,11 @@
 use askama::Template;
 use axum::extract::State;
 
+use super::session::AdminSession;
 use super::tree::{Step, nest};
 use super::{Layout, Page, UiError};
-use crate::admin::AdminSession;
-use crate::db::accounts::{self, Role, TreeEntry};
-use crate::db::ui::direct_grants;
 use crate::http::AppState;
+use crate::service::accounts::{self, Registry, Role, TreeEntry};
 
 /// Above this many users the page leaves out the per-account user counts (they need a scan).
 const COUNT_UP_TO: u64 = 20_000;
@@ -37,8 +36,7 @@ pub struct AccountsPage {
 
 /// GET /accounts.
 pub async fn page(State(state): State<AppState>, session: AdminSession) -> Result<Page<AccountsPage>, UiError> {
-    let (list, counts, roles) =
-        state.db.read(|c| Ok((accounts::list(c)?, direct_grants(c, COUNT_UP_TO)?, accounts::roles(c)?))).await?;
+    let Registry { tree: list, direct_users: counts, roles } = accounts::registry(&state.db, COUNT_UP_TO).await?;
     let counted = counts.is_some();
     let item = |e: TreeEntry| {
         let users = counts.as_ref().map(|m| m.get(&e.account.id).copied().unwrap_or(0));

@@ -9,9 +9,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::session::{self, AdminSession};
 use super::{Layout, MaybeAdmin, Page, UiError, csrf};
-use crate::admin::{self, AdminSession, LoginError};
 use crate::http::AppState;
+use crate::service::admins::{self, LoginError, MAX_NAME_BYTES};
 
 /// The login page.
 #[derive(Template)]
@@ -29,19 +30,9 @@ impl LoginPage {
     }
 }
 
-/// Where to go after logging in: a path on this site, never another site (`//host`, `/\host`).
+/// Where to go after logging in: a path on this site, never another site (`//host`, `/\\host`).
 fn local(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.chars().any(char::is_control) =>
-        {
-            n.to_owned()
-        }
-        _ => "/".into(),
-    }
+    session::safe_next(next.unwrap_or("/")).to_owned()
 }
 
 /// The query of `/login`.
@@ -78,7 +69,7 @@ pub async fn submit(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, UiError> {
     let next = local(Some(&form.next));
-    let ip = admin::client_ip(&parts, &state.config);
+    let ip = session::client_ip(&parts, &state.config);
     let refused = |status: StatusCode, message: String, retry: Option<u64>| {
         let echo = shortened(&form.name).to_owned();
         let mut resp = Page::status(status, LoginPage::new(echo, next.clone(), Some(message))).into_response();
@@ -87,10 +78,10 @@ pub async fn submit(
         }
         Ok(resp)
     };
-    match admin::login(&state, &form.name, &form.password, &ip).await {
+    match admins::login(&state.db, &state.guards, &form.name, &form.password, &ip).await {
         Ok((cookie, _)) => {
             let mut resp = Redirect::to(&next).into_response();
-            set_cookie(&mut resp, &admin::set_cookie(&cookie, admin::is_tls(&parts, &state.config)));
+            set_cookie(&mut resp, &session::set_cookie(&cookie, session::is_tls(&parts, &state.config)));
             Ok(resp)
         }
         Err(LoginError::Invalid) => refused(StatusCode::UNAUTHORIZED, "Wrong name or password.".into(), None),
@@ -99,14 +90,14 @@ pub async fn submit(
         }
         Err(e @ LoginError::Busy) => refused(StatusCode::TOO_MANY_REQUESTS, format!("Login refused: {e}."), Some(1)),
         Err(e @ LoginError::NameTooLong) => refused(StatusCode::BAD_REQUEST, format!("Login refused: {e}."), None),
-        Err(LoginError::Store(e)) => Err(e.into()),
+        Err(LoginError::Failed(e)) => Err(e.into()),
     }
 }
 
-/// A name as the page shows it back: at most [`admin::MAX_NAME_BYTES`] bytes (cut at a
+/// A name as the page shows it back: at most [`MAX_NAME_BYTES`] bytes (cut at a
 /// character boundary), so a megabyte sent as a name is not sent back.
 fn shortened(name: &str) -> &str {
-    let mut end = name.len().min(admin::MAX_NAME_BYTES);
+    let mut end = name.len().min(MAX_NAME_BYTES);
     while !name.is_char_boundary(end) {
         end -= 1;
     }
@@ -134,9 +125,9 @@ pub async fn logout(
     Form(form): Form<LogoutForm>,
 ) -> Result<Response, UiError> {
     csrf(&session, &form.csrf)?;
-    admin::logout(&state, &session).await;
+    admins::logout(&state.db, &session).await;
     let mut resp = Redirect::to("/login").into_response();
-    set_cookie(&mut resp, &admin::clear_cookie(admin::is_tls(&parts, &state.config)));
+    set_cookie(&mut resp, &session::clear_cookie(session::is_tls(&parts, &state.config)));
     Ok(resp)
 }
 
@@ -158,8 +149,6 @@ mod tests {
         assert_eq!(shortened("alice"), "alice");
         let long = "é".repeat(300);
         let s = shortened(&long);
-        assert!(
-            s.len() <= admin::MAX_NAME_BYTES && s.len() >= admin::MAX_NAME_BYTES - 1 && s.chars().all(|c| c == 'é')
-        );
+        assert!(s.len() <= MAX_NAME_BYTES && s.len() >= MAX_NAME_BYTES - 1 && s.chars().all(|c| c == 'é'));
     }
 }

@@ -16,6 +16,7 @@ mod journal;
 mod login;
 mod overview;
 mod page;
+pub mod session;
 mod statics;
 mod time;
 mod tokens;
@@ -29,8 +30,9 @@ use axum::http::request::Parts;
 use axum::routing::{get, post};
 
 use super::AppState;
-use crate::admin::{self, AdminSession};
+use crate::service::admins;
 pub use page::{Page, UiError};
+pub use session::AdminSession;
 
 /// The status page's routes.
 pub fn router() -> Router<AppState> {
@@ -126,7 +128,7 @@ impl FromRequestParts<AppState> for MaybeAdmin {
 
 /// Refuses a form whose CSRF token is not the session's (403).
 pub fn csrf(session: &AdminSession, token: &str) -> Result<(), UiError> {
-    if admin::check_csrf(session, token) {
+    if admins::check_csrf(session, token) {
         Ok(())
     } else {
         Err(UiError::Forbidden(

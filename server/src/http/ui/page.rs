@@ -126,16 +126,27 @@ impl From<StoreError> for UiError {
 }
 
 impl From<service::Error> for UiError {
+    /// A domain refusal as a page: its text is meant for people; an internal fault is logged.
     fn from(e: service::Error) -> Self {
+        use service::Error as E;
         match e {
-            service::Error::NotFound(m) => Self::NotFound(m),
-            service::Error::Internal(cause) => Self::Internal(cause),
-            service::Error::Unavailable(_) | service::Error::TimedOut(_) => {
-                Self::Refused(StatusCode::SERVICE_UNAVAILABLE, e.to_string(), Some(5))
-            }
-            other => Self::BadRequest(other.to_string()),
+            E::NotFound(m) => Self::NotFound(capitalised(&m)),
+            E::Internal(cause) => Self::Internal(cause),
+            E::Unavailable(_) | E::TimedOut(_) => Self::Refused(StatusCode::SERVICE_UNAVAILABLE, e.to_string(), Some(5)),
+            E::Conflict(_) => Self::Refused(StatusCode::CONFLICT, capitalised(&e.to_string()), None),
+            E::PreconditionFailed(_) => Self::Refused(StatusCode::PRECONDITION_FAILED, e.to_string(), None),
+            E::Limit(_) => Self::Refused(StatusCode::PAYLOAD_TOO_LARGE, e.to_string(), None),
+            E::Invalid(_) => Self::BadRequest(capitalised(&e.to_string())),
         }
     }
+}
+
+/// A service message as a sentence: its first letter capitalised, a full stop at the end.
+fn capitalised(m: &str) -> String {
+    let mut chars = m.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    let stop = if m.ends_with(['.', '!', '?']) { "" } else { "." };
+    format!("{first}{}{stop}", chars.as_str())
 }
 
 impl From<AppError> for UiError {
