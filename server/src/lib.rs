@@ -5,7 +5,6 @@
 //! reader pool). [`error::AppError`] is the one place errors become HTTP responses. `main.rs`
 //! only hands the command line to [`cli::main`].
 
-pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod clock;

@@ -46,8 +46,8 @@ async fn the_simulated_idps_fill_the_server() {
     let (name, hash) =
         app.db.read(|c| admins::credentials(c, demo::ADMIN)).await.expect("admins").expect("the demo's admin exists");
     assert_eq!(name, creds.admin);
-    assert!(scimbox::admin::verify_password(&hash, &creds.password), "the printed password logs in");
-    assert!(creds.password.chars().count() >= scimbox::admin::MIN_PASSWORD);
+    assert!(scimbox::service::admins::verify_password(&hash, &creds.password), "the printed password logs in");
+    assert!(creds.password.chars().count() >= scimbox::service::admins::MIN_PASSWORD);
 
     // Only loopback: anything else is refused before a request is sent.
     let elsewhere = Options {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
-use scimbox::admin;
+use scimbox::service::admins as admin;
 use scimbox::db::{self, accounts, admins};
 use scimbox::quirks::Quirk;
 use serde_json::json;

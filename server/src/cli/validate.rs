@@ -8,7 +8,6 @@ use clap::Args;
 use scimbox_validator::accounts::{Catalogue, Document};
 use scimbox_validator::check::{Fault, check_payloads};
 
-use crate::db::{self, accounts};
 
 #[derive(Debug, Args)]
 pub(super) struct ValidateArgs {
@@ -62,8 +61,7 @@ pub(super) fn catalogue(path: Option<&Path>) -> Result<Catalogue, String> {
     if !path.is_file() {
         return Err(format!("no database at {}", path.display()));
     }
-    let conn = db::migrate(path).map_err(|e| e.to_string())?;
-    accounts::catalogue(&conn).map_err(|e| e.to_string())
+    super::with_store(path, async |db| Ok(crate::service::accounts::catalogue(db).await?)).map_err(|f| f.message)
 }
 
 /// How many payloads a valid input holds (a User body's `accounts`, or the payloads themselves).

@@ -41,7 +41,7 @@ impl TokenStatus {
     }
 
     /// The status of a stored token at `now` (a stored stamp; stamps compare as text).
-    fn of(t: &TokenInfo, now: &str) -> Self {
+    pub fn of(t: &TokenInfo, now: &str) -> Self {
         match (&t.revoked, &t.expires) {
             (Some(_), _) => Self::Revoked,
             (None, Some(exp)) if exp.as_str() <= now => Self::Expired,

@@ -28,7 +28,7 @@ use serde_json::json;
 
 use super::page::html;
 use super::{Layout, MaybeAdmin, Page, UiError, statics};
-use crate::admin::AdminSession;
+use super::AdminSession;
 use crate::db::Db;
 use crate::http::AppState;
 use crate::http::extract::Forwarded;

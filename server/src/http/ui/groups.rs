@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::user::ChangeView;
 use super::{Layout, Page, Pager, UiError, query_string};
-use crate::admin::AdminSession;
+use super::AdminSession;
 use crate::http::AppState;
 use crate::http::extract::ResourceId;
 use crate::service::status::groups::{self, GroupSummary, Member, MemberType, PER_PAGE};

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::time::Stamp;
 use super::{Layout, Page, UiError, query_string};
-use crate::admin::AdminSession;
+use super::AdminSession;
 use crate::http::AppState;
 use crate::http::extract::ResourceId;
 use crate::service::status::journal::{self, JournalQuery, Request};

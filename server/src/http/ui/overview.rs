@@ -5,9 +5,8 @@ use askama::Template;
 use axum::extract::State;
 
 use super::time::Stamp;
-use super::tokens::status;
 use super::{Layout, Page, UiError};
-use crate::admin::AdminSession;
+use super::AdminSession;
 use crate::http::AppState;
 use crate::service::status::overview::{self, SOON_DAYS, UserCounts};
 
@@ -50,7 +49,7 @@ pub struct OverviewPage {
 
 /// GET /.
 pub async fn page(State(state): State<AppState>, session: AdminSession) -> Result<Page<OverviewPage>, UiError> {
-    let o = overview::overview(&state.db, &state.journal, |t, now| status(t, now) == "live").await?;
+    let o = overview::overview(&state.db, &state.journal).await?;
     let at = o.at;
     Ok(Page::ok(OverviewPage {
         layout: Layout::new("Overview", "/", &session),

@@ -17,7 +17,7 @@ use crate::clock;
 use crate::http::AppState;
 use crate::http::extract::ResourceId;
 use crate::service::Error;
-use crate::service::tokens::{self as service, Tally, Token, TokenInfo, TokenStatus};
+use crate::service::tokens::{self as service, Tally, Token, TokenStatus};
 
 /// A token as listed.
 pub struct TokenView {
@@ -46,16 +46,6 @@ impl TokenView {
             last_used: Stamp::opt(t.last_used.as_deref(), now),
             revoked: Stamp::opt(t.revoked.as_deref(), now),
         }
-    }
-}
-
-/// `live` for an active token, else `expired` or `revoked`: the overview's old word, kept only
-/// so that `overview.rs` (which compares against `"live"` and shows no word) keeps compiling
-/// until it asks [`crate::service::tokens`] instead. No page shows it.
-pub fn status(t: &TokenInfo, now: &str) -> &'static str {
-    match service::status_of(t, now) {
-        TokenStatus::Active => "live",
-        other => other.as_str(),
     }
 }
 
@@ -240,26 +230,4 @@ pub async fn revoke(
     csrf(&session, &form.csrf)?;
     service::revoke(&state.db, &name).await?;
     Ok(Redirect::to(&format!("/tokens?{}", query_string(&[("revoked", &name)]))).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The overview's word (see [`status`]) follows the service's status.
-    #[test]
-    fn overview_word_follows_the_service() {
-        let t = |expires: Option<&str>, revoked: Option<&str>| TokenInfo {
-            name: "t".into(),
-            created: "2026-01-01T00:00:00.000Z".into(),
-            expires: expires.map(Into::into),
-            revoked: revoked.map(Into::into),
-            last_used: None,
-        };
-        let now = "2026-06-01T00:00:00.000Z";
-        assert_eq!(status(&t(None, None), now), "live");
-        assert_eq!(status(&t(Some("2026-05-01T00:00:00.000Z"), None), now), "expired");
-        assert_eq!(status(&t(Some("2027-01-01T00:00:00.000Z"), None), now), "live");
-        assert_eq!(status(&t(None, Some(now)), now), "revoked");
-    }
 }

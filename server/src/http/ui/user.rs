@@ -12,7 +12,7 @@ use super::journal::EntryRow;
 use super::time::Stamp;
 use super::tree::{Step, nest};
 use super::{Layout, Page, UiError};
-use crate::admin::AdminSession;
+use super::AdminSession;
 use crate::http::AppState;
 use crate::http::extract::ResourceId;
 use crate::service::status::Change;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::time::Stamp;
 use super::{Layout, Page, Pager, UiError, query_string};
-use crate::admin::AdminSession;
+use super::AdminSession;
 use crate::http::AppState;
 use crate::service::status::users::{self, PER_PAGE, UserQuery, UserSummary};
 

@@ -10,6 +10,7 @@ use crate::db::tokens::{self, TokenInfo};
 pub use crate::db::ui::UserCounts;
 use crate::db::ui::user_counts;
 use crate::db::{Db, timestamp};
+use crate::service::tokens::TokenStatus;
 use crate::journal::Recorder;
 use crate::service::Result;
 
@@ -57,15 +58,16 @@ pub struct Overview {
     pub shed: Option<(u64, String)>,
 }
 
-/// Reads the overview now. `live` says whether a token is in force at a stored timestamp (the
-/// token status words are the tokens' business, not the overview's).
-pub async fn overview(db: &Db, journal: &Recorder, live: impl Fn(&TokenInfo, &str) -> bool) -> Result<Overview> {
+/// Reads the overview now; a token is listed while it is active ([`TokenStatus::Active`], the
+/// tokens' own status rule).
+pub async fn overview(db: &Db, journal: &Recorder) -> Result<Overview> {
     let at = clock::now();
     let since = timestamp(at - Duration::days(1));
     let (users, stats, all) =
         db.read(move |c| Ok((user_counts(c)?, store::stats_24h(c, &since)?, tokens::list(c)?))).await?;
     let stamp = timestamp(at);
-    let live: Vec<TokenInfo> = all.into_iter().filter(|t| live(t, &stamp)).collect();
+    let live: Vec<TokenInfo> =
+        all.into_iter().filter(|t| TokenStatus::of(t, &stamp) == TokenStatus::Active).collect();
     Ok(Overview {
         users,
         connections: connections(stats, &live),
