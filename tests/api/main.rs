@@ -23,4 +23,5 @@ mod parity;
 mod patch_ops;
 mod prefilter;
 mod ui;
+mod user_names;
 mod users;
