@@ -37,17 +37,15 @@ fuzz_target!(|data: &[u8]| {
             }
             Err(faults) => check_positions(text, &faults),
         }
-        if let Err(faults) = parse_accounts(&Value::from(text), cat) {
-            check_positions(text, &faults);
-        }
-        // As a document: positions are within `text`, or within the string a payload was
-        // written in when the document holds payload strings (the module's rule), so only
-        // their shape is checked here.
-        let faults = match Document::parse(text) {
+        // As an attribute value or a document: positions are within `text`, or within the
+        // string a payload was written in when it holds payload strings (the module's rule), so
+        // only their shape is checked here.
+        let mut faults = parse_accounts(&Value::from(text), cat).err().unwrap_or_default();
+        faults.extend(match Document::parse(text) {
             Ok(doc) if doc.is_user_body() => doc.split_user(cat).1.err().unwrap_or_default(),
             Ok(doc) => doc.accounts(cat).err().unwrap_or_default(),
             Err(fault) => vec![fault],
-        };
+        });
         for f in &faults {
             assert!(f.line.is_none_or(|l| l >= 1) && f.column.is_none_or(|c| c >= 1), "{f:?}");
             let _ = f.detail();

@@ -349,16 +349,14 @@ proptest! {
             Ok(a) => prop_assert_eq!(parse_payload(&a.to_payload(), &cat).map(|b| b.to_payload()), Ok(a.to_payload())),
             Err(faults) => assert_positioned(&text, &faults)?,
         }
-        if let Err(faults) = parse_accounts(&Value::from(text.as_str()), &cat) {
-            assert_positioned(&text, &faults)?;
-        }
-        // As a document, a payload written in a string is positioned within that string (the
-        // module's rule), so only the position's shape is checked.
-        let faults = match Document::parse(&text) {
+        // As an attribute value or a document, a payload written in a string is positioned
+        // within that string (the module's rule), so only the position's shape is checked.
+        let mut faults = parse_accounts(&Value::from(text.as_str()), &cat).err().unwrap_or_default();
+        faults.extend(match Document::parse(&text) {
             Ok(doc) if doc.is_user_body() => doc.split_user(&cat).1.err().unwrap_or_default(),
             Ok(doc) => doc.accounts(&cat).err().unwrap_or_default(),
             Err(fault) => vec![fault],
-        };
+        });
         for f in &faults {
             prop_assert!(f.line.is_none_or(|l| l >= 1) && f.column.is_none_or(|c| c >= 1), "{:?}", f);
         }
