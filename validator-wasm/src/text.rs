@@ -122,6 +122,21 @@ mod tests {
         }
     }
 
+    /// The browser checker (`/check`, the WASM build of `check`) gives the server's verdict.
+    #[test]
+    fn the_checker_refuses_them_too() {
+        let v = crate::check::check_user("{\"userName\": \"alice\\u202Emoc\"}");
+        assert!(!v.valid);
+        assert!(v.errors[0].detail.contains("U+202E (RIGHT-TO-LEFT OVERRIDE) at character 6"), "{:?}", v.errors);
+        let v = crate::check::check_patch(
+            r#"{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "userName", "value": "bob\u0000"}]}"#,
+        );
+        assert!(!v.valid);
+        assert!(v.errors[0].detail.contains("U+0000 (NULL) at character 4"), "{:?}", v.errors);
+        assert!(crate::check::check_user(r#"{"userName": " alice "}"#).valid);
+    }
+
     #[test]
     fn ordinary_names_pass() {
         // Spaces, letters of any script, joiners (ZWJ is not a bidi control) and combining marks.
