@@ -14,7 +14,8 @@
 # and first replays fuzz/regressions/TARGET (inputs that crashed once). A crash stops the run and
 # its input is written under fuzz/artifacts/TARGET/: fix the code (with a unit test holding the
 # input), then keep the input in fuzz/regressions/TARGET.
-# Extra libFuzzer flags can follow the seconds (e.g. -jobs=2 or -max_len=4096).
+# Extra libFuzzer flags can follow the seconds (e.g. -jobs=2 or -max_len=4096). For `redact`,
+# SCIMBOX_FUZZ_TOLERATE=TEXT goes on past panics whose message contains TEXT (fuzz/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
