@@ -27,5 +27,6 @@ mod prefilter;
 mod storage_faults;
 mod token_parity;
 mod ui;
+mod user_names;
 mod users;
 mod writes;

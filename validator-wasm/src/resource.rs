@@ -40,6 +40,9 @@ pub fn normalize(rt: &ResourceType, input: &Value) -> Result<Map<String, Value>>
     for (key, value) in obj {
         normalize_entry(rt, &mut doc, key, value)?;
     }
+    if let Some(Value::String(name)) = doc.get("userName") {
+        crate::text::check_user_name(name)?; // no control or bidi character (issue 11 §9)
+    }
     Ok(doc)
 }
 

@@ -143,6 +143,7 @@ pub fn migrate(path: &Path) -> Result<Connection, StoreError> {
     embedded::migrations::runner()
         .run(&mut conn)
         .map_err(|e| StoreError::Internal(format!("migrating {}: {e}", path.display())))?;
+    users::rekey(&mut conn)?; // derived keys whose spelling changed (migrations/V8)
     Ok(conn)
 }
 

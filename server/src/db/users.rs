@@ -2,8 +2,11 @@
 //! (see `migrations/V1__init.sql`); this module keeps the two in step. The generic row
 //! operations (get, page, scan, delete) are in [`super::rows`].
 
-use rusqlite::{Connection, params};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
+use unicode_normalization::UnicodeNormalization;
 
 use super::StoreError;
 use super::changes::{self, Action, Record};
@@ -29,6 +32,24 @@ pub enum Lookup {
 /// validator's, so that the uniqueness index and filters agree.
 pub fn fold(s: &str) -> String {
     scimbox_validator::text::fold(s).into_owned()
+}
+
+/// The uniqueness and lookup key of a userName (`users.user_name_key`): its NFC form without
+/// surrounding whitespace, case-folded. userName is unique and `caseExact: false` (RFC 7643
+/// §4.1.1); two names that differ only in case, in surrounding spaces an IdP's form kept
+/// (`"alice@example.com "`) or in Unicode normalisation form (`é` as one code point, or `e` and a
+/// combining accent, as macOS file names and some IdPs send it) look the same to a person, so
+/// they are one name here. The name itself is stored and returned as sent. Folding can undo
+/// composition (`İ` folds to `i` and a combining dot), hence the second NFC.
+///
+/// ```
+/// use scimbox::db::users::user_name_key;
+/// assert_eq!(user_name_key(" Alice@Example.com "), "alice@example.com");
+/// assert_eq!(user_name_key("Jose\u{301}"), user_name_key("jos\u{e9}"));
+/// ```
+pub fn user_name_key(name: &str) -> String {
+    let nfc: String = name.trim().nfc().collect();
+    fold(&nfc).nfc().collect()
 }
 
 /// The keys copied out of a document into indexed columns.
@@ -59,7 +80,8 @@ impl Keys {
 fn map_unique(e: rusqlite::Error, user_name: &str) -> StoreError {
     if rows::is_unique_violation(&e, "user_name_key") {
         return StoreError::Conflict(format!(
-            "userName \"{user_name}\" is already taken by another user (userName is unique, compared case-insensitively)"
+            "userName \"{user_name}\" is already taken by another user (userName is unique, compared \
+             case-insensitively, without surrounding whitespace and in Unicode NFC form)"
         ));
     }
     e.into()
@@ -82,7 +104,7 @@ pub fn insert(conn: &Connection, id: &str, doc: Map<String, Value>, now: &str) -
         "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc)
          VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7)",
     )?
-    .execute(params![id, keys.user_name, fold(&keys.user_name), keys.external_id, keys.active, now, json])
+    .execute(params![id, keys.user_name, user_name_key(&keys.user_name), keys.external_id, keys.active, now, json])
     .map_err(|e| map_unique(e, &keys.user_name))?;
     let seq = conn.last_insert_rowid();
     write_emails(conn, seq, &keys.emails)?;
@@ -118,7 +140,7 @@ pub fn update(
     .execute(params![
         current.seq,
         keys.user_name,
-        fold(&keys.user_name),
+        user_name_key(&keys.user_name),
         keys.external_id,
         keys.active,
         version,
@@ -140,11 +162,106 @@ pub fn update(
 pub fn lookup(conn: &Connection, by: &Lookup) -> Result<Vec<UserRow>, StoreError> {
     let (cond, key) = match by {
         Lookup::Id(v) => ("WHERE id = ?1 ORDER BY seq", v.clone()),
-        Lookup::UserName(v) => ("WHERE user_name_key = ?1 ORDER BY seq", fold(v)),
+        Lookup::UserName(v) => ("WHERE user_name_key = ?1 ORDER BY seq", user_name_key(v)),
         Lookup::ExternalId(v) => ("WHERE external_id = ?1 ORDER BY seq", v.clone()),
         Lookup::Email(v) => {
             ("WHERE seq IN (SELECT user_seq FROM user_emails WHERE value_key = ?1) ORDER BY seq", fold(v))
         }
     };
     rows::query(conn, Kind::User, cond, [key])
+}
+
+/// The spelling of `users.user_name_key` this build writes ([`user_name_key`]); version 1 was
+/// the case-folded userName. See `migrations/V8__key_versions.sql`.
+pub const USER_NAME_KEY_VERSION: i64 = 2;
+
+/// What [`rekey`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Rekeyed {
+    /// Users whose key was re-computed.
+    pub changed: usize,
+    /// Groups of user ids whose names are one name under the new key, oldest first. Their rows
+    /// keep their old keys (nothing is renamed or dropped); an admin should rename all but one.
+    pub collisions: Vec<Vec<String>>,
+}
+
+/// Brings `users.user_name_key` to [`USER_NAME_KEY_VERSION`] once, at start (after the
+/// migrations), in one transaction: a database written by an older scimbox holds plain folded
+/// names, under which `alice` and `alice ` were two users. Users whose names now collide keep
+/// both their rows and their old keys, and are logged as a warning naming their ids; so does any
+/// user whose new key is a key such a user keeps. Nothing is lost and the server still starts.
+pub fn rekey(conn: &mut Connection) -> Result<Rekeyed, StoreError> {
+    const NAME: &str = "users.user_name_key";
+    let tx = conn.transaction()?;
+    let version: Option<i64> =
+        tx.query_row("SELECT version FROM key_versions WHERE name = ?1", [NAME], |r| r.get(0)).optional()?;
+    if version.unwrap_or(1) >= USER_NAME_KEY_VERSION {
+        return Ok(Rekeyed::default());
+    }
+    struct Row {
+        seq: i64,
+        id: String,
+        old: String,
+        new: String,
+    }
+    let rows: Vec<Row> = tx
+        .prepare("SELECT seq, id, user_name, user_name_key FROM users ORDER BY seq")?
+        .query_map([], |r| {
+            let name: String = r.get(2)?;
+            Ok(Row { seq: r.get(0)?, id: r.get(1)?, old: r.get(3)?, new: user_name_key(&name) })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut by_new: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        by_new.entry(row.new.as_str()).or_default().push(i);
+    }
+    let collisions: Vec<Vec<usize>> = by_new.into_values().filter(|g| g.len() > 1).collect();
+    // Rows that keep their old key: the colliding ones, then (to a fixed point) any row whose new
+    // key is an old key kept. Old keys were unique, so what remains cannot conflict.
+    let mut keep: BTreeSet<usize> = collisions.iter().flatten().copied().collect();
+    loop {
+        let kept: BTreeSet<&str> = keep.iter().map(|&i| rows[i].old.as_str()).collect();
+        let more: Vec<usize> =
+            (0..rows.len()).filter(|i| !keep.contains(i) && kept.contains(rows[*i].new.as_str())).collect();
+        if more.is_empty() {
+            break;
+        }
+        keep.extend(more);
+    }
+    let moving: Vec<&Row> =
+        rows.iter().enumerate().filter(|(i, r)| !keep.contains(i) && r.new != r.old).map(|(_, r)| r).collect();
+    {
+        // Two passes, so that a key moving onto another row's old key never meets it.
+        let mut set = tx.prepare("UPDATE users SET user_name_key = ?2 WHERE seq = ?1")?;
+        for r in &moving {
+            set.execute(params![r.seq, format!("\u{1}rekey {}", r.seq)])?;
+        }
+        for r in &moving {
+            set.execute(params![r.seq, r.new])?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO key_versions (name, version) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+        params![NAME, USER_NAME_KEY_VERSION],
+    )?;
+    tx.commit()?;
+    let mut groups: Vec<Vec<String>> =
+        collisions.iter().map(|g| g.iter().map(|&i| rows[i].id.clone()).collect()).collect();
+    let extra: Vec<String> =
+        keep.iter().filter(|i| !collisions.iter().flatten().any(|j| j == *i)).map(|&i| rows[i].id.clone()).collect();
+    if !extra.is_empty() {
+        groups.push(extra);
+    }
+    for ids in &groups {
+        tracing::warn!(
+            users = ?ids,
+            "these users' userNames are one name once trimmed, NFC-normalised and case-folded; \
+             they keep their old uniqueness keys (nothing was changed or removed): rename all but one"
+        );
+    }
+    if !moving.is_empty() {
+        tracing::info!(changed = moving.len(), "re-keyed userNames (NFC, trimmed, case-folded)");
+    }
+    Ok(Rekeyed { changed: moving.len(), collisions: groups })
 }
