@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
-use scimbox::service::admins as admin;
 use scimbox::db::{self, accounts, admins};
 use scimbox::quirks::Quirk;
+use scimbox::service::admins as admin;
 use serde_json::json;
 
 use crate::helpers::{TestApp, form_encode, user};

@@ -8,7 +8,6 @@ use clap::Args;
 use scimbox_validator::accounts::{Catalogue, Document};
 use scimbox_validator::check::{Fault, check_payloads};
 
-
 #[derive(Debug, Args)]
 pub(super) struct ValidateArgs {
     /// The JSON to check; without it (or with "-"), standard input.

@@ -26,9 +26,9 @@ use scimbox_validator::accounts::Catalogue;
 use scimbox_validator::check::{Verdict, check_payloads};
 use serde_json::json;
 
+use super::AdminSession;
 use super::page::html;
 use super::{Layout, MaybeAdmin, Page, UiError, statics};
-use super::AdminSession;
 use crate::db::Db;
 use crate::http::AppState;
 use crate::http::extract::Forwarded;

@@ -5,9 +5,9 @@ use askama::Template;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
+use super::AdminSession;
 use super::user::ChangeView;
 use super::{Layout, Page, Pager, UiError, query_string};
-use super::AdminSession;
 use crate::http::AppState;
 use crate::http::extract::ResourceId;
 use crate::service::status::groups::{self, GroupSummary, Member, MemberType, PER_PAGE};

@@ -7,9 +7,9 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
+use super::AdminSession;
 use super::time::Stamp;
 use super::{Layout, Page, UiError, query_string};
-use super::AdminSession;
 use crate::http::AppState;
 use crate::http::extract::ResourceId;
 use crate::service::status::journal::{self, JournalQuery, Request};

@@ -4,9 +4,9 @@
 use askama::Template;
 use axum::extract::State;
 
+use super::AdminSession;
 use super::time::Stamp;
 use super::{Layout, Page, UiError};
-use super::AdminSession;
 use crate::http::AppState;
 use crate::service::status::overview::{self, SOON_DAYS, UserCounts};
 

@@ -132,7 +132,9 @@ impl From<service::Error> for UiError {
         match e {
             E::NotFound(m) => Self::NotFound(capitalised(&m)),
             E::Internal(cause) => Self::Internal(cause),
-            E::Unavailable(_) | E::TimedOut(_) => Self::Refused(StatusCode::SERVICE_UNAVAILABLE, e.to_string(), Some(5)),
+            E::Unavailable(_) | E::TimedOut(_) => {
+                Self::Refused(StatusCode::SERVICE_UNAVAILABLE, e.to_string(), Some(5))
+            }
             E::Conflict(_) => Self::Refused(StatusCode::CONFLICT, capitalised(&e.to_string()), None),
             E::PreconditionFailed(_) => Self::Refused(StatusCode::PRECONDITION_FAILED, e.to_string(), None),
             E::Limit(_) => Self::Refused(StatusCode::PAYLOAD_TOO_LARGE, e.to_string(), None),

@@ -7,12 +7,12 @@
 use askama::Template;
 use axum::extract::State;
 
+use super::AdminSession;
 use super::attrs::{Attr, Diff, diff, flatten};
 use super::journal::EntryRow;
 use super::time::Stamp;
 use super::tree::{Step, nest};
 use super::{Layout, Page, UiError};
-use super::AdminSession;
 use crate::http::AppState;
 use crate::http::extract::ResourceId;
 use crate::service::status::Change;

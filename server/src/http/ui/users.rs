@@ -5,9 +5,9 @@ use askama::Template;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
+use super::AdminSession;
 use super::time::Stamp;
 use super::{Layout, Page, Pager, UiError, query_string};
-use super::AdminSession;
 use crate::http::AppState;
 use crate::service::status::users::{self, PER_PAGE, UserQuery, UserSummary};
 

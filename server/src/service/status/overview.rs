@@ -10,9 +10,9 @@ use crate::db::tokens::{self, TokenInfo};
 pub use crate::db::ui::UserCounts;
 use crate::db::ui::user_counts;
 use crate::db::{Db, timestamp};
-use crate::service::tokens::TokenStatus;
 use crate::journal::Recorder;
 use crate::service::Result;
+use crate::service::tokens::TokenStatus;
 
 /// "Expiring soon" means within this many days.
 pub const SOON_DAYS: i64 = 14;
@@ -66,8 +66,7 @@ pub async fn overview(db: &Db, journal: &Recorder) -> Result<Overview> {
     let (users, stats, all) =
         db.read(move |c| Ok((user_counts(c)?, store::stats_24h(c, &since)?, tokens::list(c)?))).await?;
     let stamp = timestamp(at);
-    let live: Vec<TokenInfo> =
-        all.into_iter().filter(|t| TokenStatus::of(t, &stamp) == TokenStatus::Active).collect();
+    let live: Vec<TokenInfo> = all.into_iter().filter(|t| TokenStatus::of(t, &stamp) == TokenStatus::Active).collect();
     Ok(Overview {
         users,
         connections: connections(stats, &live),
