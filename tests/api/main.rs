@@ -1,6 +1,7 @@
 //! scimbox's integration tests: one binary, each test against a real server on 127.0.0.1:0
 //! with a fresh SQLite file (see `helpers`).
 
+mod architecture;
 mod helpers;
 
 mod access;

@@ -5,7 +5,6 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::db::StoreError;
 use crate::error::{AppError, InternalCause};
 use crate::service;
 
@@ -112,16 +111,6 @@ impl IntoResponse for UiError {
             resp.extensions_mut().insert(InternalCause(cause));
         }
         resp
-    }
-}
-
-impl From<StoreError> for UiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => Self::NotFound("There is nothing here.".into()),
-            StoreError::Internal(cause) => Self::Internal(cause),
-            other => Self::BadRequest(other.to_string()),
-        }
     }
 }
 
