@@ -368,9 +368,6 @@ fn same(e: &StoreError) -> StoreError {
     }
 }
 
-/// Current time as stored: RFC 3339, UTC, millisecond precision, fixed width.
-pub fn timestamp(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    t.format(&fmt).unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
-}
+/// Kept here for the callers that format a time for storage through `db` (moved to
+/// [`crate::stamp`], which reads no clock, so that `db` and `clock` no longer import each other).
+pub use crate::stamp::timestamp;
