@@ -116,7 +116,9 @@ pub(super) fn account(cmd: AccountCommand) -> Result<(), String> {
             Ok(())
         }
         AccountCommand::Remove { db, id } => {
-            in_transaction(&db.db, |c| accounts::remove(c, &id).map_err(|e| explain(c, e, &[&id])))?;
+            in_transaction(&db.db, |c| {
+                accounts::remove(c, &id, &clock::now_stamp()).map_err(|e| explain(c, e, &[&id]))
+            })?;
             eprintln!("removed account {id}");
             Ok(())
         }
@@ -141,7 +143,7 @@ pub(super) fn account_move(args: AccountMoveArgs) -> Result<(), String> {
     let AccountMoveArgs { db, id, parent, root: _ } = args;
     in_transaction(&db.db, |c| {
         let ids: Vec<&str> = std::iter::once(id.as_str()).chain(parent.as_deref()).collect();
-        accounts::move_to(c, &id, parent.as_deref()).map_err(|e| explain(c, e, &ids))
+        accounts::move_to(c, &id, parent.as_deref(), &clock::now_stamp()).map_err(|e| explain(c, e, &ids))
     })?;
     match parent {
         Some(p) => eprintln!("moved account {id} under {p}"),

@@ -368,7 +368,7 @@ fn remove_matching(c: &Connection, seq: i64, f: &Filter) -> Result<bool, StoreEr
 pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<(), AppError> {
     let (key, now) = (id.to_string(), clock::now_stamp());
     db.write(move |c| {
-        rows::delete(c, Kind::Group, &key, |cur| pre.check(cur.version))?;
+        rows::delete(c, Kind::Group, &key, &now, |cur| pre.check(cur.version))?;
         groups::forget_member(c, &key, &now)
     })
     .await

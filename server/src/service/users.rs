@@ -319,7 +319,7 @@ fn patched(
 pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<(), AppError> {
     let (key, now) = (id.to_string(), clock::now_stamp());
     db.write(move |c| {
-        rows::delete(c, Kind::User, &key, |cur| pre.check(cur.version))?;
+        rows::delete(c, Kind::User, &key, &now, |cur| pre.check(cur.version))?;
         groups::forget_member(c, &key, &now)
     })
     .await
