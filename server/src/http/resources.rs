@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::service::groups::{self, Members};
 use crate::service::list::{ListQuery, PAGE_BYTES, json_len};
 use crate::service::users::WithAccess;
-use crate::service::{Preconditions, tag_list_matches, users};
+use crate::service::{self, Preconditions, tag_list_matches, users};
 
 /// Whether a response is to a read or a write (which decides how many members a group carries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,9 +37,9 @@ pub trait Api: Send + Sync + 'static {
         body: Value,
         base: String,
         out: Out,
-    ) -> impl Future<Output = Result<Value, AppError>> + Send;
+    ) -> impl Future<Output = service::Result<Value>> + Send;
     /// GET by id.
-    fn get(st: &AppState, id: String, base: String, out: Out) -> impl Future<Output = Result<Value, AppError>> + Send;
+    fn get(st: &AppState, id: String, base: String, out: Out) -> impl Future<Output = service::Result<Value>> + Send;
     /// PUT.
     fn replace(
         st: &AppState,
@@ -48,7 +48,7 @@ pub trait Api: Send + Sync + 'static {
         pre: Preconditions,
         base: String,
         out: Out,
-    ) -> impl Future<Output = Result<Value, AppError>> + Send;
+    ) -> impl Future<Output = service::Result<Value>> + Send;
     /// PATCH.
     fn patch(
         st: &AppState,
@@ -57,16 +57,16 @@ pub trait Api: Send + Sync + 'static {
         pre: Preconditions,
         base: String,
         out: Out,
-    ) -> impl Future<Output = Result<Value, AppError>> + Send;
+    ) -> impl Future<Output = service::Result<Value>> + Send;
     /// DELETE.
-    fn delete(st: &AppState, id: String, pre: Preconditions) -> impl Future<Output = Result<(), AppError>> + Send;
+    fn delete(st: &AppState, id: String, pre: Preconditions) -> impl Future<Output = service::Result<()>> + Send;
     /// A list page: total and resources.
     fn list(
         st: &AppState,
         q: ListQuery,
         base: String,
         out: Out,
-    ) -> impl Future<Output = Result<(u64, Vec<Value>), AppError>> + Send;
+    ) -> impl Future<Output = service::Result<(u64, Vec<Value>)>> + Send;
 }
 
 /// What the projection asks of related data (group members, a user's access), decided before
@@ -99,10 +99,10 @@ impl Api for UsersApi {
     fn rt() -> &'static ResourceType {
         &USER_RESOURCE
     }
-    async fn create(st: &AppState, body: Value, base: String, out: Out) -> Result<Value, AppError> {
+    async fn create(st: &AppState, body: Value, base: String, out: Out) -> service::Result<Value> {
         users::create(&st.db, &body, &st.required, base, out.access).await
     }
-    async fn get(st: &AppState, id: String, base: String, out: Out) -> Result<Value, AppError> {
+    async fn get(st: &AppState, id: String, base: String, out: Out) -> service::Result<Value> {
         users::get(&st.db, &id, base, out.access).await
     }
     async fn replace(
@@ -112,7 +112,7 @@ impl Api for UsersApi {
         pre: Preconditions,
         base: String,
         out: Out,
-    ) -> Result<Value, AppError> {
+    ) -> service::Result<Value> {
         users::replace(&st.db, &id, &body, pre, &st.required, base, out.access).await
     }
     async fn patch(
@@ -122,13 +122,13 @@ impl Api for UsersApi {
         pre: Preconditions,
         base: String,
         out: Out,
-    ) -> Result<Value, AppError> {
+    ) -> service::Result<Value> {
         users::patch(&st.db, &id, &body, pre, &st.required, base, out.access).await
     }
-    async fn delete(st: &AppState, id: String, pre: Preconditions) -> Result<(), AppError> {
+    async fn delete(st: &AppState, id: String, pre: Preconditions) -> service::Result<()> {
         users::delete(&st.db, &id, pre).await
     }
-    async fn list(st: &AppState, q: ListQuery, base: String, out: Out) -> Result<(u64, Vec<Value>), AppError> {
+    async fn list(st: &AppState, q: ListQuery, base: String, out: Out) -> service::Result<(u64, Vec<Value>)> {
         users::list(&st.db, q, base, out.access).await
     }
 }
@@ -137,10 +137,10 @@ impl Api for GroupsApi {
     fn rt() -> &'static ResourceType {
         &GROUP_RESOURCE
     }
-    async fn create(st: &AppState, body: Value, base: String, out: Out) -> Result<Value, AppError> {
+    async fn create(st: &AppState, body: Value, base: String, out: Out) -> service::Result<Value> {
         groups::create(&st.db, &body, base, out.members).await
     }
-    async fn get(st: &AppState, id: String, base: String, out: Out) -> Result<Value, AppError> {
+    async fn get(st: &AppState, id: String, base: String, out: Out) -> service::Result<Value> {
         groups::get(&st.db, &id, base, out.members).await
     }
     async fn replace(
@@ -150,7 +150,7 @@ impl Api for GroupsApi {
         pre: Preconditions,
         base: String,
         out: Out,
-    ) -> Result<Value, AppError> {
+    ) -> service::Result<Value> {
         groups::replace(&st.db, &id, &body, pre, base, out.members).await
     }
     async fn patch(
@@ -160,13 +160,13 @@ impl Api for GroupsApi {
         pre: Preconditions,
         base: String,
         out: Out,
-    ) -> Result<Value, AppError> {
+    ) -> service::Result<Value> {
         groups::patch(&st.db, &id, &body, pre, base, out.members).await
     }
-    async fn delete(st: &AppState, id: String, pre: Preconditions) -> Result<(), AppError> {
+    async fn delete(st: &AppState, id: String, pre: Preconditions) -> service::Result<()> {
         groups::delete(&st.db, &id, pre).await
     }
-    async fn list(st: &AppState, q: ListQuery, base: String, out: Out) -> Result<(u64, Vec<Value>), AppError> {
+    async fn list(st: &AppState, q: ListQuery, base: String, out: Out) -> service::Result<(u64, Vec<Value>)> {
         groups::list(&st.db, q, base, out.members).await
     }
 }

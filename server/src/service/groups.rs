@@ -25,12 +25,12 @@ use serde_json::{Map, Value, json};
 
 use super::list::{EqTerm, ListQuery, Listed, list_rendered};
 use super::users::meta;
+use super::{Error, Result};
 use super::{Preconditions, new_id};
 use crate::clock;
 use crate::db::groups::{self, GroupRow, Lookup, Member};
 use crate::db::rows::{self, Kind, ResourceRow};
 use crate::db::{Db, StoreError};
-use crate::error::AppError;
 
 /// Write responses include members only for groups at most this large (unless asked).
 pub const INLINE_MEMBERS: u64 = 1000;
@@ -46,11 +46,12 @@ pub enum Members {
     IfSmall,
 }
 
-fn not_found(id: &str) -> AppError {
-    AppError::not_found(format!("Group {id} not found"))
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("Group {id} not found"))
 }
 
-fn with_id(id: &str) -> impl Fn(StoreError) -> AppError + '_ {
+/// A store error of the operation on `id`, naming the group when it does not exist.
+fn with_id(id: &str) -> impl Fn(StoreError) -> Error + '_ {
     move |e| match e {
         StoreError::NotFound => not_found(id),
         other => other.into(),
@@ -171,7 +172,7 @@ fn incoming(body: &Value) -> Result<(Map<String, Value>, Option<Value>), Validat
 }
 
 /// POST /Groups (RFC 7644 §3.3).
-pub async fn create(db: &Db, body: &Value, base: String, which: Members) -> Result<Value, AppError> {
+pub async fn create(db: &Db, body: &Value, base: String, which: Members) -> Result<Value> {
     let (doc, members) = incoming(body)?;
     let values = member_values(members.as_ref(), "members")?;
     let id = new_id();
@@ -185,7 +186,7 @@ pub async fn create(db: &Db, body: &Value, base: String, which: Members) -> Resu
 }
 
 /// GET /Groups/{id} (RFC 7644 §3.4.1).
-pub async fn get(db: &Db, id: &str, base: String, which: Members) -> Result<Value, AppError> {
+pub async fn get(db: &Db, id: &str, base: String, which: Members) -> Result<Value> {
     let key = id.to_string();
     let found = db.read(move |c| groups::get(c, &key)?.map(|row| render(c, &row, &base, which)).transpose()).await?;
     found.ok_or_else(|| not_found(id))
@@ -199,7 +200,7 @@ pub async fn replace(
     pre: Preconditions,
     base: String,
     which: Members,
-) -> Result<Value, AppError> {
+) -> Result<Value> {
     let (doc, members) = incoming(body)?;
     let values = members.as_ref().map(|m| member_values(Some(m), "members")).transpose()?;
     let (key, now) = (id.to_string(), clock::now_stamp());
@@ -219,14 +220,7 @@ pub async fn replace(
 
 /// PATCH /Groups/{id} (RFC 7644 §3.5.2): operations on `members` become keyed inserts and
 /// deletes; the others apply to the document. All apply, or none.
-pub async fn patch(
-    db: &Db,
-    id: &str,
-    body: &Value,
-    pre: Preconditions,
-    base: String,
-    which: Members,
-) -> Result<Value, AppError> {
+pub async fn patch(db: &Db, id: &str, body: &Value, pre: Preconditions, base: String, which: Members) -> Result<Value> {
     let ops = parse_patch(body)?;
     let (key, now) = (id.to_string(), clock::now_stamp());
     let write = move |c: &Connection| {
@@ -365,7 +359,7 @@ fn remove_matching(c: &Connection, seq: i64, f: &Filter) -> Result<bool, StoreEr
 }
 
 /// DELETE /Groups/{id} (RFC 7644 §3.6); the group leaves the groups it belonged to.
-pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<(), AppError> {
+pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<()> {
     let (key, now) = (id.to_string(), clock::now_stamp());
     db.write(move |c| {
         rows::delete(c, Kind::Group, &key, &now, |cur| pre.check(cur.version))?;
@@ -403,6 +397,6 @@ impl Listed for Groups {
 }
 
 /// GET /Groups and POST /Groups/.search.
-pub async fn list(db: &Db, q: ListQuery, base: String, which: Members) -> Result<(u64, Vec<Value>), AppError> {
+pub async fn list(db: &Db, q: ListQuery, base: String, which: Members) -> Result<(u64, Vec<Value>)> {
     list_rendered::<Groups>(db, q, base, move |c, r, base| render(c, r, base, which)).await
 }

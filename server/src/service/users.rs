@@ -19,6 +19,7 @@ use scimbox_validator::schema::{ResourceType, SCIMBOX_USER_URN, USER_RESOURCE, U
 use serde_json::{Map, Value, json};
 
 use super::list::{EqTerm, ListQuery, Listed, list_rendered};
+use super::{Error, Result};
 use super::{Preconditions, etag, new_id};
 use crate::clock;
 use crate::db::accounts;
@@ -26,13 +27,13 @@ use crate::db::groups::{self, MemberType};
 use crate::db::rows::{self, Kind, ResourceRow};
 use crate::db::users::{self, Lookup, UserRow};
 use crate::db::{Db, StoreError};
-use crate::error::AppError;
 
-fn not_found(id: &str) -> AppError {
-    AppError::not_found(format!("User {id} not found"))
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("User {id} not found"))
 }
 
-fn with_id(id: &str) -> impl Fn(StoreError) -> AppError + '_ {
+/// A store error of the operation on `id`, naming the resource when it does not exist.
+fn with_id(id: &str) -> impl Fn(StoreError) -> Error + '_ {
     move |e| match e {
         StoreError::NotFound => not_found(id),
         other => other.into(),
@@ -159,13 +160,7 @@ fn incoming(body: &Value, required: &[String]) -> Result<Map<String, Value>, Val
 }
 
 /// POST /Users (RFC 7644 §3.3).
-pub async fn create(
-    db: &Db,
-    body: &Value,
-    required: &[String],
-    base: String,
-    with: WithAccess,
-) -> Result<Value, AppError> {
+pub async fn create(db: &Db, body: &Value, required: &[String], base: String, with: WithAccess) -> Result<Value> {
     let mut doc = incoming(body, required)?;
     doc.entry("active").or_insert(Value::Bool(true));
     let id = new_id();
@@ -206,7 +201,7 @@ fn revive(c: &Connection, doc: Map<String, Value>, now: &str) -> Result<Option<U
 }
 
 /// GET /Users/{id} (RFC 7644 §3.4.1).
-pub async fn get(db: &Db, id: &str, base: String, with: WithAccess) -> Result<Value, AppError> {
+pub async fn get(db: &Db, id: &str, base: String, with: WithAccess) -> Result<Value> {
     let key = id.to_string();
     let found = db.read_now(move |c| users::get(c, &key)?.map(|row| render(c, &row, &base, with)).transpose()).await?;
     found.ok_or_else(|| not_found(id))
@@ -221,7 +216,7 @@ pub async fn replace(
     required: &[String],
     base: String,
     with: WithAccess,
-) -> Result<Value, AppError> {
+) -> Result<Value> {
     let mut doc = incoming(body, required)?;
     let (key, now) = (id.to_string(), clock::now_stamp());
     let required = required.to_vec();
@@ -257,7 +252,7 @@ pub async fn patch(
     required: &[String],
     base: String,
     with: WithAccess,
-) -> Result<Value, AppError> {
+) -> Result<Value> {
     let ops = Arc::new(parse_patch(body)?);
     let required: Arc<[String]> = required.into();
     let (key, now) = (id.to_string(), clock::now_stamp());
@@ -316,7 +311,7 @@ fn patched(
 }
 
 /// DELETE /Users/{id} (RFC 7644 §3.6); the user leaves every group.
-pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<(), AppError> {
+pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<()> {
     let (key, now) = (id.to_string(), clock::now_stamp());
     db.write(move |c| {
         rows::delete(c, Kind::User, &key, &now, |cur| pre.check(cur.version))?;
@@ -354,7 +349,7 @@ impl Listed for Users {
 }
 
 /// GET /Users and POST /Users/.search: the page's users, fully rendered.
-pub async fn list(db: &Db, q: ListQuery, base: String, with: WithAccess) -> Result<(u64, Vec<Value>), AppError> {
+pub async fn list(db: &Db, q: ListQuery, base: String, with: WithAccess) -> Result<(u64, Vec<Value>)> {
     list_rendered::<Users>(db, q, base, move |c, r, base| render(c, r, base, with)).await
 }
 
