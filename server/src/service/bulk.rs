@@ -46,7 +46,7 @@ use serde_json::{Map, Value, json};
 
 use super::groups::{self, Members};
 use super::users::WithAccess;
-use super::{Error, Preconditions, Result, users};
+use super::{Error, Preconditions, Rendered, Result, etag, users};
 use crate::db::Db;
 pub use request::{BulkRequest, parse};
 use request::{Endpoint, Entry, IdRef, Method, Op, bulk_ref};
@@ -352,11 +352,9 @@ impl Runner<'_> {
         let (data, held) = if cut.is_empty() { (Some(op.data), None) } else { split(op.data, cut) };
         let data = self.substitute(data.unwrap_or_else(|| json!({})))?;
         let pre = Preconditions { if_match: op.version, if_none_match: None };
-        let resource = call(self.cx, op.method, op.endpoint, out.id.clone(), &data, pre).await?;
-        let meta = |k: &str| resource.get("meta").and_then(|m| m.get(k)).and_then(Value::as_str).map(str::to_owned);
-        out.version = meta("version");
-        out.location = meta("location").or(out.location.take());
-        out.id = resource.get("id").and_then(Value::as_str).map(str::to_owned).or(out.id.take());
+        if let Some(r) = call(self.cx, op.method, op.endpoint, out.id.clone(), &data, pre).await? {
+            (out.version, out.location, out.id) = (Some(etag(r.version)), Some(r.location), Some(r.id));
+        }
         if let (Some(value), Some(id)) = (held, out.id.clone()) {
             self.held.insert(i, Held { endpoint: op.endpoint, id, value });
         }
@@ -375,10 +373,8 @@ impl Runner<'_> {
         };
         let Some(out) = self.outcomes[i].as_mut() else { return };
         match result {
-            Ok(resource) => {
-                let version = resource.get("meta").and_then(|m| m.get("version")).and_then(Value::as_str);
-                out.version = version.map(str::to_owned).or(out.version.take());
-            }
+            Ok(Some(r)) => out.version = Some(etag(r.version)),
+            Ok(None) => {}
             Err(e) => {
                 out.result = Err(after_create(e, out.location.as_deref().unwrap_or_default()));
                 self.errors += 1;
@@ -459,7 +455,8 @@ fn after_create(e: Error, location: &str) -> Error {
     }
 }
 
-/// One operation through the service function its endpoint would call.
+/// One operation through the service function its endpoint would call: the resource it left,
+/// or `None` for a DELETE.
 async fn call(
     cx: &Context<'_>,
     method: Method,
@@ -467,21 +464,23 @@ async fn call(
     id: Option<String>,
     data: &Value,
     pre: Preconditions,
-) -> Result<Value> {
+) -> Result<Option<Rendered>> {
     let (db, required, base, id) = (cx.db, cx.required, cx.base.to_owned(), id.unwrap_or_default());
     match (endpoint, method) {
-        (Endpoint::Users, Method::Post) => users::create(db, data, required, base, WithAccess::default()).await,
+        (Endpoint::Users, Method::Post) => {
+            users::create(db, data, required, base, WithAccess::default()).await.map(Some)
+        }
         (Endpoint::Users, Method::Put) => {
-            users::replace(db, &id, data, pre, required, base, WithAccess::default()).await
+            users::replace(db, &id, data, pre, required, base, WithAccess::default()).await.map(Some)
         }
         (Endpoint::Users, Method::Patch) => {
-            users::patch(db, &id, data, pre, required, base, WithAccess::default()).await
+            users::patch(db, &id, data, pre, required, base, WithAccess::default()).await.map(Some)
         }
-        (Endpoint::Users, Method::Delete) => users::delete(db, &id, pre).await.map(|()| Value::Null),
-        (Endpoint::Groups, Method::Post) => groups::create(db, data, base, Members::Omit).await,
-        (Endpoint::Groups, Method::Put) => groups::replace(db, &id, data, pre, base, Members::Omit).await,
-        (Endpoint::Groups, Method::Patch) => groups::patch(db, &id, data, pre, base, Members::Omit).await,
-        (Endpoint::Groups, Method::Delete) => groups::delete(db, &id, pre).await.map(|()| Value::Null),
+        (Endpoint::Users, Method::Delete) => users::delete(db, &id, pre).await.map(|()| None),
+        (Endpoint::Groups, Method::Post) => groups::create(db, data, base, Members::Omit).await.map(Some),
+        (Endpoint::Groups, Method::Put) => groups::replace(db, &id, data, pre, base, Members::Omit).await.map(Some),
+        (Endpoint::Groups, Method::Patch) => groups::patch(db, &id, data, pre, base, Members::Omit).await.map(Some),
+        (Endpoint::Groups, Method::Delete) => groups::delete(db, &id, pre).await.map(|()| None),
     }
 }
 

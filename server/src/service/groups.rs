@@ -23,10 +23,10 @@ use scimbox_validator::schema::{Attribute, GROUP_RESOURCE, GROUP_SCHEMA, GROUP_U
 use scimbox_validator::{ValidationError, path};
 use serde_json::{Map, Value, json};
 
-use super::list::{EqTerm, ListQuery, Listed, list_rendered};
+use super::list::{EqTerm, ListQuery, Listed, Page, list_rendered};
 use super::users::meta;
 use super::{Error, Result};
-use super::{Preconditions, new_id};
+use super::{Preconditions, Rendered, new_id};
 use crate::clock;
 use crate::db::groups::{self, GroupRow, Lookup, Member};
 use crate::db::rows::{self, Kind, ResourceRow};
@@ -93,8 +93,19 @@ pub fn render(c: &Connection, row: &GroupRow, base: &str, which: Members) -> Res
             m.insert("members".into(), Value::Array(members));
         }
     }
-    m.insert("meta".into(), meta("Group", row, format!("{base}/Groups/{}", row.id)));
+    m.insert("meta".into(), meta("Group", row, location(base, &row.id)));
     Ok(Value::Object(m))
+}
+
+/// The URL of group `id` under `base`.
+fn location(base: &str, id: &str) -> String {
+    format!("{base}/Groups/{id}")
+}
+
+/// [`render`], with the version and location typed beside the body.
+fn rendered(c: &Connection, row: &GroupRow, base: &str, which: Members) -> Result<Rendered, StoreError> {
+    let body = render(c, row, base, which)?;
+    Ok(Rendered { body, id: row.id.clone(), version: row.version, location: location(base, &row.id) })
 }
 
 /// Turns normalised member values into members that exist (see the module rules).
@@ -172,7 +183,7 @@ fn incoming(body: &Value) -> Result<(Map<String, Value>, Option<Value>), Validat
 }
 
 /// POST /Groups (RFC 7644 §3.3).
-pub async fn create(db: &Db, body: &Value, base: String, which: Members) -> Result<Value> {
+pub async fn create(db: &Db, body: &Value, base: String, which: Members) -> Result<Rendered> {
     let (doc, members) = incoming(body)?;
     let values = member_values(members.as_ref(), "members")?;
     let id = new_id();
@@ -180,15 +191,15 @@ pub async fn create(db: &Db, body: &Value, base: String, which: Members) -> Resu
     let write = move |c: &Connection| {
         let row = groups::insert(c, &id, doc, &now)?;
         add_all(c, row.seq, &resolve_members(c, &values, &id)?)?;
-        render(c, &row, &base, which)
+        rendered(c, &row, &base, which)
     };
     Ok(db.write(write).await?)
 }
 
 /// GET /Groups/{id} (RFC 7644 §3.4.1).
-pub async fn get(db: &Db, id: &str, base: String, which: Members) -> Result<Value> {
+pub async fn get(db: &Db, id: &str, base: String, which: Members) -> Result<Rendered> {
     let key = id.to_string();
-    let found = db.read(move |c| groups::get(c, &key)?.map(|row| render(c, &row, &base, which)).transpose()).await?;
+    let found = db.read(move |c| groups::get(c, &key)?.map(|row| rendered(c, &row, &base, which)).transpose()).await?;
     found.ok_or_else(|| not_found(id))
 }
 
@@ -200,7 +211,7 @@ pub async fn replace(
     pre: Preconditions,
     base: String,
     which: Members,
-) -> Result<Value> {
+) -> Result<Rendered> {
     let (doc, members) = incoming(body)?;
     let values = members.as_ref().map(|m| member_values(Some(m), "members")).transpose()?;
     let (key, now) = (id.to_string(), clock::now_stamp());
@@ -213,14 +224,21 @@ pub async fn replace(
             None => false,
         };
         let row = groups::save(c, cur, doc, changed, &now)?;
-        render(c, &row, &base, which)
+        rendered(c, &row, &base, which)
     };
     db.write(write).await.map_err(with_id(id))
 }
 
 /// PATCH /Groups/{id} (RFC 7644 §3.5.2): operations on `members` become keyed inserts and
 /// deletes; the others apply to the document. All apply, or none.
-pub async fn patch(db: &Db, id: &str, body: &Value, pre: Preconditions, base: String, which: Members) -> Result<Value> {
+pub async fn patch(
+    db: &Db,
+    id: &str,
+    body: &Value,
+    pre: Preconditions,
+    base: String,
+    which: Members,
+) -> Result<Rendered> {
     let ops = parse_patch(body)?;
     let (key, now) = (id.to_string(), clock::now_stamp());
     let write = move |c: &Connection| {
@@ -234,7 +252,7 @@ pub async fn patch(db: &Db, id: &str, body: &Value, pre: Preconditions, base: St
         check_required(&GROUP_RESOURCE, &doc, &[])?;
         check_immutable(&GROUP_RESOURCE, &cur.doc, &doc)?;
         let row = groups::save(c, cur, doc, changed, &now)?;
-        render(c, &row, &base, which)
+        rendered(c, &row, &base, which)
     };
     db.write(write).await.map_err(with_id(id))
 }
@@ -397,6 +415,6 @@ impl Listed for Groups {
 }
 
 /// GET /Groups and POST /Groups/.search.
-pub async fn list(db: &Db, q: ListQuery, base: String, which: Members) -> Result<(u64, Vec<Value>)> {
+pub async fn list(db: &Db, q: ListQuery, base: String, which: Members) -> Result<Page> {
     list_rendered::<Groups>(db, q, base, move |c, r, base| render(c, r, base, which)).await
 }

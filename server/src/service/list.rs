@@ -66,6 +66,16 @@ pub struct ListPage {
     pub rows: Vec<ResourceRow>,
 }
 
+/// A rendered list page: what `GET /{Resources}` and `.search` answer, before projection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    /// Every match, not only this page's (`totalResults`).
+    pub total: u64,
+    /// The page's resources, fully rendered; fewer than asked for when [`PAGE_BYTES`] ended
+    /// the page.
+    pub resources: Vec<Value>,
+}
+
 /// What a resource type tells the list machinery.
 pub trait Listed {
     /// Its table.
@@ -164,7 +174,7 @@ pub async fn list_rendered<T: Listed>(
     q: ListQuery,
     base: String,
     render: impl Fn(&Connection, &ResourceRow, &str) -> Result<Value, StoreError> + Send + 'static,
-) -> Result<(u64, Vec<Value>)> {
+) -> Result<Page> {
     check_query(T::resource_type(), &q)?;
     let point = at_most_one(T::resource_type(), &q);
     let budget = q.max_bytes.unwrap_or(PAGE_BYTES);
@@ -180,7 +190,7 @@ pub async fn list_rendered<T: Listed>(
             }
             resources.push(resource);
         }
-        Ok((total, resources))
+        Ok(Page { total, resources })
     };
     let page = if point { db.read_now(work).await? } else { db.read(work).await? };
     Ok(page)
