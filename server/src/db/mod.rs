@@ -391,7 +391,7 @@ mod tests {
                     concat!("clock", "::"),
                     concat!("now", "_utc"),
                     concat!("SystemTime", "::now"),
-                    concat!("'", "now'"), // SQLite's datetime('now') and friends
+                    concat!("'", "now'"), // SQLite's own clock, as datetime()'s argument
                     concat!("CURRENT", "_TIMESTAMP"),
                 ];
                 let reads = wall.iter().any(|w| line.contains(w));
