@@ -11,5 +11,5 @@ pub fn now() -> OffsetDateTime {
 
 /// Now, formatted as stored and returned (`2026-11-30T10:00:00.000Z`).
 pub fn now_stamp() -> String {
-    crate::db::timestamp(now())
+    crate::stamp::timestamp(now())
 }

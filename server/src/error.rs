@@ -108,6 +108,8 @@ impl From<crate::service::Error> for AppError {
             E::Conflict(detail) => {
                 Self::Scim { status: StatusCode::CONFLICT, scim_type: Some(ScimType::Uniqueness), detail }
             }
+            E::Unresolved(detail) => Self::status(StatusCode::CONFLICT, detail),
+            E::MethodNotAllowed(detail) => Self::status(StatusCode::METHOD_NOT_ALLOWED, detail),
             E::PreconditionFailed(detail) => Self::status(StatusCode::PRECONDITION_FAILED, detail),
             E::Invalid(v) => v.into(),
             E::Limit(detail) => Self::status(StatusCode::PAYLOAD_TOO_LARGE, detail),
@@ -149,5 +151,34 @@ impl IntoResponse for AppError {
             resp.extensions_mut().insert(InternalCause(msg));
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::Error as E;
+
+    fn shown(e: E) -> (u16, Option<&'static str>, String) {
+        match AppError::from(e) {
+            AppError::Scim { status, scim_type, detail } => (status.as_u16(), scim_type.map(ScimType::as_str), detail),
+            AppError::Internal(_) => (500, None, String::new()),
+        }
+    }
+
+    /// Each service error keeps the SCIM status and `scimType` its cases were answered with
+    /// when the service spoke `AppError`.
+    #[test]
+    fn service_errors_become_the_scim_errors_they_always_were() {
+        assert_eq!(shown(E::NotFound("User x not found".into())), (404, None, "User x not found".into()));
+        assert_eq!(shown(E::Conflict("taken".into())), (409, Some("uniqueness"), "taken".into()));
+        assert_eq!(shown(E::Unresolved("bulkId:a".into())), (409, None, "bulkId:a".into()));
+        assert_eq!(shown(E::MethodNotAllowed("no".into())), (405, None, "no".into()));
+        assert_eq!(shown(E::PreconditionFailed("stale".into())), (412, None, "stale".into()));
+        assert_eq!(shown(E::Limit("big".into())), (413, None, "big".into()));
+        assert_eq!(shown(E::Invalid(ValidationError::syntax("bad"))), (400, Some("invalidSyntax"), "bad".into()));
+        assert_eq!(shown(E::TimedOut("late".into())).0, 408);
+        assert_eq!(shown(E::Unavailable("disk full".into())).0, 503);
+        assert_eq!(shown(E::Internal("bug".into())).0, 500);
     }
 }

@@ -18,6 +18,7 @@ pub mod journal;
 pub mod pool;
 pub mod quirks;
 pub mod service;
+pub mod stamp;
 pub mod supervise;
 pub mod throttle;
 

@@ -740,8 +740,8 @@ async fn effective_access_follows_the_account_tree() {
     assert_eq!(after.body["meta"], before.body["meta"], "no user write");
 
     // Moves: CHILD2 under ACC1, CHILD3 under CHILD1 (the nearest explicit grant wins).
-    registry(&app, |c| accounts::move_to(c, "CHILD2", Some("ACC1"))).await;
-    registry(&app, |c| accounts::move_to(c, "CHILD3", Some("CHILD1"))).await;
+    registry(&app, |c| accounts::move_to(c, "CHILD2", Some("ACC1"), &now())).await;
+    registry(&app, |c| accounts::move_to(c, "CHILD3", Some("CHILD1"), &now())).await;
     let want = json!([
         editor("ACC1", None),
         editor("CHILD2", Some("ACC1")),
@@ -785,8 +785,8 @@ async fn effective_access_follows_the_account_tree() {
 
     // Removing a granted account: CHILD2 moves back under PARENT first (a parent cannot be
     // removed); ACC1's explicit entry stays, last, reaching nothing.
-    registry(&app, |c| accounts::move_to(c, "CHILD2", Some("PARENT"))).await;
-    registry(&app, |c| accounts::remove(c, "ACC1")).await;
+    registry(&app, |c| accounts::move_to(c, "CHILD2", Some("PARENT"), &now())).await;
+    registry(&app, |c| accounts::remove(c, "ACC1", &now())).await;
     let want = json!([
         viewer_ops("PARENT", None),
         viewer_ops("CHILD1", Some("PARENT")),
@@ -815,7 +815,7 @@ async fn a_user_naming_a_removed_account_can_still_be_deactivated() {
         ))
         .await;
     let path = format!("/Users/{}", id_of(&created));
-    registry(&app, |c| accounts::remove(c, "ACC1")).await;
+    registry(&app, |c| accounts::remove(c, "ACC1", &now())).await;
 
     let off = json!([{"op": "replace", "path": "active", "value": false}]);
     let r = app.patch(&path, &patch_body(off)).await;

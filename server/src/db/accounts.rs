@@ -64,7 +64,7 @@ pub fn add(conn: &Connection, id: &str, name: &str, parent: Option<&str>, create
         params![id, name, parent, created],
     )?;
     let after = serde_json::json!({"name": name, "parent": parent});
-    changes::record_account(conn, id, Action::Created, None, Some(after))
+    changes::record_account(conn, id, Action::Created, None, Some(after), created)
 }
 
 /// What the change history shows of an account.
@@ -140,7 +140,7 @@ pub fn children(conn: &Connection, id: &str) -> Result<Vec<String>, StoreError> 
 ///
 /// Removing an account that users' payloads still name is allowed: payloads are not foreign keys.
 /// Their access to it simply no longer resolves, and comes back if the id is registered again.
-pub fn remove(conn: &Connection, id: &str) -> Result<(), StoreError> {
+pub fn remove(conn: &Connection, id: &str, now: &str) -> Result<(), StoreError> {
     let before = get(conn, id)?;
     let kids = children(conn, id)?;
     if !kids.is_empty() {
@@ -150,13 +150,13 @@ pub fn remove(conn: &Connection, id: &str) -> Result<(), StoreError> {
         )));
     }
     conn.execute("DELETE FROM accounts WHERE id = ?1", [id])?;
-    changes::record_account(conn, id, Action::Deleted, Some(snapshot(&before)), None)
+    changes::record_account(conn, id, Action::Deleted, Some(snapshot(&before)), None, now)
 }
 
 /// Moves an account under `parent`, or makes it a root with `None`. `NotFound` if either is not
 /// registered; `Conflict`, naming the path, if `parent` is the account itself or one of its
 /// descendants (the move would make a cycle).
-pub fn move_to(conn: &Connection, id: &str, parent: Option<&str>) -> Result<(), StoreError> {
+pub fn move_to(conn: &Connection, id: &str, parent: Option<&str>, now: &str) -> Result<(), StoreError> {
     let before = get(conn, id)?;
     if let Some(p) = parent {
         get(conn, p)?;
@@ -164,7 +164,7 @@ pub fn move_to(conn: &Connection, id: &str, parent: Option<&str>) -> Result<(), 
     }
     conn.execute("UPDATE accounts SET parent_id = ?2 WHERE id = ?1", params![id, parent])?;
     let after = Account { parent_id: parent.map(str::to_owned), ..before.clone() };
-    changes::record_account(conn, id, Action::Updated, Some(snapshot(&before)), Some(snapshot(&after)))
+    changes::record_account(conn, id, Action::Updated, Some(snapshot(&before)), Some(snapshot(&after)), now)
 }
 
 /// `Conflict` if putting `id` under `parent` would make a cycle.
@@ -321,16 +321,16 @@ mod tests {
     #[test]
     fn cycles_are_refused_and_named() {
         let (_d, c) = acme();
-        let err = move_to(&c, "ACC100", Some("ACC111")).unwrap_err().to_string();
+        let err = move_to(&c, "ACC100", Some("ACC111"), T).unwrap_err().to_string();
         assert!(err.contains("ACC100 > ACC110 > ACC111") && err.contains("cycle"), "{err}");
-        let err = move_to(&c, "ACC110", Some("ACC110")).unwrap_err().to_string();
+        let err = move_to(&c, "ACC110", Some("ACC110"), T).unwrap_err().to_string();
         assert!(err.contains("under itself"), "{err}");
-        assert!(matches!(move_to(&c, "ACC110", Some("NOPE")), Err(StoreError::NotFound)));
-        assert!(matches!(move_to(&c, "NOPE", None), Err(StoreError::NotFound)));
+        assert!(matches!(move_to(&c, "ACC110", Some("NOPE"), T), Err(StoreError::NotFound)));
+        assert!(matches!(move_to(&c, "NOPE", None, T), Err(StoreError::NotFound)));
         // Legal moves: a subtree travels with its root.
-        move_to(&c, "ACC110", Some("ACC200")).unwrap();
+        move_to(&c, "ACC110", Some("ACC200"), T).unwrap();
         assert_eq!(ancestors(&c, "ACC111").unwrap(), owned(&["ACC110", "ACC200"]));
-        move_to(&c, "ACC110", None).unwrap();
+        move_to(&c, "ACC110", None, T).unwrap();
         assert_eq!(ancestors(&c, "ACC111").unwrap(), owned(&["ACC110"]));
     }
 
@@ -348,11 +348,11 @@ mod tests {
     #[test]
     fn remove_with_children_is_refused() {
         let (_d, c) = acme();
-        let err = remove(&c, "ACC100").unwrap_err().to_string();
+        let err = remove(&c, "ACC100", T).unwrap_err().to_string();
         assert!(err.contains("ACC110, ACC120"), "{err}");
-        remove(&c, "ACC111").unwrap();
-        remove(&c, "ACC110").unwrap();
-        assert!(matches!(remove(&c, "ACC110"), Err(StoreError::NotFound)));
+        remove(&c, "ACC111", T).unwrap();
+        remove(&c, "ACC110", T).unwrap();
+        assert!(matches!(remove(&c, "ACC110", T), Err(StoreError::NotFound)));
         assert_eq!(children(&c, "ACC100").unwrap(), owned(&["ACC120"]));
     }
 
@@ -385,16 +385,18 @@ mod tests {
     #[test]
     fn registry_changes_are_recorded() {
         let (_dir, c) = acme();
-        move_to(&c, "ACC111", Some("ACC120")).expect("move");
-        remove(&c, "ACC111").expect("remove");
+        move_to(&c, "ACC111", Some("ACC120"), "2026-01-02T00:00:00.000Z").expect("move");
+        remove(&c, "ACC111", "2026-01-03T00:00:00.000Z").expect("remove");
         let history = crate::db::changes::changes_for(&c, "Account", "ACC111", 10).expect("history");
         let actions: Vec<&str> = history.iter().map(|h| h.action.as_str()).collect();
         assert_eq!(actions, ["deleted", "updated", "created"], "newest first");
+        let at: Vec<&str> = history.iter().map(|h| h.at.as_str()).collect();
+        assert_eq!(at, ["2026-01-03T00:00:00.000Z", "2026-01-02T00:00:00.000Z", T], "each at the time it was given");
         let moved = &history[1];
         assert!(moved.before.as_deref().is_some_and(|b| b.contains("ACC110")), "{moved:?}");
         assert!(moved.after.as_deref().is_some_and(|a| a.contains("ACC120")), "{moved:?}");
         assert!(history[0].after.is_none() && history[2].before.is_none());
-        assert!(move_to(&c, "ACC100", Some("ACC111")).is_err());
+        assert!(move_to(&c, "ACC100", Some("ACC111"), T).is_err());
         let acc100 = crate::db::changes::changes_for(&c, "Account", "ACC100", 10).expect("history");
         assert_eq!(acc100.len(), 1, "a refused move records nothing");
     }

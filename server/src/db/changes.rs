@@ -140,20 +140,22 @@ fn holds_password(d: &Map<String, Value>) -> bool {
 }
 
 /// Records a change to the accounts registry (resource type `Account`): an account added,
-/// moved or removed changes what users' grants reach, so it belongs in the same history.
+/// moved or removed changes what users' grants reach, so it belongs in the same history. `at` is
+/// the write's time, as for every change row.
 pub(crate) fn record_account(
     c: &Connection,
     id: &str,
     action: Action,
     before: Option<Value>,
     after: Option<Value>,
+    at: &str,
 ) -> Result<(), StoreError> {
     let (before, after) = (before.map(|v| json_of(&v)).transpose()?, after.map(|v| json_of(&v)).transpose()?);
     c.prepare_cached(
         "INSERT INTO changes (at, resource_type, resource_id, action, version, before, after)
          VALUES (?1, 'Account', ?2, ?3, NULL, ?4, ?5)",
     )?
-    .execute(params![crate::clock::now_stamp(), id, action.as_str(), before, after])?;
+    .execute(params![at, id, action.as_str(), before, after])?;
     Ok(())
 }
 

@@ -301,3 +301,34 @@ pub fn memberships(conn: &Connection, member_id: &str) -> Result<Vec<Membership>
     })?;
     rows.collect::<Result<_, _>>().map_err(Into::into)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::db::{changes, users};
+
+    /// Storage records the time it is handed, never its own: deleting a member and removing it
+    /// from its groups, one write, record one moment (issue 12: they used to differ).
+    #[test]
+    fn a_deletion_and_its_membership_removal_carry_the_writes_time() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let c = crate::db::migrate(&dir.path().join("g.db")).expect("migrate");
+        let (created, deleted) = ("2001-01-01T00:00:00.000Z", "2002-02-02T00:00:00.000Z");
+        let doc = |v: Value| v.as_object().cloned().unwrap_or_default();
+        users::insert(&c, "u1", doc(json!({"userName": "ann"})), created).expect("user");
+        let g = insert(&c, "g1", doc(json!({"displayName": "staff"})), created).expect("group");
+        add_member(&c, g.seq, &Member { id: "u1".into(), kind: MemberType::User, display: None }).expect("member");
+        changes::end_of_write(&c).expect("end of write");
+
+        rows::delete(&c, Kind::User, "u1", deleted, |_| Ok(())).expect("delete");
+        forget_member(&c, "u1", deleted).expect("forget");
+
+        let user = changes::changes_for(&c, "User", "u1", 1).expect("user history");
+        let group = changes::changes_for(&c, "Group", "g1", 1).expect("group history");
+        assert_eq!((user[0].action.as_str(), user[0].at.as_str()), ("deleted", deleted));
+        assert_eq!((group[0].action.as_str(), group[0].at.as_str()), ("updated", deleted));
+        assert_eq!(get(&c, "g1").expect("read").map(|g| g.last_modified).as_deref(), Some(deleted));
+    }
+}

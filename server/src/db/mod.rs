@@ -369,9 +369,38 @@ fn same(e: &StoreError) -> StoreError {
     }
 }
 
-/// Current time as stored: RFC 3339, UTC, millisecond precision, fixed width.
-pub fn timestamp(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    t.format(&fmt).unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
+/// Kept here for the callers that format a time for storage through `db` (moved to
+/// [`crate::stamp`], which reads no clock, so that `db` and `clock` no longer import each other).
+pub use crate::stamp::timestamp;
+
+#[cfg(test)]
+mod tests {
+    /// Storage is handed the time of each write and never reads the clock (issue 12): one write
+    /// records one moment, and a test can choose it. Clippy's `disallowed-methods` already keeps
+    /// `OffsetDateTime::now_utc` inside `clock`; this keeps `clock` itself out of `db`.
+    #[test]
+    fn storage_never_reads_the_clock() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db");
+        let mut offenders = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("src/db") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for (n, line) in text.lines().enumerate() {
+                // Spelled in pieces so that this test does not find itself. `Instant::now` (the
+                // deadlines' monotonic clock) measures waits, not moments, and stays allowed.
+                let wall = [
+                    concat!("clock", "::"),
+                    concat!("now", "_utc"),
+                    concat!("SystemTime", "::now"),
+                    concat!("'", "now'"), // SQLite's own clock, as datetime()'s argument
+                    concat!("CURRENT", "_TIMESTAMP"),
+                ];
+                let reads = wall.iter().any(|w| line.contains(w));
+                if reads && !line.trim_start().starts_with("//") {
+                    offenders.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "storage reads the clock:\n{}", offenders.join("\n"));
+    }
 }

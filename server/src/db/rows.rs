@@ -153,20 +153,21 @@ pub fn by_seqs(conn: &Connection, kind: Kind, seqs: &[i64]) -> Result<Vec<Resour
 }
 
 /// Deletes the resource with this id; `check` sees it first and may refuse (precondition). The
-/// deletion is recorded in the history with the document as it was.
+/// deletion is recorded in the history with the document as it was, at `at` (the write's time:
+/// storage never reads the clock, so every row one write records carries the same moment).
 pub fn delete(
     conn: &Connection,
     kind: Kind,
     id: &str,
+    at: &str,
     check: impl FnOnce(&ResourceRow) -> Result<(), StoreError>,
 ) -> Result<ResourceRow, StoreError> {
     let current = get(conn, kind, id)?.ok_or(StoreError::NotFound)?;
     check(&current)?;
     let sql = format!("DELETE FROM {} WHERE seq = ?1", kind.table());
     conn.prepare_cached(&sql)?.execute([current.seq])?;
-    let at = crate::clock::now_stamp();
     let before = Some(&current.doc);
-    changes::record(conn, Record { kind, id, action: Action::Deleted, version: None, before, after: None, at: &at })?;
+    changes::record(conn, Record { kind, id, action: Action::Deleted, version: None, before, after: None, at })?;
     Ok(current)
 }
 

@@ -29,7 +29,7 @@ impl FromRequest<AppState> for BulkBody {
         let bounded = state.with_config(config);
         match ScimJson::from_request(req, &bounded).await {
             Ok(ScimJson(body)) => Ok(BulkBody(body)),
-            Err(e) if e.http_status() == StatusCode::PAYLOAD_TOO_LARGE => Err(bulk::payload_too_large()),
+            Err(e) if e.http_status() == StatusCode::PAYLOAD_TOO_LARGE => Err(bulk::payload_too_large().into()),
             Err(e) => Err(e),
         }
     }
@@ -61,9 +61,10 @@ fn operation_json(o: Outcome) -> Value {
     }
     match o.result {
         Ok(status) => {
-            m.insert("status".into(), status.as_u16().to_string().into());
+            m.insert("status".into(), status.code().to_string().into());
         }
         Err(e) => {
+            let e = AppError::from(e);
             m.insert("status".into(), e.http_status().as_u16().to_string().into());
             m.insert("response".into(), error_json(e));
         }

@@ -14,9 +14,9 @@ use super::extract::{BaseUrl, Params, Projection, ResourceId, ScimJson, list_que
 use super::{AppState, scim_json};
 use crate::error::AppError;
 use crate::service::groups::{self, Members};
-use crate::service::list::{ListQuery, PAGE_BYTES, json_len};
+use crate::service::list::{ListQuery, PAGE_BYTES, Page, json_len};
 use crate::service::users::WithAccess;
-use crate::service::{Preconditions, tag_list_matches, users};
+use crate::service::{self, Preconditions, Rendered, etag, tag_list_matches, users};
 
 /// Whether a response is to a read or a write (which decides how many members a group carries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,9 +37,10 @@ pub trait Api: Send + Sync + 'static {
         body: Value,
         base: String,
         out: Out,
-    ) -> impl Future<Output = Result<Value, AppError>> + Send;
+    ) -> impl Future<Output = service::Result<Rendered>> + Send;
     /// GET by id.
-    fn get(st: &AppState, id: String, base: String, out: Out) -> impl Future<Output = Result<Value, AppError>> + Send;
+    fn get(st: &AppState, id: String, base: String, out: Out)
+    -> impl Future<Output = service::Result<Rendered>> + Send;
     /// PUT.
     fn replace(
         st: &AppState,
@@ -48,7 +49,7 @@ pub trait Api: Send + Sync + 'static {
         pre: Preconditions,
         base: String,
         out: Out,
-    ) -> impl Future<Output = Result<Value, AppError>> + Send;
+    ) -> impl Future<Output = service::Result<Rendered>> + Send;
     /// PATCH.
     fn patch(
         st: &AppState,
@@ -57,16 +58,11 @@ pub trait Api: Send + Sync + 'static {
         pre: Preconditions,
         base: String,
         out: Out,
-    ) -> impl Future<Output = Result<Value, AppError>> + Send;
+    ) -> impl Future<Output = service::Result<Rendered>> + Send;
     /// DELETE.
-    fn delete(st: &AppState, id: String, pre: Preconditions) -> impl Future<Output = Result<(), AppError>> + Send;
-    /// A list page: total and resources.
-    fn list(
-        st: &AppState,
-        q: ListQuery,
-        base: String,
-        out: Out,
-    ) -> impl Future<Output = Result<(u64, Vec<Value>), AppError>> + Send;
+    fn delete(st: &AppState, id: String, pre: Preconditions) -> impl Future<Output = service::Result<()>> + Send;
+    /// A list page: the total and the page's resources.
+    fn list(st: &AppState, q: ListQuery, base: String, out: Out) -> impl Future<Output = service::Result<Page>> + Send;
 }
 
 /// What the projection asks of related data (group members, a user's access), decided before
@@ -99,10 +95,10 @@ impl Api for UsersApi {
     fn rt() -> &'static ResourceType {
         &USER_RESOURCE
     }
-    async fn create(st: &AppState, body: Value, base: String, out: Out) -> Result<Value, AppError> {
+    async fn create(st: &AppState, body: Value, base: String, out: Out) -> service::Result<Rendered> {
         users::create(&st.db, &body, &st.required, base, out.access).await
     }
-    async fn get(st: &AppState, id: String, base: String, out: Out) -> Result<Value, AppError> {
+    async fn get(st: &AppState, id: String, base: String, out: Out) -> service::Result<Rendered> {
         users::get(&st.db, &id, base, out.access).await
     }
     async fn replace(
@@ -112,7 +108,7 @@ impl Api for UsersApi {
         pre: Preconditions,
         base: String,
         out: Out,
-    ) -> Result<Value, AppError> {
+    ) -> service::Result<Rendered> {
         users::replace(&st.db, &id, &body, pre, &st.required, base, out.access).await
     }
     async fn patch(
@@ -122,13 +118,13 @@ impl Api for UsersApi {
         pre: Preconditions,
         base: String,
         out: Out,
-    ) -> Result<Value, AppError> {
+    ) -> service::Result<Rendered> {
         users::patch(&st.db, &id, &body, pre, &st.required, base, out.access).await
     }
-    async fn delete(st: &AppState, id: String, pre: Preconditions) -> Result<(), AppError> {
+    async fn delete(st: &AppState, id: String, pre: Preconditions) -> service::Result<()> {
         users::delete(&st.db, &id, pre).await
     }
-    async fn list(st: &AppState, q: ListQuery, base: String, out: Out) -> Result<(u64, Vec<Value>), AppError> {
+    async fn list(st: &AppState, q: ListQuery, base: String, out: Out) -> service::Result<Page> {
         users::list(&st.db, q, base, out.access).await
     }
 }
@@ -137,10 +133,10 @@ impl Api for GroupsApi {
     fn rt() -> &'static ResourceType {
         &GROUP_RESOURCE
     }
-    async fn create(st: &AppState, body: Value, base: String, out: Out) -> Result<Value, AppError> {
+    async fn create(st: &AppState, body: Value, base: String, out: Out) -> service::Result<Rendered> {
         groups::create(&st.db, &body, base, out.members).await
     }
-    async fn get(st: &AppState, id: String, base: String, out: Out) -> Result<Value, AppError> {
+    async fn get(st: &AppState, id: String, base: String, out: Out) -> service::Result<Rendered> {
         groups::get(&st.db, &id, base, out.members).await
     }
     async fn replace(
@@ -150,7 +146,7 @@ impl Api for GroupsApi {
         pre: Preconditions,
         base: String,
         out: Out,
-    ) -> Result<Value, AppError> {
+    ) -> service::Result<Rendered> {
         groups::replace(&st.db, &id, &body, pre, base, out.members).await
     }
     async fn patch(
@@ -160,34 +156,29 @@ impl Api for GroupsApi {
         pre: Preconditions,
         base: String,
         out: Out,
-    ) -> Result<Value, AppError> {
+    ) -> service::Result<Rendered> {
         groups::patch(&st.db, &id, &body, pre, base, out.members).await
     }
-    async fn delete(st: &AppState, id: String, pre: Preconditions) -> Result<(), AppError> {
+    async fn delete(st: &AppState, id: String, pre: Preconditions) -> service::Result<()> {
         groups::delete(&st.db, &id, pre).await
     }
-    async fn list(st: &AppState, q: ListQuery, base: String, out: Out) -> Result<(u64, Vec<Value>), AppError> {
+    async fn list(st: &AppState, q: ListQuery, base: String, out: Out) -> service::Result<Page> {
         groups::list(&st.db, q, base, out.members).await
     }
 }
 
-fn etag_of(resource: &Value) -> Option<&str> {
-    resource.get("meta")?.get("version")?.as_str()
+/// The `ETag` of a version (the same text as the body's `meta.version`).
+fn etag_header(version: i64) -> Option<HeaderValue> {
+    HeaderValue::from_str(&etag(version)).ok()
 }
 
-fn version_of(resource: &Value) -> Option<i64> {
-    etag_of(resource)?.trim_start_matches("W/").trim_matches('"').parse().ok()
-}
-
-/// A single resource: body (projected), `ETag` equal to `meta.version`, and for 201 a
-/// `Location` equal to `meta.location` (RFC 7644 §3.3, §3.14).
-fn resource_response(status: StatusCode, rt: &ResourceType, full: Value, proj: &Projection) -> Response {
-    let etag = etag_of(&full).and_then(|e| HeaderValue::from_str(e).ok());
-    let location = full.get("meta").and_then(|m| m.get("location")).and_then(Value::as_str);
-    let location = location.and_then(|l| HeaderValue::from_str(l).ok());
-    let mut resp = scim_json(status, &proj.apply(rt, full));
+/// A single resource: body (projected), `ETag` of its version, and for 201 a `Location`
+/// (RFC 7644 §3.3, §3.14); the service hands both typed, equal to the body's `meta`.
+fn resource_response(status: StatusCode, rt: &ResourceType, r: Rendered, proj: &Projection) -> Response {
+    let location = HeaderValue::from_str(&r.location).ok();
+    let mut resp = scim_json(status, &proj.apply(rt, r.body));
     let headers = resp.headers_mut();
-    if let Some(v) = etag {
+    if let Some(v) = etag_header(r.version) {
         headers.insert(header::ETAG, v);
     }
     if let (StatusCode::CREATED, Some(v)) = (status, location) {
@@ -220,10 +211,9 @@ pub async fn get<A: Api>(
 ) -> Result<Response, AppError> {
     let proj = projection(&params)?;
     let full = A::get(&st, id, base, Out::new(&proj, Answer::Read)).await?;
-    let unchanged = pre.if_none_match.as_deref().zip(version_of(&full)).is_some_and(|(m, v)| tag_list_matches(m, v));
-    if unchanged {
+    if pre.if_none_match.as_deref().is_some_and(|m| tag_list_matches(m, full.version)) {
         let mut resp = StatusCode::NOT_MODIFIED.into_response();
-        if let Some(v) = etag_of(&full).and_then(|e| HeaderValue::from_str(e).ok()) {
+        if let Some(v) = etag_header(full.version) {
             resp.headers_mut().insert(header::ETAG, v);
         }
         return Ok(resp);
@@ -345,7 +335,7 @@ impl RootPage {
     ) -> Result<(), AppError> {
         let window =
             ListQuery { start_index: self.skip + 1, count: self.left, max_bytes: Some(self.bytes), ..q.clone() };
-        let (total, items) = A::list(st, window, base.to_owned(), out).await?;
+        let Page { total, resources: items } = A::list(st, window, base.to_owned(), out).await?;
         let taken = items.len() as u64;
         // Fewer than the window holds: the byte budget ended the page, the next one starts here.
         let cut = taken < self.left.min(total.saturating_sub(self.skip));
@@ -378,7 +368,7 @@ fn search_query(body: &Value) -> Result<(ListQuery, Projection), AppError> {
 
 async fn run_list<A: Api>(st: &AppState, q: ListQuery, proj: Projection, base: String) -> Result<Response, AppError> {
     let start = q.start_index;
-    let (total, items) = A::list(st, q, base, Out::new(&proj, Answer::Read)).await?;
+    let Page { total, resources: items } = A::list(st, q, base, Out::new(&proj, Answer::Read)).await?;
     let resources = items.into_iter().map(|r| proj.apply(A::rt(), r)).collect();
     Ok(list_response(total, start, resources))
 }

@@ -121,13 +121,15 @@ pub async fn tree(db: &Db) -> Result<Vec<TreeEntry>> {
 pub async fn move_to(db: &Db, id: &str, parent: Option<&str>) -> Result<()> {
     let (id, parent) = (id.to_owned(), parent.map(str::to_owned));
     let ids = std::iter::once(id.clone()).chain(parent.clone()).collect();
-    change(db, ids, move |c| accounts::move_to(c, &id, parent.as_deref())).await
+    let now = clock::now_stamp();
+    change(db, ids, move |c| accounts::move_to(c, &id, parent.as_deref(), &now)).await
 }
 
 /// Unregisters an account; refused (`Conflict`, naming them) while it has child accounts.
 pub async fn remove(db: &Db, id: &str) -> Result<()> {
     let key = id.to_owned();
-    change(db, vec![key.clone()], move |c| accounts::remove(c, &key)).await
+    let now = clock::now_stamp();
+    change(db, vec![key.clone()], move |c| accounts::remove(c, &key, &now)).await
 }
 
 /// Adds a role to the catalogue; returns its name as stored (trimmed). `Conflict` if it is

@@ -41,15 +41,13 @@ mod request;
 
 use std::collections::{HashMap, HashSet};
 
-use http::StatusCode;
 use scimbox_validator::schema::PATCH_OP_URN;
 use serde_json::{Map, Value, json};
 
 use super::groups::{self, Members};
 use super::users::WithAccess;
-use super::{Preconditions, users};
+use super::{Error, Preconditions, Rendered, Result, etag, users};
 use crate::db::Db;
-use crate::error::AppError;
 pub use request::{BulkRequest, parse};
 use request::{Endpoint, Entry, IdRef, Method, Op, bulk_ref};
 
@@ -64,16 +62,33 @@ pub const MAX_PAYLOAD_SIZE: usize = 1024 * 1024;
 /// How a value refers to the resource another operation creates (RFC 7644 §3.7.2).
 const BULK_ID_PREFIX: &str = "bulkId:";
 
-/// The 413 of a body over [`MAX_PAYLOAD_SIZE`], worded as in RFC 7644 §3.7.4.
-pub fn payload_too_large() -> AppError {
-    AppError::status(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("The size of the bulk operation exceeds the maxPayloadSize ({MAX_PAYLOAD_SIZE})."),
-    )
+/// The refusal of a body over [`MAX_PAYLOAD_SIZE`], worded as in RFC 7644 §3.7.4 (413).
+pub fn payload_too_large() -> Error {
+    Error::Limit(format!("The size of the bulk operation exceeds the maxPayloadSize ({MAX_PAYLOAD_SIZE})."))
 }
 
-fn conflict(detail: impl Into<String>) -> AppError {
-    AppError::status(StatusCode::CONFLICT, detail)
+/// The `status` of an operation that succeeded (RFC 7644 §3.7.3): what the same request sent
+/// alone would have been answered with. A SCIM value of the BulkResponse, not an HTTP status of
+/// this layer; `http::bulk` writes it as the string of [`Status::code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// A POST created its resource: 201.
+    Created,
+    /// A PUT or PATCH: 200.
+    Ok,
+    /// A DELETE: 204.
+    NoContent,
+}
+
+impl Status {
+    /// The number RFC 7644 §3.7.3 puts in `status`.
+    pub fn code(self) -> u16 {
+        match self {
+            Self::Created => 201,
+            Self::Ok => 200,
+            Self::NoContent => 204,
+        }
+    }
 }
 
 /// What one operation did: one element of the BulkResponse's `Operations` (RFC 7644 §3.7.3).
@@ -90,7 +105,7 @@ pub struct Outcome {
     /// `version`: the resource's ETag after the operation.
     pub version: Option<String>,
     /// The status, or the error that becomes `status` and `response`.
-    pub result: Result<StatusCode, AppError>,
+    pub result: Result<Status>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,7 +331,7 @@ pub async fn run(cx: &Context<'_>, req: BulkRequest) -> Vec<Outcome> {
 impl Runner<'_> {
     async fn run(&mut self, i: usize, entry: Entry, cut: &HashSet<String>) {
         let Entry { method, bulk_id, op } = entry;
-        let mut out = Outcome { method, bulk_id, id: None, location: None, version: None, result: Ok(StatusCode::OK) };
+        let mut out = Outcome { method, bulk_id, id: None, location: None, version: None, result: Ok(Status::Ok) };
         out.result = match op {
             Ok(op) => self.execute(i, op, cut, &mut out).await,
             Err(e) => Err(e),
@@ -331,23 +346,15 @@ impl Runner<'_> {
         self.outcomes[i] = Some(out);
     }
 
-    async fn execute(
-        &mut self,
-        i: usize,
-        op: Op,
-        cut: &HashSet<String>,
-        out: &mut Outcome,
-    ) -> Result<StatusCode, AppError> {
+    async fn execute(&mut self, i: usize, op: Op, cut: &HashSet<String>, out: &mut Outcome) -> Result<Status> {
         out.id = op.id.as_ref().map(|r| self.resolve_id(r)).transpose()?;
         out.location = out.id.as_ref().map(|id| format!("{}/{}/{id}", self.cx.base, op.endpoint.as_str()));
         let (data, held) = if cut.is_empty() { (Some(op.data), None) } else { split(op.data, cut) };
         let data = self.substitute(data.unwrap_or_else(|| json!({})))?;
         let pre = Preconditions { if_match: op.version, if_none_match: None };
-        let resource = call(self.cx, op.method, op.endpoint, out.id.clone(), &data, pre).await?;
-        let meta = |k: &str| resource.get("meta").and_then(|m| m.get(k)).and_then(Value::as_str).map(str::to_owned);
-        out.version = meta("version");
-        out.location = meta("location").or(out.location.take());
-        out.id = resource.get("id").and_then(Value::as_str).map(str::to_owned).or(out.id.take());
+        if let Some(r) = call(self.cx, op.method, op.endpoint, out.id.clone(), &data, pre).await? {
+            (out.version, out.location, out.id) = (Some(etag(r.version)), Some(r.location), Some(r.id));
+        }
         if let (Some(value), Some(id)) = (held, out.id.clone()) {
             self.held.insert(i, Held { endpoint: op.endpoint, id, value });
         }
@@ -366,10 +373,8 @@ impl Runner<'_> {
         };
         let Some(out) = self.outcomes[i].as_mut() else { return };
         match result {
-            Ok(resource) => {
-                let version = resource.get("meta").and_then(|m| m.get("version")).and_then(Value::as_str);
-                out.version = version.map(str::to_owned).or(out.version.take());
-            }
+            Ok(Some(r)) => out.version = Some(etag(r.version)),
+            Ok(None) => {}
             Err(e) => {
                 out.result = Err(after_create(e, out.location.as_deref().unwrap_or_default()));
                 self.errors += 1;
@@ -384,7 +389,7 @@ impl Runner<'_> {
             let mut refs = Vec::new();
             refs_in(&held.value, &mut refs);
             let names: Vec<String> = refs.iter().map(|r| format!("{BULK_ID_PREFIX}{r}")).collect();
-            let stopped = conflict(format!(
+            let stopped = Error::Unresolved(format!(
                 "processing stopped (failOnErrors) before its references to {} were added",
                 names.join(", ")
             ));
@@ -395,7 +400,7 @@ impl Runner<'_> {
         self.outcomes.into_iter().flatten().collect()
     }
 
-    fn resolve_id(&self, r: &IdRef) -> Result<String, AppError> {
+    fn resolve_id(&self, r: &IdRef) -> Result<String> {
         match r {
             IdRef::Id(id) => Ok(id.clone()),
             IdRef::Bulk(b) => self.resolve(b),
@@ -403,46 +408,55 @@ impl Runner<'_> {
     }
 
     /// The id created by the POST declaring `b`, or 409 naming `b` (RFC 7644 §3.7.1).
-    fn resolve(&self, b: &str) -> Result<String, AppError> {
+    fn resolve(&self, b: &str) -> Result<String> {
+        let unresolved = |why: &str| Err(Error::Unresolved(format!("bulkId:{b} cannot be resolved: {why}")));
         match self.created.get(b) {
             Some(Some(id)) => Ok(id.clone()),
-            Some(None) => Err(conflict(format!("bulkId:{b} cannot be resolved: the POST that declares it failed"))),
-            None if self.declared.contains_key(b) => {
-                Err(conflict(format!("bulkId:{b} cannot be resolved: the POST that declares it was not processed")))
-            }
-            None => Err(conflict(format!("bulkId:{b} cannot be resolved: no POST in this request declares it"))),
+            Some(None) => unresolved("the POST that declares it failed"),
+            None if self.declared.contains_key(b) => unresolved("the POST that declares it was not processed"),
+            None => unresolved("no POST in this request declares it"),
         }
     }
 
     /// `v` with every `"bulkId:x"` string replaced by the id x stands for.
-    fn substitute(&self, v: Value) -> Result<Value, AppError> {
+    fn substitute(&self, v: Value) -> Result<Value> {
         Ok(match v {
             Value::String(s) => match bulk_ref(&s) {
                 Some(b) => Value::String(self.resolve(b)?),
                 None => Value::String(s),
             },
             Value::Array(a) => Value::Array(a.into_iter().map(|x| self.substitute(x)).collect::<Result<_, _>>()?),
-            Value::Object(o) => Value::Object(
-                o.into_iter().map(|(k, x)| Ok((k, self.substitute(x)?))).collect::<Result<_, AppError>>()?,
-            ),
+            Value::Object(o) => {
+                Value::Object(o.into_iter().map(|(k, x)| Ok((k, self.substitute(x)?))).collect::<Result<_>>()?)
+            }
             other => other,
         })
     }
 }
 
 /// The error of a POST that created its resource but could not add its cut references.
-fn after_create(e: AppError, location: &str) -> AppError {
+/// It keeps its kind (and so its SCIM status and `scimType`); its text says what was created.
+fn after_create(e: Error, location: &str) -> Error {
+    let say = |detail: String| format!("created {location} without some of its values: {detail}");
     match e {
-        AppError::Scim { status, scim_type, detail } => AppError::Scim {
-            status,
-            scim_type,
-            detail: format!("created {location} without some of its values: {detail}"),
-        },
-        internal => internal,
+        Error::NotFound(d) => Error::NotFound(say(d)),
+        Error::Conflict(d) => Error::Conflict(say(d)),
+        Error::Unresolved(d) => Error::Unresolved(say(d)),
+        Error::MethodNotAllowed(d) => Error::MethodNotAllowed(say(d)),
+        Error::PreconditionFailed(d) => Error::PreconditionFailed(say(d)),
+        Error::Invalid(mut v) => {
+            v.detail = say(v.detail);
+            Error::Invalid(v)
+        }
+        Error::Limit(d) => Error::Limit(say(d)),
+        Error::TimedOut(d) => Error::TimedOut(say(d)),
+        Error::Unavailable(reason) => Error::Unavailable(say(reason)),
+        internal @ Error::Internal(_) => internal,
     }
 }
 
-/// One operation through the service function its endpoint would call.
+/// One operation through the service function its endpoint would call: the resource it left,
+/// or `None` for a DELETE.
 async fn call(
     cx: &Context<'_>,
     method: Method,
@@ -450,21 +464,23 @@ async fn call(
     id: Option<String>,
     data: &Value,
     pre: Preconditions,
-) -> Result<Value, AppError> {
+) -> Result<Option<Rendered>> {
     let (db, required, base, id) = (cx.db, cx.required, cx.base.to_owned(), id.unwrap_or_default());
     match (endpoint, method) {
-        (Endpoint::Users, Method::Post) => users::create(db, data, required, base, WithAccess::default()).await,
+        (Endpoint::Users, Method::Post) => {
+            users::create(db, data, required, base, WithAccess::default()).await.map(Some)
+        }
         (Endpoint::Users, Method::Put) => {
-            users::replace(db, &id, data, pre, required, base, WithAccess::default()).await
+            users::replace(db, &id, data, pre, required, base, WithAccess::default()).await.map(Some)
         }
         (Endpoint::Users, Method::Patch) => {
-            users::patch(db, &id, data, pre, required, base, WithAccess::default()).await
+            users::patch(db, &id, data, pre, required, base, WithAccess::default()).await.map(Some)
         }
-        (Endpoint::Users, Method::Delete) => users::delete(db, &id, pre).await.map(|()| Value::Null),
-        (Endpoint::Groups, Method::Post) => groups::create(db, data, base, Members::Omit).await,
-        (Endpoint::Groups, Method::Put) => groups::replace(db, &id, data, pre, base, Members::Omit).await,
-        (Endpoint::Groups, Method::Patch) => groups::patch(db, &id, data, pre, base, Members::Omit).await,
-        (Endpoint::Groups, Method::Delete) => groups::delete(db, &id, pre).await.map(|()| Value::Null),
+        (Endpoint::Users, Method::Delete) => users::delete(db, &id, pre).await.map(|()| None),
+        (Endpoint::Groups, Method::Post) => groups::create(db, data, base, Members::Omit).await.map(Some),
+        (Endpoint::Groups, Method::Put) => groups::replace(db, &id, data, pre, base, Members::Omit).await.map(Some),
+        (Endpoint::Groups, Method::Patch) => groups::patch(db, &id, data, pre, base, Members::Omit).await.map(Some),
+        (Endpoint::Groups, Method::Delete) => groups::delete(db, &id, pre).await.map(|()| None),
     }
 }
 
@@ -597,7 +613,18 @@ mod tests {
         }
     }
 
-    fn request(ops: Value) -> Result<BulkRequest, AppError> {
+    /// What kind of refusal `e` is: the scimType of an `Invalid`, else the variant.
+    fn kind(e: &Error) -> &'static str {
+        match e {
+            Error::Invalid(v) => v.scim_type.as_str(),
+            Error::NotFound(_) => "notFound",
+            Error::MethodNotAllowed(_) => "notAllowed",
+            Error::Limit(_) => "limit",
+            _ => "other",
+        }
+    }
+
+    fn request(ops: Value) -> Result<BulkRequest> {
         parse(&json!({"schemas": [BULK_REQUEST_URN], "Operations": ops}))
     }
 
@@ -614,17 +641,17 @@ mod tests {
 
     #[test]
     fn request_faults_are_refused_whole() {
-        let status = |r: Result<BulkRequest, AppError>| r.err().map(|e| e.http_status().as_u16());
-        assert_eq!(status(parse(&json!([]))), Some(400));
-        assert_eq!(status(parse(&json!({"Operations": []}))), Some(400));
-        assert_eq!(status(parse(&json!({"schemas": [BULK_REQUEST_URN]}))), Some(400));
+        let status = |r: Result<BulkRequest>| r.err().map(|e| kind(&e));
+        assert_eq!(status(parse(&json!([]))), Some("invalidSyntax"));
+        assert_eq!(status(parse(&json!({"Operations": []}))), Some("invalidSyntax"));
+        assert_eq!(status(parse(&json!({"schemas": [BULK_REQUEST_URN]}))), Some("invalidSyntax"));
         let dup = json!([{"method": "POST", "path": "/Users", "bulkId": "a", "data": {}},
                          {"method": "POST", "path": "/Groups", "bulkId": "a", "data": {}}]);
-        assert_eq!(status(request(dup)), Some(400));
+        assert_eq!(status(request(dup)), Some("invalidValue"));
         let many: Vec<Value> = (0..=MAX_OPERATIONS).map(|_| json!({})).collect();
-        assert_eq!(status(request(Value::Array(many))), Some(413));
+        assert_eq!(status(request(Value::Array(many))), Some("limit"));
         let zero = json!({"schemas": [BULK_REQUEST_URN], "failOnErrors": 0, "Operations": []});
-        assert_eq!(status(parse(&zero)), Some(400));
+        assert_eq!(status(parse(&zero)), Some("invalidValue"));
         let keys = json!({"SCHEMAS": [BULK_REQUEST_URN.to_uppercase()], "operations": [], "failonerrors": "2"});
         assert_eq!(parse(&keys).map(|r| r.fail_on_errors).ok(), Some(Some(2)));
     }
@@ -643,9 +670,9 @@ mod tests {
             {"method": "delete", "path": "Users/bulkId:q/"},
         ]))
         .expect("parses");
-        let status: Vec<u16> =
-            req.entries.iter().map(|e| e.op.as_ref().err().map_or(0, |e| e.http_status().as_u16())).collect();
-        assert_eq!(status, [400, 400, 404, 405, 405, 400, 400, 400, 0]);
+        let status: Vec<&str> = req.entries.iter().map(|e| e.op.as_ref().err().map_or("ok", kind)).collect();
+        let (syntax, value) = ("invalidSyntax", "invalidValue");
+        assert_eq!(status, [syntax, value, "notFound", "notAllowed", "notAllowed", value, value, syntax, "ok"]);
         let last = req.entries[8].op.as_ref().expect("a DELETE by bulkId");
         assert_eq!(
             (last.method, last.endpoint, &last.id),

@@ -17,6 +17,16 @@ pub enum Error {
     /// A unique value is taken, or the change contradicts the current state.
     #[error("{0}")]
     Conflict(String),
+    /// A reference inside the request names nothing this request made: a Bulk `bulkId` whose
+    /// POST failed, did not run, or does not exist (RFC 7644 §3.7.1). Unlike `Conflict`, no
+    /// unique value is taken, so SCIM answers it as 409 without `scimType`.
+    #[error("{0}")]
+    Unresolved(String),
+    /// The method does not apply to what it names: a Bulk POST to one resource's path, or a
+    /// PUT, PATCH or DELETE to a collection (RFC 7644 §3.7: what the same request alone would
+    /// get, 405).
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// `If-Match` / `If-None-Match` did not hold (RFC 7644 §3.14).
     #[error("{0}")]
     PreconditionFailed(String),
@@ -51,7 +61,7 @@ impl Error {
             Self::NotFound(_) => 66,
             Self::Unavailable(_) | Self::TimedOut(_) => 69,
             Self::Internal(_) => 70,
-            Self::Conflict(_) | Self::PreconditionFailed(_) => 1,
+            Self::Conflict(_) | Self::Unresolved(_) | Self::MethodNotAllowed(_) | Self::PreconditionFailed(_) => 1,
         }
     }
 

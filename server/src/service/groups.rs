@@ -23,14 +23,14 @@ use scimbox_validator::schema::{Attribute, GROUP_RESOURCE, GROUP_SCHEMA, GROUP_U
 use scimbox_validator::{ValidationError, path};
 use serde_json::{Map, Value, json};
 
-use super::list::{EqTerm, ListQuery, Listed, list_rendered};
+use super::list::{EqTerm, ListQuery, Listed, Page, list_rendered};
 use super::users::meta;
-use super::{Preconditions, new_id};
+use super::{Error, Result};
+use super::{Preconditions, Rendered, new_id};
 use crate::clock;
 use crate::db::groups::{self, GroupRow, Lookup, Member};
 use crate::db::rows::{self, Kind, ResourceRow};
 use crate::db::{Db, StoreError};
-use crate::error::AppError;
 
 /// Write responses include members only for groups at most this large (unless asked).
 pub const INLINE_MEMBERS: u64 = 1000;
@@ -46,11 +46,12 @@ pub enum Members {
     IfSmall,
 }
 
-fn not_found(id: &str) -> AppError {
-    AppError::not_found(format!("Group {id} not found"))
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("Group {id} not found"))
 }
 
-fn with_id(id: &str) -> impl Fn(StoreError) -> AppError + '_ {
+/// A store error of the operation on `id`, naming the group when it does not exist.
+fn with_id(id: &str) -> impl Fn(StoreError) -> Error + '_ {
     move |e| match e {
         StoreError::NotFound => not_found(id),
         other => other.into(),
@@ -92,8 +93,19 @@ pub fn render(c: &Connection, row: &GroupRow, base: &str, which: Members) -> Res
             m.insert("members".into(), Value::Array(members));
         }
     }
-    m.insert("meta".into(), meta("Group", row, format!("{base}/Groups/{}", row.id)));
+    m.insert("meta".into(), meta("Group", row, location(base, &row.id)));
     Ok(Value::Object(m))
+}
+
+/// The URL of group `id` under `base`.
+fn location(base: &str, id: &str) -> String {
+    format!("{base}/Groups/{id}")
+}
+
+/// [`render`], with the version and location typed beside the body.
+fn rendered(c: &Connection, row: &GroupRow, base: &str, which: Members) -> Result<Rendered, StoreError> {
+    let body = render(c, row, base, which)?;
+    Ok(Rendered { body, id: row.id.clone(), version: row.version, location: location(base, &row.id) })
 }
 
 /// Turns normalised member values into members that exist (see the module rules).
@@ -171,7 +183,7 @@ fn incoming(body: &Value) -> Result<(Map<String, Value>, Option<Value>), Validat
 }
 
 /// POST /Groups (RFC 7644 §3.3).
-pub async fn create(db: &Db, body: &Value, base: String, which: Members) -> Result<Value, AppError> {
+pub async fn create(db: &Db, body: &Value, base: String, which: Members) -> Result<Rendered> {
     let (doc, members) = incoming(body)?;
     let values = member_values(members.as_ref(), "members")?;
     let id = new_id();
@@ -179,15 +191,15 @@ pub async fn create(db: &Db, body: &Value, base: String, which: Members) -> Resu
     let write = move |c: &Connection| {
         let row = groups::insert(c, &id, doc, &now)?;
         add_all(c, row.seq, &resolve_members(c, &values, &id)?)?;
-        render(c, &row, &base, which)
+        rendered(c, &row, &base, which)
     };
     Ok(db.write(write).await?)
 }
 
 /// GET /Groups/{id} (RFC 7644 §3.4.1).
-pub async fn get(db: &Db, id: &str, base: String, which: Members) -> Result<Value, AppError> {
+pub async fn get(db: &Db, id: &str, base: String, which: Members) -> Result<Rendered> {
     let key = id.to_string();
-    let found = db.read(move |c| groups::get(c, &key)?.map(|row| render(c, &row, &base, which)).transpose()).await?;
+    let found = db.read(move |c| groups::get(c, &key)?.map(|row| rendered(c, &row, &base, which)).transpose()).await?;
     found.ok_or_else(|| not_found(id))
 }
 
@@ -199,7 +211,7 @@ pub async fn replace(
     pre: Preconditions,
     base: String,
     which: Members,
-) -> Result<Value, AppError> {
+) -> Result<Rendered> {
     let (doc, members) = incoming(body)?;
     let values = members.as_ref().map(|m| member_values(Some(m), "members")).transpose()?;
     let (key, now) = (id.to_string(), clock::now_stamp());
@@ -212,7 +224,7 @@ pub async fn replace(
             None => false,
         };
         let row = groups::save(c, cur, doc, changed, &now)?;
-        render(c, &row, &base, which)
+        rendered(c, &row, &base, which)
     };
     db.write(write).await.map_err(with_id(id))
 }
@@ -226,7 +238,7 @@ pub async fn patch(
     pre: Preconditions,
     base: String,
     which: Members,
-) -> Result<Value, AppError> {
+) -> Result<Rendered> {
     let ops = parse_patch(body)?;
     let (key, now) = (id.to_string(), clock::now_stamp());
     let write = move |c: &Connection| {
@@ -240,7 +252,7 @@ pub async fn patch(
         check_required(&GROUP_RESOURCE, &doc, &[])?;
         check_immutable(&GROUP_RESOURCE, &cur.doc, &doc)?;
         let row = groups::save(c, cur, doc, changed, &now)?;
-        render(c, &row, &base, which)
+        rendered(c, &row, &base, which)
     };
     db.write(write).await.map_err(with_id(id))
 }
@@ -365,10 +377,10 @@ fn remove_matching(c: &Connection, seq: i64, f: &Filter) -> Result<bool, StoreEr
 }
 
 /// DELETE /Groups/{id} (RFC 7644 §3.6); the group leaves the groups it belonged to.
-pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<(), AppError> {
+pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<()> {
     let (key, now) = (id.to_string(), clock::now_stamp());
     db.write(move |c| {
-        rows::delete(c, Kind::Group, &key, |cur| pre.check(cur.version))?;
+        rows::delete(c, Kind::Group, &key, &now, |cur| pre.check(cur.version))?;
         groups::forget_member(c, &key, &now)
     })
     .await
@@ -403,6 +415,6 @@ impl Listed for Groups {
 }
 
 /// GET /Groups and POST /Groups/.search.
-pub async fn list(db: &Db, q: ListQuery, base: String, which: Members) -> Result<(u64, Vec<Value>), AppError> {
+pub async fn list(db: &Db, q: ListQuery, base: String, which: Members) -> Result<Page> {
     list_rendered::<Groups>(db, q, base, move |c, r, base| render(c, r, base, which)).await
 }

@@ -9,16 +9,15 @@
 //! evaluator decides, so every attribute of the schema is filterable and sortable.
 
 use rusqlite::Connection;
-use scimbox_validator::ScimType;
 use scimbox_validator::filter::{CompareOp, Filter, Literal, SortKey, cmp_sort_keys, sort_key};
 use scimbox_validator::path::AttrPath;
 use scimbox_validator::schema::{ResourceType, USER_RESOURCE};
 use serde_json::Value;
 
 use super::prefilter;
+use super::{Error, Result};
 use crate::db::rows::{self, Kind, ResourceRow};
 use crate::db::{Db, StoreError};
-use crate::error::AppError;
 
 /// The most resources one list response carries (`filter.maxResults`).
 pub const MAX_RESULTS: u64 = 1000;
@@ -67,6 +66,16 @@ pub struct ListPage {
     pub rows: Vec<ResourceRow>,
 }
 
+/// A rendered list page: what `GET /{Resources}` and `.search` answer, before projection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    /// Every match, not only this page's (`totalResults`).
+    pub total: u64,
+    /// The page's resources, fully rendered; fewer than asked for when [`PAGE_BYTES`] ended
+    /// the page.
+    pub resources: Vec<Value>,
+}
+
 /// What a resource type tells the list machinery.
 pub trait Listed {
     /// Its table.
@@ -96,17 +105,14 @@ pub struct EqTerm {
 }
 
 /// Checks a filter and sort attribute against the resource type's schemas.
-pub fn check_query(rt: &ResourceType, q: &ListQuery) -> Result<(), AppError> {
+pub fn check_query(rt: &ResourceType, q: &ListQuery) -> Result<()> {
     if let Some(f) = &q.filter {
         f.check(rt)?;
     }
     if let Some(s) = &q.sort_by {
-        let r = s.resolve(rt).map_err(|e| AppError::bad(ScimType::InvalidValue, format!("sortBy: {}", e.detail)))?;
+        let r = s.resolve(rt).map_err(|e| Error::invalid(format!("sortBy: {}", e.detail)))?;
         if r.is_hidden() {
-            return Err(AppError::bad(
-                ScimType::InvalidValue,
-                format!("sortBy: \"{s}\" is never returned and cannot be sorted on"),
-            ));
+            return Err(Error::invalid(format!("sortBy: \"{s}\" is never returned and cannot be sorted on")));
         }
     }
     Ok(())
@@ -168,7 +174,7 @@ pub async fn list_rendered<T: Listed>(
     q: ListQuery,
     base: String,
     render: impl Fn(&Connection, &ResourceRow, &str) -> Result<Value, StoreError> + Send + 'static,
-) -> Result<(u64, Vec<Value>), AppError> {
+) -> Result<Page> {
     check_query(T::resource_type(), &q)?;
     let point = at_most_one(T::resource_type(), &q);
     let budget = q.max_bytes.unwrap_or(PAGE_BYTES);
@@ -184,7 +190,7 @@ pub async fn list_rendered<T: Listed>(
             }
             resources.push(resource);
         }
-        Ok((total, resources))
+        Ok(Page { total, resources })
     };
     let page = if point { db.read_now(work).await? } else { db.read(work).await? };
     Ok(page)

@@ -12,8 +12,25 @@ pub mod status;
 pub mod tokens;
 pub mod users;
 
+use serde_json::Value;
+
 use crate::db::StoreError;
 pub use error::{Error, Result};
+
+/// A resource as the service rendered it, with what a response's headers and a Bulk outcome
+/// need as typed values (RFC 7644 §3.3, §3.14), so that no entry point parses them back out of
+/// the body's `meta`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    /// The SCIM representation, before any `attributes` projection.
+    pub body: Value,
+    /// Its id.
+    pub id: String,
+    /// Its version; the `ETag` is [`etag`] of it, as `meta.version` is.
+    pub version: i64,
+    /// Its URL, as in `meta.location`.
+    pub location: String,
+}
 
 /// `If-Match` / `If-None-Match` of a request (RFC 7644 §3.14, RFC 7232), checked against the
 /// current version inside the write transaction.

@@ -18,21 +18,22 @@ use scimbox_validator::resource::{check_immutable, check_required, normalize};
 use scimbox_validator::schema::{ResourceType, SCIMBOX_USER_URN, USER_RESOURCE, USER_URN};
 use serde_json::{Map, Value, json};
 
-use super::list::{EqTerm, ListQuery, Listed, list_rendered};
-use super::{Preconditions, etag, new_id};
+use super::list::{EqTerm, ListQuery, Listed, Page, list_rendered};
+use super::{Error, Result};
+use super::{Preconditions, Rendered, etag, new_id};
 use crate::clock;
 use crate::db::accounts;
 use crate::db::groups::{self, MemberType};
 use crate::db::rows::{self, Kind, ResourceRow};
 use crate::db::users::{self, Lookup, UserRow};
 use crate::db::{Db, StoreError};
-use crate::error::AppError;
 
-fn not_found(id: &str) -> AppError {
-    AppError::not_found(format!("User {id} not found"))
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("User {id} not found"))
 }
 
-fn with_id(id: &str) -> impl Fn(StoreError) -> AppError + '_ {
+/// A store error of the operation on `id`, naming the resource when it does not exist.
+fn with_id(id: &str) -> impl Fn(StoreError) -> Error + '_ {
     move |e| match e {
         StoreError::NotFound => not_found(id),
         other => other.into(),
@@ -65,8 +66,19 @@ pub fn to_resource(row: &UserRow, base: &str) -> Value {
     for (k, v) in &row.doc {
         m.insert(k.clone(), v.clone());
     }
-    m.insert("meta".into(), meta("User", row, format!("{base}/Users/{}", row.id)));
+    m.insert("meta".into(), meta("User", row, location(base, &row.id)));
     Value::Object(m)
+}
+
+/// The URL of user `id` under `base`.
+fn location(base: &str, id: &str) -> String {
+    format!("{base}/Users/{id}")
+}
+
+/// [`render`], with the version and location typed beside the body.
+fn rendered(c: &Connection, row: &UserRow, base: &str, with: WithAccess) -> Result<Rendered, StoreError> {
+    let body = render(c, row, base, with)?;
+    Ok(Rendered { body, id: row.id.clone(), version: row.version, location: location(base, &row.id) })
 }
 
 /// Whether a rendered user carries its effective `access` (`returned: request`, RFC 7643 §7:
@@ -159,13 +171,7 @@ fn incoming(body: &Value, required: &[String]) -> Result<Map<String, Value>, Val
 }
 
 /// POST /Users (RFC 7644 §3.3).
-pub async fn create(
-    db: &Db,
-    body: &Value,
-    required: &[String],
-    base: String,
-    with: WithAccess,
-) -> Result<Value, AppError> {
+pub async fn create(db: &Db, body: &Value, required: &[String], base: String, with: WithAccess) -> Result<Rendered> {
     let mut doc = incoming(body, required)?;
     doc.entry("active").or_insert(Value::Bool(true));
     let id = new_id();
@@ -185,7 +191,7 @@ pub async fn create(
     // Rendered after the commit, off the writer: the writer runs every write of the server one
     // after another, and rendering was an eighth of its work per create. The user is committed,
     // so the read sees it (and anything a write after this one did to it, as any later GET would).
-    Ok(db.read_now(move |c| render(c, &row, &base, with)).await?)
+    Ok(db.read_now(move |c| rendered(c, &row, &base, with)).await?)
 }
 
 /// Okta re-provisioning (idp-behaviour.md §1.3 item 3): a POST whose `userName` AND
@@ -206,9 +212,10 @@ fn revive(c: &Connection, doc: Map<String, Value>, now: &str) -> Result<Option<U
 }
 
 /// GET /Users/{id} (RFC 7644 §3.4.1).
-pub async fn get(db: &Db, id: &str, base: String, with: WithAccess) -> Result<Value, AppError> {
+pub async fn get(db: &Db, id: &str, base: String, with: WithAccess) -> Result<Rendered> {
     let key = id.to_string();
-    let found = db.read_now(move |c| users::get(c, &key)?.map(|row| render(c, &row, &base, with)).transpose()).await?;
+    let found =
+        db.read_now(move |c| users::get(c, &key)?.map(|row| rendered(c, &row, &base, with)).transpose()).await?;
     found.ok_or_else(|| not_found(id))
 }
 
@@ -221,7 +228,7 @@ pub async fn replace(
     required: &[String],
     base: String,
     with: WithAccess,
-) -> Result<Value, AppError> {
+) -> Result<Rendered> {
     let mut doc = incoming(body, required)?;
     let (key, now) = (id.to_string(), clock::now_stamp());
     let required = required.to_vec();
@@ -237,7 +244,7 @@ pub async fn replace(
             check_required(&USER_RESOURCE, &doc, &required)?;
             Ok(doc)
         };
-        render(c, &users::update(c, &key, &now, change)?, &base, with)
+        rendered(c, &users::update(c, &key, &now, change)?, &base, with)
     };
     db.write(write).await.map_err(with_id(id))
 }
@@ -257,7 +264,7 @@ pub async fn patch(
     required: &[String],
     base: String,
     with: WithAccess,
-) -> Result<Value, AppError> {
+) -> Result<Rendered> {
     let ops = Arc::new(parse_patch(body)?);
     let required: Arc<[String]> = required.into();
     let (key, now) = (id.to_string(), clock::now_stamp());
@@ -286,7 +293,7 @@ pub async fn patch(
     };
     let row = db.write(write).await.map_err(with_id(id))?;
     // Rendered after the commit, off the writer, as for a create.
-    Ok(db.read_now(move |c| render(c, &row, &base, with)).await?)
+    Ok(db.read_now(move |c| rendered(c, &row, &base, with)).await?)
 }
 
 /// A PATCH's result, computed from the user at `version` and the catalogue `cat`.
@@ -316,10 +323,10 @@ fn patched(
 }
 
 /// DELETE /Users/{id} (RFC 7644 §3.6); the user leaves every group.
-pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<(), AppError> {
+pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<()> {
     let (key, now) = (id.to_string(), clock::now_stamp());
     db.write(move |c| {
-        rows::delete(c, Kind::User, &key, |cur| pre.check(cur.version))?;
+        rows::delete(c, Kind::User, &key, &now, |cur| pre.check(cur.version))?;
         groups::forget_member(c, &key, &now)
     })
     .await
@@ -354,11 +361,69 @@ impl Listed for Users {
 }
 
 /// GET /Users and POST /Users/.search: the page's users, fully rendered.
-pub async fn list(db: &Db, q: ListQuery, base: String, with: WithAccess) -> Result<(u64, Vec<Value>), AppError> {
+pub async fn list(db: &Db, q: ListQuery, base: String, with: WithAccess) -> Result<Page> {
     list_rendered::<Users>(db, q, base, move |c, r, base| render(c, r, base, with)).await
 }
 
 /// Whether a member id names a User or a Group (for group membership).
 pub fn member_type(c: &Connection, id: &str) -> Result<Option<MemberType>, StoreError> {
     groups::resource_type_of(c, id)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::db::changes;
+    use crate::service::groups::{self as group_service, Members};
+
+    const BASE: &str = "https://scim.test/scim/v2";
+
+    fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let db = Db::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
+        (dir, db)
+    }
+
+    /// The typed version and location are the ones the body's `meta` shows, so the `ETag` and
+    /// `Location` headers built from them say what the body says.
+    #[tokio::test]
+    async fn rendered_version_and_location_are_the_bodys_meta() {
+        let (_dir, db) = db();
+        let body = json!({"schemas": [USER_URN], "userName": "ann"});
+        let made = create(&db, &body, &[], BASE.into(), WithAccess::default()).await.expect("create");
+        let meta = &made.body["meta"];
+        assert_eq!((made.version, meta["version"].as_str()), (1, Some(etag(1).as_str())));
+        assert_eq!(meta["location"].as_str(), Some(made.location.as_str()));
+        assert_eq!(made.location, format!("{BASE}/Users/{}", made.id));
+        let ops = json!({"schemas": [scimbox_validator::schema::PATCH_OP_URN],
+                         "Operations": [{"op": "replace", "path": "displayName", "value": "Ann"}]});
+        let patched = patch(&db, &made.id, &ops, Preconditions::default(), &[], BASE.into(), WithAccess::default())
+            .await
+            .expect("patch");
+        assert_eq!((patched.version, patched.body["meta"]["version"].as_str()), (2, Some(etag(2).as_str())));
+    }
+
+    /// One DELETE is one write at one moment: the user's deletion and its removal from its
+    /// groups are recorded with the same time (issue 12).
+    #[tokio::test]
+    async fn a_delete_records_its_deletion_and_membership_removal_at_one_moment() {
+        let (_dir, db) = db();
+        let user = json!({"schemas": [USER_URN], "userName": "bob"});
+        let id = create(&db, &user, &[], BASE.into(), WithAccess::default()).await.expect("create").id;
+        let group = json!({"schemas": [scimbox_validator::schema::GROUP_URN], "displayName": "staff",
+                           "members": [{"value": id}]});
+        let gid = group_service::create(&db, &group, BASE.into(), Members::Omit).await.expect("group").id;
+        delete(&db, &id, Preconditions::default()).await.expect("delete");
+        let (uid, group_id) = (id.clone(), gid.clone());
+        let (u, g) = db
+            .read_now(move |c| {
+                Ok((changes::changes_for(c, "User", &uid, 1)?, changes::changes_for(c, "Group", &group_id, 1)?))
+            })
+            .await
+            .expect("history");
+        assert_eq!((u[0].action.as_str(), g[0].action.as_str()), ("deleted", "updated"));
+        assert_eq!(u[0].at, g[0].at, "one write, one moment");
+    }
 }

@@ -124,7 +124,8 @@ impl From<service::Error> for UiError {
             E::Unavailable(_) | E::TimedOut(_) => {
                 Self::Refused(StatusCode::SERVICE_UNAVAILABLE, e.to_string(), Some(5))
             }
-            E::Conflict(_) => Self::Refused(StatusCode::CONFLICT, capitalised(&e.to_string()), None),
+            E::Conflict(_) | E::Unresolved(_) => Self::Refused(StatusCode::CONFLICT, capitalised(&e.to_string()), None),
+            E::MethodNotAllowed(_) => Self::Refused(StatusCode::METHOD_NOT_ALLOWED, e.to_string(), None),
             E::PreconditionFailed(_) => Self::Refused(StatusCode::PRECONDITION_FAILED, e.to_string(), None),
             E::Limit(_) => Self::Refused(StatusCode::PAYLOAD_TOO_LARGE, e.to_string(), None),
             E::Invalid(_) => Self::BadRequest(capitalised(&e.to_string())),

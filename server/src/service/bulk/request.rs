@@ -5,12 +5,10 @@
 
 use std::collections::HashMap;
 
-use http::StatusCode;
-use scimbox_validator::ScimType;
+use scimbox_validator::ValidationError;
 use serde_json::{Map, Value};
 
-use super::{BULK_ID_PREFIX, BULK_REQUEST_URN, MAX_OPERATIONS};
-use crate::error::AppError;
+use super::{BULK_ID_PREFIX, BULK_REQUEST_URN, Error, MAX_OPERATIONS, Result, Status};
 
 /// The method of one operation (RFC 7644 §3.7: POST, PUT, PATCH or DELETE, in any case here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,11 +34,11 @@ impl Method {
         }
     }
     /// The status the same request alone would succeed with.
-    pub(super) fn success(self) -> StatusCode {
+    pub(super) fn success(self) -> Status {
         match self {
-            Self::Post => StatusCode::CREATED,
-            Self::Put | Self::Patch => StatusCode::OK,
-            Self::Delete => StatusCode::NO_CONTENT,
+            Self::Post => Status::Created,
+            Self::Put | Self::Patch => Status::Ok,
+            Self::Delete => Status::NoContent,
         }
     }
 }
@@ -88,7 +86,7 @@ pub(super) struct Op {
 pub(super) struct Entry {
     pub(super) method: Option<String>,
     pub(super) bulk_id: Option<String>,
-    pub(super) op: Result<Op, AppError>,
+    pub(super) op: Result<Op>,
 }
 
 impl Entry {
@@ -106,12 +104,12 @@ pub struct BulkRequest {
     pub(super) declared: HashMap<String, usize>,
 }
 
-fn syntax(detail: impl Into<String>) -> AppError {
-    AppError::bad(ScimType::InvalidSyntax, detail)
+fn syntax(detail: impl Into<String>) -> Error {
+    Error::Invalid(ValidationError::syntax(detail))
 }
 
-fn invalid(detail: impl Into<String>) -> AppError {
-    AppError::bad(ScimType::InvalidValue, detail)
+fn invalid(detail: impl Into<String>) -> Error {
+    Error::invalid(detail)
 }
 
 /// A member of an object, its name matched case-insensitively; `null` counts as absent.
@@ -132,17 +130,17 @@ fn kind_of(v: &Value) -> &'static str {
 
 /// Parses a BulkRequest body (RFC 7644 §3.7). Faults of the request are errors; the faults of
 /// one operation are kept as that operation's outcome.
-pub fn parse(body: &Value) -> Result<BulkRequest, AppError> {
+pub fn parse(body: &Value) -> Result<BulkRequest> {
     let Value::Object(obj) = body else { return Err(syntax("a BulkRequest must be a JSON object")) };
     check_schemas(field(obj, "schemas"))?;
     let Some(Value::Array(raw)) = field(obj, "Operations") else {
         return Err(syntax("a BulkRequest needs an \"Operations\" array (RFC 7644 §3.7)"));
     };
     if raw.len() > MAX_OPERATIONS {
-        return Err(AppError::status(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The number of operations ({}) exceeds the maxOperations ({MAX_OPERATIONS}).", raw.len()),
-        ));
+        return Err(Error::Limit(format!(
+            "The number of operations ({}) exceeds the maxOperations ({MAX_OPERATIONS}).",
+            raw.len()
+        )));
     }
     let fail_on_errors = fail_on_errors(field(obj, "failOnErrors"))?;
     let entries: Vec<Entry> = raw.iter().map(entry).collect();
@@ -150,7 +148,7 @@ pub fn parse(body: &Value) -> Result<BulkRequest, AppError> {
     Ok(BulkRequest { fail_on_errors, entries, declared })
 }
 
-fn check_schemas(schemas: Option<&Value>) -> Result<(), AppError> {
+fn check_schemas(schemas: Option<&Value>) -> Result<()> {
     let listed = schemas
         .and_then(Value::as_array)
         .is_some_and(|a| a.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(BULK_REQUEST_URN))));
@@ -161,7 +159,7 @@ fn check_schemas(schemas: Option<&Value>) -> Result<(), AppError> {
 }
 
 /// `failOnErrors`: a positive integer (a numeric string is taken too), or absent.
-fn fail_on_errors(raw: Option<&Value>) -> Result<Option<usize>, AppError> {
+fn fail_on_errors(raw: Option<&Value>) -> Result<Option<usize>> {
     let Some(v) = raw else { return Ok(None) };
     let n = match v {
         Value::Number(n) => n.as_u64(),
@@ -177,7 +175,7 @@ fn fail_on_errors(raw: Option<&Value>) -> Result<Option<usize>, AppError> {
 }
 
 /// The `bulkId` of every POST, refusing one declared twice (RFC 7644 §3.7: unique in a request).
-fn declarations(entries: &[Entry]) -> Result<HashMap<String, usize>, AppError> {
+fn declarations(entries: &[Entry]) -> Result<HashMap<String, usize>> {
     let mut declared = HashMap::new();
     for (i, e) in entries.iter().enumerate() {
         let Some(b) = e.declares() else { continue };
@@ -203,7 +201,7 @@ fn entry(raw: &Value) -> Entry {
     }
 }
 
-fn op(obj: &Map<String, Value>) -> Result<Op, AppError> {
+fn op(obj: &Map<String, Value>) -> Result<Op> {
     let method = method(field(obj, "method"))?;
     check_bulk_id(method, field(obj, "bulkId"))?;
     let (endpoint, id) = path(method, field(obj, "path"))?;
@@ -216,14 +214,14 @@ fn op(obj: &Map<String, Value>) -> Result<Op, AppError> {
     Ok(Op { method, endpoint, id, version, data })
 }
 
-fn method(raw: Option<&Value>) -> Result<Method, AppError> {
+fn method(raw: Option<&Value>) -> Result<Method> {
     let Some(raw) = raw else { return Err(invalid("\"method\" is required: POST, PUT, PATCH or DELETE")) };
     raw.as_str()
         .and_then(Method::parse)
         .ok_or_else(|| invalid(format!("\"method\" must be POST, PUT, PATCH or DELETE, got {raw}")))
 }
 
-fn check_bulk_id(method: Method, raw: Option<&Value>) -> Result<(), AppError> {
+fn check_bulk_id(method: Method, raw: Option<&Value>) -> Result<()> {
     match raw {
         Some(Value::String(s)) if !s.is_empty() => Ok(()),
         Some(other) => Err(invalid(format!("\"bulkId\" must be a non-empty string, got {other}"))),
@@ -233,16 +231,16 @@ fn check_bulk_id(method: Method, raw: Option<&Value>) -> Result<(), AppError> {
 }
 
 /// `path`: `/Users` or `/Groups` for POST, `/Users/{id}` or `/Groups/{id}` for the others.
-fn path(method: Method, raw: Option<&Value>) -> Result<(Endpoint, Option<IdRef>), AppError> {
+fn path(method: Method, raw: Option<&Value>) -> Result<(Endpoint, Option<IdRef>)> {
     let Some(p) = raw.and_then(Value::as_str) else {
         return Err(invalid("\"path\" is required: \"/Users\" or \"/Groups\" for POST, \"/Users/{id}\" otherwise"));
     };
     let segs: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
     let endpoint = segs.first().and_then(|s| Endpoint::parse(s)).filter(|_| segs.len() <= 2).ok_or_else(|| {
-        AppError::not_found(format!("no resource at \"{p}\": Bulk operations reach /Users and /Groups only"))
+        Error::NotFound(format!("no resource at \"{p}\": Bulk operations reach /Users and /Groups only"))
     })?;
     let id = segs.get(1).map(|s| id_ref(s));
-    let not_allowed = |detail: String| AppError::status(StatusCode::METHOD_NOT_ALLOWED, detail);
+    let not_allowed = Error::MethodNotAllowed;
     match (method, &id) {
         (Method::Post, None) | (Method::Put | Method::Patch | Method::Delete, Some(_)) => Ok((endpoint, id)),
         (Method::Post, Some(_)) => Err(not_allowed(format!(
@@ -264,7 +262,7 @@ fn id_ref(seg: &str) -> IdRef {
     }
 }
 
-fn data(method: Method, raw: Option<&Value>) -> Result<Value, AppError> {
+fn data(method: Method, raw: Option<&Value>) -> Result<Value> {
     match (method, raw) {
         (Method::Delete, _) => Ok(Value::Null),
         (_, Some(v @ Value::Object(_))) => Ok(v.clone()),
