@@ -33,10 +33,10 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::clock;
 use crate::config::Config;
 use crate::db::journal::{self as store, Entry as Row};
 use crate::db::{Db, StoreError, changes};
-use crate::{clock, db};
 pub use explain::explain;
 
 /// How often pending entries are written.
@@ -333,7 +333,7 @@ pub async fn background(recorder: Arc<Recorder>, db: Db, config: Arc<Config>) {
 /// Deletes journal entries and changes older than `journal_max_age` or beyond the newest
 /// `journal_max_rows`, a batch per write; returns how many rows went.
 pub async fn prune(db: &Db, config: &Config) -> Result<usize, StoreError> {
-    let before = db::timestamp(clock::now() - config.journal_max_age);
+    let before = crate::stamp::timestamp(clock::now() - config.journal_max_age);
     let keep = config.journal_max_rows;
     let mut total = 0;
     for table in [Table::Journal, Table::Changes] {

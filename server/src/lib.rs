@@ -11,6 +11,7 @@ pub mod clock;
 pub mod compat;
 pub mod config;
 pub mod db;
+pub mod deadline;
 pub mod demo;
 pub mod error;
 pub mod http;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use scimbox::Config;
-use scimbox::db::{self, StoreError, accounts};
+use scimbox::db::{StoreError, accounts};
 use serde_json::{Value, json};
 
 use crate::auth_tokens::{Server, cli, create_token};
@@ -32,7 +32,7 @@ fn ext(name: &str) -> String {
 }
 
 fn now() -> String {
-    db::timestamp(scimbox::clock::now())
+    scimbox::stamp::timestamp(scimbox::clock::now())
 }
 
 /// Registers accounts `(id, parent)` in order, in one write.

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use reqwest::{Method, StatusCode};
-use scimbox::db::{self, Db, tokens};
+use scimbox::db::{Db, tokens};
 use scimbox::{AppState, Config, auth};
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -78,7 +78,7 @@ impl TestApp {
         let db = Db::open(&db_path).expect("open db");
         let token = auth::generate();
         let h = auth::hash(&token);
-        db.write(move |c| tokens::insert(c, "test", &h, &db::timestamp(scimbox::clock::now()), None))
+        db.write(move |c| tokens::insert(c, "test", &h, &scimbox::stamp::timestamp(scimbox::clock::now()), None))
             .await
             .expect("token");
         let (stop, stopped) = oneshot::channel::<()>();

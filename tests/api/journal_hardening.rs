@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::SET_COOKIE;
+use scimbox::db::admins;
 use scimbox::db::compat;
 use scimbox::db::journal::{self, Entry};
-use scimbox::db::{self, admins};
 use serde_json::json;
 
 use crate::helpers::{TestApp, user};
@@ -189,7 +189,7 @@ async fn entries_the_journal_could_not_keep_are_counted_on_the_status_page() {
 /// A client logged in as an administrator, and its session cookie.
 async fn admin_session(app: &TestApp) -> (reqwest::Client, String) {
     let hash = scimbox::service::admins::hash_password("correct horse battery").expect("hash");
-    let now = db::timestamp(scimbox::clock::now());
+    let now = scimbox::stamp::timestamp(scimbox::clock::now());
     app.db.write(move |c| admins::insert(c, "alice", &hash, &now)).await.expect("admin");
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     let login = client

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use reqwest::StatusCode;
 use reqwest::header::SET_COOKIE;
-use scimbox::db::{self, tokens};
+use scimbox::db::tokens;
 
 use crate::auth_tokens::cli;
 use crate::helpers::{TestApp, bin, form_encode};
@@ -80,7 +80,7 @@ async fn cli_and_page_show_the_same_status_words() {
     let out = cli(&["token", "revoke", "--db", &db_s, "gone"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let past = "2000-01-01T00:00:00.000Z";
-    let now = db::timestamp(scimbox::clock::now());
+    let now = scimbox::stamp::timestamp(scimbox::clock::now());
     app.db.write(move |c| tokens::insert(c, "stale", &[7u8; 32], &now, Some(past))).await.expect("insert");
 
     let from_cli = cli_statuses(&app);

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
-use scimbox::db::{self, accounts, admins};
+use scimbox::db::{accounts, admins};
 use scimbox::quirks::Quirk;
 use scimbox::service::admins as admin;
 use serde_json::json;
@@ -96,7 +96,7 @@ fn csrf_of(html: &str) -> String {
 /// Adds the administrator `alice`.
 async fn add_alice(app: &TestApp) {
     let hash = admin::hash_password(PASSWORD).expect("hash");
-    let now = db::timestamp(scimbox::clock::now());
+    let now = scimbox::stamp::timestamp(scimbox::clock::now());
     app.db.write(move |c| admins::insert(c, "alice", &hash, &now)).await.expect("admin");
 }
 

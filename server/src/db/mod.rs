@@ -18,7 +18,6 @@ pub mod accounts;
 pub mod admins;
 pub mod changes;
 pub mod compat;
-pub mod deadline;
 pub mod groups;
 pub mod health;
 pub mod journal;
@@ -63,7 +62,7 @@ pub enum StoreError {
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
     /// The request's deadline passed before its write could start; nothing was done
-    /// (see [`deadline`]).
+    /// (see [`crate::deadline`]).
     #[error("the request's deadline passed before its write started")]
     DeadlinePassed,
     /// The change breaks a schema rule (raised by the change itself, inside the transaction).
@@ -222,7 +221,7 @@ impl Db {
     /// Runs `f` in the writer's transaction; returns once its change is committed and durable.
     /// If `f` fails, its changes are rolled back and the others in the batch are unaffected.
     ///
-    /// Inside a request's [`deadline::scope`], a write that reaches the front of the queue after
+    /// Inside a request's [`crate::deadline::scope`], a write that reaches the front of the queue after
     /// the deadline is refused with [`StoreError::DeadlinePassed`] without running; one that
     /// started runs to its end and its real outcome is returned, however late.
     pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -231,7 +230,7 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let deadline = deadline::current();
+        let deadline = crate::deadline::current();
         let expired = deadline.clone();
         let job: Job = Box::new(move |conn| {
             let out = match conn {
@@ -368,10 +367,6 @@ fn same(e: &StoreError) -> StoreError {
         other => StoreError::Internal(other.to_string()),
     }
 }
-
-/// Kept here for the callers that format a time for storage through `db` (moved to
-/// [`crate::stamp`], which reads no clock, so that `db` and `clock` no longer import each other).
-pub use crate::stamp::timestamp;
 
 #[cfg(test)]
 mod tests {

@@ -37,7 +37,7 @@ use crate::auth::{self, TokenChecker};
 use crate::compat::Recorder;
 use crate::config::Config;
 use crate::db::Db;
-use crate::db::deadline::Deadline;
+use crate::deadline::Deadline;
 use crate::error::{AppError, InternalCause, SCIM_JSON};
 use crate::quirks::{self, Quirk};
 use resources::{Api, GroupsApi, UsersApi};
@@ -213,14 +213,14 @@ fn observe(state: &AppState, req: &Request, token: &str, bare: bool) {
 
 /// Answers 408 when a request (its body included) takes longer than the configured limit, unless
 /// it has handed a write to the writer: then the write may commit, so the request is awaited and
-/// answered with its real outcome (see [`crate::db::deadline`]). The writer refuses a write whose
+/// answered with its real outcome (see [`crate::deadline`]). The writer refuses a write whose
 /// deadline passed while it queued, so a 408 never hides a commit; and the writer's jobs are
 /// bounded (a PATCH's operations are capped), so the wait after the deadline is short.
 async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = state.config.request_timeout;
     let at = tokio::time::Instant::now() + limit;
     let deadline = Deadline::new(at.into_std());
-    let run = crate::db::deadline::scope(deadline.clone(), next.run(req));
+    let run = crate::deadline::scope(deadline.clone(), next.run(req));
     tokio::pin!(run);
     match tokio::time::timeout_at(at, &mut run).await {
         Ok(resp) => resp,

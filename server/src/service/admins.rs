@@ -27,7 +27,7 @@ use subtle::ConstantTimeEq;
 
 use super::{Error, Result};
 use crate::clock;
-use crate::db::{self, Db, StoreError, admins};
+use crate::db::{Db, StoreError, admins};
 use crate::throttle::Guards;
 
 /// How long a session lasts.
@@ -207,7 +207,7 @@ pub async fn login(
     let matches = guards.passwords.run(deadline, check).await.map_err(|_| LoginError::Busy)?;
     let admin = found.filter(|_| matches).map(|f| f.0);
     let now = clock::now();
-    let (stamp, forget) = (db::timestamp(now), db::timestamp(now - ATTEMPTS_KEPT));
+    let (stamp, forget) = (crate::stamp::timestamp(now), crate::stamp::timestamp(now - ATTEMPTS_KEPT));
     let Some(admin) = admin else {
         attempt.failed();
         db.write(move |c| admins::record_attempt(c, &key, &ip, false, &stamp, &forget)).await?;
@@ -216,7 +216,7 @@ pub async fn login(
     attempt.succeeded();
     let (cookie, csrf) = (random_token(), random_token());
     let (hash, who, token, expires) =
-        (cookie_hash(&cookie), admin.clone(), csrf.clone(), db::timestamp(now + SESSION_TTL));
+        (cookie_hash(&cookie), admin.clone(), csrf.clone(), crate::stamp::timestamp(now + SESSION_TTL));
     db.write(move |c| {
         admins::record_attempt(c, &key, &ip, true, &stamp, &forget)?;
         admins::open_session(c, &hash, &who, &token, &stamp, &expires)

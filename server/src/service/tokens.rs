@@ -9,7 +9,7 @@ use std::fmt;
 
 use crate::auth;
 use crate::clock;
-use crate::db::{self, Db, StoreError, compat, tokens};
+use crate::db::{Db, StoreError, compat, tokens};
 
 use super::{Error, Result};
 
@@ -160,9 +160,10 @@ pub async fn issue(db: &Db, name: &str, lifetime: Option<&str>) -> Result<Issued
     let name = check_name(name)?.to_owned();
     let lifetime = parse_lifetime(lifetime.unwrap_or(""))?;
     let now = clock::now();
-    let expires = lifetime.map(|d| db::timestamp(now + d));
+    let expires = lifetime.map(|d| crate::stamp::timestamp(now + d));
     let secret = auth::generate();
-    let (hash, created, key, until) = (auth::hash(&secret), db::timestamp(now), name.clone(), expires.clone());
+    let (hash, created, key, until) =
+        (auth::hash(&secret), crate::stamp::timestamp(now), name.clone(), expires.clone());
     db.write(move |c| tokens::insert(c, &key, &hash, &created, until.as_deref())).await?;
     Ok(Issued { name, secret, expires })
 }

@@ -5,14 +5,15 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::clock;
+use crate::db::Db;
 use crate::db::journal::{self as store, ConnectionStats};
 use crate::db::tokens::{self, TokenInfo};
 pub use crate::db::ui::UserCounts;
 use crate::db::ui::user_counts;
-use crate::db::{Db, timestamp};
 use crate::journal::Recorder;
 use crate::service::Result;
 use crate::service::tokens::TokenStatus;
+use crate::stamp::timestamp;
 
 /// "Expiring soon" means within this many days.
 pub const SOON_DAYS: i64 = 14;

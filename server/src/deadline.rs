@@ -14,8 +14,8 @@
 //! [`Db::write`] in many places, stay as they are; writes outside a scope (the journal, the
 //! CLI, start-up) have no deadline.
 //!
-//! [`Db::write`]: super::Db::write
-//! [`StoreError::DeadlinePassed`]: super::StoreError::DeadlinePassed
+//! [`Db::write`]: crate::db::Db::write
+//! [`StoreError::DeadlinePassed`]: crate::db::StoreError::DeadlinePassed
 
 use std::future::Future;
 use std::sync::Arc;
