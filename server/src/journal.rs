@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use crate::clock;
 use crate::config::Config;
-use crate::db::journal::{self as store, Entry as Row};
+use crate::db::journal as store;
 use crate::db::{Db, StoreError, changes};
 pub use explain::explain;
 
@@ -57,57 +57,11 @@ pub const READS_PER_SECOND: u32 = 50;
 /// as whole JSON.
 pub const CAPTURE_MAX: usize = 64 * 1024;
 
-/// One answered (or abandoned) request, as the HTTP middleware saw it: plain data, so the
-/// journal needs nothing from `http`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Entry {
-    /// When the request arrived (as stored, RFC 3339 UTC).
-    pub at: String,
-    /// The connection (token name); `None` when the token was missing or refused.
-    pub token_name: Option<String>,
-    /// The client's User-Agent.
-    pub client: Option<String>,
-    /// The HTTP method.
-    pub method: String,
-    /// The path as the client sent it.
-    pub path: String,
-    /// The query string, if any (tokens redacted).
-    pub query: Option<String>,
-    /// The response status.
-    pub status: u16,
-    /// How long the server took to answer.
-    pub duration_ms: f64,
-    /// `User` or `Group`, when the request was about one.
-    pub resource_type: Option<String>,
-    /// The resource's id: from the path, or from `Location` for a create.
-    pub resource_id: Option<String>,
-    /// The error's `scimType`, on failure.
-    pub scim_type: Option<String>,
-    /// The error's `detail` (or the internal cause), on failure.
-    pub detail: Option<String>,
-}
-
-impl Entry {
-    /// The row to store, its body not yet known.
-    fn into_row(self) -> Row {
-        Row {
-            seq: 0,
-            at: self.at,
-            token_name: self.token_name,
-            client: self.client,
-            method: self.method,
-            path: self.path,
-            query: self.query,
-            status: self.status,
-            duration_ms: self.duration_ms,
-            resource_type: self.resource_type,
-            resource_id: self.resource_id,
-            scim_type: self.scim_type,
-            detail: self.detail,
-            body: None,
-        }
-    }
-}
+/// One answered (or abandoned) request, as the HTTP middleware saw it: plain data (storage's
+/// row type, so the journal needs nothing from `http` and nothing is copied field by field). The
+/// middleware leaves `seq` and `body` empty: the row's order comes from the insert, and its body
+/// from [`Body`], redacted by the writer.
+pub use crate::db::journal::Entry;
 
 /// What the middleware captured of a request body.
 #[derive(Debug, Default)]
@@ -128,7 +82,7 @@ impl Body {
 
 /// An entry waiting to be written: its body still raw.
 struct Pending {
-    entry: Row,
+    entry: Entry,
     body: Option<Body>,
 }
 
@@ -178,10 +132,10 @@ impl Default for Recorder {
 impl Recorder {
     /// Queues one request for the next flush (see the module docs for what is listed).
     pub fn record(&self, entry: Entry, body: Option<Body>) {
-        self.push(entry.into_row(), body);
+        self.push(entry, body);
     }
 
-    fn push(&self, entry: Row, mut body: Option<Body>) {
+    fn push(&self, entry: Entry, mut body: Option<Body>) {
         let Ok(mut q) = self.queue.lock() else { return };
         if is_successful_read(&entry) && !q.admit_read(self.began.elapsed().as_secs()) {
             q.reads_left_out += 1;
@@ -213,13 +167,13 @@ impl Recorder {
             }
             Err(_) => return Ok(()),
         };
-        let mut entries: VecDeque<Row> = items.into_iter().map(finish_body).collect();
+        let mut entries: VecDeque<Entry> = items.into_iter().map(finish_body).collect();
         if let Some((count, at)) = left_out {
             entries.push_back(reads_left_out(count, at));
         }
         while !entries.is_empty() {
             // Shared with the write, not copied: a failed batch comes back from it for the retry.
-            let batch: Arc<Vec<Row>> = Arc::new(entries.drain(..entries.len().min(BATCH)).collect());
+            let batch: Arc<Vec<Entry>> = Arc::new(entries.drain(..entries.len().min(BATCH)).collect());
             let written = Arc::clone(&batch);
             if let Err(e) = db.write(move |c| written.iter().try_for_each(|e| store::insert(c, e).map(drop))).await {
                 let batch = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());
@@ -238,7 +192,7 @@ impl Recorder {
 
     /// Puts finished entries back at the front of the queue (oldest first), shedding the newest
     /// past [`MAX_PENDING`].
-    fn requeue(&self, failed: impl DoubleEndedIterator<Item = Row>) {
+    fn requeue(&self, failed: impl DoubleEndedIterator<Item = Entry>) {
         let Ok(mut q) = self.queue.lock() else { return };
         for entry in failed.rev() {
             q.bytes += entry.body.as_ref().map_or(0, String::len);
@@ -274,13 +228,13 @@ impl Queue {
 }
 
 /// A successful read: GET, or a POST to `.search`, answered below 400.
-fn is_successful_read(e: &Row) -> bool {
+fn is_successful_read(e: &Entry) -> bool {
     e.status < 400 && (e.method == "GET" || (e.method == "POST" && e.path.ends_with("/.search")))
 }
 
 /// The entry standing for `count` successful reads that were not listed, the first at `at`.
-fn reads_left_out(count: u64, at: String) -> Row {
-    Row {
+fn reads_left_out(count: u64, at: String) -> Entry {
+    Entry {
         at,
         method: "GET".into(),
         path: "(successful reads)".into(),
@@ -289,14 +243,14 @@ fn reads_left_out(count: u64, at: String) -> Row {
             "{count} more successful read(s) answered, counted here but not listed: the journal lists at most \
              {READS_PER_SECOND} a second"
         )),
-        ..Row::default()
+        ..Entry::default()
     }
 }
 
 /// Redacts and cuts the captured body into the entry (an entry already finished, waiting for a
 /// retry, keeps its body). Should the redactor ever panic, the entry is kept without its body:
 /// a body that cannot be shown safely is not shown, and the entry and the task go on.
-fn finish_body(p: Pending) -> Row {
+fn finish_body(p: Pending) -> Entry {
     let Pending { mut entry, body } = p;
     let Some(b) = body else { return entry };
     entry.body = match b.bytes.is_empty() && b.total > 0 {
@@ -364,8 +318,14 @@ enum Table {
 mod tests {
     use super::*;
 
-    fn request(method: &str, path: &str, status: u16) -> Row {
-        Row { at: "2026-11-30T00:00:00Z".into(), method: method.into(), path: path.into(), status, ..Row::default() }
+    fn request(method: &str, path: &str, status: u16) -> Entry {
+        Entry {
+            at: "2026-11-30T00:00:00Z".into(),
+            method: method.into(),
+            path: path.into(),
+            status,
+            ..Entry::default()
+        }
     }
 
     #[test]
