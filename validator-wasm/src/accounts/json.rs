@@ -1,0 +1,446 @@
+//! A small strict JSON parser (RFC 8259) that records where each key and value starts and says
+//! what is wrong in words: serde_json's errors count columns in bytes, point past the fault
+//! (a trailing comma is reported at the `}`) and say "expected ident" for a bare word.
+
+use serde_json::{Map, Number, Value};
+
+use super::messages::quote;
+use super::{MAX_DEPTH, PayloadFault, SHOWN};
+use crate::error::ScimType;
+
+/// A 1-based line and column (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A value and where it starts (`None` when it came without text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub at: Option<Pos>,
+    pub kind: Kind,
+}
+
+/// A JSON value whose members keep their order, duplicates and positions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(String),
+    Array(Vec<Node>),
+    Object(Vec<Member>),
+}
+
+/// An object member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub key: String,
+    pub key_at: Option<Pos>,
+    pub value: Node,
+}
+
+/// A syntax error: where and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub at: Pos,
+    pub message: String,
+}
+
+impl SyntaxError {
+    pub fn fault(self, index: Option<usize>) -> PayloadFault {
+        PayloadFault::new(ScimType::InvalidSyntax, index, Some(self.at), self.message)
+    }
+}
+
+fn error(at: Pos, message: impl Into<String>) -> SyntaxError {
+    SyntaxError { at, message: message.into() }
+}
+
+impl Node {
+    pub fn to_value(&self) -> Value {
+        match &self.kind {
+            Kind::Null => Value::Null,
+            Kind::Bool(b) => Value::Bool(*b),
+            Kind::Number(n) => Value::Number(n.clone()),
+            Kind::String(s) => Value::String(s.clone()),
+            Kind::Array(items) => Value::Array(items.iter().map(Node::to_value).collect()),
+            Kind::Object(members) => {
+                let mut map = Map::new();
+                for m in members {
+                    map.insert(m.key.clone(), m.value.to_value());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+
+    pub fn from_value(v: &Value, depth: usize) -> Node {
+        let deeper = depth < MAX_DEPTH;
+        let node = |v: &Value| Node::from_value(v, depth + 1);
+        let kind = match v {
+            Value::Null => Kind::Null,
+            Value::Bool(b) => Kind::Bool(*b),
+            Value::Number(n) => Kind::Number(n.clone()),
+            Value::String(s) => Kind::String(s.clone()),
+            Value::Array(items) => Kind::Array(if deeper { items.iter().map(node).collect() } else { Vec::new() }),
+            Value::Object(map) if deeper => {
+                Kind::Object(map.iter().map(|(k, v)| Member { key: k.clone(), key_at: None, value: node(v) }).collect())
+            }
+            Value::Object(_) => Kind::Object(Vec::new()),
+        };
+        Node { at: None, kind }
+    }
+}
+
+/// Parses a whole text as one JSON value.
+pub fn parse(text: &str) -> Result<Node, SyntaxError> {
+    let mut p = Parser { text, i: 0, pos: Pos { line: 1, column: 1 } };
+    let node = p.value(0)?;
+    p.skip_ws();
+    match p.peek() {
+        None => Ok(node),
+        Some(',') => Err(error(
+            p.pos,
+            "more text after the JSON value; to send several payloads, put them in an array: [{...}, {...}]",
+        )),
+        Some(_) => Err(p.unexpected("the end of the text after the JSON value")),
+    }
+}
+
+struct Parser<'t> {
+    text: &'t str,
+    /// Byte offset of the next character.
+    i: usize,
+    /// Position of the next character.
+    pos: Pos,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<char> {
+        self.text[self.i..].chars().next()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.i += c.len_utf8();
+        if c == '\n' {
+            self.pos = Pos { line: self.pos.line + 1, column: 1 };
+        } else {
+            self.pos.column += 1;
+        }
+        Some(c)
+    }
+
+    /// RFC 8259 §2: space, tab, line feed, carriage return.
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(' ' | '\t' | '\n' | '\r')) {
+            self.bump();
+        }
+    }
+
+    /// The run of letters, digits and `_` ahead (at most 41 characters), not consumed.
+    fn word(&self) -> String {
+        let rest = self.text[self.i..].chars();
+        rest.take_while(|c| c.is_alphanumeric() || *c == '_').take(SHOWN + 1).collect()
+    }
+
+    /// Whether a value other than a string starts ahead.
+    fn value_ahead(&self) -> bool {
+        matches!(self.peek(), Some('{' | '[' | '-' | '0'..='9'))
+            || ["true", "false", "null"].contains(&self.word().as_str())
+    }
+
+    /// The error for the character ahead, where `expected` was due.
+    fn unexpected(&self, expected: &str) -> SyntaxError {
+        let message = match self.peek() {
+            None => format!("unexpected end of text; expected {expected}"),
+            Some('/') => "comments are not allowed in JSON; remove the comment".to_owned(),
+            Some('\'') => "strings use double quotes: write \"text\", not 'text'".to_owned(),
+            Some(c) if c.is_alphabetic() || c == '_' => word_message(&self.word()),
+            Some(c) => format!("expected {expected}, got {}", show_char(c)),
+        };
+        error(self.pos, message)
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Node, SyntaxError> {
+        self.skip_ws();
+        let at = self.pos;
+        let kind = match self.peek() {
+            Some('{') => self.object(depth + 1)?,
+            Some('[') => self.array(depth + 1)?,
+            Some('"') => Kind::String(self.string()?),
+            Some('-' | '+' | '.' | '0'..='9') => Kind::Number(self.number()?),
+            Some(c) if c.is_alphabetic() => self.literal()?,
+            _ => return Err(self.unexpected("a value (an object, array, string, number, true, false or null)")),
+        };
+        Ok(Node { at: Some(at), kind })
+    }
+
+    fn literal(&mut self) -> Result<Kind, SyntaxError> {
+        let word = self.word();
+        let kind = match word.as_str() {
+            "true" => Kind::Bool(true),
+            "false" => Kind::Bool(false),
+            "null" => Kind::Null,
+            _ => return Err(self.unexpected("a value")),
+        };
+        word.chars().for_each(|_| {
+            self.bump();
+        });
+        Ok(kind)
+    }
+
+    /// Consumes the opening bracket; refuses nesting deeper than [`MAX_DEPTH`].
+    fn open(&mut self, depth: usize) -> Result<Pos, SyntaxError> {
+        let at = self.pos;
+        if depth > MAX_DEPTH {
+            return Err(error(at, format!("nesting deeper than {MAX_DEPTH} levels of objects and arrays")));
+        }
+        self.bump();
+        self.skip_ws();
+        Ok(at)
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Kind, SyntaxError> {
+        let open = self.open(depth)?;
+        let mut members = Vec::new();
+        if self.peek() == Some('}') {
+            self.bump();
+            return Ok(Kind::Object(members));
+        }
+        loop {
+            members.push(self.member(depth)?);
+            if !self.separator('}', open)? {
+                return Ok(Kind::Object(members));
+            }
+        }
+    }
+
+    fn member(&mut self, depth: usize) -> Result<Member, SyntaxError> {
+        self.skip_ws();
+        let key_at = self.pos;
+        if self.peek() != Some('"') {
+            return Err(self.unexpected("a key in double quotes"));
+        }
+        let key = self.string()?;
+        self.skip_ws();
+        if self.peek() != Some(':') {
+            return Err(self.unexpected(&format!("':' after the key {}", quote(&key))));
+        }
+        self.bump();
+        let value = self.value(depth)?;
+        Ok(Member { key, key_at: Some(key_at), value })
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Kind, SyntaxError> {
+        let open = self.open(depth)?;
+        let mut items = Vec::new();
+        if self.peek() == Some(']') {
+            self.bump();
+            return Ok(Kind::Array(items));
+        }
+        loop {
+            items.push(self.value(depth)?);
+            if !self.separator(']', open)? {
+                return Ok(Kind::Array(items));
+            }
+        }
+    }
+
+    /// After an element: `,` and more to come (true), or the closing bracket (false).
+    fn separator(&mut self, close: char, open: Pos) -> Result<bool, SyntaxError> {
+        self.skip_ws();
+        let noun = if close == '}' { "object" } else { "array" };
+        match self.peek() {
+            Some(',') => {
+                let comma = self.pos;
+                self.bump();
+                self.skip_ws();
+                if self.peek() == Some(close) {
+                    return Err(error(comma, format!("trailing comma before {close}; remove the comma")));
+                }
+                Ok(true)
+            }
+            Some(c) if c == close => {
+                self.bump();
+                Ok(false)
+            }
+            None => Err(error(
+                self.pos,
+                format!(
+                    "unexpected end of text; the {noun} opened at line {}, column {} is not closed: add '{close}'",
+                    open.line, open.column
+                ),
+            )),
+            Some(c) if c == '"' || (close == ']' && self.value_ahead()) => {
+                Err(error(self.pos, "missing ',' before this; separate the elements with commas"))
+            }
+            Some(_) => Err(self.unexpected(&format!("',' or '{close}' to continue the {noun}"))),
+        }
+    }
+
+    fn string(&mut self) -> Result<String, SyntaxError> {
+        let open = self.pos;
+        self.bump();
+        let mut out = String::new();
+        loop {
+            let at = self.pos;
+            match self.bump() {
+                None => return Err(error(open, "unterminated string: add the closing '\"'")),
+                Some('"') => return Ok(out),
+                Some('\\') => out.push(self.escape(at)?),
+                Some(c) if c < ' ' => return Err(error(at, control_message(c))),
+                Some(c) => out.push(c),
+            }
+        }
+    }
+
+    fn escape(&mut self, at: Pos) -> Result<char, SyntaxError> {
+        Ok(match self.bump() {
+            Some('"') => '"',
+            Some('\\') => '\\',
+            Some('/') => '/',
+            Some('b') => '\u{8}',
+            Some('f') => '\u{c}',
+            Some('n') => '\n',
+            Some('r') => '\r',
+            Some('t') => '\t',
+            Some('u') => return self.unicode_escape(at),
+            Some(c) => {
+                let shown =
+                    if c.is_ascii_graphic() { format!("\\{c}") } else { format!("\\ then U+{:04X}", u32::from(c)) };
+                return Err(error(
+                    at,
+                    format!("invalid escape {shown}; use \\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX"),
+                ));
+            }
+            None => return Err(error(at, "unterminated string: add the closing '\"'")),
+        })
+    }
+
+    /// `\uXXXX`, or a UTF-16 surrogate pair `\uD83D\uDE00` (RFC 8259 §7).
+    fn unicode_escape(&mut self, at: Pos) -> Result<char, SyntaxError> {
+        let lone =
+            || error(at, "invalid \\u escape: half of a surrogate pair (\\uD800-\\uDFFF) alone is not a character");
+        let high = self.hex4(at)?;
+        if (0xDC00..0xE000).contains(&high) {
+            return Err(lone());
+        }
+        if !(0xD800..0xDC00).contains(&high) {
+            return char::from_u32(high).ok_or_else(lone);
+        }
+        if !self.text[self.i..].starts_with("\\u") {
+            return Err(lone());
+        }
+        self.bump();
+        self.bump();
+        let low = self.hex4(at)?;
+        if !(0xDC00..0xE000).contains(&low) {
+            return Err(lone());
+        }
+        char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)).ok_or_else(lone)
+    }
+
+    fn hex4(&mut self, at: Pos) -> Result<u32, SyntaxError> {
+        let mut value = 0;
+        for _ in 0..4 {
+            let Some(digit) = self.peek().and_then(|c| c.to_digit(16)) else {
+                return Err(error(at, "invalid \\u escape: \\u takes exactly 4 hex digits, as in \\u00e9"));
+            };
+            self.bump();
+            value = value * 16 + digit;
+        }
+        Ok(value)
+    }
+
+    /// RFC 8259 §6: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    fn number(&mut self) -> Result<Number, SyntaxError> {
+        let (at, start) = (self.pos, self.i);
+        let valid = self.number_grammar();
+        let glued = matches!(self.peek(), Some(c) if c.is_alphanumeric() || matches!(c, '.' | '+' | '-'));
+        if !valid || glued {
+            let token: String = self.text[start..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '+' | '-'))
+                .collect();
+            return Err(error(
+                at,
+                format!(
+                    "invalid number {}; write numbers like 12, -3 or 4.5e6 (no leading zeros, + sign or bare dot)",
+                    quote(&token)
+                ),
+            ));
+        }
+        let text = &self.text[start..self.i];
+        text.parse().map_err(|_| error(at, format!("the number {text} is out of range")))
+    }
+
+    fn number_grammar(&mut self) -> bool {
+        if self.peek() == Some('-') {
+            self.bump();
+        }
+        match self.peek() {
+            Some('0') => {
+                self.bump();
+            }
+            Some('1'..='9') => {
+                self.digits();
+            }
+            _ => return false,
+        }
+        if self.peek() == Some('.') {
+            self.bump();
+            if self.digits() == 0 {
+                return false;
+            }
+        }
+        if matches!(self.peek(), Some('e' | 'E')) {
+            self.bump();
+            if matches!(self.peek(), Some('+' | '-')) {
+                self.bump();
+            }
+            if self.digits() == 0 {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn digits(&mut self) -> usize {
+        let mut n = 0;
+        while matches!(self.peek(), Some('0'..='9')) {
+            self.bump();
+            n += 1;
+        }
+        n
+    }
+}
+
+fn word_message(word: &str) -> String {
+    let lower = word.to_ascii_lowercase();
+    if ["true", "false", "null"].contains(&lower.as_str()) {
+        format!("unexpected word {}; JSON's true, false and null are lowercase: {lower}", quote(word))
+    } else {
+        format!("unexpected word {}; text must be in double quotes: {}", quote(word), quote(word))
+    }
+}
+
+fn control_message(c: char) -> String {
+    match c {
+        '\n' | '\r' => "line break inside a string; end the string before the line ends, or write \\n".to_owned(),
+        '\t' => "tab inside a string; write it as \\t".to_owned(),
+        c => {
+            format!("control character U+{:04X} inside a string; write it as \\u{:04x}", u32::from(c), u32::from(c))
+        }
+    }
+}
+
+fn show_char(c: char) -> String {
+    match c {
+        c if c.is_ascii_graphic() => format!("'{c}'"),
+        c if c.is_whitespace() => format!("U+{:04X}, a space JSON does not allow", u32::from(c)),
+        c => format!("U+{:04X}", u32::from(c)),
+    }
+}
