@@ -280,3 +280,296 @@ impl<'c> Collector<'c> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::{Value, json};
+
+    use crate::accounts::fixtures::{assignment, cat, details, open};
+    use crate::accounts::*;
+    use crate::error::ScimType;
+
+    /// Rules 2-5 on one payload: each fault with its exact detail.
+    #[test]
+    fn payload_rules() {
+        let none_registered = Catalogue { accounts: Some(BTreeSet::new()), roles: None };
+        let cases: &[(&str, &Catalogue, &[&str])] = &[
+            (
+                r#"{"acountId":"ACC123"}"#,
+                &open(),
+                &[r#"accounts (line 1, column 2): unknown key "acountId"; did you mean "accountId"?"#],
+            ),
+            (
+                r#"{"AccountID":"ACC123"}"#,
+                &open(),
+                &[r#"accounts (line 1, column 2): unknown key "AccountID"; did you mean "accountId"?"#],
+            ),
+            (
+                r#"{"accountId":"A","role":"Editor","Teams":"T","state":"Active"}"#,
+                &open(),
+                &[
+                    r#"accounts (line 1, column 18): unknown key "role"; did you mean "roles"?"#,
+                    r#"accounts (line 1, column 34): unknown key "Teams"; did you mean "teams"?"#,
+                    r#"accounts (line 1, column 46): unknown key "state"; did you mean "status"?"#,
+                ],
+            ),
+            (
+                r#"{"accountId":"A","colour":"red"}"#,
+                &open(),
+                &[
+                    r#"accounts (line 1, column 18): unknown key "colour"; a payload has only "accountId", "roles", "teams" and "status""#,
+                ],
+            ),
+            (
+                r#"{"roles":"Editor"}"#,
+                &open(),
+                &[r#"accounts: "accountId" is required, e.g. {"accountId":"ACC123","roles":"Editor"}"#],
+            ),
+            (
+                r#"{"accountId":123}"#,
+                &open(),
+                &[
+                    r#"accounts (line 1, column 14): "accountId" must be a string, got the number 123; write it in quotes: "123""#,
+                ],
+            ),
+            (
+                r#"{"accountId":""}"#,
+                &open(),
+                &[
+                    r#"accounts (line 1, column 14): "accountId" must not be empty; give the account's id, e.g. "ACC123""#,
+                ],
+            ),
+            (
+                r#"{"accountId":null}"#,
+                &open(),
+                &[r#"accounts (line 1, column 14): "accountId" must be a string such as "ACC123", got null"#],
+            ),
+            (
+                r#"{"accountId": "ACC999"}"#,
+                &cat(),
+                &[
+                    r#"accounts (line 1, column 15): account "ACC999" is not registered (registered: ACC123, ACC200, ACC300, ACC400, ACC500 and 2 more)"#,
+                ],
+            ),
+            (
+                r#"{"accountId":"acc123"}"#,
+                &cat(),
+                &[
+                    r#"accounts (line 1, column 14): account "acc123" is not registered (registered: ACC123, ACC200, ACC300, ACC400, ACC500 and 2 more); did you mean "ACC123"?"#,
+                ],
+            ),
+            (
+                r#"{"accountId":"ACC1"}"#,
+                &none_registered,
+                &[r#"accounts (line 1, column 14): account "ACC1" is not registered (registered: none yet)"#],
+            ),
+            (
+                r#"{"accountId":"ACC123","roles":["Editor","Admin"]}"#,
+                &cat(),
+                &[
+                    r#"accounts (line 1, column 41): role "Admin" is not in the roles catalogue (catalogued: Editor, Viewer)"#,
+                ],
+            ),
+            (
+                r#"{"accountId":"ACC123","roles":"Edtor"}"#,
+                &cat(),
+                &[
+                    r#"accounts (line 1, column 31): role "Edtor" is not in the roles catalogue (catalogued: Editor, Viewer); did you mean "Editor"?"#,
+                ],
+            ),
+            (
+                r#"{"accountId":"A","roles":5}"#,
+                &open(),
+                &[
+                    r#"accounts (line 1, column 26): "roles" must be a string or an array of strings, e.g. "Editor" or ["Editor","Viewer"], got the number 5"#,
+                ],
+            ),
+            (
+                r#"{"accountId":"A","roles":["Editor",5,""],"teams":{}}"#,
+                &open(),
+                &[
+                    r#"accounts (line 1, column 36): "roles[1]" must be a non-empty string, got the number 5"#,
+                    r#"accounts (line 1, column 38): "roles[2]" must be a non-empty string, got """#,
+                    r#"accounts (line 1, column 50): "teams" must be a string or an array of strings, e.g. "Marketing" or ["Marketing","Sales"], got an object"#,
+                ],
+            ),
+            (
+                r#"{"accountId":"ACC123","roles":"Editor","status":"enabled"}"#,
+                &cat(),
+                &[r#"accounts (line 1, column 49): "status" must be "Active" or "Inactive", got "enabled""#],
+            ),
+            (
+                r#"{"accountId":"A","status":true}"#,
+                &open(),
+                &[r#"accounts (line 1, column 27): "status" must be "Active" or "Inactive", got the boolean true"#],
+            ),
+            (
+                r#"{"accountId":"A","accountId":"B"}"#,
+                &open(),
+                &[
+                    r#"accounts (line 1, column 18): key "accountId" is given twice (first at line 1, column 2); give it once"#,
+                ],
+            ),
+            (
+                r#"["ACC123"]"#,
+                &open(),
+                &[
+                    r#"accounts (line 1, column 1): a payload must be a JSON object such as {"accountId":"ACC123","roles":"Editor"}, got an array"#,
+                ],
+            ),
+            (
+                r#""ACC123""#,
+                &open(),
+                &[
+                    r#"accounts (line 1, column 1): a payload must be a JSON object such as {"accountId":"ACC123","roles":"Editor"}, got "ACC123""#,
+                ],
+            ),
+            (
+                // Every fault of the payload at once; a long key is cut after 40 characters.
+                r#"{"accountId":7,"rolesXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX":1,"status":"on"}"#,
+                &open(),
+                &[
+                    r#"accounts (line 1, column 14): "accountId" must be a string, got the number 7; write it in quotes: "7""#,
+                    r#"accounts (line 1, column 16): unknown key "rolesXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX..."; a payload has only "accountId", "roles", "teams" and "status""#,
+                    r#"accounts (line 1, column 79): "status" must be "Active" or "Inactive", got "on""#,
+                ],
+            ),
+        ];
+        for (text, cat, want) in cases {
+            let faults = parse_payload(text, cat).unwrap_err();
+            assert_eq!(details(&faults), *want, "{text}");
+            assert!(faults.iter().all(|f| f.scim_type == "invalidValue"), "{text}");
+        }
+    }
+
+    /// Rules 2-4 on valid payloads: what is kept.
+    #[test]
+    fn valid_payloads() {
+        use Status::{Active, Inactive};
+        let cases: &[(&str, &Catalogue, Assignment)] = &[
+            (r#"{"accountId":"ACC123"}"#, &cat(), assignment("ACC123", &[], &[], Active)),
+            (
+                r#"{"accountId":"ACC123","roles":"Editor","teams":"Marketing","status":"Active"}"#,
+                &cat(),
+                assignment("ACC123", &["Editor"], &["Marketing"], Active),
+            ),
+            (
+                r#"{"accountId":"ACC123","roles":["viewer","EDITOR","Viewer"],"status":"INACTIVE"}"#,
+                &cat(),
+                assignment("ACC123", &["Viewer", "Editor"], &[], Inactive),
+            ),
+            (
+                r#"{"accountId":"X","roles":["Any","Any"],"teams":["a","b"],"status":"inactive"}"#,
+                &open(),
+                assignment("X", &["Any"], &["a", "b"], Inactive),
+            ),
+            (
+                r#"{"accountId":"X","roles":null,"teams":"","status":null}"#,
+                &Catalogue { accounts: None, roles: Some(Vec::new()) },
+                assignment("X", &[], &[], Active),
+            ),
+            (
+                " {\n\t\"accountId\" : \"Z\\u00e9\\ud83d\\ude00\\n\" , \"roles\" : [ ] } \r\n",
+                &open(),
+                assignment("Zé😀\n", &[], &[], Active),
+            ),
+        ];
+        for (text, cat, want) in cases {
+            assert_eq!(parse_payload(text, cat).as_ref(), Ok(want), "{text}");
+        }
+    }
+
+    /// The four forms of the attribute, and what counts as no payload.
+    #[test]
+    fn forms() {
+        let a = r#"{"accountId":"ACC123","roles":"Editor"}"#;
+        let b = r#"{"accountId":"ACC200","teams":["T"]}"#;
+        let both = vec![
+            assignment("ACC123", &["Editor"], &[], Status::Active),
+            assignment("ACC200", &[], &["T"], Status::Active),
+        ];
+        let one = vec![both[0].clone()];
+        let cases: Vec<(Value, Vec<Assignment>)> = vec![
+            (json!([a, b]), both.clone()),                                          // Okta: strings
+            (json!(format!("[{a},\n{b}]")), both.clone()),                          // Entra: one string, an array
+            (json!(a), one.clone()),                                                // one string, one object
+            (json!([{"accountId": "ACC123", "roles": "Editor"}, b]), both.clone()), // objects and strings
+            (json!({"accountId": "ACC123", "roles": ["Editor"]}), one.clone()),     // one object
+            (json!(format!("[{:?}]", a)), one.clone()),                             // Entra, strings inside
+            (json!([null, "", a]), one),
+            (json!(null), vec![]),
+            (json!(""), vec![]),
+            (json!([]), vec![]),
+            (json!("[]"), vec![]),
+        ];
+        for (value, want) in cases {
+            assert_eq!(parse_accounts(&value, &cat()), Ok(want), "{value}");
+        }
+    }
+
+    /// Every fault across all payloads, each with its index and its position in its own text.
+    #[test]
+    fn all_faults_of_all_payloads() {
+        let value = json!([
+            r#"{"accountId":"ACC123"}"#,
+            r#"{"acountId":"ACC200"}"#,
+            r#"{"accountId": "ACC999"}"#,
+            r#"{"accountId":"ACC300",}"#,
+            {"accountId": "ACC400", "status": "on"},
+            r#"{"accountId":"ACC123","roles":"Admin"}"#,
+            5,
+            "[{\"accountId\":\"ACC500\"}]",
+        ]);
+        let faults = parse_accounts(&value, &cat()).unwrap_err();
+        type Row<'a> = (Option<usize>, Option<usize>, Option<usize>, &'a str);
+        let got: Vec<Row<'_>> = faults.iter().map(|f| (f.index, f.line, f.column, f.scim_type)).collect();
+        let want = [
+            (Some(1), Some(1), Some(2), "invalidValue"),
+            (Some(2), Some(1), Some(15), "invalidValue"),
+            (Some(3), Some(1), Some(22), "invalidSyntax"),
+            (Some(4), None, None, "invalidValue"),
+            (Some(5), Some(1), Some(14), "invalidValue"),
+            (Some(5), Some(1), Some(31), "invalidValue"),
+            (Some(6), None, None, "invalidValue"),
+            (Some(7), Some(1), Some(1), "invalidValue"),
+        ];
+        assert_eq!(got, want, "{:#?}", details(&faults));
+        let d = details(&faults);
+        assert_eq!(
+            d[4],
+            r#"accounts[5] (line 1, column 14): account "ACC123" is already given by accounts[0]; give each account once, with all its roles and teams in one payload"#
+        );
+        assert_eq!(d[3], r#"accounts[4]: "status" must be "Active" or "Inactive", got "on""#);
+        assert!(d[6].starts_with("accounts[6]: a payload must be a JSON object such as"), "{}", d[6]);
+        assert!(
+            d[7].ends_with("got an array; send one payload per value, or the whole list as one string"),
+            "{}",
+            d[7]
+        );
+        let e = to_error(&faults);
+        assert_eq!(e.scim_type, ScimType::InvalidValue);
+        assert!(e.detail.starts_with("accounts[1] (line 1, column 2): unknown key \"acountId\""), "{}", e.detail);
+        assert_eq!(e.detail.matches("; accounts[").count(), 7);
+    }
+
+    /// Entra's form: indexes in the inner array, positions within the one string.
+    #[test]
+    fn entra_positions_are_within_the_string() {
+        let text = "[{\"accountId\":\"ACC123\"},\n {\"acountId\":\"ACC200\"},\n {\"accountId\":\"ACC123\"}]";
+        let faults = parse_accounts(&json!(text), &cat()).unwrap_err();
+        assert_eq!(
+            details(&faults),
+            [
+                r#"accounts[1] (line 2, column 3): unknown key "acountId"; did you mean "accountId"?"#,
+                r#"accounts[2] (line 3, column 15): account "ACC123" is already given by accounts[0]; give each account once, with all its roles and teams in one payload"#,
+            ]
+        );
+        let faults =
+            parse_accounts(&json!("[{\"accountId\":\"ACC123\"},\n {\"accountId\":\"ACC200\",}]"), &cat()).unwrap_err();
+        assert_eq!(details(&faults), ["accounts (line 2, column 23): trailing comma before }; remove the comma"]);
+        let faults = parse_accounts(&json!(5), &cat()).unwrap_err();
+        assert!(faults[0].detail().starts_with("accounts: expected payload strings such as"), "{faults:?}");
+    }
+}

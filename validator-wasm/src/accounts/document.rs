@@ -111,3 +111,48 @@ fn accounts_once(found: &[(String, &Node)], cat: &Catalogue) -> Result<Vec<Assig
         _ => Ok(Vec::new()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::accounts::fixtures::{cat, details};
+    use crate::accounts::is_accounts_key;
+    use crate::schema::{SCIMBOX_USER_URN, USER_URN};
+
+    /// User bodies: `accounts` found wherever an IdP puts it, taken out of the body.
+    #[test]
+    fn user_bodies() {
+        let p = r#"{"accountId":"ACC123"}"#;
+        let ext = SCIMBOX_USER_URN;
+        let cases: Vec<(Value, Result<usize, &str>)> = vec![
+            (json!({"userName": "a", "accounts": [p]}), Ok(1)),
+            (json!({"userName": "a", "Accounts": p}), Ok(1)),
+            (json!({"userName": "a", format!("{ext}:accounts"): [p]}), Ok(1)),
+            (json!({"userName": "a", ext: {"accounts": format!("[{p}]"), "access": []}}), Ok(1)),
+            (json!({"userName": "a", format!("{USER_URN}:accounts"): [p]}), Ok(1)),
+            (json!({"userName": "a", "accounts": null, ext: {"accounts": [p]}}), Ok(1)),
+            (json!({"userName": "a"}), Ok(0)),
+            (json!({"userName": "a", "accounts": [p], ext: {"accounts": [p]}}), Ok(1)),
+            (
+                json!({"userName": "a", "accounts": [p], ext: {"accounts": [r#"{"accountId":"ACC200"}"#]}}),
+                Err(
+                    r#"accounts: the accounts are given twice, differently, as "accounts" and as "urn:ietf:params:scim:schemas:extension:scimbox:2.0:User:accounts"; send them once"#,
+                ),
+            ),
+        ];
+        for (body, want) in cases {
+            let (rest, accounts) = Document::from(&body).split_user(&cat());
+            assert!(rest.as_object().unwrap().keys().all(|k| !is_accounts_key(k)), "{rest}");
+            assert!(rest.get(ext).and_then(|e| e.get("accounts")).is_none(), "{rest}");
+            match want {
+                Ok(n) => assert_eq!(accounts.map(|a| a.len()), Ok(n), "{body}"),
+                Err(d) => assert_eq!(details(&accounts.unwrap_err()), [d], "{body}"),
+            }
+        }
+        assert!(Document::parse(r#"{"SCHEMAS":[]}"#).unwrap().is_user_body());
+        assert!(!Document::parse(r#"{"accountId":"a"}"#).unwrap().is_user_body());
+        assert!(!Document::parse("[]").unwrap().is_user_body());
+    }
+}

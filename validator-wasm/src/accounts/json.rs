@@ -444,3 +444,143 @@ fn show_char(c: char) -> String {
         c => format!("U+{:04X}", u32::from(c)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::parse;
+    use crate::accounts::fixtures::{cat, open};
+    use crate::accounts::{Document, parse_accounts, parse_payload};
+
+    /// Rule 1: every kind of syntax fault, at the exact line and column (in characters).
+    #[test]
+    fn syntax_faults_point_at_the_fault() {
+        let deep = format!("{}{}", "[".repeat(65), "]".repeat(65));
+        let cases: &[(&str, usize, usize, &str)] = &[
+            (r#"{"accountId":"A",}"#, 1, 17, "trailing comma before }; remove the comma"),
+            (r#"["A",]"#, 1, 5, "trailing comma before ]"),
+            ("{\"accountId\":\"A\" // note\n}", 1, 18, "comments are not allowed in JSON"),
+            (r#"{"accountId":"A", /* note */ "roles":"E"}"#, 1, 19, "comments are not allowed in JSON"),
+            (r#"{'accountId':'A'}"#, 1, 2, "strings use double quotes"),
+            (r#"{"accountId":'A'}"#, 1, 14, "strings use double quotes"),
+            (r#"{"accountId":ACC123}"#, 1, 14, r#"unexpected word "ACC123"; text must be in double quotes"#),
+            (r#"{accountId:"A"}"#, 1, 2, r#"unexpected word "accountId""#),
+            (
+                r#"{"accountId":"A","status":True}"#,
+                1,
+                27,
+                r#"unexpected word "True"; JSON's true, false and null are lowercase: true"#,
+            ),
+            (r#"{"accountId":"A","x":nul}"#, 1, 22, r#"unexpected word "nul""#),
+            (r#"{"accountId" "A"}"#, 1, 14, r#"expected ':' after the key "accountId", got '"'"#),
+            (r#"{"accountId":"A" "roles":"E"}"#, 1, 18, "missing ',' before this"),
+            (r#"[1 true]"#, 1, 4, "missing ',' before this"),
+            (r#"{"a":1 ]"#, 1, 8, "expected ',' or '}' to continue the object, got ']'"),
+            (r#"{,}"#, 1, 2, "expected a key in double quotes, got ','"),
+            (r#"{"accountId":"A"#, 1, 14, "unterminated string"),
+            ("{\"accountId\":\"A\nB\"}", 1, 16, "line break inside a string"),
+            ("{\"accountId\":\"A\tB\"}", 1, 16, "tab inside a string; write it as \\t"),
+            ("{\"accountId\":\"A\u{1}\"}", 1, 16, "control character U+0001 inside a string"),
+            (r#"{"accountId":"A\qB"}"#, 1, 16, r"invalid escape \q; use"),
+            (r#"{"accountId":"\u12G4"}"#, 1, 15, "\\u takes exactly 4 hex digits"),
+            (r#"{"accountId":"\uD800"}"#, 1, 15, "half of a surrogate pair"),
+            (r#"{"accountId":"\uDC00\uD800"}"#, 1, 15, "half of a surrogate pair"),
+            (r#"{"accountId":"A","n":01}"#, 1, 22, r#"invalid number "01"; write numbers like 12"#),
+            ("+1", 1, 1, r#"invalid number "+1""#),
+            (".5", 1, 1, r#"invalid number ".5""#),
+            ("[1.]", 1, 2, r#"invalid number "1.""#),
+            ("[-]", 1, 2, r#"invalid number "-""#),
+            ("[1e999]", 1, 2, "the number 1e999 is out of range"),
+            (r#"{"accountId":"A"}}"#, 1, 18, "expected the end of the text after the JSON value, got '}'"),
+            (r#"{"accountId":"A"},{"accountId":"B"}"#, 1, 18, "put them in an array: [{...}, {...}]"),
+            ("", 1, 1, "unexpected end of text; expected a value"),
+            ("  \n ", 2, 2, "unexpected end of text; expected a value"),
+            (r#"{"accountId":"A""#, 1, 17, "the object opened at line 1, column 1 is not closed: add '}'"),
+            (r#"[{"accountId":"A"}"#, 1, 19, "the array opened at line 1, column 1 is not closed: add ']'"),
+            (&deep, 1, 65, "nesting deeper than 64 levels of objects and arrays"),
+            // Columns count characters: é, ü, 名, 😀 are one column each.
+            (r#"{"é":"ü",}"#, 1, 9, "trailing comma before }"),
+            (r#"{"名前":"😀", x}"#, 1, 12, r#"unexpected word "x""#),
+            ("{\n  \"accountId\": \"A\",\n}", 2, 19, "trailing comma before }"),
+            ("{\r\n\"accountId\":\"A\",\r\n}", 2, 16, "trailing comma before }"),
+            ("{\t'a':1}", 1, 3, "strings use double quotes"),
+            ("{\u{a0}}", 1, 2, "got U+00A0, a space JSON does not allow"),
+            ("\u{feff}{}", 1, 1, "got U+FEFF"),
+        ];
+        for (text, line, column, message) in cases {
+            let faults = parse_payload(text, &open()).unwrap_err();
+            let f = &faults[0];
+            assert_eq!(faults.len(), 1, "{text:?}: {faults:?}");
+            assert_eq!((f.scim_type, f.index), ("invalidSyntax", None), "{text:?}");
+            assert_eq!((f.line, f.column), (Some(*line), Some(*column)), "{text:?}: {}", f.message);
+            assert!(f.message.contains(message), "{text:?}: {}", f.message);
+            if !text.starts_with("[[[") {
+                assert!(serde_json::from_str::<Value>(text).is_err(), "serde_json accepts {text:?}");
+            }
+        }
+    }
+
+    /// Huge and deeply nested inputs: no stack overflow, the depth is reported.
+    #[test]
+    fn huge_and_deep_inputs() {
+        for text in ["[".repeat(100_000), "{\"a\":".repeat(100_000), format!("{}1{}", "[".repeat(64), "]".repeat(64))] {
+            let r = Document::parse(&text);
+            if text.starts_with("[[") && text.contains('1') {
+                assert!(r.is_ok(), "64 levels are allowed");
+            } else {
+                assert_eq!(r.unwrap_err().message, "nesting deeper than 64 levels of objects and arrays");
+            }
+        }
+        let deep = (0..200).fold(json!("x"), |v, _| json!([v]));
+        assert!(parse_accounts(&deep, &open()).is_err());
+        let long = format!(r#"{{"accountId":"{}"}}"#, "é".repeat(1_000_000));
+        assert!(parse_payload(&long, &cat()).unwrap_err()[0].message.len() < 200);
+        let many: Vec<String> = (0..10_000).map(|i| format!(r#"{{"accountId":"A{i}","x":1}}"#)).collect();
+        assert_eq!(parse_accounts(&json!(many), &open()).unwrap_err().len(), 10_000);
+    }
+
+    /// A few thousand mutated payloads and bodies: nothing panics, and the strict parser agrees
+    /// with serde_json on what is JSON and what it means.
+    #[test]
+    fn mutated_inputs_never_panic() {
+        let seeds = [
+            r#"{"accountId":"ACC123","roles":["Editor","Viewer"],"teams":"Marketing","status":"Active"}"#,
+            r#"[{"accountId":"ACC123"},"{\"accountId\":\"ACC200\",\"roles\":\"Editor\"}"]"#,
+            r#"{"userName":"bjensen","active":"True","accounts":["{\"accountId\":\"ACC123\"}"],"emails":[{"value":"a@x","primary":true}]}"#,
+            "{\"accountId\":\"Zé😀\\u00e9\\ud83d\\ude00\",\n\t\"status\": -1.5e3, \"x\": [true, false, null, 0]}",
+        ];
+        let alphabet: Vec<char> = "{}[]\":,\\/'*-+.0123456789eEtrufalsnA \n\t\ru\u{0}é😀".chars().collect();
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for round in 0..4000 {
+            let mut chars: Vec<char> = seeds[round % seeds.len()].chars().collect();
+            for _ in 0..1 + next(4) {
+                let at = next(chars.len() + 1);
+                match next(3) {
+                    0 => chars.insert(at, alphabet[next(alphabet.len())]),
+                    1 if at < chars.len() => drop(chars.remove(at)),
+                    _ if at < chars.len() => chars[at] = alphabet[next(alphabet.len())],
+                    _ => {}
+                }
+            }
+            let text: String = chars.into_iter().collect();
+            let ours = parse(&text);
+            let theirs = serde_json::from_str::<Value>(&text);
+            assert_eq!(ours.is_ok(), theirs.is_ok(), "{text:?}: {ours:?} / {theirs:?}");
+            if let (Ok(node), Ok(value)) = (&ours, &theirs) {
+                assert_eq!(&node.to_value(), value, "{text:?}");
+            }
+            let _ = parse_payload(&text, &cat());
+            let _ = parse_accounts(&json!(text), &cat());
+            let _ = parse_accounts(&json!([text]), &open());
+            let _ = crate::check::check_payloads(&text, &cat());
+            let _ = crate::check::check_user(&text);
+        }
+    }
+}

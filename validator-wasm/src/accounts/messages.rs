@@ -87,3 +87,46 @@ pub(super) fn describe(node: &Node) -> String {
         _ => kind_of(&node.to_value()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::KEYS;
+
+    /// Edit distance and suggestions (rule 5 and the account and role hints).
+    #[test]
+    fn suggestions() {
+        let cases: &[(&str, &str, usize)] = &[
+            ("", "", 0),
+            ("roles", "roles", 0),
+            ("roels", "roles", 1),
+            ("acountId", "accountId", 1),
+            ("a", "abc", 2),
+            ("kitten", "sitting", 3),
+            ("é", "e", 1),
+        ];
+        for (a, b, d) in cases {
+            assert_eq!(distance(a, b), *d, "{a} {b}");
+        }
+        let keys = || KEYS.into_iter();
+        let cases: &[(&str, Option<&str>)] = &[
+            ("acountId", Some("accountId")),
+            ("AccountID", Some("accountId")),
+            ("ACCOUNTID", Some("accountId")),
+            ("account_id", Some("accountId")),
+            ("account", Some("accountId")),
+            ("role", Some("roles")),
+            ("team", Some("teams")),
+            ("Status", Some("status")),
+            ("x", None),
+            ("id", None),
+            ("colour", None),
+        ];
+        for (word, want) in cases {
+            assert_eq!(suggest(word, keys()), *want, "{word}");
+        }
+        assert_eq!(listing(["a", "b"].into_iter(), 2), "a, b");
+        assert_eq!(listing(["1", "2", "3", "4", "5", "6"].into_iter(), 6), "1, 2, 3, 4, 5 and 1 more");
+        assert_eq!(quote(&"é".repeat(50)), format!("\"{}...\"", "é".repeat(40)));
+    }
+}
