@@ -583,4 +583,40 @@ mod tests {
             let _ = crate::check::check_user(&text);
         }
     }
+
+    /// String escapes (RFC 8259 §7): what each decodes to, and each fault's exact words and
+    /// position (the `\` that starts it). The browser and the server show these words.
+    #[test]
+    fn string_escapes_keep_their_words_and_positions() {
+        let hex = "invalid \\u escape: \\u takes exactly 4 hex digits, as in \\u00e9";
+        let half = "invalid \\u escape: half of a surrogate pair (\\uD800-\\uDFFF) alone is not a character";
+        let bad = |shown: &str| format!("invalid escape {shown}; use \\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX");
+        let cases: Vec<(&str, Result<&str, (usize, usize, String)>)> = vec![
+            (r#"["ü\/\b\f\n\r\t\"\\\u00e9\ud83d\ude00"]"#, Ok("ü/\u{8}\u{c}\n\r\t\"\\é😀")),
+            (r#"["\u0000\uDBFF\uDFFF\uFFFF"]"#, Ok("\0\u{10FFFF}\u{FFFF}")),
+            (r#"["a\qb"]"#, Err((1, 4, bad("\\q")))),
+            ("[\"a\\\u{e9}b\"]", Err((1, 4, bad("\\ then U+00E9")))),
+            ("[\"a\\\nb\"]", Err((1, 4, bad("\\ then U+000A")))),
+            ("\n [\"é\\", Err((2, 5, "unterminated string: add the closing '\"'".to_owned()))),
+            (r#"["\u12"]"#, Err((1, 3, hex.to_owned()))),
+            (r#"["\u12G4"]"#, Err((1, 3, hex.to_owned()))),
+            (r#"["é\u12"#, Err((1, 4, hex.to_owned()))),
+            (r#"["\udc00"]"#, Err((1, 3, half.to_owned()))),
+            (r#"["\ud83d"]"#, Err((1, 3, half.to_owned()))),
+            (r#"["\ud83d\"#, Err((1, 3, half.to_owned()))),
+            (r#"["\ud83d\x"]"#, Err((1, 3, half.to_owned()))),
+            (r#"["\ud83d\u0041"]"#, Err((1, 3, half.to_owned()))),
+            (r#"["\ud83d\udbff"]"#, Err((1, 3, half.to_owned()))),
+            (r#"["\ud83d\u12G4"]"#, Err((1, 3, hex.to_owned()))),
+            (r#"["\ud83d\ude0"]"#, Err((1, 3, hex.to_owned()))),
+            (r#"["\ud83d\u"#, Err((1, 3, hex.to_owned()))),
+        ];
+        for (text, want) in cases {
+            let got = parse(text).map_err(|e| (e.at.line, e.at.column, e.message));
+            match (got, want) {
+                (Ok(node), Ok(s)) => assert_eq!(node.to_value(), json!([s]), "{text:?}"),
+                (got, want) => assert_eq!(got.map(|_| ()), want.map(|_| ()), "{text:?}"),
+            }
+        }
+    }
 }

@@ -193,6 +193,7 @@ fn lex_unicode_escape(chars: &[char], at: usize, syn: Syntax) -> Result<(char, u
 mod tests {
     use crate::filter::fixtures::cmp;
     use crate::filter::{CompareOp, Filter, Literal};
+    use crate::path::PatchPath;
 
     #[test]
     fn literals_parse_as_json_or_leniently() {
@@ -200,6 +201,7 @@ mod tests {
         let cases = vec![
             (r#""plain""#, Literal::String("plain".into())),
             (r#""a\"b\\c\/\n\t\u00e9\ud83d\ude00""#, Literal::String("a\"b\\c/\n\té😀".into())),
+            (r#""\b\f\r\u0000\uDBFF\uDFFF\uFFFF""#, Literal::String("\u{8}\u{c}\r\0\u{10FFFF}\u{FFFF}".into())),
             (r#""""#, Literal::String(String::new())),
             (r#""  spaced  out ""#, Literal::String("  spaced  out ".into())),
             ("42", num("42")),
@@ -219,5 +221,42 @@ mod tests {
             let f = Filter::parse(&format!("title eq {text}"));
             assert_eq!(f, Ok(cmp("title", CompareOp::Eq, want)), "{text}");
         }
+    }
+
+    /// Escape faults in filter strings (and the value filters of PATCH paths): each one's exact
+    /// words and position (the `\` that starts it, in characters).
+    #[test]
+    fn escape_errors_keep_their_words_and_positions() {
+        let bad = |c: &str| {
+            format!(
+                "invalid escape \"\\{c}\" in a string; the escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX"
+            )
+        };
+        let high = "\\u escape is a high surrogate not followed by a \\uDC00-\\uDFFF low surrogate";
+        let hex = "\\u must be followed by 4 hexadecimal digits";
+        let cases: Vec<(&str, String)> = vec![
+            (r#"userName eq "a\qb""#, format!("at character 15: {}", bad("q"))),
+            ("userName eq \"a\\\u{e9}b\"", format!("at character 15: {}", bad("\u{e9}"))),
+            ("userName eq \"a\\\nb\"", format!("at character 15: {}", bad("\n"))),
+            (r#"userName eq "é\"#, "at character 15: unterminated string: it ends with a lone \\".to_owned()),
+            (r#"userName eq "\u12""#, format!("at character 14: {hex}")),
+            (r#"userName eq "é\u12G4""#, format!("at character 15: {hex}")),
+            (
+                r#"userName eq "\udc00""#,
+                "at character 14: \\u escape is a lone low surrogate; it must follow a high surrogate (\\uD800-\\uDBFF)"
+                    .to_owned(),
+            ),
+            (r#"userName eq "\ud83d""#, format!("at character 14: {high}")),
+            (r#"userName eq "\ud83d\x""#, format!("at character 14: {high}")),
+            (r#"userName eq "\ud83d\u12G4""#, format!("at character 14: {high}")),
+            (r#"userName eq "\ud83d\ude0""#, format!("at character 14: {high}")),
+            (r#"userName eq "\ud83d\u0041""#, format!("at character 14: {high}")),
+            (r#"userName eq "\ud83d\udbff""#, format!("at character 14: {high}")),
+        ];
+        for (text, want) in cases {
+            assert_eq!(Filter::parse(text).map_err(|e| e.detail), Err(format!("invalid filter {want}")), "{text:?}");
+        }
+        let path = PatchPath::parse(r#"emails[value eq "\ud800"].type"#).map_err(|e| e.detail);
+        assert_eq!(path, Err(format!("invalid path at character 18: {high}")));
     }
 }
