@@ -591,7 +591,9 @@ mod tests {
         let hex = "invalid \\u escape: \\u takes exactly 4 hex digits, as in \\u00e9";
         let half = "invalid \\u escape: half of a surrogate pair (\\uD800-\\uDFFF) alone is not a character";
         let bad = |shown: &str| format!("invalid escape {shown}; use \\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX");
-        let cases: Vec<(&str, Result<&str, (usize, usize, String)>)> = vec![
+        /// The decoded string, or the fault's line, column and message.
+        type Want<'a> = Result<&'a str, (usize, usize, String)>;
+        let cases: Vec<(&str, Want<'_>)> = vec![
             (r#"["ü\/\b\f\n\r\t\"\\\u00e9\ud83d\ude00"]"#, Ok("ü/\u{8}\u{c}\n\r\t\"\\é😀")),
             (r#"["\u0000\uDBFF\uDFFF\uFFFF"]"#, Ok("\0\u{10FFFF}\u{FFFF}")),
             (r#"["a\qb"]"#, Err((1, 4, bad("\\q")))),
