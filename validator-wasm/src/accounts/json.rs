@@ -7,6 +7,7 @@ use serde_json::{Map, Number, Value};
 use super::messages::quote;
 use super::{MAX_DEPTH, PayloadFault, SHOWN};
 use crate::error::ScimType;
+use crate::json_string::{EscapeError, unescape};
 
 /// A 1-based line and column (in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,62 +298,13 @@ impl Parser<'_> {
         }
     }
 
+    /// The escape sequence after the `\` at `at` (RFC 8259 §7, [`unescape`]).
     fn escape(&mut self, at: Pos) -> Result<char, SyntaxError> {
-        Ok(match self.bump() {
-            Some('"') => '"',
-            Some('\\') => '\\',
-            Some('/') => '/',
-            Some('b') => '\u{8}',
-            Some('f') => '\u{c}',
-            Some('n') => '\n',
-            Some('r') => '\r',
-            Some('t') => '\t',
-            Some('u') => return self.unicode_escape(at),
-            Some(c) => {
-                let shown =
-                    if c.is_ascii_graphic() { format!("\\{c}") } else { format!("\\ then U+{:04X}", u32::from(c)) };
-                return Err(error(
-                    at,
-                    format!("invalid escape {shown}; use \\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX"),
-                ));
-            }
-            None => return Err(error(at, "unterminated string: add the closing '\"'")),
-        })
-    }
-
-    /// `\uXXXX`, or a UTF-16 surrogate pair `\uD83D\uDE00` (RFC 8259 §7).
-    fn unicode_escape(&mut self, at: Pos) -> Result<char, SyntaxError> {
-        let lone =
-            || error(at, "invalid \\u escape: half of a surrogate pair (\\uD800-\\uDFFF) alone is not a character");
-        let high = self.hex4(at)?;
-        if (0xDC00..0xE000).contains(&high) {
-            return Err(lone());
-        }
-        if !(0xD800..0xDC00).contains(&high) {
-            return char::from_u32(high).ok_or_else(lone);
-        }
-        if !self.text[self.i..].starts_with("\\u") {
-            return Err(lone());
-        }
-        self.bump();
-        self.bump();
-        let low = self.hex4(at)?;
-        if !(0xDC00..0xE000).contains(&low) {
-            return Err(lone());
-        }
-        char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)).ok_or_else(lone)
-    }
-
-    fn hex4(&mut self, at: Pos) -> Result<u32, SyntaxError> {
-        let mut value = 0;
-        for _ in 0..4 {
-            let Some(digit) = self.peek().and_then(|c| c.to_digit(16)) else {
-                return Err(error(at, "invalid \\u escape: \\u takes exactly 4 hex digits, as in \\u00e9"));
-            };
+        let (c, len) = unescape(self.text[self.i..].chars()).map_err(|e| error(at, escape_message(e)))?;
+        for _ in 0..len {
             self.bump();
-            value = value * 16 + digit;
         }
-        Ok(value)
+        Ok(c)
     }
 
     /// RFC 8259 §6: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
@@ -424,6 +376,23 @@ fn word_message(word: &str) -> String {
         format!("unexpected word {}; JSON's true, false and null are lowercase: {lower}", quote(word))
     } else {
         format!("unexpected word {}; text must be in double quotes: {}", quote(word), quote(word))
+    }
+}
+
+/// An escape fault in this reader's words (the filter lexer has its own).
+fn escape_message(e: EscapeError) -> String {
+    match e {
+        EscapeError::End => "unterminated string: add the closing '\"'".to_owned(),
+        EscapeError::Unknown(c) => {
+            let shown = if c.is_ascii_graphic() { format!("\\{c}") } else { format!("\\ then U+{:04X}", u32::from(c)) };
+            format!("invalid escape {shown}; use \\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX")
+        }
+        EscapeError::Hex | EscapeError::LowHex => {
+            "invalid \\u escape: \\u takes exactly 4 hex digits, as in \\u00e9".to_owned()
+        }
+        EscapeError::LoneLow | EscapeError::LoneHigh => {
+            "invalid \\u escape: half of a surrogate pair (\\uD800-\\uDFFF) alone is not a character".to_owned()
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::error::{Result, ValidationError};
+use crate::json_string::{EscapeError, unescape};
 use crate::path::clip;
 
 /// A token.
@@ -139,54 +140,29 @@ fn lex_string(chars: &[char], start: usize, syn: Syntax) -> Result<(Tok, usize)>
     }
 }
 
-/// The escape sequence whose `\` is at `at`: the character and the index after it.
+/// The escape sequence whose `\` is at `at` (RFC 8259 §7, [`unescape`]): the character and the
+/// index after it.
 fn lex_escape(chars: &[char], at: usize, syn: Syntax) -> Result<(char, usize)> {
-    let simple = match chars.get(at + 1) {
-        Some('"') => '"',
-        Some('\\') => '\\',
-        Some('/') => '/',
-        Some('b') => '\u{8}',
-        Some('f') => '\u{c}',
-        Some('n') => '\n',
-        Some('r') => '\r',
-        Some('t') => '\t',
-        Some('u') => return lex_unicode_escape(chars, at, syn),
-        Some(other) => {
-            return Err(syn.error_at(
-                at,
-                format!(
-                    "invalid escape \"\\{other}\" in a string; the escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX"
-                ),
-            ));
+    let after = chars.iter().skip(at + 1).copied();
+    let (c, len) = unescape(after).map_err(|e| syn.error_at(at, escape_message(e)))?;
+    Ok((c, at + 1 + len))
+}
+
+/// An escape fault in the filter's words (the accounts JSON reader has its own).
+fn escape_message(e: EscapeError) -> String {
+    match e {
+        EscapeError::End => "unterminated string: it ends with a lone \\".to_owned(),
+        EscapeError::Unknown(other) => format!(
+            "invalid escape \"\\{other}\" in a string; the escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX"
+        ),
+        EscapeError::Hex => "\\u must be followed by 4 hexadecimal digits".to_owned(),
+        EscapeError::LoneLow => {
+            "\\u escape is a lone low surrogate; it must follow a high surrogate (\\uD800-\\uDBFF)".to_owned()
         }
-        None => return Err(syn.error_at(at, "unterminated string: it ends with a lone \\")),
-    };
-    Ok((simple, at + 2))
-}
-
-fn hex4(chars: &[char], at: usize) -> Option<u32> {
-    let digits = chars.get(at..at + 4)?;
-    digits.iter().try_fold(0u32, |acc, c| Some(acc * 16 + c.to_digit(16)?))
-}
-
-/// `\uXXXX`, or a `\uD83D\uDE00` surrogate pair, whose `\` is at `at`.
-fn lex_unicode_escape(chars: &[char], at: usize, syn: Syntax) -> Result<(char, usize)> {
-    let bad = |detail: &str| syn.error_at(at, detail);
-    let high = hex4(chars, at + 2).ok_or_else(|| bad("\\u must be followed by 4 hexadecimal digits"))?;
-    if (0xDC00..=0xDFFF).contains(&high) {
-        return Err(bad("\\u escape is a lone low surrogate; it must follow a high surrogate (\\uD800-\\uDBFF)"));
+        EscapeError::LoneHigh | EscapeError::LowHex => {
+            "\\u escape is a high surrogate not followed by a \\uDC00-\\uDFFF low surrogate".to_owned()
+        }
     }
-    if !(0xD800..=0xDBFF).contains(&high) {
-        let c = char::from_u32(high).ok_or_else(|| bad("\\u escape is not a Unicode character"))?;
-        return Ok((c, at + 6));
-    }
-    let pair_follows = chars.get(at + 6) == Some(&'\\') && chars.get(at + 7) == Some(&'u');
-    let low = hex4(chars, at + 8).filter(|l| pair_follows && (0xDC00..=0xDFFF).contains(l));
-    let low =
-        low.ok_or_else(|| bad("\\u escape is a high surrogate not followed by a \\uDC00-\\uDFFF low surrogate"))?;
-    let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
-    let c = char::from_u32(code).ok_or_else(|| bad("\\u escape is not a Unicode character"))?;
-    Ok((c, at + 12))
 }
 
 #[cfg(test)]
