@@ -20,6 +20,7 @@ pub mod accounts;
 pub mod check;
 pub mod error;
 pub mod filter;
+mod json_string;
 pub mod patch;
 pub mod path;
 pub mod resource;

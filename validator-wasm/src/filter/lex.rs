@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::error::{Result, ValidationError};
+use crate::json_string::{EscapeError, unescape};
 use crate::path::clip;
 
 /// A token.
@@ -139,60 +140,36 @@ fn lex_string(chars: &[char], start: usize, syn: Syntax) -> Result<(Tok, usize)>
     }
 }
 
-/// The escape sequence whose `\` is at `at`: the character and the index after it.
+/// The escape sequence whose `\` is at `at` (RFC 8259 §7, [`unescape`]): the character and the
+/// index after it.
 fn lex_escape(chars: &[char], at: usize, syn: Syntax) -> Result<(char, usize)> {
-    let simple = match chars.get(at + 1) {
-        Some('"') => '"',
-        Some('\\') => '\\',
-        Some('/') => '/',
-        Some('b') => '\u{8}',
-        Some('f') => '\u{c}',
-        Some('n') => '\n',
-        Some('r') => '\r',
-        Some('t') => '\t',
-        Some('u') => return lex_unicode_escape(chars, at, syn),
-        Some(other) => {
-            return Err(syn.error_at(
-                at,
-                format!(
-                    "invalid escape \"\\{other}\" in a string; the escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX"
-                ),
-            ));
+    let after = chars.iter().skip(at + 1).copied();
+    let (c, len) = unescape(after).map_err(|e| syn.error_at(at, escape_message(e)))?;
+    Ok((c, at + 1 + len))
+}
+
+/// An escape fault in the filter's words (the accounts JSON reader has its own).
+fn escape_message(e: EscapeError) -> String {
+    match e {
+        EscapeError::End => "unterminated string: it ends with a lone \\".to_owned(),
+        EscapeError::Unknown(other) => format!(
+            "invalid escape \"\\{other}\" in a string; the escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX"
+        ),
+        EscapeError::Hex => "\\u must be followed by 4 hexadecimal digits".to_owned(),
+        EscapeError::LoneLow => {
+            "\\u escape is a lone low surrogate; it must follow a high surrogate (\\uD800-\\uDBFF)".to_owned()
         }
-        None => return Err(syn.error_at(at, "unterminated string: it ends with a lone \\")),
-    };
-    Ok((simple, at + 2))
-}
-
-fn hex4(chars: &[char], at: usize) -> Option<u32> {
-    let digits = chars.get(at..at + 4)?;
-    digits.iter().try_fold(0u32, |acc, c| Some(acc * 16 + c.to_digit(16)?))
-}
-
-/// `\uXXXX`, or a `\uD83D\uDE00` surrogate pair, whose `\` is at `at`.
-fn lex_unicode_escape(chars: &[char], at: usize, syn: Syntax) -> Result<(char, usize)> {
-    let bad = |detail: &str| syn.error_at(at, detail);
-    let high = hex4(chars, at + 2).ok_or_else(|| bad("\\u must be followed by 4 hexadecimal digits"))?;
-    if (0xDC00..=0xDFFF).contains(&high) {
-        return Err(bad("\\u escape is a lone low surrogate; it must follow a high surrogate (\\uD800-\\uDBFF)"));
+        EscapeError::LoneHigh | EscapeError::LowHex => {
+            "\\u escape is a high surrogate not followed by a \\uDC00-\\uDFFF low surrogate".to_owned()
+        }
     }
-    if !(0xD800..=0xDBFF).contains(&high) {
-        let c = char::from_u32(high).ok_or_else(|| bad("\\u escape is not a Unicode character"))?;
-        return Ok((c, at + 6));
-    }
-    let pair_follows = chars.get(at + 6) == Some(&'\\') && chars.get(at + 7) == Some(&'u');
-    let low = hex4(chars, at + 8).filter(|l| pair_follows && (0xDC00..=0xDFFF).contains(l));
-    let low =
-        low.ok_or_else(|| bad("\\u escape is a high surrogate not followed by a \\uDC00-\\uDFFF low surrogate"))?;
-    let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
-    let c = char::from_u32(code).ok_or_else(|| bad("\\u escape is not a Unicode character"))?;
-    Ok((c, at + 12))
 }
 
 #[cfg(test)]
 mod tests {
     use crate::filter::fixtures::cmp;
     use crate::filter::{CompareOp, Filter, Literal};
+    use crate::path::PatchPath;
 
     #[test]
     fn literals_parse_as_json_or_leniently() {
@@ -200,6 +177,7 @@ mod tests {
         let cases = vec![
             (r#""plain""#, Literal::String("plain".into())),
             (r#""a\"b\\c\/\n\t\u00e9\ud83d\ude00""#, Literal::String("a\"b\\c/\n\té😀".into())),
+            (r#""\b\f\r\u0000\uDBFF\uDFFF\uFFFF""#, Literal::String("\u{8}\u{c}\r\0\u{10FFFF}\u{FFFF}".into())),
             (r#""""#, Literal::String(String::new())),
             (r#""  spaced  out ""#, Literal::String("  spaced  out ".into())),
             ("42", num("42")),
@@ -219,5 +197,42 @@ mod tests {
             let f = Filter::parse(&format!("title eq {text}"));
             assert_eq!(f, Ok(cmp("title", CompareOp::Eq, want)), "{text}");
         }
+    }
+
+    /// Escape faults in filter strings (and the value filters of PATCH paths): each one's exact
+    /// words and position (the `\` that starts it, in characters).
+    #[test]
+    fn escape_errors_keep_their_words_and_positions() {
+        let bad = |c: &str| {
+            format!(
+                "invalid escape \"\\{c}\" in a string; the escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX"
+            )
+        };
+        let high = "\\u escape is a high surrogate not followed by a \\uDC00-\\uDFFF low surrogate";
+        let hex = "\\u must be followed by 4 hexadecimal digits";
+        let cases: Vec<(&str, String)> = vec![
+            (r#"userName eq "a\qb""#, format!("at character 15: {}", bad("q"))),
+            ("userName eq \"a\\\u{e9}b\"", format!("at character 15: {}", bad("\u{e9}"))),
+            ("userName eq \"a\\\nb\"", format!("at character 15: {}", bad("\n"))),
+            (r#"userName eq "é\"#, "at character 15: unterminated string: it ends with a lone \\".to_owned()),
+            (r#"userName eq "\u12""#, format!("at character 14: {hex}")),
+            (r#"userName eq "é\u12G4""#, format!("at character 15: {hex}")),
+            (
+                r#"userName eq "\udc00""#,
+                "at character 14: \\u escape is a lone low surrogate; it must follow a high surrogate (\\uD800-\\uDBFF)"
+                    .to_owned(),
+            ),
+            (r#"userName eq "\ud83d""#, format!("at character 14: {high}")),
+            (r#"userName eq "\ud83d\x""#, format!("at character 14: {high}")),
+            (r#"userName eq "\ud83d\u12G4""#, format!("at character 14: {high}")),
+            (r#"userName eq "\ud83d\ude0""#, format!("at character 14: {high}")),
+            (r#"userName eq "\ud83d\u0041""#, format!("at character 14: {high}")),
+            (r#"userName eq "\ud83d\udbff""#, format!("at character 14: {high}")),
+        ];
+        for (text, want) in cases {
+            assert_eq!(Filter::parse(text).map_err(|e| e.detail), Err(format!("invalid filter {want}")), "{text:?}");
+        }
+        let path = PatchPath::parse(r#"emails[value eq "\ud800"].type"#).map_err(|e| e.detail);
+        assert_eq!(path, Err(format!("invalid path at character 18: {high}")));
     }
 }
