@@ -4,7 +4,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scimbox_validator::filter::{Filter, Literal, MAX_FILTER_LEN};
+#[path = "../common/same_filter.rs"]
+mod same_filter;
+use same_filter::same;
+use scimbox_validator::filter::MAX_FILTER_LEN;
 use scimbox_validator::path::{AttrPath, PatchPath};
 use scimbox_validator::schema::{GROUP_RESOURCE, USER_RESOURCE};
 
@@ -32,28 +35,3 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
-
-/// Tree equality, except that numbers may differ in their last bits: serde_json's default float
-/// parser (which the filter lexer and stored documents share) is not correctly rounded, so
-/// `7.109e+53` can print and parse back one ulp away (found by this target; see fuzz/README.md).
-fn same(a: &Filter, b: &Filter) -> bool {
-    use Filter::*;
-    match (a, b) {
-        (And(a1, a2), And(b1, b2)) | (Or(a1, a2), Or(b1, b2)) => same(a1, b1) && same(a2, b2),
-        (Not(x), Not(y)) => same(x, y),
-        (Present(p), Present(q)) => p == q,
-        (Compare(p, o, l), Compare(q, r, m)) => p == q && o == r && same_literal(l, m),
-        (ValuePath(p, x), ValuePath(q, y)) => p == q && same(x, y),
-        _ => false,
-    }
-}
-
-fn same_literal(a: &Literal, b: &Literal) -> bool {
-    match (a, b) {
-        (Literal::Number(x), Literal::Number(y)) => match (x.as_f64(), y.as_f64()) {
-            (Some(x), Some(y)) => x == y || ((x - y) / x.abs().max(y.abs())).abs() < 1e-14,
-            _ => x == y,
-        },
-        _ => a == b,
-    }
-}
