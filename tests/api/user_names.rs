@@ -88,11 +88,21 @@ async fn user_name_filters_find_the_user_by_its_key() {
         (r#"userName eq " alice@example.com""#, &alice),
         ("userName eq \"JOSE\u{301}\"", &jose),
         ("userName eq \"jose\u{301} \"", &jose),
+        // The key decides wherever the index answers the term: beside other terms and when sorted.
+        (r#"userName eq "Alice@Example.com " and active eq true"#, &alice),
+        (r#"active eq true and userName eq " alice@example.com""#, &alice),
+        ("userName eq \"jose\u{301} \" and userName pr", &jose),
     ] {
         let r = app.filter(filter).await;
         assert_eq!(r.status, StatusCode::OK, "{filter}: {}", r.text);
         assert_eq!(ids(&r.body), vec![want["id"].as_str().expect("id").to_owned()], "{filter}: {}", r.text);
     }
+    let sorted = "/Users?filter=userName%20eq%20%22Alice%40Example.com%20%22&sortBy=userName";
+    let r = app.get(sorted).await;
+    assert_eq!(ids(&r.body), vec![alice["id"].as_str().expect("id").to_owned()], "sorted: {}", r.text);
+    // The other terms still decide: an `and` whose other half fails finds nothing.
+    let r = app.filter(r#"userName eq "Alice@Example.com " and active eq false"#).await;
+    assert_eq!(ids(&r.body), Vec::<String>::new(), "{}", r.text);
 }
 
 /// A database written before V8 holds plain case-folded keys. At start it is migrated and

@@ -135,22 +135,26 @@ pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result
     });
     let rt = T::resource_type();
     let mut hits: Vec<(Option<SortKey>, i64)> = Vec::new();
-    let mut visit = |row: ResourceRow| {
+    let mut visit = |row: ResourceRow, filter: Option<&Filter>| {
         let res = T::for_filter(c, &row, base, related)?;
-        if q.filter.as_ref().is_none_or(|f| f.matches(rt, &res)) {
+        if filter.is_none_or(|f| f.matches(rt, &res)) {
             hits.push((q.sort_by.as_ref().and_then(|p| sort_key(rt, p, &res)), row.seq));
         }
-        Ok(())
+        Ok::<(), StoreError>(())
     };
     match indexed::<T>(c, q.filter.as_ref(), rt)? {
-        // The filter is that one indexed equality: the index already decided, exactly (the
-        // lookups fold case as the evaluator does), so the rows need no rendering. This keeps
-        // Entra's `members[value eq "<id>"]` lookup from loading a 100,000-member group.
-        Some((found, true)) if q.sort_by.is_none() => hits.extend(found.into_iter().map(|r| (None, r.seq))),
-        Some((found, _)) => found.into_iter().try_for_each(&mut visit)?,
+        // The index decided its term exactly: by the same key as uniqueness (a userName's
+        // trimmed NFC folded form, which the evaluator's plain case folding would not match),
+        // or folding case as the evaluator does. Only the rest of the filter is evaluated, and
+        // when nothing is left and no sort asks for values, the rows need no rendering. This
+        // keeps Entra's `members[value eq "<id>"]` lookup from loading a 100,000-member group.
+        Some((found, rest)) if rest.is_none() && q.sort_by.is_none() => {
+            hits.extend(found.into_iter().map(|r| (None, r.seq)));
+        }
+        Some((found, rest)) => found.into_iter().try_for_each(|row| visit(row, rest.as_ref()))?,
         None => {
             let need = q.filter.as_ref().and_then(|f| prefilter::text_need(f, rt, T::RELATED));
-            rows::scan(c, T::KIND, need.as_ref(), &mut visit)?;
+            rows::scan(c, T::KIND, need.as_ref(), &mut |row| visit(row, q.filter.as_ref()))?;
         }
     }
     if q.sort_by.is_some() {
@@ -227,22 +231,35 @@ fn at_most_one(rt: &ResourceType, q: &ListQuery) -> bool {
         && matches!(&q.filter, Some(Filter::Compare(p, CompareOp::Eq, Literal::String(_))) if unique(p))
 }
 
-/// The rows the first indexed equality term finds, and whether that term is the whole filter.
-fn indexed<T: Listed>(
-    c: &Connection,
-    f: Option<&Filter>,
-    rt: &ResourceType,
-) -> Result<Option<(Vec<ResourceRow>, bool)>, StoreError> {
+/// What an index answered: the rows its term finds, and the rest of the filter.
+type Indexed = (Vec<ResourceRow>, Option<Filter>);
+
+/// The rows the first indexed equality term finds, and the rest of the filter, without that
+/// term (`None` when the term was the whole filter).
+fn indexed<T: Listed>(c: &Connection, f: Option<&Filter>, rt: &ResourceType) -> Result<Option<Indexed>, StoreError> {
     let Some(f) = f else { return Ok(None) };
     let mut terms = Vec::new();
     eq_terms(f, rt, &mut terms);
-    let sole = terms.len() == 1 && !matches!(f, Filter::And(..));
     for term in &terms {
         if let Some(found) = T::lookup(c, term)? {
-            return Ok(Some((found, sole)));
+            return Ok(Some((found, without(f, term, rt))));
         }
     }
     Ok(None)
+}
+
+/// `f` without its top-level `and` terms equal to `decided` (an index answered them); `None`
+/// when nothing else is left.
+fn without(f: &Filter, decided: &EqTerm, rt: &ResourceType) -> Option<Filter> {
+    if let Filter::And(a, b) = f {
+        return match (without(a, decided, rt), without(b, decided, rt)) {
+            (Some(a), Some(b)) => Some(Filter::And(Box::new(a), Box::new(b))),
+            (one, None) | (None, one) => one,
+        };
+    }
+    let mut own = Vec::new();
+    eq_terms(f, rt, &mut own);
+    (own.first() != Some(decided)).then(|| f.clone())
 }
 
 /// Whether `p` names an attribute of the resource type's core schema (unqualified, or qualified
