@@ -31,7 +31,16 @@ pub use http::{AppState, app, serve};
 /// Opens (creating and migrating) the database, binds `config.listen` and serves until
 /// `shutdown` completes.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
+    // A missing file is a first start, or a database removed or moved away: say so, since from
+    // here on the new, empty one is what IdPs write to.
+    let new = !config.db_path.exists();
     let db = db::Db::open(&config.db_path).map_err(|e| e.to_string())?;
+    if new {
+        tracing::warn!(
+            "no database at {}: created a new, empty one (expected on a first start; otherwise check --db)",
+            config.db_path.display()
+        );
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

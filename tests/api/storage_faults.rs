@@ -161,7 +161,8 @@ async fn database_files_are_private() {
 
 /// The database files deleted while the server runs. Before: writes kept answering 201 into the
 /// unlinked file, `/healthz` 200, and everything was gone after a restart. After: `/healthz` 503
-/// saying the file was removed, every write a SCIM 503 with `Retry-After`, none acknowledged.
+/// saying the file was removed, every write a SCIM 503 with `Retry-After`, none acknowledged;
+/// and a restart warns that it began with a new, empty database.
 #[tokio::test]
 async fn a_deleted_database_is_noticed_and_writes_are_refused() {
     let dir = tempfile::tempdir().expect("dir");
@@ -181,6 +182,14 @@ async fn a_deleted_database_is_noticed_and_writes_are_refused() {
     assert_unavailable(&server.create("after-delete-2", 0).await);
     // Reads still answer from the open file.
     assert_eq!(server.get("/Users?count=0").await.status, StatusCode::OK);
+    assert!(!server.log_text().contains("created a new, empty one"), "the first start found its file");
+    drop(server);
+
+    // A restart cannot tell a removed database from a first start, but it does not hide that it
+    // began with an empty one.
+    let server = Proc::start(&db, &token).await;
+    let log = server.log_text();
+    assert!(log.contains("no database at") && log.contains("created a new, empty one"), "{log}");
 }
 
 /// Runs `chattr FLAG` on the files; false (with the reason printed) where the machine refuses.
