@@ -149,6 +149,22 @@ impl TestApp {
 }
 
 /// Encodes query parameters.
+/// Logs in at `/login` as an existing administrator: a client that does not follow redirects,
+/// and the session cookie as a `Cookie` header value (`name=value`).
+pub async fn login(app: &TestApp, name: &str, password: &str) -> (reqwest::Client, String) {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let login = client
+        .post(format!("{}/login", app.origin))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form_encode(&[("name", name), ("password", password), ("next", "/")]))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), StatusCode::SEE_OTHER, "{name} logs in");
+    let cookie = login.headers().get(reqwest::header::SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    (client, cookie.split(';').next().unwrap_or("").to_owned())
+}
+
 pub fn form_encode(pairs: &[(&str, &str)]) -> String {
     pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
 }

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use reqwest::StatusCode;
-use reqwest::header::SET_COOKIE;
 use scimbox::db::admins;
 use scimbox::db::compat;
 use scimbox::db::journal::{self, Entry};
@@ -191,15 +190,5 @@ async fn admin_session(app: &TestApp) -> (reqwest::Client, String) {
     let hash = scimbox::service::admins::hash_password("correct horse battery").expect("hash");
     let now = scimbox::stamp::timestamp(scimbox::clock::now());
     app.db.write(move |c| admins::insert(c, "alice", &hash, &now)).await.expect("admin");
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    let login = client
-        .post(format!("{}/login", app.origin))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body("name=alice&password=correct+horse+battery&next=%2F")
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(login.status(), StatusCode::SEE_OTHER);
-    let cookie = login.headers().get(SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    (client, cookie.split(';').next().unwrap_or("").to_owned())
+    crate::helpers::login(app, "alice", "correct horse battery").await
 }

@@ -8,7 +8,6 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use reqwest::StatusCode;
-use reqwest::header::SET_COOKIE;
 use scimbox::db::tokens;
 
 use crate::auth_tokens::cli;
@@ -29,17 +28,7 @@ async fn admin_session(app: &TestApp) -> (reqwest::Client, String) {
     child.stdin.take().expect("stdin").write_all(format!("{PASSWORD}\n").as_bytes()).expect("stdin");
     let out = child.wait_with_output().expect("wait");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    let login = client
-        .post(format!("{}/login", app.origin))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(form_encode(&[("name", "alice"), ("password", PASSWORD), ("next", "/")]))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(login.status(), StatusCode::SEE_OTHER);
-    let cookie = login.headers().get(SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    (client, cookie.split(';').next().unwrap_or("").to_owned())
+    crate::helpers::login(app, "alice", PASSWORD).await
 }
 
 /// `name -> status` from `scimbox token list`.
