@@ -68,20 +68,6 @@ pub fn record_attempt(
     Ok(())
 }
 
-/// Failed attempts since `since` and since the last success, for a name (`by_ip` false) or an
-/// address: how many, and when the latest was.
-pub fn failures(c: &Connection, key: &str, by_ip: bool, since: &str) -> Result<(u32, Option<String>), StoreError> {
-    let col = if by_ip { "ip" } else { "name" };
-    let sql = format!(
-        "SELECT COUNT(*), MAX(at) FROM login_attempts
-         WHERE {col} = ?1 AND ok = 0 AND at >= ?2
-           AND at > COALESCE((SELECT MAX(at) FROM login_attempts WHERE {col} = ?1 AND ok = 1), '')"
-    );
-    let (n, last): (i64, Option<String>) =
-        c.prepare_cached(&sql)?.query_row(params![key, since], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok((u32::try_from(n).unwrap_or(u32::MAX), last))
-}
-
 /// A new session: the cookie's hash, its administrator, its CSRF token and its end; expired
 /// sessions are deleted on the way.
 pub fn open_session(
