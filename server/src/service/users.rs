@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 use scimbox_validator::ValidationError;
-use scimbox_validator::access::{Access, effective_access};
+use scimbox_validator::access::{Access, TreeIndex};
 use scimbox_validator::accounts::{self as payloads, Catalogue, Document};
 use scimbox_validator::patch::{PatchOperation, apply_patch_checked, parse_patch};
 use scimbox_validator::resource::{check_immutable, check_required, normalize};
@@ -102,8 +102,8 @@ impl Default for WithAccess {
 #[derive(Default)]
 pub(crate) struct Registry(OnceCell<RegistryRead>);
 
-/// The account tree (`(id, parent)`, parents first) and the catalogued role names.
-type RegistryRead = (Vec<(String, Option<String>)>, Vec<String>);
+/// The account tree, indexed, and the catalogued role names.
+type RegistryRead = (TreeIndex, Vec<String>);
 
 impl Registry {
     /// The registry, read on first use.
@@ -111,7 +111,9 @@ impl Registry {
         if let Some(read) = self.0.get() {
             return Ok(read);
         }
-        let tree = accounts::list(c)?.into_iter().map(|e| (e.account.id, e.account.parent_id)).collect();
+        let tree: Vec<(String, Option<String>)> =
+            accounts::list(c)?.into_iter().map(|e| (e.account.id, e.account.parent_id)).collect();
+        let tree = TreeIndex::new(&tree);
         let roles = accounts::roles(c)?.into_iter().map(|r| r.name).collect();
         Ok(self.0.get_or_init(|| (tree, roles)))
     }
@@ -176,7 +178,7 @@ fn access_with(c: &Connection, doc: &Map<String, Value>, registry: &Registry) ->
         return Ok(Vec::new());
     }
     let active = doc.get("active").and_then(Value::as_bool).unwrap_or(true);
-    Ok(effective_access(&grants, tree, active))
+    Ok(tree.effective_access(&grants, active))
 }
 
 /// Puts `access` into the scimbox extension object, listing the extension in `schemas`.
