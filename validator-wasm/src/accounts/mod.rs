@@ -367,7 +367,7 @@ mod tests {
         assert!(held(&Map::new(), &[]).is_empty());
     }
 
-    /// The stored form is canonical and parses back to the same assignment.
+    /// The canonical form parses back to the same assignment.
     #[test]
     fn canonical_payload_round_trips() {
         let text = r#"{"status":"inactive","teams":"Marketing","roles":["editor","Editor"],"accountId":"ACC123"}"#;
