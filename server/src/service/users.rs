@@ -121,7 +121,9 @@ impl Registry {
 
 /// The full representation: [`to_resource`] plus the read-only `groups` the user belongs to,
 /// directly or through nested groups (RFC 7643 §4.1.2), and, unless left out, its effective
-/// access (see [`WithAccess`]).
+/// access (see [`WithAccess`]). A user with no effective access carries no `access` at all, not
+/// `[]`: RFC 7643 §2.5 makes an empty multi-valued attribute the same as an unassigned one, and
+/// leaving it out keeps such a user's representation (and `schemas`) as it always was.
 pub fn render(c: &Connection, row: &UserRow, base: &str, with: WithAccess) -> Result<Value, StoreError> {
     render_with(c, row, base, with.0.then(Registry::default).as_ref())
 }
