@@ -68,11 +68,6 @@ async fn add_roles(app: &TestApp, roles: &[&str]) {
     registry(app, move |c| roles.iter().try_for_each(|r| accounts::add_role(c, r, &now()))).await;
 }
 
-/// The canonical payload string the server stores and returns.
-fn canon(id: &str, roles: &[&str], teams: &[&str], status: &str) -> String {
-    format!(r#"{{"accountId":"{id}","roles":{},"teams":{},"status":"{status}"}}"#, json!(roles), json!(teams))
-}
-
 /// One expected `access` entry.
 fn entry(id: &str, roles: &[&str], teams: &[&str], status: &str, from: Option<&str>) -> Value {
     let mut e = json!({"accountId": id, "roles": roles, "teams": teams, "status": status});
@@ -157,13 +152,14 @@ async fn find(app: &TestApp, filter: &str) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §2: the forms an IdP sends, stored and returned canonical
+// §2: the forms an IdP sends, stored and returned as sent (issue 13 §1)
 
 /// Okta's list of payload strings, Entra's one string under the scimbox extension (as a
 /// URN-qualified key and inside the extension object), one string holding one payload, and
-/// payload objects: all stored and returned as canonical payload strings, where they were sent.
+/// payload objects: all stored and returned as sent, where they were sent, as a list (issue 13
+/// changed this test: payloads used to be rewritten as canonical strings).
 #[tokio::test]
-async fn accounts_in_every_idp_form_are_stored_as_canonical_payload_strings() {
+async fn accounts_in_every_idp_form_are_stored_and_returned_as_sent() {
     let app = TestApp::spawn().await;
     tree(&app).await;
 
@@ -174,56 +170,50 @@ async fn accounts_in_every_idp_form_are_stored_as_canonical_payload_strings() {
         r#"{"accountId":"CHILD1"}"#,
         r#"{"accountId":"CHILD2","roles":null,"teams":"","status":"ACTIVE"}"#,
     ]);
-    let want = json!([
-        canon("PARENT", &["Editor"], &["Marketing"], "Active"),
-        canon("ACC1", &["Viewer", "Editor"], &["A", "B"], "Inactive"),
-        canon("CHILD1", &[], &[], "Active"),
-        canon("CHILD2", &[], &[], "Active"),
-    ]);
-    let created = app.create_user(&with_accounts("okta", "accounts", okta)).await;
-    assert_eq!(created["accounts"], want, "{created}");
-    assert_eq!(created["schemas"], json!([USER_URN]), "no extension when nothing is in it: {created}");
-    assert!(created.get(EXT).is_none(), "{created}");
+    let created = app.create_user(&with_accounts("okta", "accounts", okta.clone())).await;
+    assert_eq!(created["accounts"], okta, "{created}");
+    assert_eq!(created["schemas"], json!([USER_URN, EXT]), "the access is in the extension: {created}");
+    assert!(created[EXT].get("accounts").is_none(), "{created}");
     let id = id_of(&created);
     let got = app.get(&format!("/Users/{id}")).await;
-    assert_eq!(got.body["accounts"], want, "{}", got.text);
+    assert_eq!(got.body["accounts"], okta, "{}", got.text);
 
-    // A PUT of what was returned changes nothing: canonical strings parse back to themselves.
+    // A PUT of what was returned changes nothing.
     let again = app.put(&format!("/Users/{id}"), &got.body).await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.text);
-    assert_eq!(again.body["accounts"], want);
+    assert_eq!(again.body["accounts"], okta);
     assert_eq!(again.body["meta"]["version"], got.body["meta"]["version"], "nothing changed: {}", again.text);
 
-    // Entra: ONE string holding a JSON array, under the URN-qualified extension key.
+    // Entra: ONE string holding a JSON array, under the URN-qualified extension key: that one
+    // value, in the extension.
     let entra = r#"[{"accountId":"ACC1","roles":"Editor","status":"ACTIVE"},{"accountId":"CHILD2","teams":"Ops"}]"#;
-    let want_entra = json!([canon("ACC1", &["Editor"], &[], "Active"), canon("CHILD2", &[], &["Ops"], "Active")]);
     let created = app.create_user(&with_accounts("entra-key", &ext("accounts"), json!(entra))).await;
-    assert_eq!(created[EXT], json!({"accounts": want_entra}), "{created}");
+    assert_eq!(created[EXT]["accounts"], json!([entra]), "{created}");
     assert_eq!(created["schemas"], json!([USER_URN, EXT]), "{created}");
     assert!(created.get("accounts").is_none(), "kept where it was sent: {created}");
     let got = app.get(&format!("/Users/{}", id_of(&created))).await;
-    assert_eq!(got.body[EXT], json!({"accounts": want_entra}), "{}", got.text);
+    assert_eq!(got.body[EXT]["accounts"], json!([entra]), "{}", got.text);
 
     // Entra: the same string inside the extension object.
     let created = app.create_user(&with_accounts("entra-object", EXT, json!({"accounts": entra}))).await;
-    assert_eq!(created[EXT], json!({"accounts": want_entra}), "{created}");
+    assert_eq!(created[EXT]["accounts"], json!([entra]), "{created}");
     assert_eq!(created["schemas"], json!([USER_URN, EXT]), "{created}");
 
     // One string holding one payload, in the core attribute.
-    let created = app.create_user(&with_accounts("one-string", "accounts", json!(r#"{"accountId":"ACC1"}"#))).await;
-    assert_eq!(created["accounts"], json!([canon("ACC1", &[], &[], "Active")]), "{created}");
+    let one = r#"{"accountId":"ACC1"}"#;
+    let created = app.create_user(&with_accounts("one-string", "accounts", json!(one))).await;
+    assert_eq!(created["accounts"], json!([one]), "{created}");
 
     // Payload objects instead of strings, in a list and alone.
     let objects = json!([
         {"accountId": "PARENT", "roles": ["Editor"], "status": "INACTIVE"},
         {"accountId": "ACC1", "teams": ["Ops", "Ops"]},
     ]);
-    let created = app.create_user(&with_accounts("objects", "accounts", objects)).await;
-    let want_objects = json!([canon("PARENT", &["Editor"], &[], "Inactive"), canon("ACC1", &[], &["Ops"], "Active")]);
-    assert_eq!(created["accounts"], want_objects, "{created}");
+    let created = app.create_user(&with_accounts("objects", "accounts", objects.clone())).await;
+    assert_eq!(created["accounts"], objects, "{created}");
     let lone = json!({"accountId": "CHILD1", "roles": "Viewer"});
-    let created = app.create_user(&with_accounts("lone-object", "accounts", lone)).await;
-    assert_eq!(created["accounts"], json!([canon("CHILD1", &["Viewer"], &[], "Active")]), "{created}");
+    let created = app.create_user(&with_accounts("lone-object", "accounts", lone.clone())).await;
+    assert_eq!(created["accounts"], json!([lone]), "{created}");
 
     // The same assignments in both places are one statement.
     let p = r#"{"accountId":"ACC1"}"#;
@@ -451,12 +441,16 @@ async fn roles_must_be_catalogued_once_the_catalogue_is_not_empty() {
     let created = app
         .create_user(&with_accounts("any-role", "accounts", json!([r#"{"accountId":"ACC1","roles":"Wizard"}"#])))
         .await;
-    assert_eq!(created["accounts"], json!([canon("ACC1", &["Wizard"], &[], "Active")]), "empty catalogue: any role");
+    let wizard = [entry("ACC1", &["Wizard"], &[], "Active", None)];
+    assert_eq!(created[EXT]["access"], json!(wizard), "empty catalogue: any role");
 
+    // The payload keeps the IdP's spelling; the access speaks the catalogue's (issue 13 §1).
     add_roles(&app, &["Viewer", "Editor"]).await;
     let ok = json!([r#"{"accountId":"ACC1","roles":["editor","VIEWER","Editor"]}"#]);
-    let created = app.create_user(&with_accounts("catalogued", "accounts", ok)).await;
-    assert_eq!(created["accounts"], json!([canon("ACC1", &["Editor", "Viewer"], &[], "Active")]), "{created}");
+    let created = app.create_user(&with_accounts("catalogued", "accounts", ok.clone())).await;
+    assert_eq!(created["accounts"], ok, "{created}");
+    let access = [entry("ACC1", &["Editor", "Viewer"], &[], "Active", None)];
+    assert_eq!(created[EXT]["access"], json!(access), "{created}");
 
     let bad = json!([r#"{"accountId":"ACC1","roles":["editor","Admin"]}"#]);
     let r = app.post("/Users", &with_accounts("uncatalogued", "accounts", bad)).await;
@@ -583,50 +577,36 @@ async fn put_and_patch_refuse_invalid_payloads_and_change_nothing() {
 }
 
 /// Every PATCH form on `accounts` works: add one, remove one by value, replace the list,
-/// replace all without a path, Entra's one string, remove all; stored canonical each time.
+/// replace all without a path, remove all; every value kept as sent (issue 13 changed this
+/// test: values used to be rewritten canonical).
 #[tokio::test]
 async fn patch_adds_removes_and_replaces_payloads() {
     let app = TestApp::spawn().await;
     tree(&app).await;
-    let created = app.create_user(&with_accounts("p", "accounts", json!([r#"{"accountId":"PARENT"}"#]))).await;
+    let parent = r#"{ "accountId" : "PARENT" }"#;
+    let created = app.create_user(&with_accounts("p", "accounts", json!([parent]))).await;
     let path = format!("/Users/{}", id_of(&created));
-    let parent = canon("PARENT", &[], &[], "Active");
 
-    // Add one (a string), add one (an object).
-    let b = patch_ok(
-        &app,
-        &path,
-        json!([{"op": "add", "path": "accounts", "value": r#"{"accountId":"ACC1","roles":"Editor"}"#}]),
-    )
-    .await;
-    let acc1 = canon("ACC1", &["Editor"], &[], "Active");
+    // Add one (a string), add one (an object): the values already there keep their text.
+    let acc1 = r#"{"accountId":"ACC1","roles":"editor"}"#;
+    let b = patch_ok(&app, &path, json!([{"op": "add", "path": "accounts", "value": acc1}])).await;
     assert_eq!(b["accounts"], json!([parent, acc1]), "{b}");
     assert_ne!(b["meta"]["version"], created["meta"]["version"]);
-    let b = patch_ok(
-        &app,
-        &path,
-        json!([{"op": "add", "path": "accounts", "value": [{"accountId": "CHILD1", "status": "inactive"}]}]),
-    )
-    .await;
-    let child1 = canon("CHILD1", &[], &[], "Inactive");
+    let child1 = json!({"accountId": "CHILD1", "status": "inactive"});
+    let b = patch_ok(&app, &path, json!([{"op": "add", "path": "accounts", "value": [child1]}])).await;
     assert_eq!(b["accounts"], json!([parent, acc1, child1]), "{b}");
 
-    // Remove one by value (the value is the stored canonical string).
+    // Remove one by value (the value is the stored text, as sent).
     let b = patch_ok(&app, &path, json!([{"op": "remove", "path": "accounts", "value": [acc1]}])).await;
     assert_eq!(b["accounts"], json!([parent, child1]), "{b}");
 
     // Replace the list.
-    let b = patch_ok(
-        &app,
-        &path,
-        json!([{"op": "replace", "path": "accounts", "value": [r#"{"accountId":"CHILD2","teams":"Ops"}"#]}]),
-    )
-    .await;
-    let child2 = canon("CHILD2", &[], &["Ops"], "Active");
+    let child2 = r#"{"accountId":"CHILD2","teams":"Ops"}"#;
+    let b = patch_ok(&app, &path, json!([{"op": "replace", "path": "accounts", "value": [child2]}])).await;
     assert_eq!(b["accounts"], json!([child2]), "{b}");
 
     // Replace all without a path.
-    let b = patch_ok(&app, &path, json!([{"op": "replace", "value": {"accounts": [r#"{"accountId":"ACC1","roles":"Editor"}"#, r#"{"accountId":"PARENT"}"#]}}])).await;
+    let b = patch_ok(&app, &path, json!([{"op": "replace", "value": {"accounts": [acc1, parent]}}])).await;
     assert_eq!(b["accounts"], json!([acc1, parent]), "{b}");
 
     // Remove all.
@@ -651,15 +631,15 @@ async fn entra_patch_replaces_accounts_given_as_one_string() {
     let ops =
         json!([{"op": "Replace", "path": ext("accounts"), "value": r#"[{"accountId":"CHILD1","roles":"Editor"}]"#}]);
     let b = patch_ok(&app, &path, ops).await;
-    assert_eq!(b[EXT], json!({"accounts": [canon("CHILD1", &["Editor"], &[], "Active")]}), "{b}");
+    let one = r#"[{"accountId":"CHILD1","roles":"Editor"}]"#;
+    assert_eq!(b[EXT]["accounts"], json!([one]), "{b}");
     let got = app.get(&path).await;
     assert_eq!(got.body[EXT], b[EXT], "{}", got.text);
 
-    let ops =
-        json!([{"op": "Replace", "value": {ext("accounts"): r#"[{"accountId":"CHILD2"},{"accountId":"ACC1"}]"#}}]);
+    let two = r#"[{"accountId":"CHILD2"},{"accountId":"ACC1"}]"#;
+    let ops = json!([{"op": "Replace", "value": {ext("accounts"): two}}]);
     let b = patch_ok(&app, &path, ops).await;
-    let want = json!([canon("CHILD2", &[], &[], "Active"), canon("ACC1", &[], &[], "Active")]);
-    assert_eq!(b[EXT], json!({"accounts": want}), "{b}");
+    assert_eq!(b[EXT]["accounts"], json!([two]), "{b}");
 
     let before = app.get(&path).await.body;
     let ops =
@@ -796,7 +776,7 @@ async fn effective_access_follows_the_account_tree() {
     ]);
     assert_eq!(access(&app, &alice).await, want);
     let got = app.get(&format!("/Users/{alice}")).await;
-    assert_eq!(got.body["accounts"][1], canon("ACC1", &["Editor"], &[], "Active"), "the payload stays");
+    assert_eq!(got.body["accounts"][1], r#"{"accountId":"ACC1","roles":"Editor"}"#, "the payload stays, as sent");
 }
 
 /// A user whose payload names an account that was removed since can still be deactivated and
@@ -826,51 +806,74 @@ async fn a_user_naming_a_removed_account_can_still_be_deactivated() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 
-/// `access` is `returned: request` and read-only: absent from default responses, present when
-/// `attributes` names it or the whole extension, ignored in POST/PUT bodies, and a PATCH path to
-/// it is `mutability`.
+/// `access` is `returned: default` and read-only (issue 13 §3 changed this test: it was
+/// `returned: request`): present in every response (GET, list, `.search`, POST, PUT, PATCH),
+/// dropped by `excludedAttributes` (its path, its short name, the whole extension) and by
+/// `attributes` that do not name it, ignored in POST/PUT bodies, and a PATCH path to it is
+/// `mutability`. A user without access has no `access` (and no extension) at all.
 #[tokio::test]
-async fn access_is_returned_only_on_request_and_never_written() {
+async fn access_is_returned_by_default_and_never_written() {
     let app = TestApp::spawn().await;
     tree(&app).await;
     let forged = json!([{"accountId": "CHILD1", "roles": ["Owner"], "teams": [], "status": "Active"}]);
     let mut body = with_accounts("reader", "accounts", json!([r#"{"accountId":"ACC1","roles":"Viewer"}"#]));
     body[EXT] = json!({"access": forged});
+    let want = json!([entry("ACC1", &["Viewer"], &[], "Active", None)]);
     let r = app.post("/Users", &body).await;
     assert_eq!(r.status, StatusCode::CREATED, "read-only input is ignored: {}", r.text);
-    assert!(r.body.get(EXT).is_none(), "not returned by default: {}", r.text);
-    assert_eq!(r.body["schemas"], json!([USER_URN]), "{}", r.text);
+    assert_eq!(r.body[EXT], json!({"access": want}), "computed, not the forged input: {}", r.text);
+    assert_eq!(r.body["schemas"], json!([USER_URN, EXT]), "{}", r.text);
     let id = id_of(&r.body);
     let path = format!("/Users/{id}");
-    let want = json!([entry("ACC1", &["Viewer"], &[], "Active", None)]);
 
+    // GET, list, .search.
     let got = app.get(&path).await;
-    assert!(got.body.get(EXT).is_none(), "{}", got.text);
+    assert_eq!(got.body[EXT]["access"], want, "{}", got.text);
     let list = app.get("/Users").await;
-    assert!(list.body["Resources"][0].get(EXT).is_none(), "{}", list.text);
-    assert_eq!(access(&app, &id).await, want, "computed, not the forged input");
+    assert_eq!(list.body["Resources"][0][EXT]["access"], want, "{}", list.text);
+    let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]});
+    let found = app.post("/Users/.search", &search).await;
+    assert_eq!(found.body["Resources"][0][EXT]["access"], want, "{}", found.text);
 
-    // The whole extension URN asks for it too, in GET, list and write responses.
+    // excludedAttributes drops it, by path, short name or whole extension; so do attributes
+    // that do not name it (RFC 7644 §3.9). The extension goes from `schemas` with it.
+    for excluded in [ext("access"), "access".to_owned(), EXT.to_owned()] {
+        let q = form_encode(&[("excludedAttributes", &excluded)]);
+        for r in [app.get(&format!("{path}?{q}")).await, app.get(&format!("/Users?{q}")).await] {
+            let res = if r.body["Resources"].is_array() { &r.body["Resources"][0] } else { &r.body };
+            assert!(res.get(EXT).is_none(), "excludedAttributes={excluded}: {}", r.text);
+            assert_eq!(res["schemas"], json!([USER_URN]), "{}", r.text);
+            assert!(res["accounts"].is_array(), "only access goes: {}", r.text);
+        }
+    }
+    let q = form_encode(&[("attributes", "userName")]);
+    assert!(app.get(&format!("{path}?{q}")).await.body.get(EXT).is_none());
+    let q = form_encode(&[("attributes", "userName,access")]);
+    assert_eq!(app.get(&format!("{path}?{q}")).await.body[EXT]["access"], want);
     let q = form_encode(&[("attributes", EXT)]);
     let got = app.get(&format!("{path}?{q}")).await;
     assert_eq!(got.body[EXT]["access"], want, "{}", got.text);
-    assert!(got.body["schemas"].as_array().unwrap().contains(&json!(EXT)), "{}", got.text);
-    let list = app.get(&format!("/Users?{q}")).await;
-    assert_eq!(list.body["Resources"][0][EXT]["access"], want, "{}", list.text);
-    let q2 = form_encode(&[("attributes", &ext("access"))]);
-    let r =
-        app.post(&format!("/Users?{q2}"), &with_accounts("r2", "accounts", json!(r#"{"accountId":"CHILD2"}"#))).await;
+    let q = form_encode(&[("excludedAttributes", &ext("access.roles"))]);
+    let got = app.get(&format!("{path}?{q}")).await;
+    assert_eq!(got.body[EXT]["access"], json!([{"accountId": "ACC1", "teams": [], "status": "Active"}]));
+
+    // A user with no access: no `access`, no extension (RFC 7643 §2.5: an empty multi-valued
+    // attribute is unassigned).
+    let plain = app.create_user(&user("plain")).await;
+    assert!(plain.get(EXT).is_none(), "{plain}");
+    assert_eq!(plain["schemas"], json!([USER_URN]), "{plain}");
+
+    // POST and PUT with the default projection.
+    let r = app.post("/Users", &with_accounts("r2", "accounts", json!(r#"{"accountId":"CHILD2"}"#))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body[EXT]["access"], json!([entry("CHILD2", &[], &[], "Active", None)]), "{}", r.text);
-
-    // PUT: the forged access is ignored, the payloads decide.
     let mut put = body.clone();
     put[EXT] = json!({"access": [{"accountId": "PARENT", "roles": ["Owner"]}]});
-    let r = app.put(&format!("{path}?{q2}"), &put).await;
+    let r = app.put(&path, &put).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body[EXT]["access"], want, "{}", r.text);
 
-    // PATCH cannot write it.
+    // PATCH cannot write it; its response carries it.
     let before = app.get(&path).await.body;
     for op in ["add", "replace"] {
         let ops = json!([{"op": op, "path": ext("access"), "value": forged}]);
@@ -886,10 +889,12 @@ async fn access_is_returned_only_on_request_and_never_written() {
     let r = app.patch(&path, &patch_body(ops)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert_eq!(app.get(&path).await.body, before, "nothing changed");
+    let r = patch_ok(&app, &path, json!([{"op": "replace", "path": "displayName", "value": "R"}])).await;
+    assert_eq!(r[EXT]["access"], want, "{r}");
 }
 
 /// `access[accountId eq ...]` finds users whose access comes by inheritance, as it is now (a
-/// child registered later counts); `accounts co` filters on the stored payload strings.
+/// child registered later counts); `accounts co` and `eq` filter on the payload text as sent.
 #[tokio::test]
 async fn users_can_be_filtered_by_effective_access() {
     let app = TestApp::spawn().await;
@@ -925,22 +930,18 @@ async fn users_can_be_filtered_by_effective_access() {
     // The stored payload strings.
     assert_eq!(find(&app, r#"accounts co "ACC1""#).await, ["cat"]);
     assert_eq!(find(&app, &format!(r#"{} co "ACC1""#, ext("accounts"))).await, ["fay"]);
-    assert_eq!(find(&app, r#"accounts co "\"roles\":[\"Editor\"]""#).await, ["ben"]);
-
-    // A filter on access does not put access into the response unless asked.
-    let q = form_encode(&[("filter", &by(r#"accountId eq "CHILD1""#))]);
-    let r = app.get(&format!("/Users?{q}")).await;
-    assert_eq!(r.body["totalResults"], 3, "{}", r.text);
-    for res in r.body["Resources"].as_array().unwrap() {
-        assert!(res.get(EXT).is_none_or(|e| e.get("access").is_none()), "{res}");
-    }
+    // The text as sent (issue 13 changed this: the canonical text was `"roles":["Editor"]`).
+    assert_eq!(find(&app, r#"accounts co "\"roles\":\"Editor\"""#).await, ["ben"]);
+    assert_eq!(find(&app, r#"accounts eq "{\"accountId\":\"CHILD1\",\"roles\":\"Editor\"}""#).await, ["ben"]);
+    assert_eq!(find(&app, r#"accounts co "\"roles\":[\"Editor\"]""#).await, Vec::<String>::new());
 }
 
 // ---------------------------------------------------------------------------------------------
 // Discovery
 
 /// `/Schemas` declares `accounts` in the core User schema and `accounts` + read-only `access`
-/// (returned on request) in the scimbox extension; `/ResourceTypes/User` lists the extension.
+/// (returned by default, issue 13 §3) in the scimbox extension; `/ResourceTypes/User` lists the
+/// extension.
 #[tokio::test]
 async fn schemas_declare_accounts_and_access() {
     let app = TestApp::spawn().await;
@@ -974,7 +975,7 @@ async fn schemas_declare_accounts_and_access() {
     let x = attr(&scimbox.body, "access");
     assert_eq!(
         (&x["type"], &x["multiValued"], &x["mutability"], &x["returned"]),
-        (&json!("complex"), &json!(true), &json!("readOnly"), &json!("request")),
+        (&json!("complex"), &json!(true), &json!("readOnly"), &json!("default")),
         "{x}"
     );
     let subs: Vec<&str> =

@@ -14,6 +14,7 @@ mod demo;
 mod discovery;
 mod durability;
 mod edges;
+mod fidelity;
 mod filter_list;
 mod groups;
 mod idp_entra;

@@ -125,7 +125,7 @@ fn put(
     shown: &str,
 ) -> Result<()> {
     // `accounts` payloads keep their raw form here (a list of strings, one string holding a JSON
-    // array, or objects): `accounts::settle` checks and canonicalises them with the catalogue.
+    // array, or objects): `accounts::settle` checks them with the catalogue and keeps them as sent.
     let raw_accounts = attr.name == crate::schema::ACCOUNTS.name && !value.is_null();
     let normalized = if raw_accounts { Some(value.clone()) } else { normalize_attribute(attr, value, shown)? };
     let Some(v) = normalized else {

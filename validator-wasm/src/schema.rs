@@ -616,7 +616,9 @@ pub static SCIMBOX_USER_SCHEMA: Schema = Schema {
         )
         .multi()
         .mutability(M::ReadOnly)
-        .returned(Returned::Request),
+        // Returned by default (RFC 7643 §7): the one thing the application needs, in plain
+        // sight on every User response; `excludedAttributes` drops it (issue 13 §3).
+        .returned(Returned::Default),
     ],
 };
 

@@ -196,14 +196,22 @@ impl Projection {
         scimbox_validator::resource::project(rt, resource, &self.attributes, &self.excluded)
     }
 
-    /// Whether `attributes` asks for the scimbox extension's `access` (by its path, or the whole
-    /// extension by its URN).
-    pub fn asks_for_access(&self) -> bool {
-        self.attributes.iter().any(|p| {
+    /// Whether a User response carries the scimbox extension's `access`, `returned: default`
+    /// (RFC 7644 §3.9, issue 13 §3): with `attributes`, only when they name it (by its path,
+    /// bare or URN-qualified, or the whole extension by its URN); otherwise unless
+    /// `excludedAttributes` names it or the whole extension. Decided before anything is read, so
+    /// access left out is never computed.
+    pub fn carries_access(&self) -> bool {
+        let names_access = |p: &AttrPath| {
             let whole = p.urn.as_deref().map(|u| format!("{u}:{}", p.name));
-            p.name.eq_ignore_ascii_case("access")
-                || whole.is_some_and(|w| w.eq_ignore_ascii_case(scimbox_validator::schema::SCIMBOX_USER_URN))
-        })
+            let ext = scimbox_validator::schema::SCIMBOX_USER_URN;
+            (p.name.eq_ignore_ascii_case("access") && p.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(ext)))
+                || whole.is_some_and(|w| w.eq_ignore_ascii_case(ext))
+        };
+        if !self.attributes.is_empty() {
+            return self.attributes.iter().any(names_access);
+        }
+        !self.excluded.iter().any(|p| names_access(p) && p.sub.is_none())
     }
 
     /// Whether the response will carry the top-level attribute `name`: `Some(true)` when

@@ -71,7 +71,7 @@ pub trait Api: Send + Sync + 'static {
 pub struct Out {
     /// The members a group response carries.
     pub members: Members,
-    /// Whether a user response carries its effective access (`returned: request`).
+    /// Whether a user response carries its effective access (`returned: default`).
     pub access: WithAccess,
 }
 
@@ -82,7 +82,7 @@ impl Out {
             (Some(true), _) | (None, Answer::Read) => Members::All,
             (None, Answer::Write) => Members::IfSmall,
         };
-        Out { members, access: WithAccess(proj.asks_for_access()) }
+        Out { members, access: WithAccess(proj.carries_access()) }
     }
 }
 

@@ -466,16 +466,13 @@ async fn call(
     pre: Preconditions,
 ) -> Result<Option<Rendered>> {
     let (db, required, base, id) = (cx.db, cx.required, cx.base.to_owned(), id.unwrap_or_default());
+    // A Bulk response carries each operation's location and version, not the resource
+    // (RFC 7644 §3.7.3): related data nobody reads is not computed (members, access).
+    let no_access = WithAccess(false);
     match (endpoint, method) {
-        (Endpoint::Users, Method::Post) => {
-            users::create(db, data, required, base, WithAccess::default()).await.map(Some)
-        }
-        (Endpoint::Users, Method::Put) => {
-            users::replace(db, &id, data, pre, required, base, WithAccess::default()).await.map(Some)
-        }
-        (Endpoint::Users, Method::Patch) => {
-            users::patch(db, &id, data, pre, required, base, WithAccess::default()).await.map(Some)
-        }
+        (Endpoint::Users, Method::Post) => users::create(db, data, required, base, no_access).await.map(Some),
+        (Endpoint::Users, Method::Put) => users::replace(db, &id, data, pre, required, base, no_access).await.map(Some),
+        (Endpoint::Users, Method::Patch) => users::patch(db, &id, data, pre, required, base, no_access).await.map(Some),
         (Endpoint::Users, Method::Delete) => users::delete(db, &id, pre).await.map(|()| None),
         (Endpoint::Groups, Method::Post) => groups::create(db, data, base, Members::Omit).await.map(Some),
         (Endpoint::Groups, Method::Put) => groups::replace(db, &id, data, pre, base, Members::Omit).await.map(Some),

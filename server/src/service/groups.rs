@@ -14,6 +14,8 @@
 //!   `attributes` asks for them; GET follows `attributes`/`excludedAttributes` and never loads
 //!   members it will not return.
 
+use std::collections::{HashMap, HashSet};
+
 use rusqlite::Connection;
 use scimbox_validator::filter::{CompareOp, Filter, Literal};
 use scimbox_validator::patch::{PatchOpKind, PatchOperation, apply_one, blame, parse_patch};
@@ -158,11 +160,15 @@ fn add_all(c: &Connection, seq: i64, members: &[Member]) -> Result<bool, StoreEr
     Ok(changed)
 }
 
-/// Makes the member list exactly `members`; returns whether it changed.
+/// Makes the member list exactly `members`; returns whether it changed. The same members in
+/// another order, each `display` sent equal to the one shown, are no change (issue 13 §2: Okta's
+/// AIW PUTs the whole list on every push, in whatever order it holds it; membership is a set).
 fn replace_all(c: &Connection, seq: i64, members: &[Member]) -> Result<bool, StoreError> {
     let current = groups::members(c, seq)?;
-    let same = current.len() == members.len()
-        && current.iter().zip(members).all(|(a, b)| a.id == b.id && (b.display.is_none() || a.display == b.display));
+    let shown: HashMap<&str, &Option<String>> = current.iter().map(|m| (m.id.as_str(), &m.display)).collect();
+    let sent: HashSet<&str> = members.iter().map(|m| m.id.as_str()).collect();
+    let same = shown.len() == sent.len()
+        && members.iter().all(|b| shown.get(b.id.as_str()).is_some_and(|d| b.display.is_none() || **d == b.display));
     if same {
         return Ok(false);
     }

@@ -5,13 +5,16 @@
 //!   value (Okta's AIW sends full bodies; a status is not profile data to be wiped).
 //! - `password` is accepted and discarded: never stored, never returned.
 //! - A PATCH or PUT that changes nothing does not bump the version.
+//! - `accounts` are stored and returned as the IdP sent them; the effective `access` computed
+//!   from them is returned by default (see [`scimbox_validator::accounts::settle`], [`render`]).
 //! - Deleting a user removes it from every group.
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 use rusqlite::Connection;
 use scimbox_validator::ValidationError;
-use scimbox_validator::access::{Access, effective_access};
+use scimbox_validator::access::{Access, TreeIndex};
 use scimbox_validator::accounts::{self as payloads, Catalogue, Document};
 use scimbox_validator::patch::{PatchOperation, apply_patch_checked, parse_patch};
 use scimbox_validator::resource::{check_immutable, check_required, normalize};
@@ -81,14 +84,53 @@ fn rendered(c: &Connection, row: &UserRow, base: &str, with: WithAccess) -> Resu
     Ok(Rendered { body, id: row.id.clone(), version: row.version, location: location(base, &row.id) })
 }
 
-/// Whether a rendered user carries its effective `access` (`returned: request`, RFC 7643 §7:
-/// only when the request's `attributes` name it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Whether a rendered user carries its effective `access`. It is `returned: default` (RFC 7643
+/// §7, issue 13 §3): carried unless the request's `attributes` leave it out or its
+/// `excludedAttributes` name it (RFC 7644 §3.9); the default is to carry it (Bulk, the CLI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WithAccess(pub bool);
 
+impl Default for WithAccess {
+    fn default() -> Self {
+        WithAccess(true)
+    }
+}
+
+/// What effective access is computed with: the account tree and the roles catalogue. Read at
+/// most once per operation, and only once a user with payloads is rendered, so a list page of
+/// 100 users reads the registry once (or not at all), not once per user.
+#[derive(Default)]
+pub(crate) struct Registry(OnceCell<RegistryRead>);
+
+/// The account tree, indexed, and the catalogued role names.
+type RegistryRead = (TreeIndex, Vec<String>);
+
+impl Registry {
+    /// The registry, read on first use.
+    fn get(&self, c: &Connection) -> Result<&RegistryRead, StoreError> {
+        if let Some(read) = self.0.get() {
+            return Ok(read);
+        }
+        let tree: Vec<(String, Option<String>)> =
+            accounts::list(c)?.into_iter().map(|e| (e.account.id, e.account.parent_id)).collect();
+        let tree = TreeIndex::new(&tree);
+        let roles = accounts::roles(c)?.into_iter().map(|r| r.name).collect();
+        Ok(self.0.get_or_init(|| (tree, roles)))
+    }
+}
+
 /// The full representation: [`to_resource`] plus the read-only `groups` the user belongs to,
-/// directly or through nested groups (RFC 7643 §4.1.2), and, when asked, its effective access.
+/// directly or through nested groups (RFC 7643 §4.1.2), and, unless left out, its effective
+/// access (see [`WithAccess`]). A user with no effective access carries no `access` at all, not
+/// `[]`: RFC 7643 §2.5 makes an empty multi-valued attribute the same as an unassigned one, and
+/// leaving it out keeps such a user's representation (and `schemas`) as it always was.
 pub fn render(c: &Connection, row: &UserRow, base: &str, with: WithAccess) -> Result<Value, StoreError> {
+    render_with(c, row, base, with.0.then(Registry::default).as_ref())
+}
+
+/// [`render`] with the registry of the operation (`None`: without access), shared by the users
+/// of one list page.
+fn render_with(c: &Connection, row: &UserRow, base: &str, registry: Option<&Registry>) -> Result<Value, StoreError> {
     let mut res = to_resource(row, base);
     let groups: Vec<Value> = groups::memberships(c, &row.id)?
         .into_iter()
@@ -101,7 +143,10 @@ pub fn render(c: &Connection, row: &UserRow, base: &str, with: WithAccess) -> Re
             })
         })
         .collect();
-    let access = if with.0 { access_of(c, &row.doc)? } else { Vec::new() };
+    let access = match registry {
+        Some(registry) => access_with(c, &row.doc, registry)?,
+        None => Vec::new(),
+    };
     if let Value::Object(m) = &mut res {
         if !groups.is_empty() {
             m.insert("groups".into(), Value::Array(groups));
@@ -119,15 +164,23 @@ pub fn render(c: &Connection, row: &UserRow, base: &str, with: WithAccess) -> Re
 /// The user's effective access (see [`scimbox_validator::access`]). The payloads were checked
 /// when written; an account removed since simply grants nothing further down.
 pub(crate) fn access_of(c: &Connection, doc: &Map<String, Value>) -> Result<Vec<Access>, StoreError> {
-    let (_, found) = Document::from(&Value::Object(doc.clone())).split_user(&Catalogue::default());
-    let grants = found.unwrap_or_default();
+    access_with(c, doc, &Registry::default())
+}
+
+/// [`access_of`] with the operation's registry. The stored payloads are the IdP's text; the
+/// catalogue's role spelling and the cascade are applied here ([`payloads::held`]), and only
+/// here. A user without payloads (most) costs no registry read.
+fn access_with(c: &Connection, doc: &Map<String, Value>, registry: &Registry) -> Result<Vec<Access>, StoreError> {
+    if !payloads::mentions_accounts(doc) {
+        return Ok(Vec::new());
+    }
+    let (tree, roles) = registry.get(c)?;
+    let grants = payloads::held(doc, roles);
     if grants.is_empty() {
         return Ok(Vec::new());
     }
-    let tree: Vec<(String, Option<String>)> =
-        accounts::list(c)?.into_iter().map(|e| (e.account.id, e.account.parent_id)).collect();
     let active = doc.get("active").and_then(Value::as_bool).unwrap_or(true);
-    Ok(effective_access(&grants, &tree, active))
+    Ok(tree.effective_access(&grants, active))
 }
 
 /// Puts `access` into the scimbox extension object, listing the extension in `schemas`.
@@ -360,9 +413,11 @@ impl Listed for Users {
     }
 }
 
-/// GET /Users and POST /Users/.search: the page's users, fully rendered.
+/// GET /Users and POST /Users/.search: the page's users, fully rendered, the registry their
+/// access needs read once for the page.
 pub async fn list(db: &Db, q: ListQuery, base: String, with: WithAccess) -> Result<Page> {
-    list_rendered::<Users>(db, q, base, move |c, r, base| render(c, r, base, with)).await
+    let registry = with.0.then(Registry::default);
+    list_rendered::<Users>(db, q, base, move |c, r, base| render_with(c, r, base, registry.as_ref())).await
 }
 
 /// Whether a member id names a User or a Group (for group membership).

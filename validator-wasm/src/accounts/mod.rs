@@ -111,9 +111,10 @@ pub struct Assignment {
 }
 
 impl Assignment {
-    /// The canonical payload string, stored and returned:
+    /// The canonical payload string:
     /// `{"accountId":"ACC123","roles":["Editor"],"teams":[],"status":"Active"}` (keys in this
     /// order, lists always arrays, status capitalised). Parsing it gives back the same assignment.
+    /// Not what is stored: the server keeps the payloads as the IdP sent them ([`settle`]).
     pub fn to_payload(&self) -> String {
         serde_json::json!({
             "accountId": self.account_id,
@@ -223,8 +224,22 @@ fn is_accounts_schema(key: &str) -> bool {
 }
 
 /// Checks the `accounts` of a normalised User document (core attribute and scimbox extension)
-/// against the catalogue and rewrites them in place as canonical payload strings
-/// ([`Assignment::to_payload`]); returns the assignments. What the server stores.
+/// against the catalogue and returns the assignments; the values stay as the IdP sent them
+/// (issue 13 §1). What the server stores:
+///
+/// - each value exactly as sent: a payload string byte for byte (Okta's strings, Entra's ONE
+///   string holding a JSON array, which stays that one value), a payload object as the object;
+/// - in the place it was sent: the core `accounts`, or the scimbox extension's (whether the IdP
+///   wrote the URN-qualified key `urn:...:scimbox:2.0:User:accounts` or the extension object,
+///   the attribute lives in the extension object, its one form in a SCIM resource, RFC 7643
+///   §3.3);
+/// - as a list, the attribute being multi-valued (RFC 7643 §2.4): a lone value is the list's one
+///   element, as a PATCH has always stored it; `null` and `""` elements are unassigned values
+///   (RFC 7643 §2.5) and dropped, and an attribute that grants nothing is removed.
+///
+/// Role names in the catalogue's spelling, deduplicated lists and the cascade over the account
+/// tree belong to the effective access ([`held`], [`crate::access`]), never to the stored text,
+/// so what the IdP reads back is what it sent and its next comparison finds nothing to update.
 pub fn settle(doc: &mut Map<String, Value>, cat: &Catalogue) -> Result<Vec<Assignment>, ValidationError> {
     if !mentions_accounts(doc) {
         // Nothing to check or rewrite: the common case (most users carry no access) skips the
@@ -233,24 +248,61 @@ pub fn settle(doc: &mut Map<String, Value>, cat: &Catalogue) -> Result<Vec<Assig
     }
     let (_, found) = Document::from(&Value::Object(doc.clone())).split_user(cat);
     let assignments = found.map_err(|f| to_error(&f))?;
-    let canonical = || Value::Array(assignments.iter().map(|a| Value::String(a.to_payload())).collect());
-    let put = |m: &mut Map<String, Value>| {
-        if m.contains_key("accounts") {
-            if assignments.is_empty() {
-                m.shift_remove("accounts")
-            } else {
-                m.insert("accounts".into(), canonical())
-            };
-        }
-    };
-    put(doc);
+    let grants = !assignments.is_empty();
+    keep_as_sent(doc, grants);
     if let Some(Value::Object(ext)) = doc.get_mut(SCIMBOX_USER_URN) {
-        put(ext);
+        keep_as_sent(ext, grants);
         if ext.is_empty() {
             doc.shift_remove(SCIMBOX_USER_URN);
         }
     }
     Ok(assignments)
+}
+
+/// The `accounts` of `m` as a list of the values sent (see [`settle`]); removed when the user's
+/// payloads grant nothing (`[]`, `""`, Entra's `"[]"`), as an unassigned attribute.
+fn keep_as_sent(m: &mut Map<String, Value>, grants: bool) {
+    let Some(value) = m.get_mut("accounts") else { return };
+    let items: Vec<Value> = match std::mem::take(value) {
+        Value::Array(items) => items,
+        one => vec![one],
+    };
+    let items: Vec<Value> = items.into_iter().filter(|v| !v.is_null() && v.as_str() != Some("")).collect();
+    if grants && !items.is_empty() {
+        *value = Value::Array(items);
+    } else {
+        m.shift_remove("accounts");
+    }
+}
+
+/// The assignments a stored User document's `accounts` make (the core attribute, else the
+/// scimbox extension's: stored documents were checked, so the two agree), with role names in
+/// the spelling of the roles catalogue `roles` where it has them (compared case-insensitively,
+/// as the rules check them) and duplicates removed. What effective access is computed from: the
+/// stored text is the IdP's, the access is the catalogue's. Roles no longer catalogued and
+/// accounts no longer registered are kept, as granted.
+///
+/// ```
+/// use scimbox_validator::accounts::held;
+/// let doc = serde_json::json!({"accounts": [r#"{"accountId":"A","roles":["editor","EDITOR"]}"#]});
+/// let grants = held(doc.as_object().unwrap(), &["Editor".to_string()]);
+/// assert_eq!(grants[0].roles, ["Editor"]);
+/// ```
+pub fn held(doc: &Map<String, Value>, roles: &[String]) -> Vec<Assignment> {
+    let ext = doc.get(SCIMBOX_USER_URN).and_then(|e| e.get("accounts"));
+    let Some(value) = doc.get("accounts").or(ext) else { return Vec::new() };
+    let mut grants = Document::from(value).accounts(&Catalogue::default()).unwrap_or_default();
+    let spelling: std::collections::HashMap<String, &String> =
+        roles.iter().map(|r| (crate::text::fold(r).into_owned(), r)).collect();
+    for g in &mut grants {
+        let mut seen = BTreeSet::new();
+        g.roles = std::mem::take(&mut g.roles)
+            .into_iter()
+            .map(|r| spelling.get(crate::text::fold(&r).as_ref()).map_or(r, |c| (*c).clone()))
+            .filter(|r| seen.insert(r.clone()))
+            .collect();
+    }
+    grants
 }
 
 #[cfg(test)]
@@ -277,7 +329,45 @@ mod tests {
         assert_eq!(plain, before);
     }
 
-    /// The stored form is canonical and parses back to the same assignment.
+    /// Settling keeps every value as sent, where it was sent, as a list; only what grants
+    /// nothing goes (issue 13 §1).
+    #[test]
+    fn settled_payloads_keep_the_text_sent() {
+        let doc = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let okta = r#"{"accountId":"ACC123", "roles":"editor","teams":"Marketing","status":"active"}"#;
+        let entra = r#"[{"accountId":"ACC123"},{"accountId":"ACC200","roles":["Viewer","viewer"]}]"#;
+        let object = json!({"teams": "T", "accountId": "ACC200"});
+        let cases = [
+            (json!({"accounts": [okta, null, ""]}), json!({"accounts": [okta]})),
+            (json!({"accounts": okta}), json!({"accounts": [okta]})),
+            (json!({ SCIMBOX_USER_URN: {"accounts": entra} }), json!({ SCIMBOX_USER_URN: {"accounts": [entra]} })),
+            (json!({"accounts": [object.clone()]}), json!({"accounts": [object]})),
+            (json!({"accounts": "[]", SCIMBOX_USER_URN: {"accounts": []}}), json!({})),
+        ];
+        for (sent, stored) in cases {
+            let mut d = doc(sent.clone());
+            settle(&mut d, &cat()).unwrap_or_else(|e| panic!("{sent}: {e:?}"));
+            assert_eq!(Value::Object(d), stored, "{sent}");
+        }
+        // Refusals are unchanged: the catalogue still decides what is valid.
+        let mut bad = doc(json!({"accounts": [r#"{"accountId":"NOPE"}"#]}));
+        assert!(settle(&mut bad, &cat()).is_err());
+    }
+
+    /// The effective access reads the stored text with the catalogue's role spelling.
+    #[test]
+    fn held_grants_use_the_catalogue_spelling() {
+        let doc =
+            json!({ SCIMBOX_USER_URN: {"accounts": [r#"[{"accountId":"A","roles":["viewer","VIEWER","Gone"]}]"#]} });
+        let grants = held(doc.as_object().unwrap_or(&Map::new()), &["Viewer".to_owned()]);
+        assert_eq!(
+            grants.iter().map(|g| (g.account_id.as_str(), g.roles.clone())).collect::<Vec<_>>(),
+            [("A", vec!["Viewer".to_owned(), "Gone".to_owned()])]
+        );
+        assert!(held(&Map::new(), &[]).is_empty());
+    }
+
+    /// The canonical form parses back to the same assignment.
     #[test]
     fn canonical_payload_round_trips() {
         let text = r#"{"status":"inactive","teams":"Marketing","roles":["editor","Editor"],"accountId":"ACC123"}"#;

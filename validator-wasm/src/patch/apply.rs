@@ -82,8 +82,9 @@ pub fn apply_patch_checked(
 }
 
 /// Applies every operation; errors name `Operations[i]`. An operation that may change `accounts`
-/// is followed by `check`: a payload's canonical form, which the check gives it, decides whether
-/// a later payload repeats it, as the browser checker decides it.
+/// is followed by `check` (the payload rules), so the operation that brings a bad payload is the
+/// one blamed, and a later operation meets the values as they will be stored (as sent), as the
+/// browser checker does.
 fn apply_all(
     rt: &ResourceType,
     doc: &mut Map<String, Value>,
