@@ -19,7 +19,10 @@ token=$("$bin" token create --db "$db" --name conformance)
 # A registry nobody chose for the checkers: one account with a random id and one role. The
 # checkers know nothing of it; scim2-tester fills `accounts` from the attribute's
 # canonicalValues, which /Schemas builds from this registry for a request with a token
-# (validator-wasm/src/schema.rs describe_accounts), so its payloads name this account and role.
+# (validator-wasm/src/schema.rs describe_accounts), so its payloads name this account and role
+# (it picks one canonical value at random per place; pydantic field examples in scim2-models).
+# scim-sanity reads /Schemas only to see that it answers: its User bodies are fixed
+# (payload_factory.make_user) and carry no `accounts`.
 account="ACC-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F)"
 "$bin" account add --db "$db" "$account" --name "Conformance account" 2>/dev/null
 "$bin" role add --db "$db" Reader 2>/dev/null
