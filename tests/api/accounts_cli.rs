@@ -264,7 +264,8 @@ fn validate_with_db_checks_registration_and_roles() {
     let r = run(&["validate", "--db", db_s], Some(body));
     assert_eq!(r.code, 1);
     assert_eq!(r.out.lines().count(), 1, "{}", r.out);
-    assert!(r.out.starts_with("accounts[1] line 1, column 14: account \"ACC999\" is not registered"), "{}", r.out);
+    // Positions are in the text read (issue 13 item 5), inside payload strings too.
+    assert!(r.out.starts_with("accounts[1] line 1, column 101: account \"ACC999\" is not registered"), "{}", r.out);
     // With roles catalogued: `editor` matches `Editor`; `Admin` does not.
     ok(&db, &["role", "add", "Editor"]);
     let r = run(&["validate", "--db", db_s], Some(body));
@@ -272,7 +273,7 @@ fn validate_with_db_checks_registration_and_roles() {
     let lines: Vec<&str> = r.out.lines().collect();
     assert_eq!(lines.len(), 2, "{}", r.out);
     assert!(
-        lines[1].starts_with("accounts[1] line 1, column 41: role \"Admin\" is not in the roles catalogue"),
+        lines[1].starts_with("accounts[1] line 1, column 134: role \"Admin\" is not in the roles catalogue"),
         "{}",
         r.out
     );

@@ -346,3 +346,105 @@ async fn base_path_normalisation() {
     let h = root.client.get(format!("{}/healthz", root.origin)).send().await.unwrap();
     assert_eq!(h.status(), StatusCode::OK);
 }
+
+const SCIMBOX_URN: &str = "urn:ietf:params:scim:schemas:extension:scimbox:2.0:User";
+
+/// Runs `scimbox ARGS --db <the app's database>` (the real binary, beside the running server),
+/// asserting success.
+fn cli(app: &TestApp, args: &[&str]) {
+    let out = std::process::Command::new(crate::helpers::bin())
+        .args(args)
+        .arg("--db")
+        .arg(&app.db_path)
+        .env_remove("SCIMBOX_DB")
+        .output()
+        .expect("run scimbox");
+    assert!(out.status.success(), "scimbox {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The `accounts` attribute of the core User schema and of the scimbox extension, as `/Schemas`
+/// and `/Schemas/{urn}` serve them to this request (with the token when `authed`); both places
+/// and both endpoints must say the same.
+async fn accounts_attr(app: &TestApp, authed: bool) -> Value {
+    let fetch = |path: String| async move {
+        let r = if authed { app.get(&path).await } else { get_anonymous(app, &path).await };
+        assert_scim_ok(&r);
+        assert_eq!(r.header("vary"), Some("Authorization"), "{path}: the answer depends on the token");
+        r.body
+    };
+    let list = fetch("/Schemas".to_owned()).await;
+    let mut seen = Vec::new();
+    for urn in [USER_URN, SCIMBOX_URN] {
+        let listed = list["Resources"].as_array().unwrap().iter().find(|s| s["id"] == urn).unwrap().clone();
+        let one = fetch(format!("/Schemas/{urn}")).await;
+        assert_eq!(one, listed, "/Schemas/{urn}");
+        seen.push(find_attr(&one, "accounts").clone());
+    }
+    assert_eq!(seen[0], seen[1], "the core attribute and the extension's describe the same registry");
+    seen.remove(0)
+}
+
+/// Issue 13 item 4: the `accounts` attribute's example (its one canonical value) names an
+/// account of this server's registry and a catalogued role, read when `/Schemas` is served, so
+/// it follows the registry as the CLI changes it; with no account registered there is no
+/// example and the description says to register accounts first. The example is a payload the
+/// server accepts: a generic checker that sends it creates a user.
+#[tokio::test]
+async fn schemas_example_follows_the_registry() {
+    let app = TestApp::spawn().await;
+    let empty = accounts_attr(&app, true).await;
+    assert!(empty.get("canonicalValues").is_none(), "no example without a registered account: {empty}");
+    let description = empty["description"].as_str().unwrap();
+    assert!(
+        description.contains("register accounts first") && description.contains("`scimbox account add`"),
+        "{description}"
+    );
+
+    cli(&app, &["account", "add", "ACC-7F3A", "--name", "Chosen by nobody"]);
+    let one = accounts_attr(&app, true).await;
+    let payload = r#"{"accountId":"ACC-7F3A","roles":[],"teams":[],"status":"Active"}"#;
+    assert_eq!(one["canonicalValues"], json!([payload]), "any role is accepted: the example names none");
+    assert!(one["description"].as_str().unwrap().contains(payload), "{one}");
+
+    cli(&app, &["role", "add", "Reader"]);
+    cli(&app, &["account", "add", "ACC-0B11", "--name", "First in id order"]);
+    let two = accounts_attr(&app, true).await;
+    let payload = r#"{"accountId":"ACC-0B11","roles":["Reader"],"teams":[],"status":"Active"}"#;
+    assert_eq!(two["canonicalValues"], json!([payload]));
+    let description = two["description"].as_str().unwrap();
+    assert!(description.contains(payload) && description.contains("`scimbox role add`"), "{description}");
+    assert!(!description.contains("ACC123"), "no made-up account: {description}");
+
+    // What a checker builds from the schema passes, in the core attribute and the extension.
+    let mut body = user("example-user");
+    body["accounts"] = json!([payload]);
+    body[SCIMBOX_URN] = json!({"accounts": [payload]});
+    let created = app.post("/Users", &body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+
+    cli(&app, &["account", "remove", "ACC-0B11"]);
+    let back = accounts_attr(&app, true).await;
+    assert_eq!(
+        back["canonicalValues"],
+        json!([r#"{"accountId":"ACC-7F3A","roles":["Reader"],"teams":[],"status":"Active"}"#])
+    );
+}
+
+/// Discovery needs no token, but the registry's account ids are the deployment's: an anonymous
+/// request (or one with a token the server does not know) is shown no registered name, only
+/// where to register accounts.
+#[tokio::test]
+async fn schemas_show_no_account_to_anonymous_requests() {
+    let app = TestApp::spawn().await;
+    cli(&app, &["account", "add", "ACC-SECRET", "--name", "A customer"]);
+    let anon = accounts_attr(&app, false).await;
+    assert!(anon.get("canonicalValues").is_none(), "{anon}");
+    assert!(!anon.to_string().contains("ACC-SECRET"), "{anon}");
+    assert!(anon["description"].as_str().unwrap().contains("`scimbox account add`"), "{anon}");
+    let url = format!("{}/Schemas/{USER_URN}", app.base);
+    let r = app.client.get(url).bearer_auth("not-a-token").send().await.expect("request");
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(find_attr(&body, "accounts"), &anon, "a bad token sees what an anonymous request sees");
+    assert!(accounts_attr(&app, true).await.to_string().contains("ACC-SECRET"));
+}

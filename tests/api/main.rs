@@ -9,6 +9,7 @@ mod accounts_cli;
 mod admin;
 mod auth_tokens;
 mod bulk;
+mod check_page;
 mod compat;
 mod demo;
 mod discovery;

@@ -285,6 +285,12 @@ await check("escaping: a <script> userName stays text everywhere", async () => {
 const GOOD = `{"accountId": "ACME-EU", "roles": ["Editor"], "teams": "Payments"}`;
 const BAD = `[\n  {"accountId": "ACME"},\n  {"acountId": "GLOBEX"}\n]`;
 const UNREGISTERED = `{"accountId": "NOPE-42"}`;
+// A 25-line User body whose payload string on line 24 has an unknown key after escapes (`\"`,
+// `\n`): the fault is on line 24 of the body, not on line 2 of the string (issue 13 item 5).
+const FILLER = Array.from({ length: 20 }, (_, i) => `  "x-note-${i + 3}": "note ${i + 3}",`).join("\n");
+const BODY = `{\n  "userName": "bjensen",\n${FILLER}\n  "displayName": "B. Jensen",\n  "accounts": ["{\\"accountId\\":\\"ACME\\",\\n\\"acountId\\":\\"X\\"}"]\n}`;
+const BODY_LINE = BODY.split("\n")[23];
+const BODY_COLUMN = Array.from(BODY_LINE.slice(0, BODY_LINE.indexOf(`\\"acountId`))).length + 1;
 
 /** Types into the checker and waits for the verdict the page's WASM gives. */
 async function verdictFor(payload) {
@@ -318,6 +324,33 @@ await check("/check: a bad payload's faults with line and column", async () => {
   expect(!requests.includes("POST /check"), "the verdict came from the server, not the browser");
 });
 
+await check("/check: a fault in a User body is marked and jumped to at its line in the body", async () => {
+  expect(BODY.split("\n").length === 25, `the body has ${BODY.split("\n").length} lines`);
+  const v = await verdictFor(BODY);
+  const at = `line 24, column ${BODY_COLUMN}`;
+  expect(/1 fault/.test(v) && v.includes(`accounts[0] (${at}): unknown key`), `verdict: ${v}`);
+  const bad = await page.locator("#gutter .bad").allInnerTexts();
+  expect(bad.length === 1 && bad[0] === "24", `gutter marks ${JSON.stringify(bad)}`);
+  await page.click("#faults button.pos");
+  const caret = await page.evaluate(() => {
+    const area = document.querySelector("#payload");
+    const lines = area.value.slice(0, area.selectionStart).split("\n");
+    const selected = area.value.slice(area.selectionStart, area.selectionEnd);
+    return { line: lines.length, column: Array.from(lines[lines.length - 1]).length + 1, selected };
+  });
+  expect(
+    caret.line === 24 && caret.column === BODY_COLUMN && caret.selected === "\\",
+    `the jump went to ${JSON.stringify(caret)}, not ${at}`,
+  );
+});
+
+await check("/check: an admin's example names a registered account and role", async () => {
+  const example = await text("#example");
+  expect(example === `{"accountId": "ACME", "roles": ["Admin"]}`, `example: ${example}`);
+  const v = await verdictFor(example);
+  expect(/^Valid/.test(v), `the example's verdict: ${v}`);
+});
+
 await check("/check: an admin's check uses the registry", async () => {
   const v = await verdictFor(UNREGISTERED);
   expect(/fault/.test(v) && v.includes("NOPE-42"), `an unregistered account passed for an admin: ${v}`);
@@ -347,6 +380,8 @@ await check("/check is public: a visitor gets the payload rules only", async () 
   expect(/^Valid/.test(v), `a visitor's check used the registry: ${v}`);
   const bad = await verdictFor(BAD);
   expect(bad.includes("line 3, column 4"), `visitor's bad verdict: ${bad}`);
+  const example = await text("#example");
+  expect(example === `{"accountId": "ACC123", "roles": ["Editor"]}`, `a visitor's example: ${example}`);
 });
 
 await check("no JavaScript errors and no dialogs on any page", async () => {

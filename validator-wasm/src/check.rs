@@ -98,8 +98,8 @@ pub fn check_user_with(text: &str, cat: &Catalogue) -> Verdict {
 /// objects or strings, a string holding them (any form [`crate::accounts::parse_accounts`]
 /// takes), or a whole SCIM User body (an object with `userName` or `schemas`), whose `accounts`
 /// are checked along with the rest of the body. Every payload fault is reported with its index,
-/// line and column; positions of payload objects are within `text`, of payload strings within
-/// the string.
+/// line and column within `text`, payload strings included (see [`crate::accounts`]): the line
+/// the page's gutter marks and the place its "jump to" selects.
 ///
 /// ```
 /// use scimbox_validator::{accounts::Catalogue, check::check_payloads};
@@ -211,8 +211,8 @@ mod tests {
         v.errors.iter().map(|f| (f.scim_type, f.index, f.line, f.column, f.detail.as_str())).collect()
     }
 
-    /// One payload, lists of objects (positions within the text) or strings (within the
-    /// string), User bodies (normalisation errors plus accounts faults), syntax errors.
+    /// One payload, lists of objects and of strings (positions within the text, escapes
+    /// counted), User bodies (normalisation errors plus accounts faults), syntax errors.
     #[test]
     fn payload_verdicts() {
         let v = "invalidValue";
@@ -246,9 +246,9 @@ mod tests {
                     (
                         v,
                         Some(0),
-                        Some(1),
-                        Some(14),
-                        r#"accounts[0] (line 1, column 14): account "ACC999" is not registered (registered: ACC123, ACC200)"#,
+                        Some(2),
+                        Some(19),
+                        r#"accounts[0] (line 2, column 19): account "ACC999" is not registered (registered: ACC123, ACC200)"#,
                     ),
                     (
                         v,
@@ -267,8 +267,8 @@ mod tests {
                         v,
                         Some(0),
                         Some(1),
-                        Some(14),
-                        r#"accounts[0] (line 1, column 14): account "ACC999" is not registered (registered: ACC123, ACC200)"#,
+                        Some(46),
+                        r#"accounts[0] (line 1, column 46): account "ACC999" is not registered (registered: ACC123, ACC200)"#,
                     ),
                     (
                         v,
@@ -365,6 +365,97 @@ mod tests {
         }
     }
 
+    /// The 1-based line and column (in characters) where `needle` starts in `text`.
+    fn place(text: &str, needle: &str) -> (usize, usize) {
+        let at = text.find(needle).unwrap_or_else(|| panic!("{needle:?} is not in the text"));
+        let before = &text[..at];
+        let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+        (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
+    }
+
+    /// Issue 13 item 5: a fault inside a payload string of a whole User body is placed in the
+    /// body (the line and column the page's gutter marks and jumps to), not in the string:
+    /// escapes take their columns (`\"` two, `\u00e9` six, a surrogate pair twelve), a `\n`
+    /// inside the string starts no line of the body, and strings inside strings (Entra's one
+    /// string holding a list of payload strings) are mapped through each level. Faults on line
+    /// 24 and beyond, in the multi-valued form, the URN form and Entra's array string.
+    #[test]
+    fn positions_in_a_user_body_are_in_the_body() {
+        let ext = "urn:ietf:params:scim:schemas:extension:scimbox:2.0:User";
+        let filler: String = (3..=22).map(|n| format!("  \"x-note-{n}\": \"é {n}\",\n")).collect();
+        let body = format!(
+            "{{\n  \"userName\": \"bjensen\",\n{filler}  \"displayName\": \"B. Jensen\",\n  \"accounts\": [\"{{\\\"accountId\\\":\\\"Z\\u00e9\\ud83d\\ude00\\\",\\n\\\"acountId\\\":\\\"X\\\"}}\", \"{{\\\"accountId\\\":\\\"ACC999\\\"}}\"]\n}}"
+        );
+        let lines: Vec<&str> = body.lines().collect();
+        assert_eq!(lines.len(), 25, "{body}");
+        let (key, unknown) = (place(&body, r#"\"acountId"#), place(&body, r#"\"ACC999"#));
+        assert_eq!((key.0, unknown.0), (24, 24));
+        let v = check_user_with(&body, &cat());
+        let got: Vec<_> = v.errors.iter().map(|f| (f.index, f.line, f.column)).collect();
+        assert_eq!(
+            got,
+            [
+                (Some(0), Some(24), Some(place(&body, r#"\"Z\u00e9"#).1)),
+                (Some(0), Some(24), Some(key.1)),
+                (Some(1), Some(24), Some(unknown.1)),
+            ],
+            "{v:?}"
+        );
+        assert!(v.errors[1].detail.starts_with(&format!("accounts[0] (line 24, column {}): unknown key", key.1)));
+        assert_eq!(check_payloads(&body, &cat()), v, "the page checks a pasted body the same way");
+
+        // The URN form and Entra's one string, each with a syntax fault and a message that
+        // quotes a position (a key given twice, "first at ...").
+        let entra = format!(
+            "{{\n{filler}  \"userName\": \"a\",\n  \"{ext}\": {{\n    \"accounts\": \"[{{\\\"accountId\\\":\\\"ACC123\\\",\\\"roles\\\":\\\"Editor\\\",\\\"roles\\\":\\\"Viewer\\\"}}, \\\"{{\\\\\\\"accountId\\\\\\\":\\\\\\\"ACC200\\\\\\\",}}\\\"]\"\n  }}\n}}"
+        );
+        let first = place(&entra, r#"\"roles\":\"Editor"#);
+        let twice = place(&entra, r#"\"roles\":\"Viewer"#);
+        let comma = place(&entra, r#",}\"]"#);
+        let v = check_user_with(&entra, &cat());
+        let got: Vec<_> = v.errors.iter().map(|f| (f.index, f.line, f.column, f.detail.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    Some(0),
+                    Some(twice.0),
+                    Some(twice.1),
+                    format!(
+                        "accounts[0] (line {}, column {}): key \"roles\" is given twice (first at line {}, column {}); give it once",
+                        twice.0, twice.1, first.0, first.1
+                    )
+                ),
+                (
+                    Some(1),
+                    Some(comma.0),
+                    Some(comma.1),
+                    format!(
+                        "accounts[1] (line {}, column {}): trailing comma before }}; remove the comma",
+                        comma.0, comma.1
+                    )
+                ),
+            ],
+            "{entra}"
+        );
+        assert!(twice.0 > 20);
+
+        let urn = format!(
+            "{{\n{filler}  \"userName\": \"a\",\n  \"{ext}:accounts\": [\"{{\\\"accountId\\\":\\\"ACC123\\\", \\\"status\\\":\\\"on\\\"}}\"]\n}}"
+        );
+        let status = place(&urn, r#"\"on"#);
+        let v = check_user_with(&urn, &cat());
+        assert_eq!((v.errors[0].line, v.errors[0].column), (Some(status.0), Some(status.1)), "{v:?}");
+        assert!(status.0 > 20);
+
+        // The SCIM API parses bodies with serde_json: a payload string there has no place in a
+        // text, so its positions stay within the string (what an IdP admin edits).
+        let value: Value = serde_json::from_str(&body).unwrap();
+        let (_, api) = Document::from(&value).split_user(&cat());
+        let api: Vec<_> = api.unwrap_err().iter().map(|f| (f.line, f.column)).collect();
+        assert_eq!(api, [(Some(1), Some(14)), (Some(2), Some(1)), (Some(1), Some(14))]);
+    }
+
     /// `check_user` checks payload rules without a catalogue, `check_user_with` with one; both
     /// take payload objects (which the schema's string type alone would refuse).
     #[test]
@@ -377,7 +468,7 @@ mod tests {
             r#"accounts[0] (line 1, column 46): account "X" is not registered (registered: ACC123, ACC200)"#
         );
         let v = check_user(r#"{"userName": "a", "accounts": "{\"accountId\":\"\"}"}"#);
-        assert_eq!((v.errors[0].index, v.errors[0].column), (None, Some(14)));
+        assert_eq!((v.errors[0].index, v.errors[0].column), (None, Some(47)), "in the body, escapes counted");
         let json = serde_json::to_value(check_payloads(r#"[{"x":1}]"#, &Catalogue::default())).unwrap();
         assert_eq!(json["errors"][0]["index"], 0);
         assert_eq!(json["errors"][0]["line"], 1);

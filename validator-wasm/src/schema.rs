@@ -574,19 +574,94 @@ pub static USER_RESOURCE: ResourceType = ResourceType {
     ],
 };
 
-/// A valid example payload, published as the `accounts` attribute's canonical value so that
-/// generic SCIM clients (conformance checkers) can send a value that passes the rules.
-pub const EXAMPLE_PAYLOAD: &str = r#"{"accountId":"DEMO","roles":["Viewer"],"teams":[],"status":"Active"}"#;
-
 /// The `accounts` attribute: which accounts a user may enter, with which roles and teams, one
-/// JSON payload per value (the rules are in [`crate::accounts`]).
+/// JSON payload per value (the rules are in [`crate::accounts`]). It has no canonical value
+/// here: a valid payload names an account of the deployment's registry, which these static
+/// tables cannot know; `/Schemas` fills one in with [`describe_accounts`].
 pub const ACCOUNTS: Attribute = Attribute::string(
     "accounts",
     "Account assignments, one JSON payload per value: {\"accountId\":\"ACC123\",\"roles\":\"Editor\",\"teams\":\"Marketing\",\"status\":\"Active\"}. accountId is required and must be registered; roles and teams are a string or a list of strings; status is Active (default) or Inactive.",
 )
 .case_exact()
-.multi()
-.canonical(&[EXAMPLE_PAYLOAD]);
+.multi();
+
+/// What `/Schemas` shows of the deployment's registry in the `accounts` attribute (RFC 7643 §7
+/// `canonicalValues` and `description`). The tables here read nothing: the server reads the
+/// registry when it serves `/Schemas` and hands the result to [`describe_accounts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountsExample {
+    /// The registry was not read: discovery needs no token, and account ids are the
+    /// deployment's business, so an anonymous request is shown no registered name.
+    Unread,
+    /// No account is registered: no payload can be valid yet.
+    NoAccounts,
+    /// A registered account, and a catalogued role unless the roles catalogue is empty (any
+    /// role is then accepted).
+    Registered {
+        /// The account's id (`accountId`).
+        account_id: String,
+        /// A role of the catalogue.
+        role: Option<String>,
+    },
+}
+
+impl AccountsExample {
+    /// The example payload, in the form scimbox stores it
+    /// (`{"accountId":"ACC-1","roles":["Reader"],"teams":[],"status":"Active"}`), when there
+    /// is one.
+    pub fn payload(&self) -> Option<String> {
+        let Self::Registered { account_id, role } = self else { return None };
+        let assignment = crate::accounts::Assignment {
+            account_id: account_id.clone(),
+            roles: role.iter().cloned().collect(),
+            teams: Vec::new(),
+            status: crate::accounts::Status::Active,
+        };
+        Some(assignment.to_payload())
+    }
+
+    /// The `accounts` attribute's description for this registry.
+    fn description(&self) -> String {
+        const SHAPE: &str = "Account assignments, one JSON payload per value, with the keys accountId (required), roles and teams (each a string or a list of strings) and status (Active, the default, or Inactive).";
+        match self {
+            Self::Unread => format!(
+                "{SHAPE} accountId must name an account registered on this server (`scimbox account add`); a request with a bearer token is shown an example naming one."
+            ),
+            Self::NoAccounts => format!(
+                "{SHAPE} No account is registered on this server yet, so every payload is refused: register accounts first with `scimbox account add`."
+            ),
+            Self::Registered { role, .. } => {
+                let roles = match role {
+                    Some(_) => " and roles must be in its roles catalogue (`scimbox role add`)",
+                    None => "",
+                };
+                let example = self.payload().unwrap_or_default();
+                format!(
+                    "{SHAPE} accountId must name an account registered on this server{roles}. For example: {example}"
+                )
+            }
+        }
+    }
+}
+
+/// Fills in the `accounts` attribute of a Schema resource built by [`Schema::to_json`] (the
+/// core User schema and the scimbox extension both carry it) for this registry: its
+/// description, and, with a registered account, one canonical value naming it.
+///
+/// Generic SCIM clients build `accounts` values from `canonicalValues` (scim2-tester picks one
+/// at random for each place the attribute appears), so a published value must pass the rules
+/// against this registry. Exactly one is published: the core attribute and the extension's are
+/// filled separately, and two different payloads there would be refused as accounts given
+/// twice, differently.
+pub fn describe_accounts(schema_json: &mut Value, example: &AccountsExample) {
+    let Some(attr) = named_mut(&mut schema_json["attributes"], ACCOUNTS.name) else { return };
+    let Some(attr) = attr.as_object_mut() else { return };
+    attr.insert("description".into(), Value::String(example.description()));
+    match example.payload() {
+        Some(payload) => attr.insert("canonicalValues".into(), json!([payload])),
+        None => attr.shift_remove("canonicalValues"),
+    };
+}
 
 static ACCESS_SUBS: &[Attribute] = &[
     Attribute::string("accountId", "The account the user may enter.").case_exact().mutability(M::ReadOnly),
@@ -837,5 +912,38 @@ mod tests {
         assert_eq!(emails["multiValued"], true);
         assert_eq!(emails["subAttributes"][2]["canonicalValues"][0], "work");
         assert_eq!(v["meta"]["location"], format!("http://h/scim/v2/Schemas/{USER_URN}"));
+    }
+
+    /// The `accounts` example is what the caller read from the registry, and a valid payload
+    /// against that registry; without an account there is none.
+    #[test]
+    fn accounts_example_comes_from_the_caller() {
+        let accounts =
+            |v: &Value| v["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "accounts").cloned();
+        let mut v = USER_SCHEMA.to_json("http://h");
+        assert!(accounts(&v).unwrap().get("canonicalValues").is_none(), "the static table names no account");
+        let example = AccountsExample::Registered { account_id: "ACC-\"1".into(), role: Some("Reader".into()) };
+        describe_accounts(&mut v, &example);
+        let attr = accounts(&v).unwrap();
+        let payload = attr["canonicalValues"][0].as_str().unwrap();
+        assert_eq!(payload, r#"{"accountId":"ACC-\"1","roles":["Reader"],"teams":[],"status":"Active"}"#);
+        let cat = crate::accounts::Catalogue {
+            accounts: Some(["ACC-\"1".to_owned()].into()),
+            roles: Some(vec!["Reader".into()]),
+        };
+        assert!(crate::accounts::parse_payload(payload, &cat).is_ok());
+        for (example, words) in [
+            (AccountsExample::NoAccounts, "register accounts first with `scimbox account add`"),
+            (AccountsExample::Unread, "a request with a bearer token is shown an example"),
+        ] {
+            describe_accounts(&mut v, &example);
+            let attr = accounts(&v).unwrap();
+            assert!(attr.get("canonicalValues").is_none(), "{attr}");
+            assert!(attr["description"].as_str().unwrap().contains(words), "{attr}");
+        }
+        let mut group = GROUP_SCHEMA.to_json("http://h");
+        let before = group.clone();
+        describe_accounts(&mut group, &example);
+        assert_eq!(group, before, "a schema without accounts is left alone");
     }
 }

@@ -32,16 +32,21 @@ function drawGutter(lines, bad) {
   gutter.scrollTop = area.scrollTop;
 }
 
-/** Moves the caret to a 1-based line and column of the text. */
+/**
+ * Selects the character at a 1-based line and column of the text: the place a fault's position
+ * names, the same line the gutter marks (positions inside payload strings are in the text too,
+ * escapes counted, so this never lands inside a string's own numbering).
+ */
 function jumpTo(line, column) {
   const lines = area.value.split("\n");
   let offset = 0;
   for (let i = 0; i < line - 1 && i < lines.length; i++) offset += lines[i].length + 1;
   // Columns count characters; JavaScript strings count UTF-16 units.
-  const chars = Array.from(lines[line - 1] || "").slice(0, Math.max(column - 1, 0)).join("");
-  offset += chars.length;
+  const chars = Array.from(lines[line - 1] || "");
+  offset += chars.slice(0, Math.max(column - 1, 0)).join("").length;
+  const here = chars[column - 1] || " ";
   area.focus();
-  area.setSelectionRange(offset, offset + 1);
+  area.setSelectionRange(offset, offset + here.length);
 }
 
 /** One fault as a list item: "line L, column C", the scimType and the detail. */

@@ -263,6 +263,14 @@ pub fn remove_role(conn: &Connection, name: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The first registered account id and the first catalogued role, in the orders of [`ids`]
+/// and [`roles`]; `None` where there is none. Each is one step of a primary-key index.
+pub fn first_account_and_role(conn: &Connection) -> Result<(Option<String>, Option<String>), StoreError> {
+    let account = conn.query_row("SELECT id FROM accounts ORDER BY id LIMIT 1", [], |r| r.get(0)).optional()?;
+    let role = conn.query_row("SELECT name FROM roles ORDER BY name LIMIT 1", [], |r| r.get(0)).optional()?;
+    Ok((account, role))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

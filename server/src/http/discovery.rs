@@ -1,19 +1,25 @@
 //! Discovery (RFC 7644 §4, RFC 7643 §5–7): `/ServiceProviderConfig`, `/Schemas`,
 //! `/ResourceTypes`, generated from the validator's schema tables (never a second, hand-kept
 //! copy). Open without a token: they describe the server, not its data. Query parameters are
-//! ignored, except that a `filter` is refused with 403 as RFC 7644 §4 asks.
+//! ignored, except that a `filter` is refused with 403 as RFC 7644 §4 asks. One part of
+//! `/Schemas` follows the data: the `accounts` attribute's example names a registered account,
+//! for a request with a token only (see `accounts_example`).
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
-use scimbox_validator::schema::{self, LIST_RESPONSE_URN, RESOURCE_TYPES, SERVICE_PROVIDER_CONFIG_URN};
+use scimbox_validator::schema::{
+    self, AccountsExample, LIST_RESPONSE_URN, RESOURCE_TYPES, SERVICE_PROVIDER_CONFIG_URN,
+};
 use serde_json::{Value, json};
 
 use super::extract::{BaseUrl, Params, ResourceId};
 use super::{AppState, scim_json};
+use crate::auth;
 use crate::error::AppError;
+use crate::service::accounts;
 use crate::service::bulk::{MAX_OPERATIONS, MAX_PAYLOAD_SIZE};
 use crate::service::list::MAX_RESULTS;
 
@@ -75,29 +81,63 @@ async fn service_provider_config(BaseUrl(base): BaseUrl) -> Response {
     scim_json(StatusCode::OK, &service_provider_config_json(&base))
 }
 
-/// A Schema resource, with the deployment's required User attributes marked.
-fn schema_json(s: &schema::Schema, base: &str, st: &AppState) -> Value {
+/// A Schema resource, with the deployment's required User attributes marked and the `accounts`
+/// attribute described for this registry.
+fn schema_json(s: &schema::Schema, base: &str, st: &AppState, example: &AccountsExample) -> Value {
     let mut v = s.to_json(base);
     if s.id == schema::USER_URN {
         schema::mark_required(&mut v, &st.config.required);
     }
+    if s.id == schema::USER_URN || s.id == schema::SCIMBOX_USER_URN {
+        schema::describe_accounts(&mut v, example);
+    }
     v
 }
 
-async fn schemas(State(st): State<AppState>, BaseUrl(base): BaseUrl, params: Params) -> Result<Response, AppError> {
+/// What the `accounts` attribute shows of the registry to this request. Discovery needs no
+/// token (RFC 7644 §4), but the registry's account ids are the deployment's own, so it is read
+/// only for a request with a live bearer token, as IdPs and conformance checkers send; anyone
+/// else gets the description without a registered name (and no error: a bad token is not
+/// refused here, it only sees what an anonymous request sees).
+async fn accounts_example(st: &AppState, headers: &HeaderMap) -> Result<AccountsExample, AppError> {
+    let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let Some(token) = header.and_then(auth::parse_header) else { return Ok(AccountsExample::Unread) };
+    match st.tokens.check(&st.db, token).await? {
+        Some(_) => Ok(accounts::schema_example(&st.db).await?),
+        None => Ok(AccountsExample::Unread),
+    }
+}
+
+/// A `/Schemas` answer: its content depends on the Authorization header (see
+/// [`accounts_example`]), which caches must know.
+fn schemas_response(body: &Value) -> Response {
+    let mut resp = scim_json(StatusCode::OK, body);
+    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization"));
+    resp
+}
+
+async fn schemas(
+    State(st): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     refuse_filter(&params)?;
-    let all = schema::all_schemas().into_iter().map(|s| schema_json(s, &base, &st)).collect();
-    Ok(scim_json(StatusCode::OK, &list_response(all)))
+    let example = accounts_example(&st, &headers).await?;
+    let all = schema::all_schemas().into_iter().map(|s| schema_json(s, &base, &st, &example)).collect();
+    Ok(schemas_response(&list_response(all)))
 }
 
 async fn one_schema(
     State(st): State<AppState>,
     BaseUrl(base): BaseUrl,
     ResourceId(id): ResourceId,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let found = schema::all_schemas().into_iter().find(|s| s.id.eq_ignore_ascii_case(&id));
     let s = found.ok_or_else(|| AppError::not_found(format!("no schema {id}")))?;
-    Ok(scim_json(StatusCode::OK, &schema_json(s, &base, &st)))
+    let example = accounts_example(&st, &headers).await?;
+    Ok(schemas_response(&schema_json(s, &base, &st, &example)))
 }
 
 async fn resource_types(BaseUrl(base): BaseUrl, params: Params) -> Result<Response, AppError> {

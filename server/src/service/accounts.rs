@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use rusqlite::Connection;
 use scimbox_validator::accounts::Catalogue;
+use scimbox_validator::schema::AccountsExample;
 
 use super::{Error, Result};
 use crate::clock;
@@ -158,6 +159,17 @@ pub async fn remove_role(db: &Db, name: &str) -> Result<()> {
 /// What payloads are checked against: every registered account id and the roles catalogue.
 pub async fn catalogue(db: &Db) -> Result<Catalogue> {
     Ok(db.read(accounts::catalogue).await?)
+}
+
+/// What `/Schemas` shows of the registry in the `accounts` attribute (issue 13 item 4): the
+/// first registered account (in id order) and the first catalogued role, read together, so the
+/// published example is a payload this server accepts and follows the registry as it changes.
+pub async fn schema_example(db: &Db) -> Result<AccountsExample> {
+    let (account, role) = db.read(accounts::first_account_and_role).await?;
+    Ok(match account {
+        Some(account_id) => AccountsExample::Registered { account_id, role },
+        None => AccountsExample::NoAccounts,
+    })
 }
 
 /// The registry, the per-account direct user counts (when there are at most `count_up_to`

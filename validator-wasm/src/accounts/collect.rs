@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::json::{self, Kind, Member, Node, Pos};
+use super::json::{self, Kind, Member, Node, Origin, Pos};
 use super::messages::{describe, did_you_mean, first_at, listing, not_payload, quote, suggest, unknown_key};
 use super::{Assignment, Catalogue, EXAMPLE, KEYS, PayloadFault, Status};
 use crate::error::ScimType;
@@ -80,7 +80,7 @@ impl<'c> Collector<'c> {
         match &node.kind {
             Kind::Null => {}
             Kind::String(s) if s.is_empty() => {}
-            Kind::String(s) => self.text(s, None, true),
+            Kind::String(s) => self.text(s, node.origin(), None, true),
             Kind::Array(items) => self.list(items),
             Kind::Object(_) => self.payload(node, None),
             _ => self.fault(
@@ -94,24 +94,26 @@ impl<'c> Collector<'c> {
     fn list(&mut self, items: &[Node]) {
         // Entra's one string holding the whole list, wrapped into a one-element list on its way
         // (a PATCH on a multi-valued attribute does that): still the whole list.
-        if let [Node { kind: Kind::String(s), .. }] = items
+        if let [item @ Node { kind: Kind::String(s), .. }] = items
             && s.trim_start().starts_with('[')
         {
-            return self.text(s, None, true);
+            return self.text(s, item.origin(), None, true);
         }
         for (i, item) in items.iter().enumerate() {
             match &item.kind {
                 Kind::Null => {}
                 Kind::String(s) if s.is_empty() => {}
-                Kind::String(s) => self.text(s, Some(i), false),
+                Kind::String(s) => self.text(s, item.origin(), Some(i), false),
                 _ => self.payload(item, Some(i)),
             }
         }
     }
 
     /// A string holding a payload, or (when `whole`, Entra's form) a JSON array of payloads.
-    pub(super) fn text(&mut self, text: &str, index: Option<usize>, whole: bool) {
-        match json::parse(text) {
+    /// With an `origin` (the string was read from a text), positions are in that text;
+    /// otherwise in the string itself.
+    pub(super) fn text(&mut self, text: &str, origin: Option<Origin<'_>>, index: Option<usize>, whole: bool) {
+        match json::parse_in(text, origin) {
             Err(e) => self.faults.push(e.fault(index)),
             Ok(Node { kind: Kind::Array(items), .. }) if whole => self.list(&items),
             Ok(node) => self.payload(&node, index),

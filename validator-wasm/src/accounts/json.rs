@@ -21,6 +21,25 @@ pub struct Pos {
 pub struct Node {
     pub at: Option<Pos>,
     pub kind: Kind,
+    /// For a string whose characters do not each take one column of the text it was read from
+    /// (escapes such as `\"` take two, `\u00e9` six, and a string inside a string more): how many
+    /// columns its opening quote, then each character of its value, take there, so that a JSON
+    /// text held in the string is positioned in the text around it ([`Node::origin`]). `None`:
+    /// one column each.
+    pub widths: Option<Widths>,
+}
+
+/// The columns each character of a string took in its text (see [`Node::widths`]).
+pub type Widths = Box<[usize]>;
+
+/// Where the characters of a string value are in the text the string literal was read from:
+/// the first one just after the opening quote, each taking its [`Node::widths`] columns. A
+/// literal lies on one line of that text (a line break in it must be escaped), so positions
+/// within the value map to columns of that line, whatever line breaks the value holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'n> {
+    start: Pos,
+    widths: Option<&'n [usize]>,
 }
 
 /// A JSON value whose members keep their order, duplicates and positions.
@@ -60,6 +79,17 @@ fn error(at: Pos, message: impl Into<String>) -> SyntaxError {
 }
 
 impl Node {
+    /// Where this string's value is in the text it was read from (`None` for a value without
+    /// text).
+    pub fn origin(&self) -> Option<Origin<'_>> {
+        let at = self.at?;
+        let (quote, widths) = match self.widths.as_deref() {
+            Some([quote, rest @ ..]) => (*quote, Some(rest)),
+            _ => (1, None),
+        };
+        Some(Origin { start: Pos { line: at.line, column: at.column + quote }, widths })
+    }
+
     pub fn to_value(&self) -> Value {
         match &self.kind {
             Kind::Null => Value::Null,
@@ -91,13 +121,22 @@ impl Node {
             }
             Value::Object(_) => Kind::Object(Vec::new()),
         };
-        Node { at: None, kind }
+        Node { at: None, kind, widths: None }
     }
 }
 
 /// Parses a whole text as one JSON value.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
-    let mut p = Parser { text, i: 0, pos: Pos { line: 1, column: 1 } };
+    parse_in(text, None)
+}
+
+/// Parses a whole text as one JSON value, the text being a string's value read from a larger
+/// text when `origin` is given: every position (of a node, a fault, or one a message quotes)
+/// is then a position in that larger text, so a fault inside a payload string points at its
+/// place in the User body around it, escapes counted.
+pub fn parse_in(text: &str, origin: Option<Origin<'_>>) -> Result<Node, SyntaxError> {
+    let pos = origin.map_or(Pos { line: 1, column: 1 }, |o| o.start);
+    let mut p = Parser { text, i: 0, k: 0, pos, widths: origin.and_then(|o| o.widths), in_string: origin.is_some() };
     let node = p.value(0)?;
     p.skip_ws();
     match p.peek() {
@@ -114,8 +153,16 @@ struct Parser<'t> {
     text: &'t str,
     /// Byte offset of the next character.
     i: usize,
-    /// Position of the next character.
+    /// Index (in characters) of the next character.
+    k: usize,
+    /// Position of the next character, in the text positions are reported in.
     pos: Pos,
+    /// When the text is a string's value: the columns each character takes in the text
+    /// around it (`None`: one each).
+    widths: Option<&'t [usize]>,
+    /// Whether the text is a string's value: its line breaks were escapes, on one line of the
+    /// text around it.
+    in_string: bool,
 }
 
 impl Parser<'_> {
@@ -126,11 +173,12 @@ impl Parser<'_> {
     fn bump(&mut self) -> Option<char> {
         let c = self.peek()?;
         self.i += c.len_utf8();
-        if c == '\n' {
+        if c == '\n' && !self.in_string {
             self.pos = Pos { line: self.pos.line + 1, column: 1 };
         } else {
-            self.pos.column += 1;
+            self.pos.column += self.widths.and_then(|w| w.get(self.k)).copied().unwrap_or(1);
         }
+        self.k += 1;
         Some(c)
     }
 
@@ -171,12 +219,15 @@ impl Parser<'_> {
         let kind = match self.peek() {
             Some('{') => self.object(depth + 1)?,
             Some('[') => self.array(depth + 1)?,
-            Some('"') => Kind::String(self.string()?),
+            Some('"') => {
+                let (value, widths) = self.string()?;
+                return Ok(Node { at: Some(at), kind: Kind::String(value), widths });
+            }
             Some('-' | '+' | '.' | '0'..='9') => Kind::Number(self.number()?),
             Some(c) if c.is_alphabetic() => self.literal()?,
             _ => return Err(self.unexpected("a value (an object, array, string, number, true, false or null)")),
         };
-        Ok(Node { at: Some(at), kind })
+        Ok(Node { at: Some(at), kind, widths: None })
     }
 
     fn literal(&mut self) -> Result<Kind, SyntaxError> {
@@ -225,7 +276,7 @@ impl Parser<'_> {
         if self.peek() != Some('"') {
             return Err(self.unexpected("a key in double quotes"));
         }
-        let key = self.string()?;
+        let (key, _) = self.string()?;
         self.skip_ws();
         if self.peek() != Some(':') {
             return Err(self.unexpected(&format!("':' after the key {}", quote(&key))));
@@ -282,19 +333,36 @@ impl Parser<'_> {
         }
     }
 
-    fn string(&mut self) -> Result<String, SyntaxError> {
+    /// A string literal: its value and, unless its quote and each of its characters took one
+    /// column, the columns each took ([`Node::widths`]).
+    fn string(&mut self) -> Result<(String, Option<Widths>), SyntaxError> {
         let open = self.pos;
         self.bump();
         let mut out = String::new();
+        // Filled only once a character takes other than one column: most strings have no
+        // escape, and their values cost nothing more. The opening quote comes first (inside a
+        // string it is itself an escape, `\"`).
+        let quote = self.pos.column - open.column;
+        let (mut widths, mut count) = ((quote != 1).then(|| vec![quote]), 1);
         loop {
             let at = self.pos;
             match self.bump() {
                 None => return Err(error(open, "unterminated string: add the closing '\"'")),
-                Some('"') => return Ok(out),
+                Some('"') => return Ok((out, widths.map(Vec::into_boxed_slice))),
                 Some('\\') => out.push(self.escape(at)?),
                 Some(c) if c < ' ' => return Err(error(at, control_message(c))),
                 Some(c) => out.push(c),
             }
+            // A literal is on one line of the text positions are reported in, so the columns
+            // this character took are the distance the position moved.
+            let width = self.pos.column - at.column;
+            if width != 1 && widths.is_none() {
+                widths = Some(vec![1; count]);
+            }
+            if let Some(w) = widths.as_mut() {
+                w.push(width);
+            }
+            count += 1;
         }
     }
 

@@ -17,12 +17,15 @@
 //!
 //! Rules 2-6 are `invalidValue`. Every fault of every payload is reported, not only the first.
 //!
-//! **Positions** are 1-based lines and columns within the JSON text the payload was written in:
-//! the payload string itself; for Entra's one string holding a JSON array, that string; for a
-//! payload object inside a document checked with [`Document::parse`], that document. Payload
-//! objects given as `serde_json` values have no text, hence no position. Columns count characters
-//! (Unicode scalar values: `é` and `😀` are one column each), not bytes or UTF-16 units; a tab is
-//! one column; a line ends at `\n`.
+//! **Positions** are 1-based lines and columns within the outermost JSON text the payload was
+//! written in: for a document checked with [`Document::parse`] (what `/check` shows), that
+//! document, payload strings included: a fault inside a payload string of a User body is placed
+//! in the body, each escape taking its columns there (`\"` two, `\u00e9` six) and a `\n` in the
+//! string starting no line of the body (issue 13 item 5). For values without text (the SCIM API
+//! parses bodies with serde_json), the payload string itself, or Entra's one string holding a
+//! JSON array (payload strings inside it included); payload objects given as `serde_json`
+//! values have no position. Columns count characters (Unicode scalar values: `é` and `😀` are
+//! one column each), not bytes or UTF-16 units; a tab is one column; a line ends at `\n`.
 //!
 //! ```
 //! use scimbox_validator::accounts::{parse_payload, Catalogue, Status};
@@ -178,7 +181,7 @@ pub fn to_error(faults: &[PayloadFault]) -> ValidationError {
 /// Parses one payload text (rules 1-5).
 pub fn parse_payload(text: &str, cat: &Catalogue) -> Result<Assignment, Vec<PayloadFault>> {
     let mut c = Collector::new(cat);
-    c.text(text, None, false);
+    c.text(text, None, None, false);
     let mut out = c.finish()?;
     out.pop().ok_or_else(|| vec![PayloadFault::new(ScimType::InvalidValue, None, None, not_payload("nothing"))])
 }

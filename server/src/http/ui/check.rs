@@ -4,7 +4,11 @@
 //! and the server answers the same verdict from the same function
 //! ([`scimbox_validator::check::check_payloads`]). A logged-in admin's page carries the registry
 //! catalogue (accounts and roles) in a `<script type="application/json" id="catalogue">`, so both
-//! checks hold payloads to what the server would accept.
+//! checks hold payloads to what the server would accept, and its example payload names a
+//! registered account and a catalogued role ([`example`]); a visitor's page reads nothing of the
+//! registry and shows a neutral example. Fault positions are in the pasted text, payload strings
+//! included (see [`scimbox_validator::accounts`]): the gutter marks those lines and the page's
+//! script jumps to those places.
 //!
 //! The page is public, so what one POST may cost is bounded (issue 11, problem 2): the text is
 //! at most [`MAX_TEXT`] bytes (413 above it, said on the page); the verdict and the page are
@@ -90,7 +94,18 @@ pub struct CheckPage {
     gutter: Vec<GutterLine>,
     catalogue: Option<ScriptJson>,
     registry: Option<(usize, usize)>,
+    example: String,
     max_kib: usize,
+}
+
+/// The example payload the page shows: a visitor's names made-up ids (the page is public, and
+/// the registry is the deployment's business); an admin's names the first registered account
+/// and, when the roles catalogue is not empty, its first role, so that checking the example
+/// gives "Valid" on this server (an empty catalogue accepts any role).
+fn example(cat: Option<&Catalogue>) -> String {
+    let account = cat.and_then(|c| c.accounts.as_ref()).and_then(|a| a.first()).map_or("ACC123", String::as_str);
+    let role = cat.and_then(|c| c.roles.as_ref()).and_then(|r| r.first()).map_or("Editor", String::as_str);
+    format!(r#"{{"accountId": {}, "roles": [{}]}}"#, json!(account), json!(role))
 }
 
 /// GET /check.
@@ -185,6 +200,7 @@ fn build(session: Option<&AdminSession>, text: String, verdict: Option<Verdict>,
     let gutter = (1..=lines).map(|n| GutterLine { n, bad: bad[n] }).collect();
     let registry =
         cat.as_ref().map(|c| (c.accounts.as_ref().map_or(0, |a| a.len()), c.roles.as_ref().map_or(0, Vec::len)));
+    let example = example(cat.as_ref());
     let catalogue = cat.map(|c| ScriptJson::new(&json!({ "accounts": c.accounts, "roles": c.roles })));
     CheckPage {
         layout: Layout::with("Payload checker", "/check", session),
@@ -194,6 +210,7 @@ fn build(session: Option<&AdminSession>, text: String, verdict: Option<Verdict>,
         gutter,
         catalogue,
         registry,
+        example,
         max_kib: MAX_TEXT / 1024,
     }
 }
