@@ -152,10 +152,10 @@ async fn entra_one_string_stays_one_value() {
     let ops = json!([{"op": "Add", "path": format!("{EXT}:accounts"), "value": whole}]);
     let r = app.patch(&format!("/Users/{id}"), &patch_body(ops)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.body[EXT]["accounts"], json!([whole]), "{}", r.text);
+    assert_eq!(r.body[EXT]["accounts"], json!(whole), "the string as sent, not wrapped: {}", r.text);
     assert!(r.body.get("accounts").is_none(), "{}", r.text);
     holds_text(&r, &[whole]);
-    every_read_shows(&app, &id, &format!("/{EXT}/accounts"), &json!([whole]), whole).await;
+    every_read_shows(&app, &id, &format!("/{EXT}/accounts"), &json!(whole), whole).await;
     let roles: Vec<&Value> = r.body[EXT]["access"].as_array().expect("access").iter().map(|a| &a["roles"]).collect();
     assert_eq!(roles, [&json!(["Editor"]), &json!([])], "{}", r.text);
 
@@ -164,6 +164,15 @@ async fn entra_one_string_stays_one_value() {
     let ops = json!([{"op": "Replace", "path": format!("{EXT}:accounts"), "value": whole}]);
     let r = app.patch(&format!("/Users/{id}"), &patch_body(ops)).await;
     assert_eq!(stamp(&r), stamp(&before), "{}", r.text);
+
+    // Entra's `Add` of a new string is an upsert: it replaces the one string (the extension's
+    // attribute is singular), rather than appending a second list naming ACC123 again.
+    let edited = "[{\"accountId\":\"ACC123\",\"roles\":\"Editor\"}]";
+    let ops = json!([{"op": "Add", "path": format!("{EXT}:accounts"), "value": edited}]);
+    let r = app.patch(&format!("/Users/{id}"), &patch_body(ops)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body[EXT]["accounts"], json!(edited), "{}", r.text);
+    assert_eq!(r.body[EXT]["access"][1]["inheritedFrom"], "ACC123", "ACC200's own grant is gone: {}", r.text);
 }
 
 /// The extension URN form: `urn:...:scimbox:2.0:User:accounts` as a top-level key. "In the place
@@ -178,11 +187,11 @@ async fn extension_urn_form_stays_in_the_extension() {
     body[format!("{EXT}:accounts")] = json!(OKTA);
     let r = app.post("/Users", &body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    assert_eq!(r.body[EXT]["accounts"], json!([OKTA]), "{}", r.text);
+    assert_eq!(r.body[EXT]["accounts"], json!(OKTA), "{}", r.text);
     assert!(r.body.get("accounts").is_none(), "{}", r.text);
     holds_text(&r, &[OKTA]);
     let id = id_of(&r.body);
-    every_read_shows(&app, &id, &format!("/{EXT}/accounts"), &json!([OKTA]), OKTA).await;
+    every_read_shows(&app, &id, &format!("/{EXT}/accounts"), &json!(OKTA), OKTA).await;
 
     // The same body again (the IdP's next cycle), and the read form PUT back: no change.
     let before = app.get(&format!("/Users/{id}")).await;

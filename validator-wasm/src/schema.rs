@@ -585,6 +585,17 @@ pub const ACCOUNTS: Attribute = Attribute::string(
 .case_exact()
 .multi();
 
+/// The scimbox extension's `accounts`: what Entra ID sends, ONE string holding a JSON array of
+/// payloads (or one payload), as Entra's custom attributes are single-valued. Declared singular
+/// so that Entra's `Add` of a new string replaces the old one, as Entra means it (an upsert, see
+/// the IdP notes), instead of appending a second list that would name each account twice; a
+/// list sent here is accepted too and, like every value, kept as sent (issue 13 §1).
+pub const ACCOUNTS_ONE: Attribute = Attribute::string(
+    "accounts",
+    "Account assignments as ONE string holding a JSON array of payloads (Entra ID's form), such as [{\"accountId\":\"ACC123\",\"roles\":\"Editor\"}]; each payload follows the rules of the core accounts attribute.",
+)
+.case_exact();
+
 /// What `/Schemas` shows of the deployment's registry in the `accounts` attribute (RFC 7643 §7
 /// `canonicalValues` and `description`). The tables here read nothing: the server reads the
 /// registry when it serves `/Schemas` and hands the result to [`describe_accounts`].
@@ -683,7 +694,7 @@ pub static SCIMBOX_USER_SCHEMA: Schema = Schema {
     attributes: &[
         // Entra ID sends the whole list as ONE string here (it cannot send multi-valued custom
         // attributes); checked like the core `accounts`. Given in both places, they must agree.
-        ACCOUNTS,
+        ACCOUNTS_ONE,
         Attribute::complex(
             "access",
             "Effective access, computed from the accounts payloads and the account tree: a grant on a parent account reaches its descendants.",

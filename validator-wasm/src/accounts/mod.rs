@@ -236,9 +236,11 @@ fn is_accounts_schema(key: &str) -> bool {
 ///   wrote the URN-qualified key `urn:...:scimbox:2.0:User:accounts` or the extension object,
 ///   the attribute lives in the extension object, its one form in a SCIM resource, RFC 7643
 ///   §3.3);
-/// - as a list, the attribute being multi-valued (RFC 7643 §2.4): a lone value is the list's one
-///   element, as a PATCH has always stored it; `null` and `""` elements are unassigned values
-///   (RFC 7643 §2.5) and dropped, and an attribute that grants nothing is removed.
+/// - in the core attribute, as a list, the attribute being multi-valued (RFC 7643 §2.4): a lone
+///   value is the list's one element; in the extension, whose attribute is singular (Entra's ONE
+///   string), a lone value stays that value, not wrapped; `null` and `""` elements are
+///   unassigned values (RFC 7643 §2.5) and dropped, and an attribute that grants nothing is
+///   removed.
 ///
 /// Role names in the catalogue's spelling, deduplicated lists and the cascade over the account
 /// tree belong to the effective access ([`held`], [`crate::access`]), never to the stored text,
@@ -252,9 +254,9 @@ pub fn settle(doc: &mut Map<String, Value>, cat: &Catalogue) -> Result<Vec<Assig
     let (_, found) = Document::from(&Value::Object(doc.clone())).split_user(cat);
     let assignments = found.map_err(|f| to_error(&f))?;
     let grants = !assignments.is_empty();
-    keep_as_sent(doc, grants);
+    keep_as_sent(doc, grants, true);
     if let Some(Value::Object(ext)) = doc.get_mut(SCIMBOX_USER_URN) {
-        keep_as_sent(ext, grants);
+        keep_as_sent(ext, grants, false);
         if ext.is_empty() {
             doc.shift_remove(SCIMBOX_USER_URN);
         }
@@ -262,19 +264,28 @@ pub fn settle(doc: &mut Map<String, Value>, cat: &Catalogue) -> Result<Vec<Assig
     Ok(assignments)
 }
 
-/// The `accounts` of `m` as a list of the values sent (see [`settle`]); removed when the user's
-/// payloads grant nothing (`[]`, `""`, Entra's `"[]"`), as an unassigned attribute.
-fn keep_as_sent(m: &mut Map<String, Value>, grants: bool) {
+/// The `accounts` of `m` as the values sent (see [`settle`]); removed when the user's payloads
+/// grant nothing (`[]`, `""`, Entra's `"[]"`), as an unassigned attribute. In the core attribute
+/// (`multi`) a lone value becomes the list's one element; in the extension, whose attribute is
+/// singular for Entra's ONE string, a lone value stays exactly that value, so Entra reads back
+/// the string it sent.
+fn keep_as_sent(m: &mut Map<String, Value>, grants: bool, multi: bool) {
     let Some(value) = m.get_mut("accounts") else { return };
-    let items: Vec<Value> = match std::mem::take(value) {
-        Value::Array(items) => items,
-        one => vec![one],
+    let kept = match std::mem::take(value) {
+        Value::Array(items) => {
+            let items: Vec<Value> = items.into_iter().filter(|v| !v.is_null() && v.as_str() != Some("")).collect();
+            (!items.is_empty()).then_some(Value::Array(items))
+        }
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        one if multi => Some(Value::Array(vec![one])),
+        one => Some(one),
     };
-    let items: Vec<Value> = items.into_iter().filter(|v| !v.is_null() && v.as_str() != Some("")).collect();
-    if grants && !items.is_empty() {
-        *value = Value::Array(items);
-    } else {
-        m.shift_remove("accounts");
+    match kept {
+        Some(kept) if grants => *value = kept,
+        _ => {
+            m.shift_remove("accounts");
+        }
     }
 }
 
@@ -332,8 +343,8 @@ mod tests {
         assert_eq!(plain, before);
     }
 
-    /// Settling keeps every value as sent, where it was sent, as a list; only what grants
-    /// nothing goes (issue 13 §1).
+    /// Settling keeps every value as sent, where it was sent (a list in the core attribute, the
+    /// lone value in the extension's); only what grants nothing goes (issue 13 §1).
     #[test]
     fn settled_payloads_keep_the_text_sent() {
         let doc = |v: Value| v.as_object().cloned().unwrap_or_default();
@@ -343,7 +354,9 @@ mod tests {
         let cases = [
             (json!({"accounts": [okta, null, ""]}), json!({"accounts": [okta]})),
             (json!({"accounts": okta}), json!({"accounts": [okta]})),
-            (json!({ SCIMBOX_USER_URN: {"accounts": entra} }), json!({ SCIMBOX_USER_URN: {"accounts": [entra]} })),
+            // The extension's attribute is singular: Entra's one string stays that string.
+            (json!({ SCIMBOX_USER_URN: {"accounts": entra} }), json!({ SCIMBOX_USER_URN: {"accounts": entra} })),
+            (json!({ SCIMBOX_USER_URN: {"accounts": [entra]} }), json!({ SCIMBOX_USER_URN: {"accounts": [entra]} })),
             (json!({"accounts": [object.clone()]}), json!({"accounts": [object]})),
             (json!({"accounts": "[]", SCIMBOX_USER_URN: {"accounts": []}}), json!({})),
         ];
