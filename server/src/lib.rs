@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod deadline;
 pub mod demo;
+pub mod duration;
 pub mod error;
 pub mod http;
 pub mod journal;

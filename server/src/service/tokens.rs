@@ -145,11 +145,11 @@ pub fn check_name(raw: &str) -> Result<&str> {
     Ok(name)
 }
 
-/// Parses a lifetime such as `90d` (see [`auth::parse_duration`]); empty or `never` is none.
+/// Parses a lifetime such as `90d` (see [`crate::duration::parse`]); empty or `never` is none.
 pub fn parse_lifetime(raw: &str) -> Result<Option<std::time::Duration>> {
     match raw.trim() {
         "" | "never" => Ok(None),
-        d => auth::parse_duration(d).map(Some).map_err(|e| Error::invalid(format!("expiry: {e}"))),
+        d => crate::duration::parse(d).map(Some).map_err(|e| Error::invalid(format!("expiry: {e}"))),
     }
 }
 
