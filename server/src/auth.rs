@@ -1,5 +1,6 @@
 //! Bearer tokens (RFC 6750 as used by RFC 7644 §2): 256 random bits, shown once, stored only as
-//! a SHA-256 hash, optionally expiring, revocable by name.
+//! a SHA-256 hash, optionally expiring, revocable by name, rotatable (the replaced secret is
+//! accepted until its overlap ends, under the same name: see [`crate::service::tokens::rotate`]).
 //!
 //! A running server checks the database for every token it has not seen in the last
 //! [`CACHE_TTL`], so a revoked or expired token is refused within that time. Tokens never appear in

@@ -25,6 +25,7 @@ mod limits;
 mod parity;
 mod patch_ops;
 mod prefilter;
+mod rotation;
 mod storage_faults;
 mod token_parity;
 mod ui;
