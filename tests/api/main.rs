@@ -10,6 +10,7 @@ mod admin;
 mod auth_tokens;
 mod bulk;
 mod compat;
+mod config_file;
 mod demo;
 mod discovery;
 mod durability;
