@@ -151,8 +151,11 @@ fn read(path: &Path, cmd: &Command) -> Result<Vec<FileValue>, Failure> {
     let lines = key_lines(&text);
     let mut out = Vec::new();
     for (key, value) in table {
-        let line = lines.iter().find(|(k, _)| *k == key).map_or(0, |(_, l)| *l);
-        let at = |msg: String| format!("{}:{line}: {key}: {msg}", path.display());
+        let line = lines.iter().find(|(k, _)| *k == key).map(|(_, l)| *l);
+        let at = |msg: String| match line {
+            Some(line) => format!("{}:{line}: {key}: {msg}", path.display()),
+            None => format!("{}: {key}: {msg}", path.display()),
+        };
         let Some(arg) = settable(cmd).find(|a| a.get_long() == Some(key.as_str())) else {
             let known: Vec<&str> = settable(cmd).filter_map(Arg::get_long).collect();
             return Err(Failure::from(at(format!(
@@ -162,32 +165,33 @@ fn read(path: &Path, cmd: &Command) -> Result<Vec<FileValue>, Failure> {
         };
         let (raw, secret_file) = values_of(arg, &value).map_err(at)?;
         let flags = flags_for(cmd, &key, raw).map_err(at)?;
-        out.push(FileValue { id: arg.get_id().to_string(), line, flags, secret_file });
+        out.push(FileValue { id: arg.get_id().to_string(), line: line.unwrap_or(0), flags, secret_file });
     }
     Ok(out)
 }
 
-/// The line of each top-level key (`key = ...` at the start of a line, before any `[table]`),
-/// for messages; TOML's own errors carry their line already.
+/// The line of each top-level key, for messages (TOML's own errors carry their line already):
+/// `key = ...` and the first part of a dotted `key.sub = ...` before any table, then the first
+/// `[table]` header (every key below it is that table's, which no flag is).
 fn key_lines(text: &str) -> Vec<(String, usize)> {
+    let unquote = |k: &str| k.trim().trim_matches(|c| c == '"' || c == '\'').to_owned();
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim_start();
-        if line.starts_with('[') {
+        if let Some(header) = line.strip_prefix('[') {
+            let name = header.trim_start_matches('[').split(['.', ']']).next().unwrap_or_default();
+            out.push((unquote(name), n + 1));
             break;
         }
-        if let Some((key, _)) = line.split_once('=') {
-            let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
-            if !key.is_empty() && !key.starts_with('#') {
-                out.push((key.to_owned(), n + 1));
-            }
+        if let Some((key, _)) = line.split_once('=').filter(|_| !line.starts_with('#')) {
+            out.push((unquote(key.split('.').next().unwrap_or_default()), n + 1));
         }
     }
     out
 }
 
-/// What a value of the file stands for: the switch's state, or the value(s) as text; a
-/// `{ file = "..." }` table is read here.
+/// What a value of the file stands for: whether to give the switch, or the value(s) as text;
+/// a `{ file = "..." }` table is read here.
 enum Raw {
     Switch(bool),
     Values(Vec<String>),
@@ -203,6 +207,8 @@ fn values_of(arg: &Arg, value: &toml::Value) -> Result<(Raw, Option<PathBuf>), S
         other => Err(format!("expected a string or a number, found {}", other.type_str())),
     };
     match value {
+        // The key is the flag: `true` gives it, whatever it sets (`no-color = true` is
+        // `--no-color`, also when that flag sets a value to false).
         V::Boolean(b) if switch => Ok((Raw::Switch(*b), None)),
         _ if switch => Err(format!("expected true or false, found {}", value.type_str())),
         V::Array(items) if repeats(arg) => Ok((Raw::Values(items.iter().map(scalar).collect::<Result<_, _>>()?), None)),
@@ -256,7 +262,9 @@ fn describe(cmd: &Command, sub: &ArgMatches, from_file: &[&FileValue], path: Opt
             let values: Vec<String> = if arg.get_action().takes_values() {
                 sub.get_raw(id).map(|raw| raw.map(|v| v.to_string_lossy().into_owned()).collect()).unwrap_or_default()
             } else {
-                sub.try_get_one::<bool>(id).ok().flatten().map(|b| vec![b.to_string()]).unwrap_or_default()
+                // As the file says it: whether the flag is given (a flag that sets false, too).
+                let given = |b: &bool| *b != matches!(arg.get_action(), ArgAction::SetFalse);
+                sub.try_get_one::<bool>(id).ok().flatten().map(|b| vec![given(b).to_string()]).unwrap_or_default()
             };
             let source = match (sub.value_source(id), file, path) {
                 _ if values.is_empty() => Source::Unset,
@@ -336,7 +344,8 @@ mod tests {
             .arg(Arg::new("port").long("port").value_parser(clap::value_parser!(u16)).default_value("80"))
             .arg(Arg::new("tag").long("tag").action(ArgAction::Append))
             .arg(Arg::new("quiet").long("quiet").action(ArgAction::SetTrue))
-            .arg(Arg::new("password").long("password").env("T_PASSWORD").hide_env_values(true));
+            .arg(Arg::new("password").long("password").env("T_PASSWORD").hide_env_values(true))
+            .arg(Arg::new("color").long("no-color").action(ArgAction::SetFalse));
         cmd.build();
         cmd
     }
@@ -361,6 +370,11 @@ mod tests {
         assert_eq!(flags, ["--port=8080", "--quiet", "--tag=a", "--tag=b"].map(OsString::from));
         let lines: Vec<(&str, usize)> = v.iter().map(|v| (v.id.as_str(), v.line)).collect();
         assert_eq!(lines, [("port", 1), ("quiet", 4), ("tag", 3)]);
+        // A switch is given for `true`, also one that sets false; left out for `false`.
+        for (text, flags) in [("no-color = true", vec![OsString::from("--no-color")]), ("no-color = false", vec![])] {
+            let (_dir, path) = file(text);
+            assert_eq!(read(&path, &command()).expect("read")[0].flags, flags, "{text}");
+        }
     }
 
     #[test]
@@ -368,7 +382,7 @@ mod tests {
         let e = err("port = 1\nportt = 2\n");
         assert!(
             e.ends_with(
-                ":2: portt: unknown key; the keys are the long flags of `scimbox serve`: port, tag, quiet, password"
+                ":2: portt: unknown key; the keys are the long flags of `scimbox serve`: port, tag, quiet, password, no-color"
             ),
             "{e}"
         );
@@ -381,6 +395,10 @@ mod tests {
         assert!(err("tag = { path = \"x\" }").contains("must be { file = \"PATH\" }"));
         assert!(err("config = \"x\"").contains("config: unknown key"));
         assert!(err("port = ").contains("not valid TOML"), "{}", err("port = "));
+        assert!(err("port = 1\n\n[server]\nport = 2\n").ends_with(
+            ":3: server: unknown key; the keys are the long flags of `scimbox serve`: port, tag, quiet, password, no-color"
+        ));
+        assert!(err("\nsection.port = 2\n").contains(":2: section: unknown key"));
         assert!(err("password = { file = \"/no/such/file\" }").contains("password: cannot read /no/such/file"));
     }
 
@@ -402,7 +420,7 @@ mod tests {
         assert!(!shown.contains("pw\""), "{shown}");
         assert!(shown.contains("port = 80") && shown.contains("# default"), "{shown}");
         assert!(shown.contains("tag = \"x y\"") && shown.contains("# flag"), "{shown}");
-        assert!(shown.contains("quiet = false"), "{shown}");
+        assert!(shown.contains("quiet = false") && shown.contains("no-color = false"), "{shown}");
         assert!(!shown.contains("config"), "the file is not a setting of itself: {shown}");
     }
 }
