@@ -19,9 +19,11 @@ pub use crate::db::tokens::TokenInfo;
 /// The longest token name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 
-/// Tokens that stop working sooner than this are flagged (in `token list`, on the status page
-/// and in the log at start), so there is time to rotate them.
-pub const EXPIRY_WARNING: std::time::Duration = std::time::Duration::from_secs(14 * 86_400);
+/// Tokens that stop working sooner than this are flagged (in `token list`, on the tokens page
+/// and in the log at start), so there is time to rotate them: the overview's
+/// [`SOON_DAYS`](super::status::overview::SOON_DAYS), the same horizon everywhere.
+pub const EXPIRY_WARNING: std::time::Duration =
+    std::time::Duration::from_secs(super::status::overview::SOON_DAYS as u64 * 86_400);
 
 /// How long the old secret keeps working after a rotation when no overlap is given: a day, so an
 /// administrator can update the IdP at leisure without an outage.
