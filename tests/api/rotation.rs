@@ -217,6 +217,17 @@ async fn the_status_page_rotates_with_csrf() {
     let marker = r#"name="csrf" value=""#;
     let csrf = html[html.find(marker).expect("csrf") + marker.len()..].split('"').next().unwrap_or("").to_owned();
 
+    // A token that expires within 14 days is flagged in the table; one that never does is not.
+    let soon = post("/tokens", form_encode(&[("csrf", &csrf), ("name", "soon"), ("expires_in", "7d")])).await;
+    assert_eq!(soon.expect("post").status(), StatusCode::CREATED);
+    let html = page("/tokens").await.expect("page").text().await.expect("html");
+    let row = |name: &str| {
+        let start = html.find(&format!("<th scope=\"row\">{name}</th>")).unwrap_or_else(|| panic!("{name}: {html}"));
+        html[start..].split("</tr>").next().unwrap_or_default().to_owned()
+    };
+    assert!(row("soon").contains("expires soon: rotate it"), "{}", row("soon"));
+    assert!(!row("test").contains("expires soon"), "{}", row("test"));
+
     let forged = post("/tokens/test/rotate", form_encode(&[("csrf", "forged")])).await.expect("post");
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.get("/Users").await.status, StatusCode::OK, "a refused form rotated nothing");
