@@ -60,7 +60,7 @@ enum Command {
     Admin(AdminCommand),
     /// Print the settings `serve` would run with (given the same flags, environment and config
     /// file) and where each came from: flag, env NAME, file PATH:LINE or default. Secret values
-    /// and values read from files are never printed. The output is itself a valid config file.
+    /// and values read from files are never printed. The output is in the config file's TOML form.
     Config(ServeArgs),
     /// Try scimbox out: a throwaway server with sample accounts, a token, an admin login and
     /// simulated Okta and Entra ID traffic filling the status page, until Ctrl-C.
