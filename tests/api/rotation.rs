@@ -159,9 +159,23 @@ fn revoked_unknown_and_bad_overlap_are_refused() {
         assert!(stderr.contains(words), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }
-    // The revoked token stays revoked and listed once; a new one may take the name.
+    // A new token may take the revoked one's name, and be rotated.
     create_token(&db, "okta", None);
-    rotate(&db, "okta", &[]);
+    let (_, stderr) = rotate(&db, "okta", &[]);
+    assert!(stderr.contains("the old secret works until"), "{stderr}");
+    // An expired token can be rotated (that is how its connection comes back); its old secret
+    // stays expired, and the new one gets the same lifetime.
+    create_token(&db, "brief", Some("1s"));
+    std::thread::sleep(Duration::from_millis(1100));
+    let listed = list(&db);
+    let before = rows(&listed, "brief")[0].to_owned();
+    assert!(before.contains("expired"), "{listed}");
+    let (_, stderr) = rotate(&db, "brief", &["--overlap", "1h"]);
+    assert!(stderr.contains("the old secret had already expired"), "{stderr}");
+    let listed = list(&db);
+    let after = rows(&listed, "brief")[0];
+    let expires = |row: &str| row.split_whitespace().nth(3).map(str::to_owned);
+    assert!(expires(after) > expires(&before) && !after.contains("old secret valid"), "{listed}");
 }
 
 /// Tokens expiring within 14 days are flagged in `token list` and warned of (once each) when

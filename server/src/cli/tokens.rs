@@ -83,7 +83,12 @@ pub(super) fn token(cmd: TokenCommand) -> Result<(), Failure> {
             if rotated.dropped_older {
                 eprintln!("the secret before the previous rotation of \"{name}\" stops working now");
             }
-            eprintln!("rotated \"{name}\"; the old secret works until {}", rotated.previous_valid_until);
+            let until = &rotated.previous_valid_until;
+            if rotated.previous_had_expired {
+                eprintln!("rotated \"{name}\"; the old secret had already expired at {until}");
+            } else {
+                eprintln!("rotated \"{name}\"; the old secret works until {until}");
+            }
         }
         TokenCommand::Revoke { db, name } => {
             with_store(&db.db, async |db| tokens::revoke(db, &name).await.map_err(|e| Failure::hinted(e, see_list)))?;

@@ -148,6 +148,9 @@ pub struct Rotated {
     /// Until when the replaced secret is still accepted: the overlap's end, or the replaced
     /// secret's own expiry if that comes first (a rotation never extends an old secret).
     pub previous_valid_until: String,
+    /// Whether the replaced secret had already expired (it stays refused; the rotation revives
+    /// the connection with the new secret).
+    pub previous_had_expired: bool,
     /// Whether a secret from an earlier rotation was still accepted and stops working now (one
     /// old secret is kept per token, the one this rotation replaced).
     pub dropped_older: bool,
@@ -302,7 +305,15 @@ fn plan_rotation(cur: &tokens::Current, now: time::OffsetDateTime, overlap: std:
     };
     let now_s = stamp(now);
     let dropped_older = cur.previous_expires.as_deref().is_some_and(|p| p > now_s.as_str());
-    Rotated { name: String::new(), secret: String::new(), expires, previous_valid_until, dropped_older }
+    let previous_had_expired = previous_valid_until <= now_s;
+    Rotated {
+        name: String::new(),
+        secret: String::new(),
+        expires,
+        previous_valid_until,
+        previous_had_expired,
+        dropped_older,
+    }
 }
 
 /// Every token and every connection's compatibility report (the tokens page).
@@ -476,7 +487,12 @@ mod tests {
             day,
         );
         assert_eq!(p.previous_valid_until, "2026-06-01T06:00:00.000Z");
-        assert!(p.dropped_older);
+        assert!(p.dropped_older && !p.previous_had_expired);
+        // An expired token gets a new secret; the old one stays dead.
+        let p = plan_rotation(&cur("2026-05-01T00:00:00.000Z", Some("2026-05-31T00:00:00.000Z"), None), now, day);
+        assert_eq!(p.previous_valid_until, "2026-05-31T00:00:00.000Z");
+        assert_eq!(p.expires.as_deref(), Some("2026-07-01T00:00:00.000Z"));
+        assert!(p.previous_had_expired);
         // A token without expiry stays without one.
         let p = plan_rotation(&cur("2026-05-01T00:00:00.000Z", None, Some("2026-05-02T00:00:00.000Z")), now, day);
         assert_eq!((p.expires, p.dropped_older), (None, false));

@@ -74,6 +74,8 @@ pub struct NewToken {
     pub secret: String,
     /// After a rotation: until when the old secret still works.
     pub old_until: Option<Stamp>,
+    /// After a rotation: the old secret had already expired.
+    pub old_expired: bool,
 }
 
 /// The tokens page.
@@ -207,7 +209,7 @@ pub async fn create(
 /// (the same words `scimbox token create` prints).
 async fn issue(state: &AppState, form: &CreateForm) -> Result<NewToken, (StatusCode, String)> {
     match service::issue(&state.db, &form.name, Some(&form.expires_in)).await {
-        Ok(issued) => Ok(NewToken { name: issued.name, secret: issued.secret, old_until: None }),
+        Ok(issued) => Ok(NewToken { name: issued.name, secret: issued.secret, old_until: None, old_expired: false }),
         Err(e @ Error::Invalid(_)) => Err((StatusCode::BAD_REQUEST, e.to_string())),
         Err(e @ Error::Conflict(_)) => Err((StatusCode::CONFLICT, e.to_string())),
         Err(e @ Error::Unavailable(_)) => Err((StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
@@ -252,6 +254,7 @@ pub async fn rotate(
     csrf(&session, &form.csrf)?;
     let rotated = service::rotate(&state.db, &name, None).await?;
     let old_until = Some(Stamp::new(&rotated.previous_valid_until, clock::now()));
-    let created = NewToken { name: rotated.name, secret: rotated.secret, old_until };
+    let old_expired = rotated.previous_had_expired;
+    let created = NewToken { name: rotated.name, secret: rotated.secret, old_until, old_expired };
     Ok(Page::ok(render(&state, &session, Extra { created: Some(created), ..Extra::default() }).await?))
 }
