@@ -178,3 +178,21 @@ async fn json_logs_carry_the_request_fields() {
     assert_eq!(refused["status"], 401, "{refused}");
     assert!(refused["ms"].is_number() && refused["level"] == "INFO", "{refused}");
 }
+
+/// The commented example at the repository's root is a config file `serve` accepts, and every
+/// value it sets is the default it says it is.
+#[test]
+fn the_example_file_is_accepted() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config.example.toml");
+    let e = example.to_str().unwrap();
+    let with = run(&["config", "--config", e], &[]);
+    assert!(with.status.success(), "{}", String::from_utf8_lossy(&with.stderr));
+    let with = String::from_utf8(with.stdout).unwrap();
+    let without = String::from_utf8(run(&["config"], &[]).stdout).unwrap();
+    let value = |l: &str| l.split(" # ").next().unwrap_or_default().trim_end().to_owned();
+    for l in with.lines().filter(|l| l.contains(&format!("# file {e}:"))) {
+        let key = l.split(" = ").next().unwrap_or_default();
+        assert_eq!(value(l), value(line(&without, key)), "{key}: the example says the default");
+    }
+    assert!(with.lines().filter(|l| l.contains("# file ")).count() >= 7, "{with}");
+}
