@@ -1,5 +1,6 @@
 //! Bearer tokens (RFC 6750 as used by RFC 7644 §2): 256 random bits, shown once, stored only as
-//! a SHA-256 hash, optionally expiring, revocable by name.
+//! a SHA-256 hash, optionally expiring, revocable by name, rotatable (the replaced secret is
+//! accepted until its overlap ends, under the same name: see [`crate::service::tokens::rotate`]).
 //!
 //! A running server checks the database for every token it has not seen in the last
 //! [`CACHE_TTL`], so a revoked or expired token is refused within that time. Tokens never appear in
@@ -124,27 +125,6 @@ impl TokenChecker {
     }
 }
 
-/// Parses a token lifetime such as `90d`, `12h`, `30m`, `45s`, `2w` or `1y`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("\"{s}\" is not a duration such as 90d, 12h, 30m"))?;
-    let secs = match unit.trim() {
-        "s" => 1,
-        "m" | "min" => 60,
-        "h" => 3600,
-        "d" | "" => 86_400,
-        "w" => 7 * 86_400,
-        "y" => 365 * 86_400,
-        other => return Err(format!("unknown duration unit \"{other}\" (use s, m, h, d, w or y)")),
-    };
-    if n == 0 {
-        return Err("a token lifetime must be longer than zero".into());
-    }
-    n.checked_mul(secs).map(Duration::from_secs).ok_or_else(|| format!("\"{s}\" is too long"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,15 +144,5 @@ mod tests {
         let (a, b) = (generate(), generate());
         assert_ne!(a, b);
         assert_eq!(a.len(), PREFIX.len() + 43);
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90d"), Ok(Duration::from_secs(90 * 86_400)));
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert!(parse_duration("0h").is_err());
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5x").is_err());
-        assert!(parse_duration("99999999999999999999y").is_err());
     }
 }

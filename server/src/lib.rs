@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod deadline;
 pub mod demo;
+pub mod duration;
 pub mod error;
 pub mod http;
 pub mod journal;
@@ -41,10 +42,30 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             config.db_path.display()
         );
     }
+    warn_expiring_tokens(&db).await;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("scimbox listening on http://{addr}{} (database {})", config.base_path, config.db_path.display());
     serve(AppState::new(db, config), listener, shutdown).await.map_err(|e| e.to_string())
+}
+
+/// One warning per active token that expires within [`service::tokens::EXPIRY_WARNING`], so
+/// the log says which IdP connection is about to break while there is time to rotate it.
+async fn warn_expiring_tokens(db: &db::Db) {
+    match service::tokens::expiring(db).await {
+        Ok(soon) => {
+            for t in soon {
+                let expires = t.expires.as_deref().unwrap_or("?");
+                tracing::warn!(
+                    token = %t.name,
+                    expires,
+                    "token \"{}\" expires at {expires}: rotate it (`scimbox token rotate NAME`) and update the IdP",
+                    t.name
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not check tokens for expiry"),
+    }
 }

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod admin;
+mod config;
 mod demo;
 mod tokens;
 mod validate;
@@ -57,6 +58,10 @@ enum Command {
     /// Add, list and remove the administrators who log in to the status page.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Print the settings `serve` would run with (given the same flags, environment and config
+    /// file) and where each came from: flag, env NAME, file PATH:LINE or default. Secret values
+    /// and values read from files are never printed. The output is in the config file's TOML form.
+    Config(ServeArgs),
     /// Try scimbox out: a throwaway server with sample accounts, a token, an admin login and
     /// simulated Okta and Entra ID traffic filling the status page, until Ctrl-C.
     Demo(demo::DemoArgs),
@@ -73,6 +78,8 @@ pub(crate) struct DbArg {
 struct ServeArgs {
     #[command(flatten)]
     db: DbArg,
+    #[command(flatten)]
+    ops: OpsArgs,
     /// The address to listen on.
     #[arg(long, env = "SCIMBOX_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -107,6 +114,29 @@ struct ServeArgs {
     #[arg(long, env = "SCIMBOX_MAX_CONNECTIONS", default_value_t = 1024, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+}
+
+/// How `serve` is configured and logs (kept apart from the settings it runs with).
+#[derive(Debug, Args)]
+struct OpsArgs {
+    /// A TOML file of settings whose keys are the long flags below (`listen = "0.0.0.0:8080"`,
+    /// `max-connections = 512`); a flag or environment variable overrides it. A value may be read
+    /// from a file: `public-url = { file = "/run/secrets/url" }` (one trailing newline removed).
+    #[arg(long, env = "SCIMBOX_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// The log's format on stderr: `text` for people, `json` (one object per line, the same
+    /// fields) for log shippers.
+    #[arg(long, env = "SCIMBOX_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// The log's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// One line per event: time, level, target, message, fields.
+    Text,
+    /// One JSON object per line with the same fields at the top level.
+    Json,
 }
 
 /// A CIDR, or a bare address (a /32 or /128).
@@ -149,9 +179,17 @@ fn fit_connections(wanted: u64) -> usize {
 
 /// Runs the command line; the process exit code comes back.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (cli, effective) = match config::parse() {
+        Ok(parsed) => parsed,
+        Err(failure) => return exit(Err(failure)),
+    };
+    let effective = effective.unwrap_or_default();
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(args).map_err(|e| with_origin(e, &effective)),
+        Command::Config(_) => {
+            print!("{}", effective.render());
+            Ok(())
+        }
         Command::Migrate(DbArg { db }) => {
             db::migrate(&db).map(|_| eprintln!("{} is up to date", db.display())).map_err(|e| e.to_string())
         }
@@ -163,6 +201,15 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
     };
     exit(result.map_err(Failure::from))
+}
+
+/// A message about a setting (`--public-url: ...`) followed by where the file set it, if it did.
+fn with_origin(message: String, effective: &config::Effective) -> String {
+    let key = message.strip_prefix("--").and_then(|m| m.split_once(':')).map(|(k, _)| k);
+    match key.and_then(|k| effective.where_set(k)) {
+        Some(origin) => format!("{message}{origin}"),
+        None => message,
+    }
 }
 
 /// Why a command failed: the message for stderr and the exit code.
@@ -229,14 +276,20 @@ pub(crate) fn with_store<T>(
 /// Threads of the runtime's blocking pool: the readers, and a few for password checks.
 const BLOCKING_THREADS: usize = db::READERS + 2;
 
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let log = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => log.init(),
+        // The event's fields (message, method, path, status...) at the top level beside
+        // timestamp, level and target, as the text format shows them on one line.
+        LogFormat::Json => log.json().flatten_event(true).init(),
+    }
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
-    init_tracing();
+    init_tracing(args.ops.log_format);
     let config = Config::new(args.db.db, args.listen)
         .with_base_path(&args.base_path)
         .with_required(&args.require)

@@ -1,4 +1,4 @@
-//! `scimbox token ...`: issue, list, show and revoke the bearer tokens IdPs authenticate with.
+//! `scimbox token ...`: issue, list, show, rotate and revoke the bearer tokens IdPs authenticate with.
 
 use crate::quirks::Quirk;
 use clap::Subcommand;
@@ -33,6 +33,19 @@ pub(super) enum TokenCommand {
         /// The token's name.
         name: String,
     },
+    /// Give the token with this name a new secret and print it (alone, on stdout; shown only this
+    /// once). The old secret keeps working until the overlap ends, then gets 401 like an expired
+    /// token. It stays the same connection: same name, compatibility report, journal. The new
+    /// secret gets the lifetime the token was issued with.
+    Rotate {
+        #[command(flatten)]
+        db: DbArg,
+        /// The token's name.
+        name: String,
+        /// How long the old secret keeps working: 3s, 10m, 24h, 7d.
+        #[arg(long, value_name = "DURATION", default_value = "24h")]
+        overlap: String,
+    },
     /// Revoke the live token with this name; a running server refuses it within a second.
     Revoke {
         #[command(flatten)]
@@ -61,6 +74,21 @@ pub(super) fn token(cmd: TokenCommand) -> Result<(), Failure> {
             let (mine, report) = shown?;
             print_tokens(&mine);
             print_report(&report);
+        }
+        TokenCommand::Rotate { db, name, overlap } => {
+            let rotated = with_store(&db.db, async |db| {
+                tokens::rotate(db, &name, Some(&overlap)).await.map_err(|e| Failure::hinted(e, see_list))
+            })?;
+            println!("{}", rotated.secret);
+            if rotated.dropped_older {
+                eprintln!("the secret before the previous rotation of \"{name}\" stops working now");
+            }
+            let until = &rotated.previous_valid_until;
+            if rotated.previous_had_expired {
+                eprintln!("rotated \"{name}\"; the old secret had already expired at {until}");
+            } else {
+                eprintln!("rotated \"{name}\"; the old secret works until {until}");
+            }
         }
         TokenCommand::Revoke { db, name } => {
             with_store(&db.db, async |db| tokens::revoke(db, &name).await.map_err(|e| Failure::hinted(e, see_list)))?;
@@ -103,16 +131,32 @@ pub(super) fn print_tokens(list: &[Token]) {
         println!("no tokens; create one with `scimbox token create --name NAME`");
         return;
     }
-    println!("{:<24} {:<8} {:<24} {:<24} {:<24}", "NAME", "STATUS", "CREATED", "EXPIRES", "LAST USED");
+    println!("{:<24} {:<8} {:<24} {:<24} {:<24} NOTES", "NAME", "STATUS", "CREATED", "EXPIRES", "LAST USED");
     for t in list {
         let dash = || "-".to_string();
         println!(
-            "{:<24} {:<8} {:<24} {:<24} {:<24}",
+            "{:<24} {:<8} {:<24} {:<24} {:<24} {}",
             t.name,
             t.status.as_str(),
             t.created,
             t.expires.clone().unwrap_or_else(dash),
-            t.last_used.clone().unwrap_or_else(dash)
+            t.last_used.clone().unwrap_or_else(dash),
+            notes(t).unwrap_or_else(dash)
         );
     }
+}
+
+/// The flags of a token in a list: expiring soon, rotated and the old secret's end.
+fn notes(t: &Token) -> Option<String> {
+    let mut notes = Vec::new();
+    if t.expiring_soon {
+        notes.push(format!("EXPIRES SOON (within {} days): rotate it", tokens::EXPIRY_WARNING.as_secs() / 86_400));
+    }
+    if let Some(at) = &t.rotated {
+        notes.push(format!("rotated {at}"));
+    }
+    if let Some(until) = &t.previous_valid_until {
+        notes.push(format!("old secret valid until {until}"));
+    }
+    (!notes.is_empty()).then(|| notes.join("; "))
 }

@@ -17,6 +17,10 @@ pub struct TokenInfo {
     pub revoked: Option<String>,
     /// When a request last used it (updated at most once a minute).
     pub last_used: Option<String>,
+    /// When the current secret was issued by a rotation, if it was.
+    pub rotated: Option<String>,
+    /// Until when the secret the last rotation replaced is accepted, if there was one.
+    pub previous_expires: Option<String>,
 }
 
 /// Stores a new token's hash under `name`; refuses a name that a live token already has.
@@ -43,7 +47,9 @@ pub fn insert(
 
 /// Every token, newest first.
 pub fn list(conn: &Connection) -> Result<Vec<TokenInfo>, StoreError> {
-    let mut stmt = conn.prepare("SELECT name, created, expires, revoked, last_used FROM tokens ORDER BY seq DESC")?;
+    let mut stmt = conn.prepare(
+        "SELECT name, created, expires, revoked, last_used, rotated, previous_expires FROM tokens ORDER BY seq DESC",
+    )?;
     let rows = stmt.query_map([], |r| {
         Ok(TokenInfo {
             name: r.get(0)?,
@@ -51,6 +57,8 @@ pub fn list(conn: &Connection) -> Result<Vec<TokenInfo>, StoreError> {
             expires: r.get(2)?,
             revoked: r.get(3)?,
             last_used: r.get(4)?,
+            rotated: r.get(5)?,
+            previous_expires: r.get(6)?,
         })
     })?;
     rows.collect::<Result<_, _>>().map_err(Into::into)
@@ -65,16 +73,79 @@ pub fn revoke(conn: &Connection, name: &str, now: &str) -> Result<(), StoreError
     Ok(())
 }
 
-/// The name of the live, unexpired token with this hash, and its stored hash.
+/// The name of the live token whose current secret (unexpired) or previous secret (within its
+/// rotation overlap) has this hash, and the stored hash that matched.
 pub fn find_live(conn: &Connection, hash: &[u8], now: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
     conn.query_row(
         "SELECT name, hash FROM tokens
-         WHERE hash = ?1 AND revoked IS NULL AND (expires IS NULL OR expires > ?2)",
+         WHERE hash = ?1 AND revoked IS NULL AND (expires IS NULL OR expires > ?2)
+         UNION ALL
+         SELECT name, previous_hash FROM tokens
+         WHERE previous_hash = ?1 AND revoked IS NULL AND previous_expires > ?2
+         LIMIT 1",
         params![hash, now],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .optional()
     .map_err(Into::into)
+}
+
+/// The token row a rotation starts from: the live (unrevoked) token called `name`.
+#[derive(Debug, Clone)]
+pub struct Current {
+    /// When its current secret was issued: the rotation that made it, or its creation.
+    pub issued: String,
+    /// When its current secret stops working, if ever.
+    pub expires: Option<String>,
+    /// Until when the secret before it is accepted, if a rotation left one.
+    pub previous_expires: Option<String>,
+}
+
+/// The live token called `name`, or `None`.
+pub fn current(conn: &Connection, name: &str) -> Result<Option<Current>, StoreError> {
+    conn.query_row(
+        "SELECT coalesce(rotated, created), expires, previous_expires FROM tokens
+         WHERE name = ?1 AND revoked IS NULL",
+        params![name],
+        |r| Ok(Current { issued: r.get(0)?, expires: r.get(1)?, previous_expires: r.get(2)? }),
+    )
+    .optional()
+    .map_err(Into::into)
+}
+
+/// When the latest revoked token called `name` was revoked, if one ever was (to tell a revoked
+/// name from an unknown one).
+pub fn last_revoked(conn: &Connection, name: &str) -> Result<Option<String>, StoreError> {
+    conn.query_row("SELECT max(revoked) FROM tokens WHERE name = ?1", params![name], |r| r.get(0)).map_err(Into::into)
+}
+
+/// What a rotation stores: the new secret's hash and expiry, and until when the old one stays
+/// accepted.
+#[derive(Debug, Clone)]
+pub struct Rotation<'a> {
+    /// The new secret's hash.
+    pub hash: &'a [u8],
+    /// When the new secret stops working, if ever.
+    pub expires: Option<&'a str>,
+    /// Until when the replaced secret is still accepted.
+    pub previous_expires: &'a str,
+    /// When the rotation happened.
+    pub at: &'a str,
+}
+
+/// Rotates the live token called `name`: its current secret becomes the previous one (dropping
+/// any older previous secret) and `r.hash` the current one. `NotFound` if there is no live token
+/// of that name.
+pub fn rotate(conn: &Connection, name: &str, r: &Rotation<'_>) -> Result<(), StoreError> {
+    let n = conn.execute(
+        "UPDATE tokens SET previous_hash = hash, previous_expires = ?3, hash = ?2, expires = ?4, rotated = ?5
+         WHERE name = ?1 AND revoked IS NULL",
+        params![name, r.hash, r.previous_expires, r.expires, r.at],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 /// Records that the token called `name` was used at `now`.

@@ -1,5 +1,5 @@
 //! Bearer tokens as the CLI (`scimbox token ...`) and the status page (`/tokens`) both handle
-//! them: issue, list with a status, one connection's compatibility report, revoke. Both entry
+//! them: issue, list with a status, one connection's compatibility report, rotate, revoke. Both entry
 //! points call these functions, so they cannot disagree on a status word or a name rule.
 //!
 //! The secrets themselves (generation, hashing, the request-time check) are in [`crate::auth`];
@@ -18,6 +18,16 @@ pub use crate::db::tokens::TokenInfo;
 
 /// The longest token name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
+
+/// Tokens that stop working sooner than this are flagged (in `token list`, on the tokens page
+/// and in the log at start), so there is time to rotate them: the overview's
+/// [`SOON_DAYS`](super::status::overview::SOON_DAYS), the same horizon everywhere.
+pub const EXPIRY_WARNING: std::time::Duration =
+    std::time::Duration::from_secs(super::status::overview::SOON_DAYS as u64 * 86_400);
+
+/// How long the old secret keeps working after a rotation when no overlap is given: a day, so an
+/// administrator can update the IdP at leisure without an outage.
+pub const DEFAULT_OVERLAP: std::time::Duration = std::time::Duration::from_secs(86_400);
 
 /// Where a token stands at a given moment. One word set for every entry point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,11 +81,35 @@ pub struct Token {
     pub revoked: Option<String>,
     /// When a request last used it (recorded at most once a minute).
     pub last_used: Option<String>,
+    /// When its current secret was issued by a rotation, if it was.
+    pub rotated: Option<String>,
+    /// Until when the secret the last rotation replaced is still accepted, while it is.
+    pub previous_valid_until: Option<String>,
+    /// Active, and expires within [`EXPIRY_WARNING`]: time to rotate it.
+    pub expiring_soon: bool,
+}
+
+/// The moments a listing is judged at: now, and the end of the [`EXPIRY_WARNING`] horizon
+/// (stored stamps, which compare as text).
+struct At {
+    now: String,
+    soon: String,
+}
+
+impl At {
+    fn now() -> Self {
+        let now = clock::now();
+        Self { now: crate::stamp::timestamp(now), soon: crate::stamp::timestamp(now + EXPIRY_WARNING) }
+    }
 }
 
 impl Token {
-    fn new(t: TokenInfo, now: &str) -> Self {
-        let status = TokenStatus::of(&t, now);
+    fn new(t: TokenInfo, at: &At) -> Self {
+        let status = TokenStatus::of(&t, &at.now);
+        let live = status != TokenStatus::Revoked;
+        let previous_valid_until = t.previous_expires.filter(|p| live && p.as_str() > at.now.as_str());
+        let expiring_soon =
+            status == TokenStatus::Active && t.expires.as_deref().is_some_and(|e| e <= at.soon.as_str());
         Self {
             name: t.name,
             status,
@@ -83,6 +117,9 @@ impl Token {
             expires: t.expires,
             revoked: t.revoked,
             last_used: t.last_used,
+            rotated: t.rotated,
+            previous_valid_until,
+            expiring_soon,
         }
     }
 }
@@ -96,6 +133,27 @@ pub struct Issued {
     pub secret: String,
     /// When it stops working, if ever.
     pub expires: Option<String>,
+}
+
+/// A token just rotated: the new secret is in this value and nowhere else, ever.
+#[derive(Debug, Clone)]
+pub struct Rotated {
+    /// The token's (the connection's) name, unchanged.
+    pub name: String,
+    /// The new bearer token to hand to the IdP.
+    pub secret: String,
+    /// When the new secret stops working, if ever: the lifetime the replaced one was issued
+    /// with, counted from now.
+    pub expires: Option<String>,
+    /// Until when the replaced secret is still accepted: the overlap's end, or the replaced
+    /// secret's own expiry if that comes first (a rotation never extends an old secret).
+    pub previous_valid_until: String,
+    /// Whether the replaced secret had already expired (it stays refused; the rotation revives
+    /// the connection with the new secret).
+    pub previous_had_expired: bool,
+    /// Whether a secret from an earlier rotation was still accepted and stops working now (one
+    /// old secret is kept per token, the one this rotation replaced).
+    pub dropped_older: bool,
 }
 
 /// One connection's compatibility report: the clients that used its token and the departures
@@ -145,11 +203,11 @@ pub fn check_name(raw: &str) -> Result<&str> {
     Ok(name)
 }
 
-/// Parses a lifetime such as `90d` (see [`auth::parse_duration`]); empty or `never` is none.
+/// Parses a lifetime such as `90d` (see [`crate::duration::parse`]); empty or `never` is none.
 pub fn parse_lifetime(raw: &str) -> Result<Option<std::time::Duration>> {
     match raw.trim() {
         "" | "never" => Ok(None),
-        d => auth::parse_duration(d).map(Some).map_err(|e| Error::invalid(format!("expiry: {e}"))),
+        d => crate::duration::parse(d).map(Some).map_err(|e| Error::invalid(format!("expiry: {e}"))),
     }
 }
 
@@ -171,8 +229,91 @@ pub async fn issue(db: &Db, name: &str, lifetime: Option<&str>) -> Result<Issued
 /// Every token with its status now, newest first.
 pub async fn list(db: &Db) -> Result<Vec<Token>> {
     let listed = db.read(tokens::list).await?;
-    let now = clock::now_stamp();
-    Ok(listed.into_iter().map(|t| Token::new(t, &now)).collect())
+    let at = At::now();
+    Ok(listed.into_iter().map(|t| Token::new(t, &at)).collect())
+}
+
+/// The active tokens that expire within [`EXPIRY_WARNING`] (the server warns of each at start).
+pub async fn expiring(db: &Db) -> Result<Vec<Token>> {
+    Ok(list(db).await?.into_iter().filter(|t| t.expiring_soon).collect())
+}
+
+/// Parses a rotation overlap such as `24h` ([`crate::duration::parse`]); empty is
+/// [`DEFAULT_OVERLAP`].
+pub fn parse_overlap(raw: &str) -> Result<std::time::Duration> {
+    match raw.trim() {
+        "" => Ok(DEFAULT_OVERLAP),
+        d => crate::duration::parse(d).map_err(|e| Error::invalid(format!("overlap: {e}"))),
+    }
+}
+
+/// Rotates the live token called `name`: a new secret replaces its current one, which stays
+/// accepted for `overlap` (`24h`, `10m`...; `None` or empty: [`DEFAULT_OVERLAP`]) so the IdP can
+/// be updated without an outage. The token keeps its row and so its name: the connection's
+/// compatibility report, journal and status page row carry on. The new secret gets the lifetime
+/// the old one was issued with. A running server accepts the new secret at once (it looks up
+/// every secret it has not seen) and refuses the old one within [`auth::CACHE_TTL`] of the
+/// overlap's end, with the same 401 as an expired token.
+///
+/// `Invalid` for a bad overlap, `Conflict` if the name's token was revoked (a revoked token
+/// stays dead: issue a new one), `NotFound` if no token ever had the name.
+pub async fn rotate(db: &Db, name: &str, overlap: Option<&str>) -> Result<Rotated> {
+    let overlap = parse_overlap(overlap.unwrap_or(""))?;
+    let now = clock::now();
+    let secret = auth::generate();
+    let (hash, key) = (auth::hash(&secret), name.to_owned());
+    let done = db
+        .write(move |c| {
+            let Some(cur) = tokens::current(c, &key)? else {
+                return Ok(Err(tokens::last_revoked(c, &key)?));
+            };
+            let plan = plan_rotation(&cur, now, overlap);
+            let rotation = tokens::Rotation {
+                hash: &hash,
+                expires: plan.expires.as_deref(),
+                previous_expires: &plan.previous_valid_until,
+                at: &crate::stamp::timestamp(now),
+            };
+            tokens::rotate(c, &key, &rotation)?;
+            Ok(Ok(plan))
+        })
+        .await?;
+    match done {
+        Ok(plan) => Ok(Rotated { name: name.to_owned(), secret, ..plan }),
+        Err(Some(revoked)) => Err(Error::Conflict(format!(
+            "the token \"{name}\" was revoked at {revoked} and cannot be rotated; issue a new one under that name with `scimbox token create`"
+        ))),
+        Err(None) => Err(Error::NotFound(format!("no token named \"{name}\""))),
+    }
+}
+
+/// The stamps of a rotation at `now` of the token `cur` (see [`rotate`]). The secret is left
+/// empty; the caller fills it in.
+fn plan_rotation(cur: &tokens::Current, now: time::OffsetDateTime, overlap: std::time::Duration) -> Rotated {
+    let stamp = crate::stamp::timestamp;
+    let lifetime = cur.expires.as_deref().map(|e| {
+        let (from, to) = (crate::stamp::parse(&cur.issued), crate::stamp::parse(e));
+        // A row whose stamps do not parse (never written by scimbox) keeps no lifetime at all
+        // rather than an endless one: it expires now, like the stamp says it should have.
+        from.zip(to).map_or(time::Duration::ZERO, |(f, t)| t - f)
+    });
+    let expires = lifetime.map(|l| stamp(now + l));
+    let overlap_end = stamp(now + overlap);
+    let previous_valid_until = match &cur.expires {
+        Some(e) if e.as_str() < overlap_end.as_str() => e.clone(),
+        _ => overlap_end,
+    };
+    let now_s = stamp(now);
+    let dropped_older = cur.previous_expires.as_deref().is_some_and(|p| p > now_s.as_str());
+    let previous_had_expired = previous_valid_until <= now_s;
+    Rotated {
+        name: String::new(),
+        secret: String::new(),
+        expires,
+        previous_valid_until,
+        previous_had_expired,
+        dropped_older,
+    }
 }
 
 /// Every token and every connection's compatibility report (the tokens page).
@@ -190,8 +331,8 @@ pub async fn listing(db: &Db) -> Result<Listing> {
             Ok((listed, reports))
         })
         .await?;
-    let now = clock::now_stamp();
-    Ok(Listing { tokens: listed.into_iter().map(|t| Token::new(t, &now)).collect(), reports })
+    let at = At::now();
+    Ok(Listing { tokens: listed.into_iter().map(|t| Token::new(t, &at)).collect(), reports })
 }
 
 /// The tokens ever issued under `name` (one active at most, and any revoked before it) and the
@@ -208,8 +349,8 @@ pub async fn report(db: &Db, name: &str) -> Result<(Vec<Token>, Report)> {
     if mine.is_empty() {
         return Err(Error::NotFound(format!("no token named \"{name}\"")));
     }
-    let now = clock::now_stamp();
-    Ok((mine.into_iter().map(|t| Token::new(t, &now)).collect(), report))
+    let at = At::now();
+    Ok((mine.into_iter().map(|t| Token::new(t, &at)).collect(), report))
 }
 
 fn report_of(c: &rusqlite::Connection, name: &str) -> Result<Report, StoreError> {
@@ -248,6 +389,8 @@ mod tests {
             expires: expires.map(Into::into),
             revoked: revoked.map(Into::into),
             last_used: None,
+            rotated: None,
+            previous_expires: None,
         }
     }
 
@@ -320,5 +463,38 @@ mod tests {
         assert_eq!(all.tokens.len(), 3);
         let reported: Vec<&str> = all.reports.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(reported, ["okta", "entra"], "one report per name");
+    }
+
+    #[test]
+    fn rotation_plans() {
+        let now = time::macros::datetime!(2026-06-01 00:00 UTC);
+        let day = std::time::Duration::from_secs(86_400);
+        let cur = |issued: &str, expires: Option<&str>, previous: Option<&str>| tokens::Current {
+            issued: issued.into(),
+            expires: expires.map(Into::into),
+            previous_expires: previous.map(Into::into),
+        };
+        // A 30-day token keeps 30 days; the old secret gets the overlap.
+        let p = plan_rotation(&cur("2026-05-20T00:00:00.000Z", Some("2026-06-19T00:00:00.000Z"), None), now, day);
+        assert_eq!(p.expires.as_deref(), Some("2026-07-01T00:00:00.000Z"));
+        assert_eq!(p.previous_valid_until, "2026-06-02T00:00:00.000Z");
+        assert!(!p.dropped_older);
+        // An old secret about to expire is not extended by the overlap; a still valid older
+        // secret is reported dropped.
+        let p = plan_rotation(
+            &cur("2026-05-01T00:00:00.000Z", Some("2026-06-01T06:00:00.000Z"), Some("2026-06-01T01:00:00.000Z")),
+            now,
+            day,
+        );
+        assert_eq!(p.previous_valid_until, "2026-06-01T06:00:00.000Z");
+        assert!(p.dropped_older && !p.previous_had_expired);
+        // An expired token gets a new secret; the old one stays dead.
+        let p = plan_rotation(&cur("2026-05-01T00:00:00.000Z", Some("2026-05-31T00:00:00.000Z"), None), now, day);
+        assert_eq!(p.previous_valid_until, "2026-05-31T00:00:00.000Z");
+        assert_eq!(p.expires.as_deref(), Some("2026-07-01T00:00:00.000Z"));
+        assert!(p.previous_had_expired);
+        // A token without expiry stays without one.
+        let p = plan_rotation(&cur("2026-05-01T00:00:00.000Z", None, Some("2026-05-02T00:00:00.000Z")), now, day);
+        assert_eq!((p.expires, p.dropped_older), (None, false));
     }
 }

@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/groups/{id}", get(groups::group))
         .route("/tokens", get(tokens::page).post(tokens::create))
         .route("/tokens/{name}/revoke", post(tokens::revoke))
+        .route("/tokens/{name}/rotate", post(tokens::rotate))
         .route("/journal", get(journal::page))
         .route("/journal/{seq}", get(journal::entry))
         .route("/check", get(check::page).post(check::submit))

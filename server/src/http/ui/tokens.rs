@@ -1,6 +1,7 @@
 //! `/tokens`: the bearer tokens with their status, expiry and last use, each connection's
 //! compatibility report (its clients and the RFC departures scimbox accepted from them), a form
-//! that issues a token (shown once, on the response), and a revoke button per live token.
+//! that issues a token (shown once, on the response), and rotate and revoke buttons per live
+//! token (a rotation's new secret is shown once too).
 
 use crate::quirks::Quirk;
 use askama::Template;
@@ -33,6 +34,10 @@ pub struct TokenView {
     pub last_used: Option<Stamp>,
     /// Revoked.
     pub revoked: Option<Stamp>,
+    /// Active and expiring within [`service::EXPIRY_WARNING`]: flagged.
+    pub expiring_soon: bool,
+    /// Until when the secret a rotation replaced still works, while it does.
+    pub previous_valid_until: Option<Stamp>,
 }
 
 impl TokenView {
@@ -45,6 +50,8 @@ impl TokenView {
             expires: Stamp::opt(t.expires.as_deref(), now),
             last_used: Stamp::opt(t.last_used.as_deref(), now),
             revoked: Stamp::opt(t.revoked.as_deref(), now),
+            expiring_soon: t.expiring_soon,
+            previous_valid_until: Stamp::opt(t.previous_valid_until.as_deref(), now),
         }
     }
 }
@@ -59,12 +66,16 @@ pub struct Report {
     pub quirks: Vec<(String, &'static str, i64, Stamp)>,
 }
 
-/// A token just issued: shown on this response and never again.
+/// A token just issued or rotated: shown on this response and never again.
 pub struct NewToken {
     /// Its name.
     pub name: String,
     /// The secret.
     pub secret: String,
+    /// After a rotation: until when the old secret still works.
+    pub old_until: Option<Stamp>,
+    /// After a rotation: the old secret had already expired.
+    pub old_expired: bool,
 }
 
 /// The tokens page.
@@ -198,7 +209,7 @@ pub async fn create(
 /// (the same words `scimbox token create` prints).
 async fn issue(state: &AppState, form: &CreateForm) -> Result<NewToken, (StatusCode, String)> {
     match service::issue(&state.db, &form.name, Some(&form.expires_in)).await {
-        Ok(issued) => Ok(NewToken { name: issued.name, secret: issued.secret }),
+        Ok(issued) => Ok(NewToken { name: issued.name, secret: issued.secret, old_until: None, old_expired: false }),
         Err(e @ Error::Invalid(_)) => Err((StatusCode::BAD_REQUEST, e.to_string())),
         Err(e @ Error::Conflict(_)) => Err((StatusCode::CONFLICT, e.to_string())),
         Err(e @ Error::Unavailable(_)) => Err((StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
@@ -230,4 +241,20 @@ pub async fn revoke(
     csrf(&session, &form.csrf)?;
     service::revoke(&state.db, &name).await?;
     Ok(Redirect::to(&format!("/tokens?{}", query_string(&[("revoked", &name)]))).into_response())
+}
+
+/// POST /tokens/{name}/rotate: gives the token a new secret ([`service::rotate`], the default
+/// overlap) and shows it, once, with the old secret's end.
+pub async fn rotate(
+    State(state): State<AppState>,
+    session: AdminSession,
+    ResourceId(name): ResourceId,
+    Form(form): Form<RevokeForm>,
+) -> Result<Page<TokensPage>, UiError> {
+    csrf(&session, &form.csrf)?;
+    let rotated = service::rotate(&state.db, &name, None).await?;
+    let old_until = Some(Stamp::new(&rotated.previous_valid_until, clock::now()));
+    let old_expired = rotated.previous_had_expired;
+    let created = NewToken { name: rotated.name, secret: rotated.secret, old_until, old_expired };
+    Ok(Page::ok(render(&state, &session, Extra { created: Some(created), ..Extra::default() }).await?))
 }

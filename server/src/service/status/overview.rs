@@ -133,6 +133,8 @@ mod tests {
             expires: expires.map(Into::into),
             revoked: None,
             last_used: last_used.map(Into::into),
+            rotated: None,
+            previous_expires: None,
         }
     }
 
