@@ -632,14 +632,17 @@ impl AccountsExample {
     }
 
     /// The `accounts` attribute's description for this registry.
-    fn description(&self) -> String {
-        const SHAPE: &str = "Account assignments, one JSON payload per value, with the keys accountId (required), roles and teams (each a string or a list of strings) and status (Active, the default, or Inactive).";
+    /// `one_string` is the scimbox extension's singular attribute (Entra's ONE string).
+    fn description(&self, one_string: bool) -> String {
+        const PER_VALUE: &str = "Account assignments, one JSON payload per value, with the keys accountId (required), roles and teams (each a string or a list of strings) and status (Active, the default, or Inactive).";
+        const ONE_STRING: &str = "Account assignments as ONE string holding a JSON array of payloads (Entra ID's form) or one payload, with the keys accountId (required), roles and teams (each a string or a list of strings) and status (Active, the default, or Inactive).";
+        let shape = if one_string { ONE_STRING } else { PER_VALUE };
         match self {
             Self::Unread => format!(
-                "{SHAPE} accountId must name an account registered on this server (`scimbox account add`); a request with a bearer token is shown an example naming one."
+                "{shape} accountId must name an account registered on this server (`scimbox account add`); a request with a bearer token is shown an example naming one."
             ),
             Self::NoAccounts => format!(
-                "{SHAPE} No account is registered on this server yet, so every payload is refused: register accounts first with `scimbox account add`."
+                "{shape} No account is registered on this server yet, so every payload is refused: register accounts first with `scimbox account add`."
             ),
             Self::Registered { role, .. } => {
                 let roles = match role {
@@ -648,7 +651,7 @@ impl AccountsExample {
                 };
                 let example = self.payload().unwrap_or_default();
                 format!(
-                    "{SHAPE} accountId must name an account registered on this server{roles}. For example: {example}"
+                    "{shape} accountId must name an account registered on this server{roles}. For example: {example}"
                 )
             }
         }
@@ -667,7 +670,8 @@ impl AccountsExample {
 pub fn describe_accounts(schema_json: &mut Value, example: &AccountsExample) {
     let Some(attr) = named_mut(&mut schema_json["attributes"], ACCOUNTS.name) else { return };
     let Some(attr) = attr.as_object_mut() else { return };
-    attr.insert("description".into(), Value::String(example.description()));
+    let one_string = attr.get("multiValued") == Some(&Value::Bool(false));
+    attr.insert("description".into(), Value::String(example.description(one_string)));
     match example.payload() {
         Some(payload) => attr.insert("canonicalValues".into(), json!([payload])),
         None => attr.shift_remove("canonicalValues"),
