@@ -12,6 +12,7 @@ mod accounts;
 mod attrs;
 mod check;
 mod groups;
+mod guard;
 mod journal;
 mod login;
 mod overview;
@@ -47,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/groups/{id}", get(groups::group))
         .route("/tokens", get(tokens::page).post(tokens::create))
         .route("/tokens/{name}/revoke", post(tokens::revoke))
+        .route("/guard/{name}/release", post(guard::release))
         .route("/journal", get(journal::page))
         .route("/journal/{seq}", get(journal::entry))
         .route("/check", get(check::page).post(check::submit))
