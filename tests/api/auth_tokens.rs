@@ -62,6 +62,11 @@ impl Server {
     /// Starts `scimbox serve --db DB --listen 127.0.0.1:PORT` on a free port (retrying if the
     /// port was taken meanwhile) and waits until `/healthz` answers 200.
     pub async fn start(db: &Path, log: &Path) -> Server {
+        Self::start_with(db, log, &[]).await
+    }
+
+    /// [`Server::start`] with more `serve` flags.
+    pub async fn start_with(db: &Path, log: &Path, flags: &[&str]) -> Server {
         let client = reqwest::Client::new();
         for attempt in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
@@ -69,6 +74,7 @@ impl Server {
             let log_file = File::options().create(true).append(true).open(log).expect("log file");
             let child = Command::new(bin())
                 .args(["serve", "--db", db.to_str().unwrap(), "--listen", &listen])
+                .args(flags)
                 .env("RUST_LOG", "info")
                 .env_remove("SCIMBOX_BASE_PATH")
                 .stdin(Stdio::null())
