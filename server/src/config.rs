@@ -6,9 +6,10 @@ use std::time::Duration;
 
 /// Requests per second a token may make by default: eight times the 25 per second Microsoft
 /// asks gallery SCIM apps to sustain per tenant (Entra has no limiter for non-gallery apps);
-/// Okta publishes no outbound rate, and its bulk loads rarely need more than 10 requests in
-/// flight. No IdP reaches it; a runaway script does.
+/// Okta publishes no rate for its SCIM client. No IdP reaches it; a runaway script does.
 pub const DEFAULT_RATE: u32 = 200;
+/// The deprovisioning guard's default sliding window.
+pub const DEFAULT_GUARD_WINDOW: Duration = Duration::from_secs(10 * 60);
 /// Requests a token may make at once by default.
 pub const DEFAULT_BURST: u32 = 1000;
 /// Requests per second a client address may make without a live token, by default.
@@ -80,7 +81,7 @@ impl Config {
             public_url: None,
             max_connections: 1024,
             guard_max: None,
-            guard_window: crate::service::guard::DEFAULT_WINDOW,
+            guard_window: DEFAULT_GUARD_WINDOW,
             rate: DEFAULT_RATE,
             burst: DEFAULT_BURST,
             address_rate: DEFAULT_ADDRESS_RATE,

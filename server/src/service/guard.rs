@@ -39,8 +39,6 @@ use crate::throttle::Tally;
 /// The threshold's floor: with the default (`auto`) threshold, a token may always deprovision
 /// this many existing users per window.
 pub const FLOOR: u64 = 20;
-/// The default window.
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(10 * 60);
 /// How long a release lasts unless told otherwise: long enough for an intended mass
 /// deprovisioning (an IdP works through a thousand users in minutes) to drain, short enough that
 /// the guard is back before the next incident.
