@@ -114,10 +114,14 @@ fn an_older_database_is_rekeyed_once_keeping_colliding_users() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("old.db");
     {
-        // The state an older scimbox left: V1..V7 applied, keys folded only.
+        // The state an older scimbox left: V1..V7 applied, keys folded only (V9's guard tables
+        // undone too, since refinery refuses a history with a gap).
         let c = scimbox::db::migrate(&path).expect("migrate");
-        c.execute_batch("DROP TABLE key_versions; DELETE FROM refinery_schema_history WHERE version = 8;")
-            .expect("back to V7");
+        c.execute_batch(
+            "DROP TABLE key_versions; DROP TABLE guard_recent; DROP TABLE guard_state; DROP INDEX users_active;
+             DELETE FROM refinery_schema_history WHERE version >= 8;",
+        )
+        .expect("back to V7");
         let mut ins = c
             .prepare(
                 "INSERT INTO users (id, user_name, user_name_key, version, created, last_modified, doc)
