@@ -126,7 +126,7 @@ struct ServeArgs {
     /// above what Okta or Entra ID send.
     #[arg(long, env = "SCIMBOX_RATE", default_value_t = crate::config::DEFAULT_RATE, value_name = "N")]
     rate: u32,
-    /// Requests a token may make at once, beyond its rate.
+    /// Requests a token may make at once (the bucket's size); after that, --rate per second.
     #[arg(long, env = "SCIMBOX_BURST", default_value_t = crate::config::DEFAULT_BURST, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     burst: u32,
@@ -134,7 +134,7 @@ struct ServeArgs {
     /// (refused tokens and the discovery endpoints) before it is answered 429; 0 turns it off.
     #[arg(long, env = "SCIMBOX_ADDRESS_RATE", default_value_t = crate::config::DEFAULT_ADDRESS_RATE, value_name = "N")]
     address_rate: u32,
-    /// Such requests an address may make at once.
+    /// Such requests an address may make at once; after that, --address-rate per second.
     #[arg(long, env = "SCIMBOX_ADDRESS_BURST", default_value_t = crate::config::DEFAULT_ADDRESS_BURST, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     address_burst: u32,
