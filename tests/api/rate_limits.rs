@@ -62,7 +62,8 @@ async fn a_burst_over_the_rate_is_refused_while_another_token_is_served() {
 }
 
 /// Requests without a valid token count against their address: after the burst they are 429
-/// instead of 401; discovery counts too; a valid token from the same address is still served.
+/// instead of 401; discovery read without a token counts too; a valid token from the same
+/// address is still served.
 #[tokio::test]
 async fn requests_without_a_valid_token_are_limited_per_address() {
     let app = TestApp::spawn_with(|mut c| {
@@ -83,8 +84,11 @@ async fn requests_without_a_valid_token_are_limited_per_address() {
     assert_eq!(&codes[..3], [401, 401, 401], "{codes:?}");
     assert_limited(&statuses[4], "without a valid token");
     assert_eq!(app.get("/Users").await.status, StatusCode::OK, "a valid token is served");
-    let spc = get_with_auth(&app.client, &format!("{}/ServiceProviderConfig", app.base), None).await;
-    assert_limited(&spc, "without a valid token");
+    let spc_url = format!("{}/ServiceProviderConfig", app.base);
+    assert_limited(&get_with_auth(&app.client, &spc_url, None).await, "without a valid token");
+    // Discovery read with a live token counts against the token, not the address.
+    let with_token = get_with_auth(&app.client, &spc_url, Some(&format!("Bearer {}", app.token))).await;
+    assert_eq!(with_token.status, StatusCode::OK, "{}", with_token.text);
 }
 
 /// `--rate 0` and `--address-rate 0` turn the limits off.

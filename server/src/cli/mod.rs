@@ -131,7 +131,7 @@ struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     burst: u32,
     /// Requests per second each client address may make to the SCIM API without a valid token
-    /// (refused tokens and the discovery endpoints) before it is answered 429; 0 turns it off.
+    /// (refused tokens, discovery read without one) before it is answered 429; 0 turns it off.
     #[arg(long, env = "SCIMBOX_ADDRESS_RATE", default_value_t = crate::config::DEFAULT_ADDRESS_RATE, value_name = "N")]
     address_rate: u32,
     /// Such requests an address may make at once; after that, --address-rate per second.

@@ -1,7 +1,7 @@
 //! Rate limits on the SCIM API (issue 15): a token bucket per token (`--rate`, `--burst`), so
 //! that one noisy IdP connection cannot starve the others, and one per client address for
-//! requests without a live token (`--address-rate`, `--address-burst`): refused tokens and the
-//! open discovery endpoints. Over a limit, a request is answered 429 (RFC 6585 §4) as a SCIM
+//! requests without a live token (`--address-rate`, `--address-burst`): refused tokens, and the
+//! open discovery endpoints when they are read without one. Over a limit, a request is answered 429 (RFC 6585 §4) as a SCIM
 //! error (RFC 7644 §3.12) with `Retry-After` in whole seconds, at least 1, before any handler
 //! work; Okta and Entra both back off on it. The buckets are [`crate::throttle::RateLimit`]'s,
 //! in memory (a restart refills them).
@@ -15,13 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::extract::Forwarded;
-use crate::auth::Principal;
+use crate::auth::{self, Principal};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::service::guard::{self, Caller};
@@ -126,10 +126,23 @@ pub async fn anonymous(State(state): State<AppState>, req: Request, next: Next) 
     }
 }
 
-/// On the open discovery endpoints: every request counts against its address.
+/// On the open discovery endpoints, which need no token: a request with a live token counts
+/// against that token (an IdP reading discovery is not anonymous traffic), any other against
+/// its address.
 pub async fn open(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let (req, ip) = client(req, &state.config);
-    match state.rate_limits.take_address(ip) {
+    let bearer = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(auth::parse_header);
+    let principal = match bearer {
+        Some(token) => state.tokens.check(&state.db, token).await.ok().flatten(),
+        None => None,
+    };
+    let (req, taken) = match principal {
+        Some(p) => (req, state.rate_limits.take_token(&p.token_name)),
+        None => {
+            let (req, ip) = client(req, &state.config);
+            (req, state.rate_limits.take_address(ip))
+        }
+    };
+    match taken {
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),
     }
