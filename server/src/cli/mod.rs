@@ -152,9 +152,14 @@ fn parse_guard_max(raw: &str) -> Result<GuardMax, String> {
     raw.parse::<u64>().map(|n| GuardMax(Some(n))).map_err(|_| format!("\"{raw}\" is not a number of users or `auto`"))
 }
 
-/// A duration such as 10m, 1h, 90s (a bare number is days, as for token lifetimes).
+/// A guard window or release such as 10m, 1h, 90s (a bare number is days, as for token
+/// lifetimes), at most a year.
 fn parse_window(raw: &str) -> Result<std::time::Duration, String> {
-    crate::auth::parse_duration(raw)
+    let d = crate::auth::parse_duration(raw)?;
+    if d > std::time::Duration::from_secs(365 * 86_400) {
+        return Err(format!("\"{raw}\" is longer than a year"));
+    }
+    Ok(d)
 }
 
 /// A CIDR, or a bare address (a /32 or /128).

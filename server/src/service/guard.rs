@@ -101,7 +101,7 @@ impl Guard {
     fn window_start(&self, now: &str) -> Result<String, StoreError> {
         let t = OffsetDateTime::parse(now, &Rfc3339)
             .map_err(|e| StoreError::Internal(format!("the guard cannot read the time {now}: {e}")))?;
-        Ok(crate::stamp::timestamp(t - self.window))
+        Ok(crate::stamp::timestamp(t.checked_sub(to_time(self.window)).unwrap_or(t)))
     }
 
     /// The `Retry-After` of a held attempt: the window (at least a second, at most an hour).
@@ -110,6 +110,11 @@ impl Guard {
     fn retry_after(&self) -> u64 {
         self.window.as_secs().clamp(1, 3600)
     }
+}
+
+/// `d` for `time`'s arithmetic (a duration beyond its range is its largest).
+fn to_time(d: Duration) -> time::Duration {
+    time::Duration::try_from(d).unwrap_or(time::Duration::MAX)
 }
 
 /// The token a request's writes are made with, and the server's guard.
@@ -287,7 +292,8 @@ impl TokenGuard {
 /// by name.
 pub async fn status(db: &Db, window: Duration) -> Result<Vec<TokenGuard>> {
     let now = clock::now();
-    let (now_stamp, since) = (crate::stamp::timestamp(now), crate::stamp::timestamp(now - window));
+    let since = now.checked_sub(to_time(window)).unwrap_or(now);
+    let (now_stamp, since) = (crate::stamp::timestamp(now), crate::stamp::timestamp(since));
     let (states, counts) = db.read(move |c| Ok((db::guard::states(c)?, db::guard::window_counts(c, &since)?))).await?;
     let mut out: Vec<TokenGuard> = states
         .into_iter()
@@ -333,7 +339,8 @@ impl TokenGuard {
 /// the release ends.
 pub async fn release(db: &Db, token: &str, duration: Duration) -> Result<String> {
     let now = clock::now();
-    let until = crate::stamp::timestamp(now + duration);
+    let end = now.checked_add(to_time(duration)).ok_or_else(|| Error::invalid("the release is too long"))?;
+    let until = crate::stamp::timestamp(end);
     let (name, end) = (token.to_owned(), until.clone());
     let known = db
         .write(move |c| {
@@ -369,5 +376,7 @@ mod tests {
         assert_eq!(g.window_start("2026-01-01T00:10:00.000Z").expect("start"), "2026-01-01T00:00:00.000Z");
         assert!(g.window_start("yesterday").is_err());
         assert_eq!(Guard::new(None, Duration::from_millis(500)).retry_after(), 1);
+        let forever = Guard::new(Some(5), Duration::from_secs(u64::MAX));
+        assert!(forever.window_start("2026-01-01T00:10:00.000Z").is_ok(), "no overflow panic");
     }
 }
