@@ -164,6 +164,21 @@ mod tests {
         assert_eq!(secs(Duration::ZERO), 1);
     }
 
+    /// The refusals are counted per token, and anonymous ones apart, for the metrics endpoint.
+    #[test]
+    fn refusals_are_counted_per_token() {
+        let mut config = Config::new("x.db".into(), "127.0.0.1:0".parse().expect("addr"));
+        (config.rate, config.burst, config.address_rate, config.address_burst) = (1, 2, 1, 1);
+        let limits = RateLimits::new(&config);
+        let refused = (0..5).filter(|_| limits.take_token("okta").is_err()).count();
+        assert!(limits.take_token("entra").is_ok(), "another token has its own bucket");
+        assert_eq!(limits.refusals(), [("okta".to_owned(), refused as u64)]);
+        assert!(refused >= 2, "{refused}");
+        let ip = Some([10, 0, 0, 1].into());
+        assert!(limits.take_address(ip).is_ok() && limits.take_address(ip).is_err());
+        assert_eq!(limits.anonymous_refusals(), 1);
+    }
+
     #[test]
     fn a_zero_rate_is_no_limit() {
         let mut config = Config::new("x.db".into(), "127.0.0.1:0".parse().expect("addr"));

@@ -362,6 +362,31 @@ pub async fn release(db: &Db, token: &str, duration: Duration) -> Result<String>
 mod tests {
     use super::*;
 
+    /// Holds are tallied per token for metrics; writes outside a scope (the CLI, the status
+    /// page) are not guarded.
+    #[tokio::test]
+    async fn holds_are_tallied_and_writes_outside_a_scope_pass() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let db = Db::open(&dir.path().join("g.db")).unwrap_or_else(|e| panic!("{e}"));
+        db.write(|c| {
+            for id in ["a", "b", "c"] {
+                let doc = serde_json::json!({"userName": id, "active": true});
+                let doc = doc.as_object().cloned().unwrap_or_default();
+                db::users::insert(c, id, doc, "2000-01-01T00:00:00.000Z")?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let guard = Arc::new(Guard::new(Some(1), Duration::from_secs(600)));
+        let caller = || Caller { token: "idp".into(), guard: Arc::clone(&guard) };
+        let delete = |id: &'static str| crate::service::users::delete(&db, id, Default::default());
+        assert_eq!(scope(caller(), delete("a")).await, Ok(()));
+        assert!(matches!(scope(caller(), delete("b")).await, Err(Error::Held { retry_after: 600, .. })));
+        assert_eq!(guard.holds(), [("idp".to_owned(), 1)]);
+        assert_eq!(delete("b").await, Ok(()), "no caller, no guard");
+    }
+
     #[test]
     fn windows_read_as_typed() {
         assert_eq!(human(Duration::from_secs(600)), "10m");
