@@ -75,13 +75,26 @@ impl RateLimits {
     /// Takes one request from `ip`'s bucket of requests without a live token.
     fn take_address(&self, ip: Option<IpAddr>) -> Result<(), AppError> {
         let (Some((limit, rate)), Some(ip)) = (&self.per_address, ip) else { return Ok(()) };
-        limit.take(&ip).map_err(|wait| {
+        limit.take(&address_key(ip)).map_err(|wait| {
             self.refused_anonymous.fetch_add(1, Ordering::Relaxed);
             too_many(
                 format!("{ip} sent more than {rate} requests per second without a valid token (--address-rate)"),
                 wait,
             )
         })
+    }
+}
+
+/// The bucket an address draws from: an IPv4 address (also when mapped into IPv6) is its own;
+/// an IPv6 address shares its /64, which one host usually holds whole, so that a client cannot
+/// get a fresh bucket per request by cycling through its own addresses.
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
+        v4 => v4,
     }
 }
 
@@ -177,6 +190,15 @@ mod tests {
         let ip = Some([10, 0, 0, 1].into());
         assert!(limits.take_address(ip).is_ok() && limits.take_address(ip).is_err());
         assert_eq!(limits.anonymous_refusals(), 1);
+    }
+
+    #[test]
+    fn an_ipv6_client_draws_from_its_64() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        assert_eq!(address_key(ip("2001:db8:1:2:aaaa::1")), address_key(ip("2001:db8:1:2:bbbb::9")));
+        assert_ne!(address_key(ip("2001:db8:1:2::1")), address_key(ip("2001:db8:1:3::1")));
+        assert_eq!(address_key(ip("::ffff:10.0.0.1")), ip("10.0.0.1"));
+        assert_eq!(address_key(ip("10.0.0.1")), ip("10.0.0.1"));
     }
 
     #[test]
