@@ -4,6 +4,19 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Requests per second a token may make by default: eight times the 25 per second Microsoft
+/// asks gallery SCIM apps to sustain per tenant (Entra has no limiter for non-gallery apps);
+/// Okta publishes no rate for its SCIM client. No IdP reaches it; a runaway script does.
+pub const DEFAULT_RATE: u32 = 200;
+/// The deprovisioning guard's default sliding window.
+pub const DEFAULT_GUARD_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// Requests a token may make at once by default.
+pub const DEFAULT_BURST: u32 = 1000;
+/// Requests per second a client address may make without a live token, by default.
+pub const DEFAULT_ADDRESS_RATE: u32 = 10;
+/// Such requests an address may make at once, by default.
+pub const DEFAULT_ADDRESS_BURST: u32 = 100;
+
 /// What `scimbox serve` runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -34,6 +47,21 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Open connections served at once; beyond it new ones wait in the listen backlog.
     pub max_connections: usize,
+    /// The deprovisioning guard's threshold per token and window: `None` for the larger of 20
+    /// and a tenth of the active users, `Some(0)` to turn the guard off (see
+    /// [`crate::service::guard`]).
+    pub guard_max: Option<u64>,
+    /// The deprovisioning guard's sliding window (10 minutes by default).
+    pub guard_window: Duration,
+    /// Requests per second each token may make, sustained (0: no limit).
+    pub rate: u32,
+    /// Requests a token may make at once, beyond its rate.
+    pub burst: u32,
+    /// Requests per second each client address may make to the SCIM API without a live token
+    /// (0: no limit).
+    pub address_rate: u32,
+    /// Such requests an address may make at once.
+    pub address_burst: u32,
 }
 
 impl Config {
@@ -52,6 +80,12 @@ impl Config {
             trusted_proxies: Vec::new(),
             public_url: None,
             max_connections: 1024,
+            guard_max: None,
+            guard_window: DEFAULT_GUARD_WINDOW,
+            rate: DEFAULT_RATE,
+            burst: DEFAULT_BURST,
+            address_rate: DEFAULT_ADDRESS_RATE,
+            address_burst: DEFAULT_ADDRESS_BURST,
         }
     }
 

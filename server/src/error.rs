@@ -24,6 +24,14 @@ pub enum AppError {
     Scim { status: StatusCode, scim_type: Option<ScimType>, detail: String },
     /// A server fault; the text is logged, never sent.
     Internal(String),
+    /// 429 Too Many Requests (RFC 6585 §4) with `Retry-After` in whole seconds (at least 1): a
+    /// rate limit, or the deprovisioning guard holding a deactivation or deletion.
+    TooMany {
+        /// What was refused and why.
+        detail: String,
+        /// Seconds before a retry is worth making.
+        retry_after: u64,
+    },
 }
 
 /// What a SCIM error said, attached to its response for the journal ([`crate::journal`]).
@@ -69,6 +77,7 @@ impl AppError {
         match self {
             Self::Scim { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -116,6 +125,7 @@ impl From<crate::service::Error> for AppError {
             E::TimedOut(detail) => Self::status(StatusCode::REQUEST_TIMEOUT, detail),
             E::Unavailable(reason) => Self::unavailable(&reason),
             E::Internal(msg) => Self::Internal(msg),
+            E::Held { detail, retry_after } => Self::TooMany { detail, retry_after },
         }
     }
 }
@@ -123,8 +133,13 @@ impl From<crate::service::Error> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.http_status();
+        let mut retry_after = None;
         let (scim_type, detail, cause) = match self {
             Self::Scim { scim_type, detail, .. } => (scim_type, detail, None),
+            Self::TooMany { detail, retry_after: secs } => {
+                retry_after = Some(secs.max(1));
+                (None, detail, None)
+            }
             Self::Internal(msg) => {
                 (None, "internal server error; the cause is in the server log".to_string(), Some(msg))
             }
@@ -143,6 +158,9 @@ impl IntoResponse for AppError {
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
         if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        if let Some(secs) = retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scimbox\""));
@@ -163,6 +181,7 @@ mod tests {
         match AppError::from(e) {
             AppError::Scim { status, scim_type, detail } => (status.as_u16(), scim_type.map(ScimType::as_str), detail),
             AppError::Internal(_) => (500, None, String::new()),
+            AppError::TooMany { detail, .. } => (429, None, detail),
         }
     }
 
@@ -180,5 +199,6 @@ mod tests {
         assert_eq!(shown(E::TimedOut("late".into())).0, 408);
         assert_eq!(shown(E::Unavailable("disk full".into())).0, 503);
         assert_eq!(shown(E::Internal("bug".into())).0, 500);
+        assert_eq!(shown(E::Held { detail: "held".into(), retry_after: 600 }), (429, None, "held".into()));
     }
 }

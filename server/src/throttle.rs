@@ -227,6 +227,32 @@ impl Default for Guards {
     }
 }
 
+/// Counts per key (a token's name, say) since the server started: refusals and holds, read by
+/// whoever reports them (the metrics endpoint). Keys are the server's own token names, so the
+/// map stays as small as the token list.
+#[derive(Debug, Default)]
+pub struct Tally(Mutex<HashMap<String, u64>>);
+
+impl Tally {
+    /// Adds one for `key`.
+    pub fn add(&self, key: &str) {
+        let mut map = lock(&self.0);
+        match map.get_mut(key) {
+            Some(n) => *n += 1,
+            None => {
+                map.insert(key.to_owned(), 1);
+            }
+        }
+    }
+
+    /// Every key's count, by key.
+    pub fn snapshot(&self) -> Vec<(String, u64)> {
+        let mut all: Vec<(String, u64)> = lock(&self.0).iter().map(|(k, n)| (k.clone(), *n)).collect();
+        all.sort();
+        all
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,5 +319,14 @@ mod tests {
         assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1), "{wait:?}");
         assert!(r.take_at(&2, now).is_ok(), "per key");
         assert!(r.take_at(&1, now + Duration::from_millis(1_100)).is_ok(), "refilled");
+    }
+
+    #[test]
+    fn tallies_count_per_key() {
+        let t = Tally::default();
+        t.add("okta");
+        t.add("entra");
+        t.add("okta");
+        assert_eq!(t.snapshot(), [("entra".to_owned(), 1), ("okta".to_owned(), 2)]);
     }
 }

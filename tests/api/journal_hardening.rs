@@ -85,7 +85,12 @@ async fn bodies_cut_inside_a_character_do_not_stop_the_journal() {
 #[tokio::test]
 async fn ten_thousand_user_agents_make_a_bounded_report() {
     const DISTINCT: usize = 10_000;
-    let app = TestApp::spawn().await;
+    // A flood from one token, which the per-token rate limit (issue 15) would refuse: off here.
+    let app = TestApp::spawn_with(|mut c| {
+        c.rate = 0;
+        c
+    })
+    .await;
     let okta = "Okta SCIM Client 1.0.0";
     let client = app.client.clone();
     let url = format!("{}/Users?count=0", app.base);
@@ -147,7 +152,12 @@ async fn tokens_page(app: &TestApp) -> String {
 /// sees them. Before: a failed flush dropped its whole batch and only the log said so.
 #[tokio::test]
 async fn entries_the_journal_could_not_keep_are_counted_on_the_status_page() {
-    let app = TestApp::spawn().await;
+    // A flood from one token, which the per-token rate limit (issue 15) would refuse: off here.
+    let app = TestApp::spawn_with(|mut c| {
+        c.rate = 0;
+        c
+    })
+    .await;
     let (client, cookie) = admin_session(&app).await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", app.db_path.display()));

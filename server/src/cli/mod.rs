@@ -4,6 +4,7 @@ mod accounts;
 mod admin;
 mod config;
 mod demo;
+mod guard;
 mod tokens;
 mod validate;
 
@@ -65,6 +66,10 @@ enum Command {
     /// Try scimbox out: a throwaway server with sample accounts, a token, an admin login and
     /// simulated Okta and Entra ID traffic filling the status page, until Ctrl-C.
     Demo(demo::DemoArgs),
+    /// See and release what the deprovisioning guard holds: a token's deactivations and
+    /// deletions beyond --guard-max per --guard-window are held (429) until released.
+    #[command(subcommand)]
+    Guard(guard::GuardCommand),
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +119,54 @@ struct ServeArgs {
     #[arg(long, env = "SCIMBOX_MAX_CONNECTIONS", default_value_t = 1024, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// The deprovisioning guard: deactivations plus deletions of existing users (created before
+    /// the window began) one token may make per --guard-window; the next one trips the guard,
+    /// which then holds that token's deactivations and deletions (429) until `scimbox guard
+    /// release`. `auto`: the larger of 20 and a tenth of the active users; 0 turns it off.
+    #[arg(long, env = "SCIMBOX_GUARD_MAX", default_value = "auto", value_name = "N|auto", value_parser = parse_guard_max)]
+    guard_max: GuardMax,
+    /// The deprovisioning guard's sliding window: 10m, 1h, 90s.
+    #[arg(long, env = "SCIMBOX_GUARD_WINDOW", default_value = "10m", value_name = "DURATION", value_parser = parse_window)]
+    guard_window: std::time::Duration,
+    /// Requests per second each token may make, sustained, before it is answered 429 with
+    /// Retry-After (other tokens are unaffected); 0 turns the limit off. The default is far
+    /// above what Okta or Entra ID send.
+    #[arg(long, env = "SCIMBOX_RATE", default_value_t = crate::config::DEFAULT_RATE, value_name = "N")]
+    rate: u32,
+    /// Requests a token may make at once (the bucket's size); after that, --rate per second.
+    #[arg(long, env = "SCIMBOX_BURST", default_value_t = crate::config::DEFAULT_BURST, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    burst: u32,
+    /// Requests per second each client address may make to the SCIM API without a valid token
+    /// (refused tokens, discovery read without one) before it is answered 429; 0 turns it off.
+    #[arg(long, env = "SCIMBOX_ADDRESS_RATE", default_value_t = crate::config::DEFAULT_ADDRESS_RATE, value_name = "N")]
+    address_rate: u32,
+    /// Such requests an address may make at once; after that, --address-rate per second.
+    #[arg(long, env = "SCIMBOX_ADDRESS_BURST", default_value_t = crate::config::DEFAULT_ADDRESS_BURST, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    address_burst: u32,
+}
+
+/// `--guard-max`: a number, or `auto`.
+#[derive(Debug, Clone, Copy)]
+struct GuardMax(Option<u64>);
+
+fn parse_guard_max(raw: &str) -> Result<GuardMax, String> {
+    let raw = raw.trim();
+    if raw.eq_ignore_ascii_case("auto") {
+        return Ok(GuardMax(None));
+    }
+    raw.parse::<u64>().map(|n| GuardMax(Some(n))).map_err(|_| format!("\"{raw}\" is not a number of users or `auto`"))
+}
+
+/// A guard window or release such as 10m, 1h, 90s (a bare number is days, as for token
+/// lifetimes), at most a year.
+fn parse_window(raw: &str) -> Result<std::time::Duration, String> {
+    let d = crate::duration::parse(raw)?;
+    if d > std::time::Duration::from_secs(365 * 86_400) {
+        return Err(format!("\"{raw}\" is longer than a year"));
+    }
+    Ok(d)
 }
 
 /// How `serve` is configured and logs (kept apart from the settings it runs with).
@@ -199,6 +252,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => return validate(args),
         Command::Admin(cmd) => return exit(admin::run(cmd)),
         Command::Demo(args) => demo::run(args),
+        Command::Guard(cmd) => return exit(guard::run(cmd)),
     };
     exit(result.map_err(Failure::from))
 }
@@ -303,6 +357,12 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         journal_max_rows: args.journal_rows,
         trusted_proxies: args.trusted_proxy,
         max_connections: fit_connections(args.max_connections),
+        guard_max: args.guard_max.0,
+        guard_window: args.guard_window,
+        rate: args.rate,
+        burst: args.burst,
+        address_rate: args.address_rate,
+        address_burst: args.address_burst,
         ..config
     };
     // The blocking pool runs the reads (at most db::READERS at a time) and password checks; left

@@ -19,6 +19,7 @@ pub mod admins;
 pub mod changes;
 pub mod compat;
 pub mod groups;
+pub mod guard;
 pub mod health;
 pub mod journal;
 pub mod rows;

@@ -81,6 +81,7 @@ fn error_json(e: AppError) -> Value {
     let status = e.http_status();
     let (scim_type, detail) = match e {
         AppError::Scim { scim_type, detail, .. } => (scim_type, detail),
+        AppError::TooMany { detail, .. } => (None, detail),
         AppError::Internal(_) => (None, "internal server error; the cause is in the server log".to_owned()),
     };
     let mut body = json!({"schemas": [ERROR_URN], "status": status.as_u16().to_string(), "detail": detail});

@@ -13,6 +13,7 @@ mod bulk;
 mod discovery;
 pub mod extract;
 mod journal;
+pub mod ratelimit;
 pub mod resources;
 pub mod target;
 pub mod ui;
@@ -63,6 +64,10 @@ pub struct Shared {
     pub journal: Arc<crate::journal::Recorder>,
     /// Login throttle, password and `/check` pools, `/check` rate limit (see [`crate::throttle`]).
     pub guards: Arc<crate::throttle::Guards>,
+    /// The deprovisioning guard's settings and held tally (see [`crate::service::guard`]).
+    pub deprovisioning: Arc<crate::service::guard::Guard>,
+    /// The per-token and per-address rate limits and their refusals (see [`ratelimit`]).
+    pub rate_limits: Arc<ratelimit::RateLimits>,
 }
 
 impl std::ops::Deref for AppState {
@@ -79,7 +84,10 @@ impl AppState {
         let required = Arc::new(config.required.clone());
         let (tokens, compat, journal) = (Arc::default(), Arc::default(), Arc::default());
         let guards = Arc::default();
-        Self(Arc::new(Shared { db, config: Arc::new(config), tokens, required, compat, journal, guards }))
+        let deprovisioning = Arc::new(crate::service::guard::Guard::new(config.guard_max, config.guard_window));
+        let rate_limits = Arc::new(ratelimit::RateLimits::new(&config));
+        let config = Arc::new(config);
+        Self(Arc::new(Shared { db, config, tokens, required, compat, journal, guards, deprovisioning, rate_limits }))
     }
 
     /// The same state with other settings.
@@ -93,6 +101,8 @@ impl AppState {
             compat: Arc::clone(&s.compat),
             journal: Arc::clone(&s.journal),
             guards: Arc::clone(&s.guards),
+            deprovisioning: Arc::clone(&s.deprovisioning),
+            rate_limits: Arc::clone(&s.rate_limits),
         }))
     }
 }
@@ -106,9 +116,12 @@ pub fn app(state: AppState) -> Router {
         .route("/Bulk", post(bulk::post))
         .route("/Me", any(me))
         .route("/Me/{*rest}", any(me))
+        .route_layer(middleware::from_fn_with_state(state.clone(), ratelimit::per_token))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .route_layer(middleware::from_fn_with_state(state.clone(), ratelimit::anonymous))
         .route_layer(middleware::from_fn_with_state(state.clone(), journal::record));
-    let scim = discovery::router().merge(protected).method_not_allowed_fallback(method_not_allowed);
+    let discovery = discovery::router().route_layer(middleware::from_fn_with_state(state.clone(), ratelimit::open));
+    let scim = discovery.merge(protected).method_not_allowed_fallback(method_not_allowed);
     let scim = match state.config.base_path.as_str() {
         "" => scim,
         base => Router::new().nest(base, scim),

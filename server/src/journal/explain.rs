@@ -30,6 +30,8 @@ pub fn explain(e: &Entry) -> (String, String) {
         (412, _) => precondition(),
         (413, _) => too_large(detail),
         (415, _) => media_type(detail),
+        (429, _) if detail.contains("deprovisioning guard") => guard_held(e, detail),
+        (429, _) => rate_limited(detail),
         (503, _) => unavailable(detail),
         (s, _) if s >= 500 => server(detail),
         _ => other(e.status, detail),
@@ -257,6 +259,28 @@ fn unavailable(detail: &str) -> Words {
     )
 }
 
+fn guard_held(e: &Entry, detail: &str) -> Words {
+    let who = e.token_name.as_deref().unwrap_or("TOKEN_NAME");
+    (
+        format!(
+            "the deprovisioning guard held this deactivation or deletion, so nothing was changed: this connection              deactivated or deleted more existing users within the guard's window than --guard-max allows: {}",
+            quote(detail)
+        ),
+        format!(
+            "Check in the IdP why it is deprovisioning so many users (a changed scoping rule, a deleted group or              assignment). If it is intended, release the connection with `scimbox guard release --db PATH {who}`              (or the overview's Release button): the IdP's retries then succeed. Otherwise fix the IdP first;              nothing held was applied."
+        ),
+    )
+}
+
+fn rate_limited(detail: &str) -> Words {
+    (
+        format!("the request was over the rate limit, so nothing was done: {}", quote(detail)),
+        "The IdP retries after the Retry-After it was sent. If a real IdP meets this limit, raise --rate and \
+         --burst (or --address-rate for requests without a valid token)."
+            .into(),
+    )
+}
+
 fn other(status: u16, detail: &str) -> Words {
     (format!("the request was refused with HTTP {status}: {}", quote(detail)), String::new())
 }
@@ -297,5 +321,13 @@ mod tests {
         assert!(words("POST", 503, None, "the disk holding the database is full").1.contains("free disk space"));
         assert!(words("PATCH", 400, Some("mutability"), "id is readOnly").0.contains("id is readOnly"));
         assert_eq!(words("GET", 200, None, "").1, "");
+        let mut held = failed("PATCH", 429, None, "held by the deprovisioning guard: connection \"okta\" ...");
+        held.token_name = Some("okta".into());
+        let (reason, fix) = explain(&held);
+        assert!(
+            reason.contains("deprovisioning guard") && fix.contains("scimbox guard release --db PATH okta"),
+            "{fix}"
+        );
+        assert!(words("GET", 429, None, "connection \"a\" sent more than 5 requests").1.contains("--rate"));
     }
 }

@@ -451,6 +451,7 @@ fn after_create(e: Error, location: &str) -> Error {
         Error::Limit(d) => Error::Limit(say(d)),
         Error::TimedOut(d) => Error::TimedOut(say(d)),
         Error::Unavailable(reason) => Error::Unavailable(say(reason)),
+        Error::Held { detail, retry_after } => Error::Held { detail: say(detail), retry_after },
         internal @ Error::Internal(_) => internal,
     }
 }

@@ -43,6 +43,16 @@ pub enum Error {
     /// retrying later may succeed.
     #[error("scimbox cannot store changes right now: {0}")]
     Unavailable(String),
+    /// The deprovisioning guard holds this deactivation or deletion (see
+    /// [`crate::service::guard`]): nothing was changed; a retry after `retry_after` seconds
+    /// succeeds once an administrator has released the connection.
+    #[error("{detail}")]
+    Held {
+        /// What happened and how to release it.
+        detail: String,
+        /// Seconds before a retry is worth making.
+        retry_after: u64,
+    },
     /// A fault of scimbox or its storage; the text is logged, never shown to a client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -61,7 +71,11 @@ impl Error {
             Self::NotFound(_) => 66,
             Self::Unavailable(_) | Self::TimedOut(_) => 69,
             Self::Internal(_) => 70,
-            Self::Conflict(_) | Self::Unresolved(_) | Self::MethodNotAllowed(_) | Self::PreconditionFailed(_) => 1,
+            Self::Conflict(_)
+            | Self::Unresolved(_)
+            | Self::MethodNotAllowed(_)
+            | Self::PreconditionFailed(_)
+            | Self::Held { .. } => 1,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod admins;
 pub mod bulk;
 pub mod error;
 pub mod groups;
+pub mod guard;
 pub mod list;
 pub mod prefilter;
 pub mod status;

@@ -8,6 +8,8 @@
 //! - `accounts` are stored and returned as the IdP sent them; the effective `access` computed
 //!   from them is returned by default (see [`scimbox_validator::accounts::settle`], [`render`]).
 //! - Deleting a user removes it from every group.
+//! - Deactivations and deletions made with a token are counted by the deprovisioning guard
+//!   ([`super::guard`]), inside the same write, which may hold them.
 
 use std::cell::OnceCell;
 use std::sync::Arc;
@@ -22,7 +24,7 @@ use scimbox_validator::schema::{ResourceType, SCIMBOX_USER_URN, USER_RESOURCE, U
 use serde_json::{Map, Value, json};
 
 use super::list::{EqTerm, ListQuery, Listed, Page, list_rendered};
-use super::{Error, Result};
+use super::{Error, Result, guard};
 use super::{Preconditions, Rendered, etag, new_id};
 use crate::clock;
 use crate::db::accounts;
@@ -285,9 +287,12 @@ pub async fn replace(
     let mut doc = incoming(body, required)?;
     let (key, now) = (id.to_string(), clock::now_stamp());
     let required = required.to_vec();
+    let caller = guard::caller();
+    let who = caller.clone();
     let write = move |c: &Connection| {
         let cat = accounts::catalogue(c)?;
-        let change = move |cur: &UserRow| {
+        let mut held = None;
+        let change = |cur: &UserRow| {
             pre.check(cur.version)?;
             if let (false, Some(active)) = (doc.contains_key("active"), cur.doc.get("active")) {
                 doc.insert("active".into(), active.clone());
@@ -295,11 +300,13 @@ pub async fn replace(
             check_immutable(&USER_RESOURCE, &cur.doc, &doc)?;
             payloads::settle(&mut doc, &catalogue_for(&cat, &cur.doc))?;
             check_required(&USER_RESOURCE, &doc, &required)?;
-            Ok(doc)
+            held = guard::judge_update(c, who.as_ref(), cur, &doc, &now)?;
+            Ok(if held.is_some() { cur.doc.clone() } else { doc })
         };
-        rendered(c, &users::update(c, &key, &now, change)?, &base, with)
+        let row = users::update(c, &key, &now, change)?;
+        held.map_or_else(|| rendered(c, &row, &base, with).map(Ok), |h| Ok(Err(h)))
     };
-    db.write(write).await.map_err(with_id(id))
+    guard::settle(db.write(write).await.map_err(with_id(id))?, caller.as_ref())
 }
 
 /// PATCH /Users/{id} (RFC 7644 §3.5.2): all operations apply, or none.
@@ -333,18 +340,25 @@ pub async fn patch(
         .await
         .map_err(with_id(id))?
     };
+    let caller = guard::caller();
+    let who = caller.clone();
     let write = move |c: &Connection| {
         let cat = accounts::catalogue(c)?;
-        let change = move |cur: &UserRow| {
+        let mut held = None;
+        let change = |cur: &UserRow| {
             pre.check(cur.version)?;
-            if plan.version == cur.version && plan.cat == cat {
-                return Ok(plan.doc);
-            }
-            patched(cur, &ops, &cat, &required)
+            let doc = if plan.version == cur.version && plan.cat == cat {
+                plan.doc
+            } else {
+                patched(cur, &ops, &cat, &required)?
+            };
+            held = guard::judge_update(c, who.as_ref(), cur, &doc, &now)?;
+            Ok(if held.is_some() { cur.doc.clone() } else { doc })
         };
-        users::update(c, &key, &now, change)
+        let row = users::update(c, &key, &now, change)?;
+        Ok(held.map_or(Ok(row), Err))
     };
-    let row = db.write(write).await.map_err(with_id(id))?;
+    let row = guard::settle(db.write(write).await.map_err(with_id(id))?, caller.as_ref())?;
     // Rendered after the commit, off the writer, as for a create.
     Ok(db.read_now(move |c| rendered(c, &row, &base, with)).await?)
 }
@@ -378,12 +392,22 @@ fn patched(
 /// DELETE /Users/{id} (RFC 7644 §3.6); the user leaves every group.
 pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<()> {
     let (key, now) = (id.to_string(), clock::now_stamp());
-    db.write(move |c| {
-        rows::delete(c, Kind::User, &key, &now, |cur| pre.check(cur.version))?;
-        groups::forget_member(c, &key, &now)
-    })
-    .await
-    .map_err(with_id(id))
+    let caller = guard::caller();
+    let who = caller.clone();
+    let out = db
+        .write(move |c| {
+            if let Some(cur) = users::get(c, &key)? {
+                pre.check(cur.version)?;
+                if let Some(held) = guard::judge_delete(c, who.as_ref(), &cur, &now)? {
+                    return Ok(Err(held));
+                }
+            }
+            rows::delete(c, Kind::User, &key, &now, |cur| pre.check(cur.version))?;
+            groups::forget_member(c, &key, &now).map(Ok)
+        })
+        .await
+        .map_err(with_id(id))?;
+    guard::settle(out, caller.as_ref())
 }
 
 /// The User type for the list machinery.

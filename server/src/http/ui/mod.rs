@@ -12,6 +12,7 @@ mod accounts;
 mod attrs;
 mod check;
 mod groups;
+mod guard;
 mod journal;
 mod login;
 mod overview;
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/tokens", get(tokens::page).post(tokens::create))
         .route("/tokens/{name}/revoke", post(tokens::revoke))
         .route("/tokens/{name}/rotate", post(tokens::rotate))
+        .route("/guard/{name}/release", post(guard::release))
         .route("/journal", get(journal::page))
         .route("/journal/{seq}", get(journal::entry))
         .route("/check", get(check::page).post(check::submit))

@@ -8,6 +8,7 @@ use super::AdminSession;
 use super::time::Stamp;
 use super::{Layout, Page, UiError};
 use crate::http::AppState;
+use crate::service::guard;
 use crate::service::status::overview::{self, SOON_DAYS, UserCounts};
 
 /// One IdP connection's activity.
@@ -45,11 +46,15 @@ pub struct OverviewPage {
     store_fault: Option<String>,
     /// Requests the journal could not record, and since when.
     shed: Option<(u64, String)>,
+    /// The tokens whose deactivations and deletions the deprovisioning guard holds.
+    held: Vec<guard::TokenGuard>,
 }
 
 /// GET /.
 pub async fn page(State(state): State<AppState>, session: AdminSession) -> Result<Page<OverviewPage>, UiError> {
     let o = overview::overview(&state.db, &state.journal).await?;
+    let mut held = guard::status(&state.db, state.deprovisioning.window()).await?;
+    held.retain(guard::TokenGuard::holding);
     let at = o.at;
     Ok(Page::ok(OverviewPage {
         layout: Layout::new("Overview", "/", &session),
@@ -73,5 +78,6 @@ pub async fn page(State(state): State<AppState>, session: AdminSession) -> Resul
         soon_days: SOON_DAYS,
         store_fault: o.store_fault,
         shed: o.shed,
+        held,
     }))
 }

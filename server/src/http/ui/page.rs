@@ -128,6 +128,9 @@ impl From<service::Error> for UiError {
             E::MethodNotAllowed(_) => Self::Refused(StatusCode::METHOD_NOT_ALLOWED, e.to_string(), None),
             E::PreconditionFailed(_) => Self::Refused(StatusCode::PRECONDITION_FAILED, e.to_string(), None),
             E::Limit(_) => Self::Refused(StatusCode::PAYLOAD_TOO_LARGE, e.to_string(), None),
+            E::Held { retry_after, .. } => {
+                Self::Refused(StatusCode::TOO_MANY_REQUESTS, e.to_string(), Some(retry_after))
+            }
             E::Invalid(_) => Self::BadRequest(capitalised(&e.to_string())),
         }
     }
@@ -147,6 +150,9 @@ impl From<AppError> for UiError {
             AppError::Internal(cause) => Self::Internal(cause),
             AppError::Scim { status, detail, .. } if status == StatusCode::NOT_FOUND => Self::NotFound(detail),
             AppError::Scim { detail, .. } => Self::BadRequest(detail),
+            AppError::TooMany { detail, retry_after } => {
+                Self::Refused(StatusCode::TOO_MANY_REQUESTS, detail, Some(retry_after))
+            }
         }
     }
 }
