@@ -10,6 +10,7 @@ mod admin;
 mod auth_tokens;
 mod bulk;
 mod compat;
+mod cursors;
 mod demo;
 mod discovery;
 mod durability;

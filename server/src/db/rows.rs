@@ -140,6 +140,36 @@ pub fn scan(
     Ok(())
 }
 
+/// A keyset page in the default order: at most `limit` rows with `seq` above `after` (RFC 9865
+/// cursors). `seq` is the rowid, so this is a range read of the table whose cost does not
+/// depend on how many rows come before it.
+pub fn page_after(conn: &Connection, kind: Kind, after: i64, limit: u64) -> Result<Vec<ResourceRow>, StoreError> {
+    query(conn, kind, "WHERE seq > ?1 ORDER BY seq LIMIT ?2", params![after, i64::try_from(limit).unwrap_or(i64::MAX)])
+}
+
+/// Like [`scan`], from the first row with `seq` above `after`, until `visit` returns `false`.
+pub fn scan_after(
+    conn: &Connection,
+    kind: Kind,
+    after: i64,
+    need: Option<&TextNeed>,
+    mut visit: impl FnMut(ResourceRow) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let mut args = Vec::new();
+    let need = need.map(|n| format!("AND {}", n.to_sql("doc", &mut args))).unwrap_or_default();
+    let rest = format!("WHERE seq > ?{} {need} ORDER BY seq", args.len() + 1);
+    let mut params = text_need::params(&args);
+    params.push(&after);
+    let mut stmt = conn.prepare_cached(&select(kind, &rest))?;
+    let mut rows = stmt.query(params.as_slice())?;
+    while let Some(r) = rows.next()? {
+        if !visit(decode(from_row(r)?)?)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// The resources with these insertion numbers, in the order given.
 pub fn by_seqs(conn: &Connection, kind: Kind, seqs: &[i64]) -> Result<Vec<ResourceRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&select(kind, "WHERE seq = ?1"))?;
