@@ -268,6 +268,36 @@ mod tests {
         }
     }
 
+    /// A keyset page (RFC 9865 cursors) is a range read on the rowid: it starts at its first row
+    /// whatever comes before it, and a resumed scan stops when told.
+    #[test]
+    fn keyset_pages_start_at_their_seq() {
+        let (_d, c) = db();
+        users_with_gaps(&c, 50);
+        let all: Vec<i64> = query(&c, Kind::User, "ORDER BY seq", []).unwrap().iter().map(|r| r.seq).collect();
+        for after in [i64::MIN, 0, 1, 3, 4, 49, 50] {
+            let got: Vec<i64> = page_after(&c, Kind::User, after, 5).unwrap().iter().map(|r| r.seq).collect();
+            let want: Vec<i64> = all.iter().copied().filter(|s| *s > after).take(5).collect();
+            assert_eq!(got, want, "after {after}");
+            let mut scanned = Vec::new();
+            scan_after(&c, Kind::User, after, None, |r| {
+                scanned.push(r.seq);
+                Ok(scanned.len() < 3)
+            })
+            .unwrap();
+            assert_eq!(scanned, want.iter().copied().take(3).collect::<Vec<_>>(), "scan after {after}");
+        }
+        let sql = "EXPLAIN QUERY PLAN SELECT doc FROM users WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+        let plan: Vec<String> = c
+            .prepare(sql)
+            .unwrap()
+            .query_map([0, 5], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(plan, ["SEARCH users USING INTEGER PRIMARY KEY (rowid>?)"]);
+    }
+
     #[test]
     fn snapshots_nest_and_work_on_read_only_connections() {
         let (d, c) = db();

@@ -457,8 +457,9 @@ async fn run_list<A: Api>(st: &AppState, q: ListQuery, proj: Projection, base: S
 
 /// A ListResponse (RFC 7644 §3.4.2); `totalResults` only when known and `startIndex` only for
 /// index paging, `nextCursor` when a cursor walk has more (RFC 9865 §2). No `previousCursor`:
-/// RFC 9865 §2 makes it optional, and a keyset page read backwards from a list that changed
-/// meanwhile, or whose pages the byte budget cut, would not be the page the client saw.
+/// RFC 9865 §2 makes it optional, IdPs only walk forwards, and going back would need every
+/// keyset read backwards too (resumed scans, the root search across two tables), while a page
+/// cut by the byte budget would not come back as the client saw it.
 fn list_response(total: Option<u64>, start: Option<u64>, resources: Vec<Value>, next: Option<String>) -> Response {
     let mut body = json!({
         "schemas": [LIST_RESPONSE_URN],
