@@ -48,7 +48,13 @@ async fn walk(app: &TestApp, path: &str, params: &[(&str, &str)]) -> (Vec<Vec<St
     loop {
         let r = page(app, path, params, &cursor).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        assert!(r.body.get("previousCursor").is_none(), "no previousCursor: {}", r.text);
+        let first = cursor.is_empty();
+        assert_eq!(
+            r.body.get("previousCursor").is_none(),
+            first,
+            "previousCursor on every page but the first: {}",
+            r.text
+        );
         assert!(r.body.get("startIndex").is_none(), "a cursor page has no index: {}", r.text);
         assert_eq!(r.body["itemsPerPage"], r.body["Resources"].as_array().map_or(0, Vec::len));
         pages.push(ids(&r.body));
@@ -101,6 +107,71 @@ async fn a_cursor_walk_returns_every_user_once_and_ends_without_a_next_cursor() 
     let gids = groups(&app, 7).await;
     let (pages, _) = walk(&app, "/Groups", &[("count", "3")]).await;
     assert_eq!(pages.concat(), gids);
+}
+
+/// Walks back from `cursor` by `previousCursor` to the first page; returns the pages' ids, the
+/// last page first as the walk met them.
+async fn walk_back(app: &TestApp, path: &str, params: &[(&str, &str)], mut cursor: String) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    loop {
+        let r = page(app, path, params, &cursor).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let went_back = !pages.is_empty();
+        assert!(!went_back || r.body["nextCursor"].is_string(), "a page reached going back leads on");
+        pages.push(ids(&r.body));
+        match r.body["previousCursor"].as_str() {
+            Some(prev) => cursor = prev.to_owned(),
+            None => return pages,
+        }
+        assert!(pages.len() < 10_000, "the walk back does not end");
+    }
+}
+
+/// RFC 9865 §2 `previousCursor`: none on the first page; from any later page it leads to the
+/// page before, and back from the last page the walk meets every page again, down to a first
+/// page that has none. Sorted, scanned and budget-cut lists too.
+#[tokio::test]
+async fn previous_cursors_lead_back_page_by_page() {
+    let app = TestApp::spawn().await;
+    let mut all = Vec::new();
+    for i in 0..23 {
+        let name = if i % 2 == 0 { format!("even{i:03}") } else { format!("odd{i:03}") };
+        let u = app.create_user(&json!({"userName": name, "title": format!("t{}", (i * 7) % 23)})).await;
+        all.push(u["id"].as_str().expect("id").to_owned());
+    }
+    let lists: [&[(&str, &str)]; 3] = [
+        &[("count", "5")],
+        &[("count", "4"), ("sortBy", "title"), ("sortOrder", "descending")],
+        &[("count", "3"), ("filter", "userName sw \"even\"")],
+    ];
+    for params in lists {
+        let (forward, _) = walk(&app, "/Users", params).await;
+        // The last page's cursor: walk again, keeping the cursor of each page.
+        let mut cursor = String::new();
+        for _ in 1..forward.len() {
+            cursor = page(&app, "/Users", params, &cursor).await.body["nextCursor"].as_str().unwrap().to_owned();
+        }
+        let mut back = walk_back(&app, "/Users", params, cursor).await;
+        back.reverse();
+        assert_eq!(back, forward, "{params:?}");
+    }
+
+    // Going back from page 2 after page 1's users were deleted: the first page, as it is now.
+    let second = page(&app, "/Users", &[("count", "5")], "").await;
+    let second = page(&app, "/Users", &[("count", "5")], second.body["nextCursor"].as_str().unwrap()).await;
+    for id in &all[..5] {
+        assert_eq!(app.delete(&format!("/Users/{id}")).await.status, StatusCode::NO_CONTENT);
+    }
+    let back = page(&app, "/Users", &[("count", "5")], second.body["previousCursor"].as_str().unwrap()).await;
+    assert_eq!(ids(&back.body), all[5..10]);
+    assert!(back.body.get("previousCursor").is_none(), "{}", back.text);
+
+    // The root search has no previousCursor.
+    let body = json!({"schemas": [SEARCH], "count": 5, "cursor": ""});
+    let first = app.post("/.search", &body).await;
+    let body = json!({"schemas": [SEARCH], "count": 5, "cursor": first.body["nextCursor"]});
+    let second = app.post("/.search", &body).await;
+    assert!(second.body.get("previousCursor").is_none() && second.body["nextCursor"].is_string(), "{}", second.text);
 }
 
 /// RFC 9865 §2.1: a cursor that is garbage, edited, for another endpoint or query, expired, or
@@ -294,23 +365,34 @@ async fn the_service_provider_config_has_the_pagination_block() {
 }
 
 /// A page the 4 MiB budget ends early: its nextCursor continues right after the last user it
-/// returned, so the walk still returns everyone once.
+/// returned, so the walk still returns everyone once (90 users of 120 KB: three pages).
 #[tokio::test]
 async fn a_page_the_byte_budget_cut_continues_after_its_last_user() {
     let app = TestApp::spawn().await;
     let big = "x".repeat(60_000);
     let mut all = Vec::new();
     for i in 0..90 {
-        let u = app.create_user(&json!({"userName": format!("big{i:03}"), "title": big})).await;
+        let u = app.create_user(&json!({"userName": format!("big{i:03}"), "title": big, "displayName": big})).await;
         all.push(u["id"].as_str().expect("id").to_owned());
     }
     let (pages, _) = walk(&app, "/Users", &[("count", "1000")]).await;
     assert!(
         pages.len() > 1 && pages[0].len() < 90,
-        "90 users of 60 KB are more than 4 MiB: {:?}",
+        "90 users of 120 KB are more than 4 MiB: {:?}",
         pages.iter().map(Vec::len).collect::<Vec<_>>()
     );
     assert_eq!(pages.concat(), all);
+    // Going back from the last page, a cut page fills from its end: it meets the page after it,
+    // so the walk back meets every user once too.
+    let mut cursor = String::new();
+    for _ in 1..pages.len() {
+        cursor =
+            page(&app, "/Users", &[("count", "1000")], &cursor).await.body["nextCursor"].as_str().unwrap().to_owned();
+    }
+    let back = walk_back(&app, "/Users", &[("count", "1000")], cursor).await;
+    assert!(back.len() > 1);
+    let back: Vec<String> = back.into_iter().rev().flatten().collect();
+    assert_eq!(back, all);
 }
 
 /// Cursors hold the whole walk: a server restarted on the same file takes the cursor its

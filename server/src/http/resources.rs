@@ -315,7 +315,7 @@ pub async fn search_all(
     if groups {
         page.add::<GroupsApi>(&st, &q, &base, out, &proj).await?;
     }
-    Ok(list_response(page.total, Some(q.start_index), page.resources, None))
+    Ok(list_response(page.total, Some(q.start_index), page.resources, [None, None]))
 }
 
 /// The root search's cursor page: from the walk's position, the rest of its part's page, and
@@ -356,8 +356,10 @@ async fn search_all_by_cursor(
             next = Some((Scope::Groups, found));
         }
     }
-    let next_cursor = next.filter(|_| q.count > 0).map(|(part, at)| walk.next_cursor(Position { part, at }));
-    Ok(list_response(page.total, None, page.resources, next_cursor))
+    // No previousCursor on the root search (RFC 9865 §2 makes it optional): going back across
+    // the Users/Groups boundary is not worth its code for a search no IdP walks backwards.
+    let next_cursor = next.filter(|_| q.count > 0).map(|(part, at)| walk.cursor(Position { part, at }));
+    Ok(list_response(page.total, None, page.resources, [next_cursor, None]))
 }
 
 /// The root search's page as it is filled, one resource type after the other.
@@ -450,17 +452,21 @@ fn search_query(body: &Value) -> Result<(ListQuery, Projection), AppError> {
 async fn run_list<A: Api>(st: &AppState, q: ListQuery, proj: Projection, base: String) -> Result<Response, AppError> {
     // A cursor page has no index (RFC 9865 §2's responses carry none).
     let start = q.cursor.is_none().then_some(q.start_index);
-    let Page { total, resources: items, next_cursor, .. } = A::list(st, q, base, Out::new(&proj, Answer::Read)).await?;
+    let Page { total, resources: items, next_cursor, previous_cursor, .. } =
+        A::list(st, q, base, Out::new(&proj, Answer::Read)).await?;
     let resources = items.into_iter().map(|r| proj.apply(A::rt(), r)).collect();
-    Ok(list_response(total, start, resources, next_cursor))
+    Ok(list_response(total, start, resources, [next_cursor, previous_cursor]))
 }
 
 /// A ListResponse (RFC 7644 §3.4.2); `totalResults` only when known and `startIndex` only for
-/// index paging, `nextCursor` when a cursor walk has more (RFC 9865 §2). No `previousCursor`:
-/// RFC 9865 §2 makes it optional, IdPs only walk forwards, and going back would need every
-/// keyset read backwards too (resumed scans, the root search across two tables), while a page
-/// cut by the byte budget would not come back as the client saw it.
-fn list_response(total: Option<u64>, start: Option<u64>, resources: Vec<Value>, next: Option<String>) -> Response {
+/// index paging; `nextCursor` when a cursor walk has more, `previousCursor` when it is past its
+/// first page (RFC 9865 §2).
+fn list_response(
+    total: Option<u64>,
+    start: Option<u64>,
+    resources: Vec<Value>,
+    [next, previous]: [Option<String>; 2],
+) -> Response {
     let mut body = json!({
         "schemas": [LIST_RESPONSE_URN],
         "itemsPerPage": resources.len(),
@@ -473,6 +479,9 @@ fn list_response(total: Option<u64>, start: Option<u64>, resources: Vec<Value>, 
     }
     if let Some(next) = next {
         body["nextCursor"] = json!(next);
+    }
+    if let Some(previous) = previous {
+        body["previousCursor"] = json!(previous);
     }
     body["Resources"] = json!(resources);
     scim_json(StatusCode::OK, &body)

@@ -7,7 +7,8 @@
 //! (`seq`, the insertion number, and with `sortBy` that resource's sort key), so the next page
 //! is `WHERE seq > ?` (or the first resources after that key): its cost does not grow with how
 //! far the walk has got, and a resource created or deleted meanwhile moves no other one, so
-//! every resource that exists throughout a walk is returned exactly once.
+//! every resource that exists throughout a walk is returned exactly once. A `previousCursor`
+//! holds the position of a page's first resource and reads the page that ends before it.
 //!
 //! The text is base64url (only RFC 3986 unreserved characters, as RFC 9865 §2 asks) of a small
 //! versioned JSON record followed by a 96-bit SHA-256 check over it. The check makes a garbage,
@@ -111,10 +112,9 @@ pub struct Walk {
 }
 
 impl Walk {
-    /// The `nextCursor` for a page that ended at `next` (RFC 9865 §2).
-    pub fn next_cursor(&self, next: Position) -> String {
-        Cursor { scope: self.scope, binding: self.binding.clone(), count: self.count, issued: self.now, pos: next }
-            .to_text()
+    /// The `nextCursor` or `previousCursor` (RFC 9865 §2) that leads to the page at `pos`.
+    pub fn cursor(&self, pos: Position) -> String {
+        Cursor { scope: self.scope, binding: self.binding.clone(), count: self.count, issued: self.now, pos }.to_text()
     }
 }
 
@@ -193,11 +193,12 @@ impl Cursor {
             Scope::Groups => "g",
             Scope::Users | Scope::All => "u",
         };
-        let (seq, key) = match &self.pos.at {
-            Keyset::Start => (Value::Null, Value::Null),
-            Keyset::After { seq, key } => (json!(seq), key.as_ref().map_or(Value::Null, key_json)),
+        let (seq, key, way) = match &self.pos.at {
+            Keyset::Start => (Value::Null, Value::Null, "a"),
+            Keyset::After { seq, key } => (json!(seq), key.as_ref().map_or(Value::Null, key_json), "a"),
+            Keyset::Before { seq, key } => (json!(seq), key.as_ref().map_or(Value::Null, key_json), "b"),
         };
-        let record = json!([VERSION, self.scope.tag(), self.binding, self.count, self.issued, part, seq, key]);
+        let record = json!([VERSION, self.scope.tag(), self.binding, self.count, self.issued, part, seq, key, way]);
         let mut bytes = record.to_string().into_bytes();
         let check = check(&bytes);
         bytes.extend_from_slice(&check);
@@ -229,7 +230,7 @@ impl Cursor {
     }
 
     fn from_record(r: &Value) -> Option<Self> {
-        let a = r.as_array().filter(|a| a.len() == 8)?;
+        let a = r.as_array().filter(|a| a.len() == 9)?;
         if a[0].as_u64()? != VERSION {
             return None;
         }
@@ -244,9 +245,11 @@ impl Cursor {
             "g" => Scope::Groups,
             _ => return None,
         };
-        let at = match &a[6] {
-            Value::Null => Keyset::Start,
-            seq => Keyset::After { seq: seq.as_i64()?, key: key_from_json(&a[7])? },
+        let at = match (&a[6], a[8].as_str()?) {
+            (Value::Null, "a") => Keyset::Start,
+            (seq, "a") => Keyset::After { seq: seq.as_i64()?, key: key_from_json(&a[7])? },
+            (seq, "b") => Keyset::Before { seq: seq.as_i64()?, key: key_from_json(&a[7])? },
+            _ => return None,
         };
         Some(Cursor {
             scope,
@@ -340,7 +343,8 @@ mod tests {
             Some(SortKey::String("ünïcode \"quoted\"".into())),
         ];
         let mut all = vec![cursor(Keyset::Start)];
-        all.extend(keys.into_iter().map(|key| cursor(Keyset::After { seq: 42, key })));
+        all.extend(keys.iter().cloned().map(|key| cursor(Keyset::After { seq: 42, key })));
+        all.extend(keys.into_iter().map(|key| cursor(Keyset::Before { seq: 7, key })));
         for c in all {
             let text = c.to_text();
             assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{text}");

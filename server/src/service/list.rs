@@ -17,6 +17,8 @@
 //! `totalResults` is left out, which RFC 9865 §2 allows. An index-narrowed filter or a sort
 //! reads every match anyway, and then the total is given.
 
+use std::cmp::Ordering;
+
 use rusqlite::Connection;
 use scimbox_validator::filter::{CompareOp, Filter, Literal, SortKey, cmp_sort_keys, sort_key};
 use scimbox_validator::path::AttrPath;
@@ -86,6 +88,23 @@ pub enum Keyset {
         /// Its sort key (ignored without `sortBy`).
         key: Option<SortKey>,
     },
+    /// The page that ends right before this resource (a `previousCursor`).
+    Before {
+        /// Its `seq`.
+        seq: i64,
+        /// Its sort key (ignored without `sortBy`).
+        key: Option<SortKey>,
+    },
+}
+
+impl Keyset {
+    /// The resource it starts after or ends before: its `seq` and sort key.
+    fn pivot(&self) -> Option<(i64, &Option<SortKey>)> {
+        match self {
+            Keyset::Start => None,
+            Keyset::After { seq, key } | Keyset::Before { seq, key } => Some((*seq, key)),
+        }
+    }
 }
 
 /// One page of a list.
@@ -97,7 +116,8 @@ pub struct ListPage {
     pub rows: Vec<ResourceRow>,
     /// With `sortBy` on a keyset page, each row's sort key (for the next page's start).
     pub keys: Vec<Option<SortKey>>,
-    /// On a keyset page: whether matches follow the page's last row.
+    /// On a keyset page: whether matches lie beyond the page in its direction (after its last
+    /// row, or for [`Keyset::Before`] before its first).
     pub more: bool,
 }
 
@@ -116,6 +136,11 @@ pub struct Page {
     /// The `nextCursor` (RFC 9865 §2), when the request came with a `cursor` and this is not
     /// the last page (nor a `count=0` one, which returns no resources to continue from).
     pub next_cursor: Option<String>,
+    /// On a keyset page that is not the first: where the previous page ends (right before the
+    /// first resource returned).
+    pub prev: Option<Keyset>,
+    /// The `previousCursor` (RFC 9865 §2), never on the first page.
+    pub previous_cursor: Option<String>,
 }
 
 /// What a resource type tells the list machinery.
@@ -165,10 +190,8 @@ pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result
     // A keyset page of nothing is a request for the total (RFC 9865 §2 `count`): index paging
     // answers it the same, and counts every match.
     let keyset = q.keyset.as_ref().filter(|_| q.count > 0);
-    let after_seq = match keyset {
-        Some(Keyset::After { seq, .. }) => *seq,
-        _ => i64::MIN,
-    };
+    let backward = matches!(keyset, Some(Keyset::Before { .. }));
+    let pivot_seq = keyset.and_then(Keyset::pivot).map_or(i64::MIN, |(seq, _)| seq);
     let want = q.count.saturating_add(1); // one more than the page: whether more follow
     let offset = q.start_index.saturating_sub(1);
     if q.filter.is_none() && q.sort_by.is_none() {
@@ -176,9 +199,15 @@ pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result
         return rows::snapshot(c, || {
             let total = Some(rows::count(c, T::KIND)?);
             if keyset.is_some() {
-                let mut rows = rows::page_after(c, T::KIND, after_seq, want)?;
+                let mut rows = match backward {
+                    true => rows::page_before(c, T::KIND, pivot_seq, want)?, // nearest first
+                    false => rows::page_after(c, T::KIND, pivot_seq, want)?,
+                };
                 let more = rows.len() as u64 > q.count;
                 rows.truncate(usize::try_from(q.count).unwrap_or(usize::MAX));
+                if backward {
+                    rows.reverse();
+                }
                 return Ok(ListPage { total, rows, keys: Vec::new(), more });
             }
             let rows = if q.count == 0 { Vec::new() } else { rows::page(c, T::KIND, offset, q.count)? };
@@ -215,7 +244,11 @@ pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result
         Some((found, rest)) => found.into_iter().try_for_each(|row| visit(row, rest.as_ref()).map(|_| ()))?,
         None if early => {
             let need = q.filter.as_ref().and_then(|f| prefilter::text_need(f, rt, T::RELATED));
-            rows::scan_after(c, T::KIND, after_seq, need.as_ref(), |row| visit(row, q.filter.as_ref()))?;
+            let visit = |row| visit(row, q.filter.as_ref());
+            match backward {
+                true => rows::scan_before(c, T::KIND, pivot_seq, need.as_ref(), visit)?,
+                false => rows::scan_after(c, T::KIND, pivot_seq, need.as_ref(), visit)?,
+            }
             counted = false;
         }
         None => {
@@ -237,17 +270,22 @@ pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result
     let (window, more): (Vec<(Option<SortKey>, i64)>, bool) = match keyset {
         None => (hits.into_iter().skip(usize::try_from(offset).unwrap_or(usize::MAX)).take(page).collect(), false),
         Some(at) => {
-            let start = match at {
-                Keyset::Start => 0,
-                Keyset::After { seq, key } if q.sort_by.is_some() => {
-                    let pos = (key.clone(), *seq);
-                    hits.partition_point(|h| order(h, &pos) != std::cmp::Ordering::Greater)
-                }
-                Keyset::After { seq, .. } => hits.partition_point(|(_, s)| s <= seq),
+            // Where each match lies against the pivot, in the list's order.
+            let against = |h: &(Option<SortKey>, i64)| match at.pivot() {
+                None => Ordering::Greater,
+                Some((seq, key)) if q.sort_by.is_some() => order(h, &(key.clone(), seq)),
+                Some((seq, _)) => h.1.cmp(&seq),
             };
-            let rest: Vec<_> = hits.into_iter().skip(start).take(page.saturating_add(1)).collect();
-            let more = rest.len() > page;
-            (rest.into_iter().take(page).collect(), more)
+            let (start, end, more) = if backward {
+                let end = hits.partition_point(|h| against(h) == Ordering::Less);
+                let start = end.saturating_sub(page);
+                (start, end, start > 0)
+            } else {
+                let start = hits.partition_point(|h| against(h) != Ordering::Greater);
+                let end = start.saturating_add(page).min(hits.len());
+                (start, end, hits.len() > end)
+            };
+            (hits.into_iter().take(end).skip(start).collect(), more)
         }
     };
     let (keys, seqs): (Vec<Option<SortKey>>, Vec<i64>) = window.into_iter().unzip();
@@ -257,7 +295,7 @@ pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result
 
 /// A list page of `T`, each row rendered by `render`, after checking the query: what
 /// `GET /{Resources}` and `.search` answer. A `cursor` is read here ([`cursor::open`]) and the
-/// page carries the next one.
+/// page carries the next and the previous one.
 pub async fn list_rendered<T: Listed>(
     db: &Db,
     mut q: ListQuery,
@@ -276,30 +314,54 @@ pub async fn list_rendered<T: Listed>(
     let point = at_most_one(T::resource_type(), &q);
     let budget = q.max_bytes.unwrap_or(PAGE_BYTES);
     let work = move |c: &Connection| {
-        let ListPage { total, rows, keys, more } = list_rows::<T>(c, &q, &base)?;
-        let mut resources = Vec::with_capacity(rows.len());
+        let mut listed = list_rows::<T>(c, &q, &base)?;
+        if matches!(q.keyset, Some(Keyset::Before { .. })) && listed.rows.is_empty() && q.count > 0 {
+            // Nothing is left before the page the client came from (deleted since): the page
+            // before it is the first one.
+            q.keyset = Some(Keyset::Start);
+            listed = list_rows::<T>(c, &q, &base)?;
+        }
+        let ListPage { total, rows, keys, more } = listed;
+        // A page going back fills from its end, so that it meets the page the client came from.
+        let backward = matches!(q.keyset, Some(Keyset::Before { .. }));
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        if backward {
+            order.reverse();
+        }
+        let mut taken: Vec<(usize, Value)> = Vec::with_capacity(rows.len());
         let mut used = 0;
-        for row in &rows {
-            let resource = render(c, row, &base)?;
+        for i in order {
+            let resource = render(c, &rows[i], &base)?;
             used += json_len(&resource);
-            if used > budget && !resources.is_empty() {
+            if used > budget && !taken.is_empty() {
                 break; // the page stops here (see PAGE_BYTES)
             }
-            resources.push(resource);
+            taken.push((i, resource));
         }
-        // A keyset page continues right after its last resource, also when the budget cut it.
-        let cut = resources.len() < rows.len();
-        let next = match (&q.keyset, resources.len().checked_sub(1)) {
-            (Some(_), Some(last)) if more || cut => {
-                Some(Keyset::After { seq: rows[last].seq, key: keys.get(last).cloned().flatten() })
-            }
-            _ => None,
+        if backward {
+            taken.reverse();
+        }
+        // A keyset page continues right after its last resource, also when the budget cut it,
+        // and goes back from right before its first, unless it is the first page.
+        let cut = taken.len() < rows.len();
+        let at = |i: usize| (rows[i].seq, keys.get(i).cloned().flatten());
+        let (first, last) = (taken.first().map(|(i, _)| at(*i)), taken.last().map(|(i, _)| at(*i)));
+        let resources: Vec<Value> = taken.into_iter().map(|(_, r)| r).collect();
+        let (next, prev) = match &q.keyset {
+            None => (None, None),
+            Some(Keyset::Before { .. }) => (last, first.filter(|_| more || cut)),
+            Some(Keyset::After { .. }) => (last.filter(|_| more || cut), first),
+            Some(Keyset::Start) => (last.filter(|_| more || cut), None),
         };
-        Ok(Page { total, resources, next, next_cursor: None })
+        let next = next.map(|(seq, key)| Keyset::After { seq, key });
+        let prev = prev.map(|(seq, key)| Keyset::Before { seq, key });
+        Ok(Page { total, resources, next, next_cursor: None, prev, previous_cursor: None })
     };
     let mut page = if point { db.read_now(work).await? } else { db.read(work).await? };
     if let Some(walk) = walk {
-        page.next_cursor = page.next.clone().map(|at| walk.next_cursor(Position { part: Scope::of(T::KIND), at }));
+        let cursor = |at: Option<Keyset>| at.map(|at| walk.cursor(Position { part: Scope::of(T::KIND), at }));
+        page.next_cursor = cursor(page.next.clone());
+        page.previous_cursor = cursor(page.prev.clone());
     }
     Ok(page)
 }
