@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 7's comparison in one command: builds scimbox and the bench in release mode, installs the
 # peer (the Python scim2-server and gunicorn, pinned in bench/peer/requirements.txt) into
-# target/bench-venv, then runs `scimbox-bench compare` and prints its table.
+# target/bench-venv, then runs `scimbox-bench compare` and prints its table; then
+# `scimbox-bench paging` (issue 13: every user by startIndex and by cursor, 100,000 users).
 #
 #   scripts/bench.sh                      100,000 users, the table of docs/benchmarks.md
 #   scripts/bench.sh --users 20000        any `scimbox-bench compare` option passes through
@@ -13,11 +14,17 @@ cd "$(dirname "$0")/.."
 
 profile=release
 args=()
+paging_args=()
 for arg in "$@"; do
     case "$arg" in
         --smoke)
             profile=debug
             args+=(--users 300 --seconds 0.2 --entra-users 40 --membership-ops 10 --import-seconds 10)
+            paging_args+=(--users 300 --samples 3)
+            ;;
+        --json)
+            args+=("$arg")
+            paging_args+=("$arg")
             ;;
         *) args+=("$arg") ;;
     esac
@@ -34,4 +41,6 @@ if [ "$profile" = release ]; then
 else
     cargo build --locked -p scimbox -p scimbox-bench
 fi
-exec "target/$profile/scimbox-bench" compare --scimbox "target/$profile/scimbox" --peer-venv "$venv" "${args[@]}"
+"target/$profile/scimbox-bench" compare --scimbox "target/$profile/scimbox" --peer-venv "$venv" "${args[@]}"
+echo
+exec "target/$profile/scimbox-bench" paging "${paging_args[@]}"

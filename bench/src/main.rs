@@ -7,6 +7,8 @@
 //! - `membership` ([`workloads::membership`]): scimbox in this process (the library's `serve` on
 //!   a database seeded through the library), one client, the cost of one membership change by
 //!   group size.
+//! - `paging` ([`workloads::paging`]): scimbox in this process, every user read page by page by
+//!   `startIndex` and by cursor (RFC 9865), and the first and the last page each way.
 //!
 //! Every answer is checked; a run stops rather than time a failure. Output is a plain-text table,
 //! or JSON with `--json`.
@@ -35,7 +37,7 @@ use clap::{Parser, Subcommand};
 
 use std::net::SocketAddr;
 
-use workloads::{compare, membership};
+use workloads::{compare, membership, paging};
 
 /// Benchmarks of scimbox: the real server, in-process, over loopback.
 #[derive(Debug, Parser)]
@@ -53,6 +55,8 @@ struct Cli {
 enum Workload {
     /// The cost of adding and removing one member of a group, for several group sizes.
     Membership(membership::Args),
+    /// Every user read page by page by startIndex and by cursor, and one page deep in the list.
+    Paging(paging::Args),
     /// scimbox beside the limit (bare axum, raw SQLite) and a peer (scim2-server) on issue 7's
     /// workloads, at 100,000 users: one table of figures and ratios from one run.
     Compare(compare::Args),
@@ -75,6 +79,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.workload {
         Workload::Membership(args) => {
             let report = runtime.block_on(membership::run(&args)).context("the membership benchmark failed")?;
+            workloads::print(&report, cli.json)
+        }
+        Workload::Paging(args) => {
+            let report = runtime.block_on(paging::run(&args)).context("the paging benchmark failed")?;
             workloads::print(&report, cli.json)
         }
         Workload::Compare(args) => {

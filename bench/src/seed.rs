@@ -41,6 +41,14 @@ pub async fn group_with_members(db: &Db, size: usize) -> anyhow::Result<SeededGr
     Ok(SeededGroup { id, first_member, outsider })
 }
 
+/// Seeds `n` users (`user<i>@bench.example`, displayName `Bench User <i>`), in creation order.
+pub async fn users(db: &Db, n: usize) -> anyhow::Result<()> {
+    for start in (0..n).step_by(BATCH) {
+        insert_users(db, start..n.min(start + BATCH), None).await?;
+    }
+    Ok(())
+}
+
 /// Inserts users numbered `range` in one write, as members of the group `member_of` if given;
 /// returns the first one's id.
 async fn insert_users(

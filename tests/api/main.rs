@@ -12,6 +12,7 @@ mod bulk;
 mod check_page;
 mod compat;
 mod config_file;
+mod cursors;
 mod demo;
 mod discovery;
 mod durability;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-/// A `scimType` detail error keyword (RFC 7644 §3.12).
+/// A `scimType` detail error keyword (RFC 7644 §3.12, extended by RFC 9865 §2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ScimType {
     /// The filter syntax was invalid, or an attribute or operator is not supported.
@@ -26,6 +26,13 @@ pub enum ScimType {
     InvalidVers,
     /// The request cannot be completed because of sensitive data in the request URI.
     Sensitive,
+    /// The `cursor` was not issued by this server for this query (RFC 9865 §2.1).
+    InvalidCursor,
+    /// The `cursor` is older than the server's `cursorTimeout` (RFC 9865 §2.1).
+    ExpiredCursor,
+    /// The `count` of a cursor request is above `maxPageSize` or differs from the first page's
+    /// (RFC 9865 §2.1).
+    InvalidCount,
 }
 
 impl ScimType {
@@ -42,6 +49,9 @@ impl ScimType {
             Self::InvalidValue => "invalidValue",
             Self::InvalidVers => "invalidVers",
             Self::Sensitive => "sensitive",
+            Self::InvalidCursor => "invalidCursor",
+            Self::ExpiredCursor => "expiredCursor",
+            Self::InvalidCount => "invalidCount",
         }
     }
 

@@ -847,6 +847,17 @@ static FILTER_SUBS: &[Attribute] = &[
     ro(Attribute::new("maxResults", T::Integer, "The most resources one response returns.").required()),
 ];
 
+/// The `pagination` block RFC 9865 §4 adds to the ServiceProviderConfig.
+static PAGINATION_SUBS: &[Attribute] = &[
+    ro(Attribute::new("cursor", T::Boolean, "Whether cursor-based pagination is supported.").required()),
+    ro(Attribute::new("index", T::Boolean, "Whether index-based pagination is supported.").required()),
+    ro(Attribute::string("defaultPaginationMethod", "The pagination method used when a request names none.")
+        .canonical(&["cursor", "index"])),
+    ro(Attribute::new("defaultPageSize", T::Integer, "The page size when a request has no count.")),
+    ro(Attribute::new("maxPageSize", T::Integer, "The most resources one page returns, whatever the count.")),
+    ro(Attribute::new("cursorTimeout", T::Integer, "The fewest seconds a cursor stays valid between pages.")),
+];
+
 static AUTH_SCHEME_SUBS: &[Attribute] = &[
     ro(Attribute::string("type", "The authentication scheme.").required().canonical(&[
         "oauth",
@@ -875,6 +886,7 @@ pub static SERVICE_PROVIDER_CONFIG_SCHEMA: Schema = Schema {
         supported("changePassword", "Change-password configuration options."),
         supported("sort", "Sort configuration options."),
         supported("etag", "ETag configuration options."),
+        ro(Attribute::complex("pagination", "Pagination configuration options (RFC 9865 §4).", PAGINATION_SUBS)),
         ro(Attribute::complex("authenticationSchemes", "Supported authentication schemes.", AUTH_SCHEME_SUBS)
             .multi()
             .required()),

@@ -4,6 +4,7 @@
 
 pub mod compare;
 pub mod membership;
+pub mod paging;
 
 use anyhow::Context;
 use serde::Serialize;

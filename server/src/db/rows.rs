@@ -140,6 +140,71 @@ pub fn scan(
     Ok(())
 }
 
+/// A keyset page in the default order: at most `limit` rows with `seq` above `after` (RFC 9865
+/// cursors). `seq` is the rowid, so this is a range read of the table whose cost does not
+/// depend on how many rows come before it.
+pub fn page_after(conn: &Connection, kind: Kind, after: i64, limit: u64) -> Result<Vec<ResourceRow>, StoreError> {
+    query(conn, kind, "WHERE seq > ?1 ORDER BY seq LIMIT ?2", params![after, i64::try_from(limit).unwrap_or(i64::MAX)])
+}
+
+/// The keyset page before a position (a `previousCursor`): at most `limit` rows with `seq` below
+/// `before`, the nearest first.
+pub fn page_before(conn: &Connection, kind: Kind, before: i64, limit: u64) -> Result<Vec<ResourceRow>, StoreError> {
+    query(
+        conn,
+        kind,
+        "WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
+        params![before, i64::try_from(limit).unwrap_or(i64::MAX)],
+    )
+}
+
+/// Like [`scan`], from the first row with `seq` above `after`, until `visit` returns `false`.
+pub fn scan_after(
+    conn: &Connection,
+    kind: Kind,
+    after: i64,
+    need: Option<&TextNeed>,
+    visit: impl FnMut(ResourceRow) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    scan_from(conn, kind, "seq > ", "ORDER BY seq", after, need, visit)
+}
+
+/// Like [`scan`] backwards, from the last row with `seq` below `before`, until `visit` returns
+/// `false`.
+pub fn scan_before(
+    conn: &Connection,
+    kind: Kind,
+    before: i64,
+    need: Option<&TextNeed>,
+    visit: impl FnMut(ResourceRow) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    scan_from(conn, kind, "seq < ", "ORDER BY seq DESC", before, need, visit)
+}
+
+fn scan_from(
+    conn: &Connection,
+    kind: Kind,
+    compare: &str,
+    order: &str,
+    pivot: i64,
+    need: Option<&TextNeed>,
+    mut visit: impl FnMut(ResourceRow) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let mut args = Vec::new();
+    let need = need.map(|n| format!("AND {}", n.to_sql("doc", &mut args))).unwrap_or_default();
+    let rest = format!("WHERE {compare}?{} {need} {order}", args.len() + 1);
+    let mut params = text_need::params(&args);
+    params.push(&pivot);
+    let mut stmt = conn.prepare_cached(&select(kind, &rest))?;
+    let mut rows = stmt.query(params.as_slice())?;
+    while let Some(r) = rows.next()? {
+        if !visit(decode(from_row(r)?)?)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// The resources with these insertion numbers, in the order given.
 pub fn by_seqs(conn: &Connection, kind: Kind, seqs: &[i64]) -> Result<Vec<ResourceRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&select(kind, "WHERE seq = ?1"))?;
@@ -236,6 +301,46 @@ mod tests {
                 .unwrap();
             assert_eq!(plan, [format!("SCAN {table} USING COVERING INDEX {table}_seq")], "{table}");
         }
+    }
+
+    /// A keyset page (RFC 9865 cursors) is a range read on the rowid: it starts at its first row
+    /// whatever comes before it, and a resumed scan stops when told.
+    #[test]
+    fn keyset_pages_start_at_their_seq() {
+        let (_d, c) = db();
+        users_with_gaps(&c, 50);
+        let all: Vec<i64> = query(&c, Kind::User, "ORDER BY seq", []).unwrap().iter().map(|r| r.seq).collect();
+        for after in [i64::MIN, 0, 1, 3, 4, 49, 50] {
+            let got: Vec<i64> = page_after(&c, Kind::User, after, 5).unwrap().iter().map(|r| r.seq).collect();
+            let want: Vec<i64> = all.iter().copied().filter(|s| *s > after).take(5).collect();
+            assert_eq!(got, want, "after {after}");
+            let mut scanned = Vec::new();
+            scan_after(&c, Kind::User, after, None, |r| {
+                scanned.push(r.seq);
+                Ok(scanned.len() < 3)
+            })
+            .unwrap();
+            assert_eq!(scanned, want.iter().copied().take(3).collect::<Vec<_>>(), "scan after {after}");
+            let got: Vec<i64> = page_before(&c, Kind::User, after, 5).unwrap().iter().map(|r| r.seq).collect();
+            let want: Vec<i64> = all.iter().rev().copied().filter(|s| *s < after).take(5).collect();
+            assert_eq!(got, want, "before {after}");
+            let mut scanned = Vec::new();
+            scan_before(&c, Kind::User, after, None, |r| {
+                scanned.push(r.seq);
+                Ok(scanned.len() < 3)
+            })
+            .unwrap();
+            assert_eq!(scanned, want.iter().copied().take(3).collect::<Vec<_>>(), "scan before {after}");
+        }
+        let sql = "EXPLAIN QUERY PLAN SELECT doc FROM users WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+        let plan: Vec<String> = c
+            .prepare(sql)
+            .unwrap()
+            .query_map([0, 5], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(plan, ["SEARCH users USING INTEGER PRIMARY KEY (rowid>?)"]);
     }
 
     #[test]

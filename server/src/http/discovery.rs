@@ -21,7 +21,8 @@ use crate::auth;
 use crate::error::AppError;
 use crate::service::accounts;
 use crate::service::bulk::{MAX_OPERATIONS, MAX_PAYLOAD_SIZE};
-use crate::service::list::MAX_RESULTS;
+use crate::service::cursor::{CURSOR_TIMEOUT, MAX_PAGE_SIZE};
+use crate::service::list::{DEFAULT_COUNT, MAX_RESULTS};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -53,6 +54,7 @@ pub fn service_provider_config_json(base: &str) -> Value {
         "changePassword": {"supported": false},
         "sort": {"supported": true},
         "etag": {"supported": true},
+        "pagination": pagination_json(),
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",
@@ -64,6 +66,20 @@ pub fn service_provider_config_json(base: &str) -> Value {
             "resourceType": "ServiceProviderConfig",
             "location": format!("{base}/ServiceProviderConfig"),
         }
+    })
+}
+
+/// The `pagination` block (RFC 9865 §4): both methods, index the default (RFC 9865 §2.4: a
+/// server that paged by index before keeps it, and Okta and Entra page by `startIndex`).
+/// `maxPageSize` is a ceiling: the 4 MiB page budget may end a page sooner.
+fn pagination_json() -> Value {
+    json!({
+        "cursor": true,
+        "index": true,
+        "defaultPaginationMethod": "index",
+        "defaultPageSize": DEFAULT_COUNT,
+        "maxPageSize": MAX_PAGE_SIZE,
+        "cursorTimeout": CURSOR_TIMEOUT,
     })
 }
 

@@ -304,18 +304,58 @@ pub fn list_query(get: impl Fn(&str) -> Option<Value>) -> Result<(ListQuery, Pro
             ));
         }
     };
-    let start = int_param("startIndex", get("startIndex").as_ref())?.unwrap_or(1).max(1);
+    let start = int_param("startIndex", get("startIndex").as_ref())?;
     let count = int_param("count", get("count").as_ref())?.map_or(DEFAULT_COUNT, |c| c.max(0) as u64);
+    let cursor = cursor_param(get("cursor"))?;
+    if cursor.is_some() {
+        cursor_rules(start, count)?;
+    }
     let q = ListQuery {
         filter,
         sort_by,
         sort_order,
-        start_index: start as u64,
+        start_index: start.unwrap_or(1).max(1) as u64,
         count: count.min(MAX_RESULTS),
         max_bytes: None,
+        cursor,
+        keyset: None,
     };
     let proj = Projection::parse(list("attributes").as_deref(), list("excludedAttributes").as_deref())?;
     Ok((q, proj))
+}
+
+/// The `cursor` parameter (RFC 9865 §2): `Some("")` when sent empty (`?cursor` or `cursor=`,
+/// or `"cursor": ""` in a SearchRequest, also `null` there), which asks for a walk's first page.
+fn cursor_param(raw: Option<Value>) -> Result<Option<String>, AppError> {
+    match raw {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(String::new())),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => {
+            Err(AppError::bad(ScimType::InvalidCursor, format!("cursor must be a string (a nextCursor), got {other}")))
+        }
+    }
+}
+
+/// What a cursor request may not carry: `startIndex`, the other paging method (RFC 9865
+/// §2.4 has the client pick one with its parameter; both at once has no meaning, so it is
+/// refused rather than one silently ignored), and a `count` above `maxPageSize`, which RFC
+/// 9865 §2.1 makes `invalidCount` (index paging keeps RFC 7644 §3.4.2.4's clamping).
+fn cursor_rules(start: Option<i64>, count: u64) -> Result<(), AppError> {
+    if start.is_some() {
+        return Err(AppError::bad(
+            ScimType::InvalidValue,
+            "startIndex and cursor are two ways to page (RFC 9865 §2.4): send startIndex to page by index, or \
+             cursor (empty for the first page) to page by cursor, not both",
+        ));
+    }
+    if count > MAX_RESULTS {
+        return Err(AppError::bad(
+            ScimType::InvalidCount,
+            format!("count must be between 0 and {MAX_RESULTS} (maxPageSize) when paging by cursor, got {count}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The `{id}` of a resource path. Wraps axum's `Path` so that a malformed id (bad

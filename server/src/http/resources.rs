@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 use super::extract::{BaseUrl, Params, Projection, ResourceId, ScimJson, list_query};
 use super::{AppState, scim_json};
 use crate::error::AppError;
+use crate::service::cursor::{self, Position, Scope, Walk};
 use crate::service::groups::{self, Members};
-use crate::service::list::{ListQuery, PAGE_BYTES, Page, json_len};
+use crate::service::list::{Keyset, ListQuery, PAGE_BYTES, Page, json_len};
 use crate::service::users::WithAccess;
 use crate::service::{self, Preconditions, Rendered, etag, tag_list_matches, users};
 
@@ -278,13 +279,14 @@ pub async fn search<A: Api>(
 
 /// POST /.search (RFC 7644 §3.4.3): every resource type, Users first, then Groups, paged as one
 /// list. A filter is checked against each type; a type whose schema lacks the filter's
-/// attributes contributes nothing.
+/// attributes contributes nothing. With a `cursor` (RFC 9865 §3), the walk goes through the
+/// Users, then the Groups; its cursor says which and where.
 pub async fn search_all(
     State(st): State<AppState>,
     BaseUrl(base): BaseUrl,
     ScimJson(body): ScimJson,
 ) -> Result<Response, AppError> {
-    let (q, proj) = search_query(&body)?;
+    let (mut q, proj) = search_query(&body)?;
     let applies = |rt: &ResourceType| q.filter.as_ref().is_none_or(|f| f.check(rt).is_ok());
     if let Some(f) = &q.filter
         && !applies(&USER_RESOURCE)
@@ -292,23 +294,72 @@ pub async fn search_all(
     {
         f.check(&USER_RESOURCE)?; // neither type knows the filter's attributes: say why
     }
+    let (users, groups) = (applies(&USER_RESOURCE), applies(&GROUP_RESOURCE));
+    let out = Out::new(&proj, Answer::Read);
+    if let Some(raw) = q.cursor.take() {
+        let walk = cursor::open(Scope::All, &raw, &q)?;
+        return search_all_by_cursor(&st, q, walk, (users, groups), &base, out, &proj).await;
+    }
     // Users come first, then Groups: each type lists its part of the requested window, and the
     // Groups get what is left of the page's count and byte budget.
-    let out = Out::new(&proj, Answer::Read);
     let mut page = RootPage {
         skip: q.start_index.saturating_sub(1),
         left: q.count,
         bytes: PAGE_BYTES,
-        total: 0,
+        total: Some(0),
         resources: Vec::new(),
     };
-    if applies(&USER_RESOURCE) {
+    if users {
         page.add::<UsersApi>(&st, &q, &base, out, &proj).await?;
     }
-    if applies(&GROUP_RESOURCE) {
+    if groups {
         page.add::<GroupsApi>(&st, &q, &base, out, &proj).await?;
     }
-    Ok(list_response(page.total, q.start_index, page.resources))
+    Ok(list_response(page.total, Some(q.start_index), page.resources, [None, None]))
+}
+
+/// The root search's cursor page: from the walk's position, the rest of its part's page, and
+/// when the Users are done and the page has room, the first Groups.
+async fn search_all_by_cursor(
+    st: &AppState,
+    q: ListQuery,
+    walk: Walk,
+    (users, groups): (bool, bool),
+    base: &str,
+    out: Out,
+    proj: &Projection,
+) -> Result<Response, AppError> {
+    let mut page = RootPage { skip: 0, left: q.count, bytes: PAGE_BYTES, total: Some(0), resources: Vec::new() };
+    let mut next = None;
+    let from_groups = walk.from.part == Scope::Groups;
+    if users {
+        let at = (!from_groups).then(|| walk.from.at.clone());
+        next = page.walk::<UsersApi>(st, &q, at, base, out, proj).await?.map(|at| (Scope::Users, at));
+    }
+    if groups {
+        let at = match (from_groups, &next) {
+            (true, _) => Some(walk.from.at.clone()),
+            // The Users filled the page exactly: whether a Group follows is known only by asking
+            // for one, so that the last page carries no nextCursor (RFC 9865 §2).
+            (false, None) if page.left == 0 && q.count > 0 => {
+                let mut probe = RootPage { left: 1, ..page.empty() };
+                let found = probe.walk::<GroupsApi>(st, &q, Some(Keyset::Start), base, out, proj).await?;
+                if !probe.resources.is_empty() || found.is_some() {
+                    next = Some((Scope::Groups, Keyset::Start));
+                }
+                None
+            }
+            (false, None) => Some(Keyset::Start),
+            (false, Some(_)) => None,
+        };
+        if let Some(found) = page.walk::<GroupsApi>(st, &q, at, base, out, proj).await? {
+            next = Some((Scope::Groups, found));
+        }
+    }
+    // No previousCursor on the root search (RFC 9865 §2 makes it optional): going back across
+    // the Users/Groups boundary is not worth its code for a search no IdP walks backwards.
+    let next_cursor = next.filter(|_| q.count > 0).map(|(part, at)| walk.cursor(Position { part, at }));
+    Ok(list_response(page.total, None, page.resources, [next_cursor, None]))
 }
 
 /// The root search's page as it is filled, one resource type after the other.
@@ -319,11 +370,17 @@ struct RootPage {
     left: u64,
     /// Bytes the page may still take ([`PAGE_BYTES`] in all).
     bytes: usize,
-    total: u64,
+    /// The sum of the types' totals, while each is known.
+    total: Option<u64>,
     resources: Vec<Value>,
 }
 
 impl RootPage {
+    /// A page with this one's byte room and nothing in it.
+    fn empty(&self) -> Self {
+        RootPage { skip: 0, left: self.left, bytes: self.bytes.max(1), total: Some(0), resources: Vec::new() }
+    }
+
     /// Lists type `A`'s part of the window and adds its total.
     async fn add<A: Api>(
         &mut self,
@@ -335,16 +392,42 @@ impl RootPage {
     ) -> Result<(), AppError> {
         let window =
             ListQuery { start_index: self.skip + 1, count: self.left, max_bytes: Some(self.bytes), ..q.clone() };
-        let Page { total, resources: items } = A::list(st, window, base.to_owned(), out).await?;
+        let Page { total, resources: items, .. } = A::list(st, window, base.to_owned(), out).await?;
+        let total = total.unwrap_or(0); // index paging always counts
         let taken = items.len() as u64;
         // Fewer than the window holds: the byte budget ended the page, the next one starts here.
         let cut = taken < self.left.min(total.saturating_sub(self.skip));
-        self.total += total;
+        self.total = self.total.map(|t| t + total);
         self.skip = self.skip.saturating_sub(total);
-        self.bytes = self.bytes.saturating_sub(items.iter().map(json_len).sum());
-        self.left = if cut || self.bytes == 0 { 0 } else { self.left - taken.min(self.left) };
-        self.resources.extend(items.into_iter().map(|r| proj.apply(A::rt(), r)));
+        self.take::<A>(items, cut, proj);
         Ok(())
+    }
+
+    /// Lists type `A` by keyset from `at` (`None`: only its total, with `count=0`) into what is
+    /// left of the page; returns where its next page starts, if it has more.
+    async fn walk<A: Api>(
+        &mut self,
+        st: &AppState,
+        q: &ListQuery,
+        at: Option<Keyset>,
+        base: &str,
+        out: Out,
+        proj: &Projection,
+    ) -> Result<Option<Keyset>, AppError> {
+        let count = if at.is_some() { self.left } else { 0 };
+        let window = ListQuery { count, max_bytes: Some(self.bytes), keyset: at, ..q.clone() };
+        let Page { total, resources: items, next, .. } = A::list(st, window, base.to_owned(), out).await?;
+        self.total = self.total.zip(total).map(|(a, b)| a + b);
+        self.take::<A>(items, next.is_some(), proj);
+        Ok(next)
+    }
+
+    /// Adds a type's resources; `full` when that type has more for this page than it gave.
+    fn take<A: Api>(&mut self, items: Vec<Value>, full: bool, proj: &Projection) {
+        let taken = items.len() as u64;
+        self.bytes = self.bytes.saturating_sub(items.iter().map(json_len).sum());
+        self.left = if full || self.bytes == 0 { 0 } else { self.left - taken.min(self.left) };
+        self.resources.extend(items.into_iter().map(|r| proj.apply(A::rt(), r)));
     }
 }
 
@@ -367,19 +450,39 @@ fn search_query(body: &Value) -> Result<(ListQuery, Projection), AppError> {
 }
 
 async fn run_list<A: Api>(st: &AppState, q: ListQuery, proj: Projection, base: String) -> Result<Response, AppError> {
-    let start = q.start_index;
-    let Page { total, resources: items } = A::list(st, q, base, Out::new(&proj, Answer::Read)).await?;
+    // A cursor page has no index (RFC 9865 §2's responses carry none).
+    let start = q.cursor.is_none().then_some(q.start_index);
+    let Page { total, resources: items, next_cursor, previous_cursor, .. } =
+        A::list(st, q, base, Out::new(&proj, Answer::Read)).await?;
     let resources = items.into_iter().map(|r| proj.apply(A::rt(), r)).collect();
-    Ok(list_response(total, start, resources))
+    Ok(list_response(total, start, resources, [next_cursor, previous_cursor]))
 }
 
-fn list_response(total: u64, start: u64, resources: Vec<Value>) -> Response {
-    let body = json!({
+/// A ListResponse (RFC 7644 §3.4.2); `totalResults` only when known and `startIndex` only for
+/// index paging; `nextCursor` when a cursor walk has more, `previousCursor` when it is past its
+/// first page (RFC 9865 §2).
+fn list_response(
+    total: Option<u64>,
+    start: Option<u64>,
+    resources: Vec<Value>,
+    [next, previous]: [Option<String>; 2],
+) -> Response {
+    let mut body = json!({
         "schemas": [LIST_RESPONSE_URN],
-        "totalResults": total,
-        "startIndex": start,
         "itemsPerPage": resources.len(),
-        "Resources": resources,
     });
+    if let Some(total) = total {
+        body["totalResults"] = json!(total);
+    }
+    if let Some(start) = start {
+        body["startIndex"] = json!(start);
+    }
+    if let Some(next) = next {
+        body["nextCursor"] = json!(next);
+    }
+    if let Some(previous) = previous {
+        body["previousCursor"] = json!(previous);
+    }
+    body["Resources"] = json!(resources);
     scim_json(StatusCode::OK, &body)
 }

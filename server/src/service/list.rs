@@ -7,6 +7,17 @@
 //! checks its stored text for the literals the filter needs (`prefilter`), so rows that cannot
 //! match are never decoded. Either way the validator's one filter
 //! evaluator decides, so every attribute of the schema is filterable and sortable.
+//!
+//! Pages come by index (`startIndex`, RFC 7644 §3.4.2.4: the default, what Okta and Entra use)
+//! or by cursor (RFC 9865, [`super::cursor`]): a keyset page starts right after the position
+//! (`seq`, and with `sortBy` the sort key) of the previous page's last resource. Unfiltered,
+//! that is `WHERE seq > ? ORDER BY seq LIMIT n`; with a filter that needs a scan and no sort,
+//! the scan continues from that `seq` and stops once the page is full, so a page costs the
+//! rows between two matches, not the whole table; the total is then not known and
+//! `totalResults` is left out, which RFC 9865 §2 allows. An index-narrowed filter or a sort
+//! reads every match anyway, and then the total is given.
+
+use std::cmp::Ordering;
 
 use rusqlite::Connection;
 use scimbox_validator::filter::{CompareOp, Filter, Literal, SortKey, cmp_sort_keys, sort_key};
@@ -14,6 +25,7 @@ use scimbox_validator::path::AttrPath;
 use scimbox_validator::schema::{ResourceType, USER_RESOURCE};
 use serde_json::Value;
 
+use super::cursor::{self, Position, Scope};
 use super::prefilter;
 use super::{Error, Result};
 use crate::db::rows::{self, Kind, ResourceRow};
@@ -55,25 +67,80 @@ pub struct ListQuery {
     pub count: u64,
     /// The byte budget of the page's resources; `None` is [`PAGE_BYTES`].
     pub max_bytes: Option<usize>,
+    /// `cursor` (RFC 9865 §2) as the client sent it, `Some("")` for a walk's first page;
+    /// `None` pages by index. Read by [`list_rendered`], which sets [`Self::keyset`].
+    pub cursor: Option<String>,
+    /// A keyset page: where it starts. Set from the cursor (or by the root search, which walks
+    /// two tables); `startIndex` is then ignored.
+    pub keyset: Option<Keyset>,
+}
+
+/// Where a keyset page starts in a list's order (RFC 9865 cursors).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Keyset {
+    /// At the beginning.
+    Start,
+    /// Right after the resource with this insertion number and, with `sortBy`, this sort key
+    /// (`None`: it had no value, which sorts last ascending and first descending).
+    After {
+        /// Its `seq`.
+        seq: i64,
+        /// Its sort key (ignored without `sortBy`).
+        key: Option<SortKey>,
+    },
+    /// The page that ends right before this resource (a `previousCursor`).
+    Before {
+        /// Its `seq`.
+        seq: i64,
+        /// Its sort key (ignored without `sortBy`).
+        key: Option<SortKey>,
+    },
+}
+
+impl Keyset {
+    /// The resource it starts after or ends before: its `seq` and sort key.
+    fn pivot(&self) -> Option<(i64, &Option<SortKey>)> {
+        match self {
+            Keyset::Start => None,
+            Keyset::After { seq, key } | Keyset::Before { seq, key } => Some((*seq, key)),
+        }
+    }
 }
 
 /// One page of a list.
 #[derive(Debug)]
 pub struct ListPage {
-    /// Every match, not only this page's.
-    pub total: u64,
+    /// Every match, not only this page's; `None` when a keyset page stopped its scan early.
+    pub total: Option<u64>,
     /// The page's rows.
     pub rows: Vec<ResourceRow>,
+    /// With `sortBy` on a keyset page, each row's sort key (for the next page's start).
+    pub keys: Vec<Option<SortKey>>,
+    /// On a keyset page: whether matches lie beyond the page in its direction (after its last
+    /// row, or for [`Keyset::Before`] before its first).
+    pub more: bool,
 }
 
 /// A rendered list page: what `GET /{Resources}` and `.search` answer, before projection.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Page {
-    /// Every match, not only this page's (`totalResults`).
-    pub total: u64,
+    /// Every match, not only this page's (`totalResults`); `None` when not known (a keyset
+    /// page whose filter scan stopped early: RFC 9865 §2 lets `totalResults` be left out).
+    pub total: Option<u64>,
     /// The page's resources, fully rendered; fewer than asked for when [`PAGE_BYTES`] ended
     /// the page.
     pub resources: Vec<Value>,
+    /// On a keyset page with matches after it: where the next page starts (right after the
+    /// last resource returned, also when [`PAGE_BYTES`] cut the page short).
+    pub next: Option<Keyset>,
+    /// The `nextCursor` (RFC 9865 §2), when the request came with a `cursor` and this is not
+    /// the last page (nor a `count=0` one, which returns no resources to continue from).
+    pub next_cursor: Option<String>,
+    /// On a keyset page that is not the first: where the previous page ends (right before the
+    /// first resource returned).
+    pub prev: Option<Keyset>,
+    /// The `previousCursor` (RFC 9865 §2), never on the first page.
+    pub previous_cursor: Option<String>,
 }
 
 /// What a resource type tells the list machinery.
@@ -120,13 +187,31 @@ pub fn check_query(rt: &ResourceType, q: &ListQuery) -> Result<()> {
 
 /// Filters, sorts and pages (see the module documentation).
 pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result<ListPage, StoreError> {
+    // A keyset page of nothing is a request for the total (RFC 9865 §2 `count`): index paging
+    // answers it the same, and counts every match.
+    let keyset = q.keyset.as_ref().filter(|_| q.count > 0);
+    let backward = matches!(keyset, Some(Keyset::Before { .. }));
+    let pivot_seq = keyset.and_then(Keyset::pivot).map_or(i64::MIN, |(seq, _)| seq);
+    let want = q.count.saturating_add(1); // one more than the page: whether more follow
     let offset = q.start_index.saturating_sub(1);
     if q.filter.is_none() && q.sort_by.is_none() {
         // One snapshot: the total and the page agree even while writes commit.
         return rows::snapshot(c, || {
-            let total = rows::count(c, T::KIND)?;
+            let total = Some(rows::count(c, T::KIND)?);
+            if keyset.is_some() {
+                let mut rows = match backward {
+                    true => rows::page_before(c, T::KIND, pivot_seq, want)?, // nearest first
+                    false => rows::page_after(c, T::KIND, pivot_seq, want)?,
+                };
+                let more = rows.len() as u64 > q.count;
+                rows.truncate(usize::try_from(q.count).unwrap_or(usize::MAX));
+                if backward {
+                    rows.reverse();
+                }
+                return Ok(ListPage { total, rows, keys: Vec::new(), more });
+            }
             let rows = if q.count == 0 { Vec::new() } else { rows::page(c, T::KIND, offset, q.count)? };
-            Ok(ListPage { total, rows })
+            Ok(ListPage { total, rows, keys: Vec::new(), more: false })
         });
     }
     let related = T::RELATED.iter().any(|attr| {
@@ -134,14 +219,17 @@ pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result
             || q.sort_by.as_ref().is_some_and(|p| p.name.eq_ignore_ascii_case(attr))
     });
     let rt = T::resource_type();
+    // A keyset page without a sort that scans stops once it has its rows and one more.
+    let early = keyset.is_some() && q.sort_by.is_none();
     let mut hits: Vec<(Option<SortKey>, i64)> = Vec::new();
     let mut visit = |row: ResourceRow, filter: Option<&Filter>| {
         let res = T::for_filter(c, &row, base, related)?;
         if filter.is_none_or(|f| f.matches(rt, &res)) {
             hits.push((q.sort_by.as_ref().and_then(|p| sort_key(rt, p, &res)), row.seq));
         }
-        Ok::<(), StoreError>(())
+        Ok::<bool, StoreError>(!early || (hits.len() as u64) < want)
     };
+    let mut counted = true;
     match indexed::<T>(c, q.filter.as_ref(), rt)? {
         // The index decided its term exactly: by the same key as uniqueness (a userName's
         // trimmed NFC folded form, which the evaluator's plain case folding would not match),
@@ -151,52 +239,130 @@ pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result
         Some((found, rest)) if rest.is_none() && q.sort_by.is_none() => {
             hits.extend(found.into_iter().map(|r| (None, r.seq)));
         }
-        Some((found, rest)) => found.into_iter().try_for_each(|row| visit(row, rest.as_ref()))?,
+        // Index lookups answer in their own order, so even a keyset page reads them all (they
+        // are few: the index narrowed them), which also gives the total.
+        Some((found, rest)) => found.into_iter().try_for_each(|row| visit(row, rest.as_ref()).map(|_| ()))?,
+        None if early => {
+            let need = q.filter.as_ref().and_then(|f| prefilter::text_need(f, rt, T::RELATED));
+            let visit = |row| visit(row, q.filter.as_ref());
+            match backward {
+                true => rows::scan_before(c, T::KIND, pivot_seq, need.as_ref(), visit)?,
+                false => rows::scan_after(c, T::KIND, pivot_seq, need.as_ref(), visit)?,
+            }
+            counted = false;
+        }
         None => {
             let need = q.filter.as_ref().and_then(|f| prefilter::text_need(f, rt, T::RELATED));
-            rows::scan(c, T::KIND, need.as_ref(), &mut |row| visit(row, q.filter.as_ref()))?;
+            rows::scan(c, T::KIND, need.as_ref(), &mut |row| visit(row, q.filter.as_ref()).map(|_| ()))?;
         }
     }
+    let desc = q.sort_order == SortOrder::Descending;
+    let order = |(a, sa): &(Option<SortKey>, i64), (b, sb): &(Option<SortKey>, i64)| {
+        cmp_sort_keys(a.as_ref(), b.as_ref(), desc).then(sa.cmp(sb))
+    };
     if q.sort_by.is_some() {
-        let desc = q.sort_order == SortOrder::Descending;
-        hits.sort_by(|(a, sa), (b, sb)| cmp_sort_keys(a.as_ref(), b.as_ref(), desc).then(sa.cmp(sb)));
+        hits.sort_by(order);
+    } else if keyset.is_some() {
+        hits.sort_by_key(|(_, seq)| *seq);
     }
-    let total = hits.len() as u64;
-    let seqs: Vec<i64> = hits
-        .into_iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(q.count).unwrap_or(usize::MAX))
-        .map(|(_, seq)| seq)
-        .collect();
-    Ok(ListPage { total, rows: rows::by_seqs(c, T::KIND, &seqs)? })
+    let total = counted.then_some(hits.len() as u64);
+    let page = usize::try_from(q.count).unwrap_or(usize::MAX);
+    let (window, more): (Vec<(Option<SortKey>, i64)>, bool) = match keyset {
+        None => (hits.into_iter().skip(usize::try_from(offset).unwrap_or(usize::MAX)).take(page).collect(), false),
+        Some(at) => {
+            // Where each match lies against the pivot, in the list's order.
+            let against = |h: &(Option<SortKey>, i64)| match at.pivot() {
+                None => Ordering::Greater,
+                Some((seq, key)) if q.sort_by.is_some() => order(h, &(key.clone(), seq)),
+                Some((seq, _)) => h.1.cmp(&seq),
+            };
+            let (start, end, more) = if backward {
+                let end = hits.partition_point(|h| against(h) == Ordering::Less);
+                let start = end.saturating_sub(page);
+                (start, end, start > 0)
+            } else {
+                let start = hits.partition_point(|h| against(h) != Ordering::Greater);
+                let end = start.saturating_add(page).min(hits.len());
+                (start, end, hits.len() > end)
+            };
+            (hits.into_iter().take(end).skip(start).collect(), more)
+        }
+    };
+    let (keys, seqs): (Vec<Option<SortKey>>, Vec<i64>) = window.into_iter().unzip();
+    let keys = if keyset.is_some() && q.sort_by.is_some() { keys } else { Vec::new() };
+    Ok(ListPage { total, rows: rows::by_seqs(c, T::KIND, &seqs)?, keys, more })
 }
 
 /// A list page of `T`, each row rendered by `render`, after checking the query: what
-/// `GET /{Resources}` and `.search` answer.
+/// `GET /{Resources}` and `.search` answer. A `cursor` is read here ([`cursor::open`]) and the
+/// page carries the next and the previous one.
 pub async fn list_rendered<T: Listed>(
     db: &Db,
-    q: ListQuery,
+    mut q: ListQuery,
     base: String,
     render: impl Fn(&Connection, &ResourceRow, &str) -> Result<Value, StoreError> + Send + 'static,
 ) -> Result<Page> {
     check_query(T::resource_type(), &q)?;
+    let walk = match q.cursor.take() {
+        Some(raw) => {
+            let walk = cursor::open(Scope::of(T::KIND), &raw, &q)?;
+            q.keyset = Some(walk.from.at.clone());
+            Some(walk)
+        }
+        None => None,
+    };
     let point = at_most_one(T::resource_type(), &q);
     let budget = q.max_bytes.unwrap_or(PAGE_BYTES);
     let work = move |c: &Connection| {
-        let ListPage { total, rows } = list_rows::<T>(c, &q, &base)?;
-        let mut resources = Vec::with_capacity(rows.len());
+        let mut listed = list_rows::<T>(c, &q, &base)?;
+        if matches!(q.keyset, Some(Keyset::Before { .. })) && listed.rows.is_empty() && q.count > 0 {
+            // Nothing is left before the page the client came from (deleted since): the page
+            // before it is the first one.
+            q.keyset = Some(Keyset::Start);
+            listed = list_rows::<T>(c, &q, &base)?;
+        }
+        let ListPage { total, rows, keys, more } = listed;
+        // A page going back fills from its end, so that it meets the page the client came from.
+        let backward = matches!(q.keyset, Some(Keyset::Before { .. }));
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        if backward {
+            order.reverse();
+        }
+        let mut taken: Vec<(usize, Value)> = Vec::with_capacity(rows.len());
         let mut used = 0;
-        for row in &rows {
-            let resource = render(c, row, &base)?;
+        for i in order {
+            let resource = render(c, &rows[i], &base)?;
             used += json_len(&resource);
-            if used > budget && !resources.is_empty() {
+            if used > budget && !taken.is_empty() {
                 break; // the page stops here (see PAGE_BYTES)
             }
-            resources.push(resource);
+            taken.push((i, resource));
         }
-        Ok(Page { total, resources })
+        if backward {
+            taken.reverse();
+        }
+        // A keyset page continues right after its last resource, also when the budget cut it,
+        // and goes back from right before its first, unless it is the first page.
+        let cut = taken.len() < rows.len();
+        let at = |i: usize| (rows[i].seq, keys.get(i).cloned().flatten());
+        let (first, last) = (taken.first().map(|(i, _)| at(*i)), taken.last().map(|(i, _)| at(*i)));
+        let resources: Vec<Value> = taken.into_iter().map(|(_, r)| r).collect();
+        let (next, prev) = match &q.keyset {
+            None => (None, None),
+            Some(Keyset::Before { .. }) => (last, first.filter(|_| more || cut)),
+            Some(Keyset::After { .. }) => (last.filter(|_| more || cut), first),
+            Some(Keyset::Start) => (last.filter(|_| more || cut), None),
+        };
+        let next = next.map(|(seq, key)| Keyset::After { seq, key });
+        let prev = prev.map(|(seq, key)| Keyset::Before { seq, key });
+        Ok(Page { total, resources, next, next_cursor: None, prev, previous_cursor: None })
     };
-    let page = if point { db.read_now(work).await? } else { db.read(work).await? };
+    let mut page = if point { db.read_now(work).await? } else { db.read(work).await? };
+    if let Some(walk) = walk {
+        let cursor = |at: Option<Keyset>| at.map(|at| walk.cursor(Position { part: Scope::of(T::KIND), at }));
+        page.next_cursor = cursor(page.next.clone());
+        page.previous_cursor = cursor(page.prev.clone());
+    }
     Ok(page)
 }
 

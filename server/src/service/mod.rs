@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admins;
 pub mod bulk;
+pub mod cursor;
 pub mod error;
 pub mod groups;
 pub mod guard;
