@@ -48,6 +48,33 @@ EXPECTED_DEVIATIONS = {
 }
 
 
+SCIMBOX_USER_URN = "urn:ietf:params:scim:schemas:extension:scimbox:2.0:User"
+
+
+def _computed_access_only(result):
+    """Whether a scim2-tester failure is its whole-object comparison of scimbox's User extension
+    after a PATCH, differing only by the effective `access` the server computes and returns by
+    default (readOnly, `returned: default`, issue 13 item 3).
+
+    scim2-tester PATCHes the whole extension object with the writable attributes it generated
+    and then compares the object it reads back for strict equality, read-only sub-attributes
+    included; it leaves readOnly attributes out everywhere else. Anything else in the two
+    objects that differs, or an `access` the server did not fill, still fails."""
+    data = getattr(result, "data", None)
+    if not isinstance(data, dict) or data.get("urn") != SCIMBOX_USER_URN:
+        return False
+    expected = data.get("expected")
+    actual = data.get("modify_actual", data.get("actual"))
+    dump = lambda v: v.model_dump() if hasattr(v, "model_dump") else v
+    expected, actual = dump(expected), dump(actual)
+    if not isinstance(expected, dict) or not isinstance(actual, dict):
+        return False
+    if expected.get("access") is not None or not actual.get("access"):
+        return False
+    strip = lambda d: {k: v for k, v in d.items() if k not in ("access", "schemas")}
+    return strip(expected) == strip(actual)
+
+
 def _one_line(text, limit=None):
     """Collapse a (possibly multi-line) message into a single line."""
     text = " ".join(str(text or "").split())
@@ -125,6 +152,12 @@ def run_scim2_tester(url, token, seed, verbose, timeout):
 
     for result in results:
         kind = outcome.get(result.status, FAILED)
+        if kind == FAILED and _computed_access_only(result):
+            counts[SKIPPED] += 1
+            print(f"DEVIATE  {result.resource_type} {result.title}: the extension read back carries the "
+                  "effective access the server computes (readOnly, returned by default); every "
+                  "attribute the check wrote came back as written -- by design")
+            continue
         counts[kind] += 1
         label = result.title or "?"
         if result.resource_type:
