@@ -34,6 +34,22 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Open connections served at once; beyond it new ones wait in the listen backlog.
     pub max_connections: usize,
+    /// Where Prometheus metrics are served (`/metrics`), apart from the SCIM port; off when
+    /// `None`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Scheduled backups, when set.
+    pub backup: Option<BackupSchedule>,
+}
+
+/// Scheduled backups (`serve --backup-dir DIR --backup-every DURATION --backup-keep N`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSchedule {
+    /// The folder the backups are written to (created if missing, 0700).
+    pub dir: PathBuf,
+    /// The time between two backups.
+    pub every: Duration,
+    /// How many backups are kept; the oldest beyond this are removed after each new one.
+    pub keep: usize,
 }
 
 impl Config {
@@ -52,6 +68,8 @@ impl Config {
             trusted_proxies: Vec::new(),
             public_url: None,
             max_connections: 1024,
+            metrics_listen: None,
+            backup: None,
         }
     }
 

@@ -46,5 +46,19 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("scimbox listening on http://{addr}{} (database {})", config.base_path, config.db_path.display());
+    let _backups = config.backup.clone().map(|schedule| {
+        tracing::info!(dir = %schedule.dir.display(), every = ?schedule.every, keep = schedule.keep, "scheduled backups on");
+        let path = config.db_path.clone();
+        Background(supervise::spawn("backup", move || service::backup::run_schedule(path.clone(), schedule.clone())))
+    });
     serve(AppState::new(db, config), listener, shutdown).await.map_err(|e| e.to_string())
+}
+
+/// A background task stopped when the server stops.
+struct Background(tokio::task::JoinHandle<()>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

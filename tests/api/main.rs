@@ -8,6 +8,7 @@ mod access;
 mod accounts_cli;
 mod admin;
 mod auth_tokens;
+mod backup;
 mod bulk;
 mod compat;
 mod demo;

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod admin;
+mod backup;
 mod demo;
 mod tokens;
 mod validate;
@@ -60,6 +61,12 @@ enum Command {
     /// Try scimbox out: a throwaway server with sample accounts, a token, an admin login and
     /// simulated Okta and Entra ID traffic filling the status page, until Ctrl-C.
     Demo(demo::DemoArgs),
+    /// Copy the database to a file, consistently, even while a server writes to it; the copy is
+    /// checked (SQLite's integrity check, schema version) before it takes the name --out.
+    Backup(backup::BackupArgs),
+    /// Put a backup in place of the database (stop the server first). An existing database is
+    /// replaced only with --force; the backup is checked first.
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +114,20 @@ struct ServeArgs {
     #[arg(long, env = "SCIMBOX_MAX_CONNECTIONS", default_value_t = 1024, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// Serve Prometheus metrics at /metrics on this address (such as 127.0.0.1:9464), apart from
+    /// the SCIM port. Off by default.
+    #[arg(long, env = "SCIMBOX_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+    /// Take scheduled backups into this folder (created 0700 if missing); needs --backup-every.
+    #[arg(long, env = "SCIMBOX_BACKUP_DIR", value_name = "DIR")]
+    backup_dir: Option<PathBuf>,
+    /// How often to take a scheduled backup: 30m, 6h, 1d.
+    #[arg(long, env = "SCIMBOX_BACKUP_EVERY", value_name = "DURATION", value_parser = backup::parse_period)]
+    backup_every: Option<std::time::Duration>,
+    /// How many scheduled backups to keep; the oldest beyond this are removed [default: 7].
+    #[arg(long, env = "SCIMBOX_BACKUP_KEEP", value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    backup_keep: Option<u64>,
 }
 
 /// A CIDR, or a bare address (a /32 or /128).
@@ -161,6 +182,8 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => return validate(args),
         Command::Admin(cmd) => return exit(admin::run(cmd)),
         Command::Demo(args) => demo::run(args),
+        Command::Backup(args) => return exit(backup::run_backup(args)),
+        Command::Restore(args) => return exit(backup::run_restore(args)),
     };
     exit(result.map_err(Failure::from))
 }
@@ -250,6 +273,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         journal_max_rows: args.journal_rows,
         trusted_proxies: args.trusted_proxy,
         max_connections: fit_connections(args.max_connections),
+        metrics_listen: args.metrics_listen,
+        backup: backup::schedule(
+            args.backup_dir,
+            args.backup_every,
+            usize::try_from(args.backup_keep.unwrap_or(7)).unwrap_or(usize::MAX),
+            args.backup_keep.is_some(),
+        )?,
         ..config
     };
     // The blocking pool runs the reads (at most db::READERS at a time) and password checks; left

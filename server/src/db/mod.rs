@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod admins;
+pub mod backup;
 pub mod changes;
 pub mod compat;
 pub mod groups;

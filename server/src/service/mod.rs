@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admins;
+pub mod backup;
 pub mod bulk;
 pub mod error;
 pub mod groups;
