@@ -28,6 +28,7 @@ mod patch_ops;
 mod prefilter;
 mod storage_faults;
 mod token_parity;
+mod transfer;
 mod ui;
 mod user_names;
 mod users;

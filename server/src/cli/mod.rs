@@ -5,6 +5,7 @@ mod admin;
 mod backup;
 mod demo;
 mod tokens;
+mod transfer;
 mod validate;
 
 use std::net::SocketAddr;
@@ -67,6 +68,12 @@ enum Command {
     /// Put a backup in place of the database (stop the server first). An existing database is
     /// replaced only with --force; the backup is checked first.
     Restore(backup::RestoreArgs),
+    /// Write users, groups, memberships, accounts and roles as NDJSON (one JSON object a line),
+    /// from one moment of the database; never token secrets, password hashes or the journal.
+    Export(transfer::ExportArgs),
+    /// Load an export into an empty database (no users, groups, accounts or roles), all or
+    /// nothing, keeping every id, version and timestamp.
+    Import(transfer::ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +191,8 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Backup(args) => return exit(backup::run_backup(args)),
         Command::Restore(args) => return exit(backup::run_restore(args)),
+        Command::Export(args) => return exit(transfer::export(args)),
+        Command::Import(args) => return exit(transfer::import(args)),
     };
     exit(result.map_err(Failure::from))
 }

@@ -25,6 +25,7 @@ pub mod journal;
 pub mod rows;
 pub mod text_need;
 pub mod tokens;
+pub mod transfer;
 pub mod ui;
 pub mod users;
 

@@ -11,6 +11,7 @@ pub mod list;
 pub mod prefilter;
 pub mod status;
 pub mod tokens;
+pub mod transfer;
 pub mod users;
 
 use serde_json::Value;
