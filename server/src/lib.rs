@@ -16,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod journal;
+pub mod metrics;
 pub mod pool;
 pub mod quirks;
 pub mod service;
@@ -51,7 +52,26 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         let path = config.db_path.clone();
         Background(supervise::spawn("backup", move || service::backup::run_schedule(path.clone(), schedule.clone())))
     });
-    serve(AppState::new(db, config), listener, shutdown).await.map_err(|e| e.to_string())
+    let metrics = match config.metrics_listen {
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(|e| format!("cannot listen on {at} for --metrics-listen: {e}"))?;
+            tracing::info!("metrics at http://{}/metrics", l.local_addr().map_err(|e| e.to_string())?);
+            Some(l)
+        }
+        None => None,
+    };
+    let state = AppState::new(db, config);
+    let _metrics = metrics.map(|l| {
+        let state = state.clone();
+        Background(tokio::spawn(async move {
+            if let Err(e) = http::metrics::serve(state, l, std::future::pending()).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        }))
+    });
+    serve(state, listener, shutdown).await.map_err(|e| e.to_string())
 }
 
 /// A background task stopped when the server stops.

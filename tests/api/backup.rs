@@ -22,6 +22,8 @@ pub struct Serving {
     child: Child,
     /// `http://127.0.0.1:PORT/scim/v2`.
     pub base: String,
+    /// The `--metrics-listen` address given, if any (`127.0.0.1:PORT`).
+    pub metrics: Option<String>,
     log: PathBuf,
 }
 
@@ -59,7 +61,8 @@ impl Serving {
                 .stderr(Stdio::from(log_file))
                 .spawn()
                 .expect("spawn scimbox serve");
-            let mut s = Serving { child, base: format!("http://{listen}/scim/v2"), log: log.to_owned() };
+            let mut s =
+                Serving { child, base: format!("http://{listen}/scim/v2"), metrics: metrics_addr, log: log.to_owned() };
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
                 if s.child.try_wait().ok().flatten().is_some() {

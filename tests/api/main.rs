@@ -23,6 +23,7 @@ mod idp_onelogin_jumpcloud;
 mod journal;
 mod journal_hardening;
 mod limits;
+mod metrics;
 mod parity;
 mod patch_ops;
 mod prefilter;

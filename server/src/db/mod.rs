@@ -23,6 +23,7 @@ pub mod groups;
 pub mod health;
 pub mod journal;
 pub mod rows;
+pub mod stats;
 pub mod text_need;
 pub mod tokens;
 pub mod transfer;

@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod error;
 pub mod groups;
 pub mod list;
+pub mod metrics;
 pub mod prefilter;
 pub mod status;
 pub mod tokens;

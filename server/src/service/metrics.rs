@@ -1,0 +1,23 @@
+//! The figures of `/metrics` that are read when scraped (see [`crate::metrics`]).
+
+use std::path::Path;
+
+use super::Result;
+use crate::db::{Db, stats};
+use crate::metrics::Gauges;
+
+/// Users by active state and groups (one read transaction), and the database's size on disk
+/// (the file and its WAL). The journal's figures are the caller's: they live in its recorder.
+pub async fn gauges(db: &Db, path: &Path) -> Result<Gauges> {
+    let (users_active, users_inactive, groups) = db.read(stats::population).await?;
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let wal = format!("{}-wal", path.display());
+    Ok(Gauges {
+        users_active,
+        users_inactive,
+        groups,
+        database_bytes: size(path),
+        wal_bytes: size(Path::new(&wal)),
+        ..Gauges::default()
+    })
+}
