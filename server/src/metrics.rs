@@ -134,8 +134,10 @@ pub fn guard_held(token: &str) {
 }
 
 /// The figures read when `/metrics` is scraped.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Gauges {
+    /// The live tokens' names: their per-token refusal counters are shown, at zero if need be.
+    pub tokens: Vec<String>,
     /// Users with `active` true.
     pub users_active: u64,
     /// Users with `active` false.
@@ -174,6 +176,11 @@ fn gauge(v: u64) -> Gauge {
 
 /// The whole exposition: the counters, then `gauges`, then `# EOF`.
 pub fn render(gauges: &Gauges) -> String {
+    for token in &gauges.tokens {
+        let labels = TokenLabels { token: token.clone() };
+        drop(METRICS.rate_limited.get_or_create(&labels));
+        drop(METRICS.guard_held.get_or_create(&labels));
+    }
     let mut now = Registry::with_prefix("scimbox");
     let users = Family::<StateLabel, Gauge>::default();
     users.get_or_create(&StateLabel { state: "active" }).set(int(gauges.users_active));
@@ -216,10 +223,12 @@ mod tests {
 
     #[test]
     fn the_exposition_ends_with_eof_and_holds_the_gauges() {
-        let text = render(&Gauges { users_active: 3, users_inactive: 1, groups: 2, ..Gauges::default() });
+        let tokens = vec!["okta".to_owned()];
+        let text = render(&Gauges { users_active: 3, users_inactive: 1, groups: 2, tokens, ..Gauges::default() });
         assert!(text.ends_with("# EOF\n"), "{text}");
         assert!(text.contains("scimbox_users{state=\"active\"} 3"), "{text}");
         assert!(text.contains("scimbox_groups 2"), "{text}");
-        assert!(text.contains("# TYPE scimbox_guard_held counter"), "{text}");
+        assert!(text.contains("scimbox_guard_held_total{token=\"okta\"} 0"), "{text}");
+        assert!(text.contains("scimbox_rate_limited_total{token=\"okta\"} 0"), "{text}");
     }
 }

@@ -107,6 +107,10 @@ async fn metrics_parse_and_count_requests_on_their_own_port() {
     assert!(get(&after, "scimbox_database_bytes", &[("file", "db")]) > 0.0);
     assert_eq!(get(&after, "scimbox_journal_shed_total", &[]), 0.0);
     assert!(after.iter().any(|s| s.metric == "scimbox_journal_queue"));
+    for held in ["scimbox_rate_limited_total", "scimbox_guard_held_total"] {
+        let zero = after.iter().find(|s| s.metric == held && s.labels.get("token") == Some("okta-metrics"));
+        assert_eq!(zero.map(value), Some(0.0), "{held} exists for each live token, at zero");
+    }
 
     // The next requests move the counters on.
     let r = req(reqwest::Method::DELETE, &format!("/Users/{}", ids[2])).send().await.unwrap();
