@@ -69,7 +69,7 @@ pub(super) fn export(args: ExportArgs) -> Result<(), Failure> {
 
 pub(super) fn import(args: ImportArgs) -> Result<(), Failure> {
     let counts = if args.input.as_os_str() == "-" {
-        with_store(&args.db.db, async |db| Ok(transfer::import(db, std::io::stdin().lock()).await?))?
+        with_store(&args.db.db, async |db| Ok(transfer::import(db, BufReader::new(std::io::stdin())).await?))?
     } else {
         let file =
             std::fs::File::open(&args.input).map_err(|e| format!("cannot read {}: {e}", args.input.display()))?;

@@ -21,11 +21,12 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
 
+use scimbox_validator::ValidationError;
 use scimbox_validator::resource::normalize;
 use scimbox_validator::schema::{GROUP_RESOURCE, GROUP_URN, ResourceType, USER_RESOURCE};
 use serde_json::{Map, Value, json};
 
-use super::{Error, Result, etag};
+use super::{Result, etag};
 use crate::clock;
 use crate::db::accounts::{Account, Role};
 use crate::db::groups::MemberType;
@@ -165,8 +166,8 @@ impl Loaded {
 }
 
 /// Refuses line `n` of the input.
-fn at(n: usize, why: impl std::fmt::Display) -> Error {
-    Error::invalid(format!("line {n}: {why}; nothing was imported"))
+fn at(n: usize, why: impl std::fmt::Display) -> StoreError {
+    StoreError::Invalid(ValidationError::value(format!("line {n}: {why}; nothing was imported")))
 }
 
 fn text<'a>(obj: &'a Map<String, Value>, key: &str) -> std::result::Result<&'a str, String> {
@@ -327,11 +328,14 @@ fn check_header(obj: &Map<String, Value>) -> std::result::Result<(), String> {
     }
 }
 
-/// Reads and checks a whole file: every line is one JSON object, the header first and the end
-/// line last; each fault names its line.
-fn parse(input: impl BufRead) -> Result<(Vec<(usize, Record)>, Counts)> {
+/// Reads and checks a file line by line, handing each record to `put` as soon as it is checked
+/// (so an import holds the ids it has seen, not the documents): every line is one JSON object,
+/// the header first and the end line last; each fault names its line.
+fn load(
+    input: impl BufRead,
+    mut put: impl FnMut(usize, Record) -> Result<(), StoreError>,
+) -> Result<Counts, StoreError> {
     let mut seen = Seen::default();
-    let mut records = Vec::new();
     let (mut header, mut ended) = (false, false);
     for (i, line) in input.lines().enumerate() {
         let n = i + 1;
@@ -353,24 +357,25 @@ fn parse(input: impl BufRead) -> Result<(Vec<(usize, Record)>, Counts)> {
             continue;
         }
         match seen.line(n, &obj).map_err(|e| at(n, e))? {
-            Some(record) => records.push((n, record)),
+            Some(record) => put(n, record)?,
             None => ended = true,
         }
     }
+    let refuse = |why: String| StoreError::Invalid(ValidationError::value(why));
     if !header {
-        return Err(Error::invalid(format!("the input is empty: no {FORMAT} header; nothing was imported")));
+        return Err(refuse(format!("the input is empty: no {FORMAT} header; nothing was imported")));
     }
     if !ended {
-        return Err(Error::invalid("the file has no end line: it was cut off; nothing was imported"));
+        return Err(refuse("the file has no end line: it was cut off; nothing was imported".into()));
     }
-    Ok((records, seen.counts))
+    Ok(seen.counts)
 }
 
 /// A storage refusal of the record on line `n`, naming the line.
 fn on_line(n: usize) -> impl Fn(StoreError) -> StoreError {
     move |e| match e {
         StoreError::Conflict(m) => StoreError::Conflict(format!("line {n}: {m}; nothing was imported")),
-        StoreError::Invalid(v) => StoreError::Invalid(scimbox_validator::ValidationError::new(
+        StoreError::Invalid(v) if !v.detail.starts_with("line ") => StoreError::Invalid(ValidationError::new(
             v.scim_type,
             format!("line {n}: {}; nothing was imported", v.detail),
         )),
@@ -379,27 +384,27 @@ fn on_line(n: usize) -> impl Fn(StoreError) -> StoreError {
 }
 
 /// Loads an export into `db`, which must hold no users, groups, accounts or roles, in one
-/// transaction: all of it or, on any fault (named with its line), nothing.
-pub async fn import(db: &Db, input: impl BufRead) -> Result<Counts> {
-    let (records, counts) = parse(input)?;
-    db.write(move |c| {
-        if let Some(what) = store::holds_data(c)? {
-            return Err(StoreError::Conflict(format!(
-                "the database already holds {what}; import only into an empty database (a new --db path)"
-            )));
-        }
-        for (n, record) in &records {
-            match record {
-                Record::Account(a) => store::put_account(c, a),
-                Record::Role(r) => store::put_role(c, r),
-                Record::User(u) => store::put_user(c, &u.row()),
-                Record::Group(g) => store::put_group(c, &g.row()),
-                Record::Member(m) => store::put_member(c, m).map(drop),
+/// transaction (the writer's: nothing else is written meanwhile): all of it or, on any fault
+/// (named with its line), nothing.
+pub async fn import(db: &Db, input: impl BufRead + Send + 'static) -> Result<Counts> {
+    let counts = db
+        .write(move |c| {
+            if let Some(what) = store::holds_data(c)? {
+                return Err(StoreError::Conflict(format!(
+                    "the database already holds {what}; import only into an empty database (a new --db path)"
+                )));
             }
-            .map_err(on_line(*n))?;
-        }
-        Ok(())
-    })
-    .await?;
+            load(input, |n, record| {
+                match &record {
+                    Record::Account(a) => store::put_account(c, a),
+                    Record::Role(r) => store::put_role(c, r),
+                    Record::User(u) => store::put_user(c, &u.row()),
+                    Record::Group(g) => store::put_group(c, &g.row()),
+                    Record::Member(m) => store::put_member(c, m).map(drop),
+                }
+                .map_err(on_line(n))
+            })
+        })
+        .await?;
     Ok(counts)
 }
