@@ -42,6 +42,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             config.db_path.display()
         );
     }
+    if let Some(schedule) = &config.backup {
+        service::backup::prepare(schedule).map_err(|e| format!("--backup-dir: {e}"))?;
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

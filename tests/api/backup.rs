@@ -226,6 +226,13 @@ async fn restore_refuses_what_would_lose_data() {
     assert!(text(&list).contains("first") && !text(&list).contains("second"), "{}", text(&list));
     assert_eq!(inspect(&db).0, "ok");
 
+    let r = run(&["backup", "--db", db_s, "--out", dir.path().join(".").join("a.db").to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(65), "{}", text(&r));
+    assert!(text(&r).contains("is the database itself"), "{}", text(&r));
+    let r = run(&["restore", "--db", db_s, "--from", db_s, "--force"]);
+    assert!(text(&r).contains("is the database itself"), "{}", text(&r));
+    assert_eq!(inspect(&db).0, "ok");
+
     let r = run(&["backup", "--db", dir.path().join("missing.db").to_str().unwrap(), "--out", snap_s]);
     assert_eq!(r.status.code(), Some(66), "{}", text(&r));
     assert!(!dir.path().join("missing.db").exists(), "backup never creates the database it copies");
@@ -276,4 +283,18 @@ async fn scheduled_backups_appear_and_are_pruned() {
     drop(server);
     let r = run(&["serve", "--db", db.to_str().unwrap(), "--backup-dir", backups.to_str().unwrap()]);
     assert!(!r.status.success() && text(&r).contains("--backup-every"), "{}", text(&r));
+    let not_a_dir = backups.join("notes.txt");
+    let r = run(&[
+        "serve",
+        "--db",
+        db.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--backup-every",
+        "1h",
+        "--backup-dir",
+        not_a_dir.to_str().unwrap(),
+    ]);
+    assert!(!r.status.success(), "a backup folder that cannot be written stops the start: {}", text(&r));
+    assert!(text(&r).contains("--backup-dir"), "{}", text(&r));
 }

@@ -64,6 +64,27 @@ fn sync_and_rename(path: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Where `path` is, resolved (for a file that does not exist yet, through its folder), to tell
+/// whether two names are one file.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return Some(p);
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    Some(std::fs::canonicalize(dir).ok()?.join(path.file_name()?))
+}
+
+/// Refuses to use one file as both ends of a copy: a backup renamed over the live database
+/// would replace it under the server.
+fn distinct(db: &Path, other: &Path, flag: &str) -> Result<()> {
+    match (resolved(db), resolved(other)) {
+        (Some(a), Some(b)) if a == b => {
+            Err(Error::invalid(format!("{flag} {} is the database itself; name another file", other.display())))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn must_exist(path: &Path, what: &str) -> Result<()> {
     if path.is_file() { Ok(()) } else { Err(Error::NotFound(format!("no {what} at {}", path.display()))) }
 }
@@ -74,6 +95,7 @@ fn must_exist(path: &Path, what: &str) -> Result<()> {
 /// copy that passed. The file is 0600, like the database.
 pub fn backup(db: &Path, out: &Path) -> Result<Done> {
     must_exist(db, "database")?;
+    distinct(db, out, "--out")?;
     if out.is_dir() {
         return Err(Error::invalid(format!("{} is a folder; name the backup file", out.display())));
     }
@@ -100,6 +122,7 @@ pub fn backup(db: &Path, out: &Path) -> Result<Done> {
 /// otherwise replay the old WAL into the new file).
 pub fn restore(db: &Path, from: &Path, force: bool) -> Result<Done> {
     must_exist(from, "backup")?;
+    distinct(db, from, "--from")?;
     let found = store::check(from)?;
     let latest = store::latest_schema_version();
     if found.schema_version > latest {
@@ -158,6 +181,17 @@ pub fn scheduled(db: &Path, schedule: &Schedule) -> Result<(Done, Vec<PathBuf>)>
     let done = backup(db, &schedule.dir.join(scheduled_name()))?;
     let removed = prune(&schedule.dir, schedule.keep)?;
     Ok((done, removed))
+}
+
+/// Checks, at start, that scheduled backups can be written: the folder exists (or is created,
+/// 0700) and takes a file. A wrong `--backup-dir` stops the start rather than a first backup
+/// hours later.
+pub fn prepare(schedule: &Schedule) -> Result<()> {
+    create_private_dir(&schedule.dir)?;
+    let probe = schedule.dir.join(format!(".scimbox-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| io("cannot write backups into", &schedule.dir, &e))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
