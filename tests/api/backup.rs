@@ -118,28 +118,35 @@ async fn a_backup_during_writes_restores_every_acknowledged_user() {
     let server = Serving::start(&db, &dir.path().join("server.log"), &[], false).await;
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let load = {
-        let (acked, stop, url) = (Arc::clone(&acked), Arc::clone(&stop), format!("{}/Users", server.base));
-        tokio::spawn(async move {
-            let client = reqwest::Client::new();
-            let mut i = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                i += 1;
-                let r = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("Content-Type", "application/scim+json")
-                    .body(user(&format!("load-{i:05}")).to_string())
-                    .send()
-                    .await
-                    .expect("POST");
-                assert_eq!(r.status(), StatusCode::CREATED);
-                let body: Value = r.json().await.expect("json");
-                acked.lock().unwrap().push(body["id"].as_str().expect("id").to_owned());
-            }
+    // Four clients create users with 16 KiB titles, so that the database outgrows one step of
+    // the online backup (1 MiB) and the copy spans many steps while the writes go on.
+    let load: Vec<_> = (0..4)
+        .map(|n| {
+            let (acked, stop, url, token) =
+                (Arc::clone(&acked), Arc::clone(&stop), format!("{}/Users", server.base), token.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    i += 1;
+                    let mut body = user(&format!("load-{n}-{i:05}"));
+                    body["title"] = "t".repeat(16 * 1024).into();
+                    let r = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("Content-Type", "application/scim+json")
+                        .body(body.to_string())
+                        .send()
+                        .await
+                        .expect("POST");
+                    assert_eq!(r.status(), StatusCode::CREATED);
+                    let body: Value = r.json().await.expect("json");
+                    acked.lock().unwrap().push(body["id"].as_str().expect("id").to_owned());
+                }
+            })
         })
-    };
-    while acked.lock().unwrap().len() < 100 {
+        .collect();
+    while acked.lock().unwrap().len() < 300 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let before: BTreeSet<String> = acked.lock().unwrap().iter().cloned().collect();
@@ -152,11 +159,14 @@ async fn a_backup_during_writes_restores_every_acknowledged_user() {
     let during = acked.lock().unwrap().len();
     tokio::time::sleep(Duration::from_millis(200)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    load.await.expect("load");
+    for l in load {
+        l.await.expect("load");
+    }
     assert!(out.status.success(), "backup failed: {}", text(&out));
     assert!(text(&out).contains("integrity check passed"), "{}", text(&out));
     let total = acked.lock().unwrap().len();
     assert!(total > during, "writes went on after the backup ({during} then {total})");
+    assert!(std::fs::metadata(&out_file).unwrap().len() > 4 << 20, "the copy took several steps");
     #[cfg(unix)]
     assert_eq!(mode(&out_file), 0o600, "the backup is private like the database");
     assert!(!Path::new(&format!("{}-wal", out_file.display())).exists(), "a backup is one file");
@@ -215,6 +225,20 @@ async fn restore_refuses_what_would_lose_data() {
     let r = run(&["restore", "--db", db_s, "--from", garbage.to_str().unwrap(), "--force"]);
     assert_eq!(r.status.code(), Some(65), "{}", text(&r));
     assert!(text(&r).contains("not a readable SQLite database"), "{}", text(&r));
+    // A backup from a newer scimbox (a migration this binary does not know) is refused.
+    let newer = dir.path().join("newer.db");
+    std::fs::copy(&snap, &newer).unwrap();
+    rusqlite::Connection::open(&newer)
+        .and_then(|c| {
+            c.execute(
+                "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (99, 'future', '', '0')",
+                [],
+            )
+        })
+        .expect("a future migration");
+    let r = run(&["restore", "--db", db_s, "--from", newer.to_str().unwrap(), "--force"]);
+    assert!(!r.status.success());
+    assert!(text(&r).contains("newer scimbox (schema version 99"), "{}", text(&r));
     let r = run(&["restore", "--db", db_s, "--from", dir.path().join("nope.db").to_str().unwrap(), "--force"]);
     assert_eq!(r.status.code(), Some(66), "{}", text(&r));
     let list = run(&["token", "list", "--db", db_s]);

@@ -18,8 +18,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::{StoreError, health};
 
-/// Pages copied per step of the online backup (4 MiB with SQLite's 4 KiB pages).
-pub const PAGES_PER_STEP: i32 = 1024;
+/// Pages copied per step of the online backup (1 MiB with SQLite's 4 KiB pages).
+pub const PAGES_PER_STEP: i32 = 256;
 /// The pause between two steps, and after a busy one.
 const PAUSE: Duration = Duration::from_millis(1);
 /// Steps in a row that may find the source locked before the copy gives up (about 30 s).
