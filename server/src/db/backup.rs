@@ -124,7 +124,7 @@ pub fn check(path: &Path) -> Result<Copied, StoreError> {
 
 /// A database file no one else has open, held so until dropped: what a restore needs before it
 /// replaces the file.
-pub struct Claim(#[allow(dead_code, reason = "held for its locks, never read")] Connection);
+pub struct Claim(#[expect(dead_code, reason = "held for its locks, never read")] Connection);
 
 /// Claims the database at `path` for replacing it. A server keeps its connections open in WAL
 /// mode, and SQLite lets a connection leave WAL mode only when it is the database's only one:
