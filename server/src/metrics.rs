@@ -4,8 +4,9 @@
 //! Two kinds of figure:
 //! - counted as things happen, here, with atomic increments: requests by token, method,
 //!   resource type and status ([`request`], called by `http`'s metrics middleware), their
-//!   latency, and the refusals of the rate limiter and the deprovisioning guard
-//!   ([`rate_limited`], [`guard_held`]);
+//!   latency, the refusals of the rate limiter and the deprovisioning guard
+//!   ([`rate_limited`], [`guard_held`]), and the scheduled backups' outcomes
+//!   ([`backup_succeeded`], [`backup_failed`]);
 //! - read when scraped ([`Gauges`]): users active and inactive, groups (one read transaction,
 //!   through the service), the journal's queue and the entries it shed, the database's size on
 //!   disk (file and WAL). Nothing of these is computed on a request's path.
@@ -64,6 +65,8 @@ struct Metrics {
     latency: Family<LatencyLabels, Histogram>,
     rate_limited: Family<TokenLabels, Counter>,
     guard_held: Family<TokenLabels, Counter>,
+    backup_last_success: Gauge,
+    backup_failures: Counter,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -83,7 +86,14 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Deactivations and deletions held by the deprovisioning guard, by token",
         guard_held.clone(),
     );
-    Metrics { registry, requests, latency, rate_limited, guard_held }
+    let (backup_last_success, backup_failures) = (Gauge::default(), Counter::default());
+    registry.register(
+        "backup_last_success_timestamp_seconds",
+        "When the last scheduled backup was written and verified (Unix time; 0: none yet)",
+        backup_last_success.clone(),
+    );
+    registry.register("backup_failures", "Scheduled backups that failed", backup_failures.clone());
+    Metrics { registry, requests, latency, rate_limited, guard_held, backup_last_success, backup_failures }
 });
 
 /// The method as a label: one of a fixed set.
@@ -131,6 +141,16 @@ pub fn rate_limited(token: &str) {
 /// item 1).
 pub fn guard_held(token: &str) {
     METRICS.guard_held.get_or_create(&TokenLabels { token: token.to_owned() }).inc();
+}
+
+/// Notes a scheduled backup written and verified at `unix_seconds`.
+pub fn backup_succeeded(unix_seconds: i64) {
+    METRICS.backup_last_success.set(unix_seconds);
+}
+
+/// Counts a scheduled backup that failed.
+pub fn backup_failed() {
+    METRICS.backup_failures.inc();
 }
 
 /// The figures read when `/metrics` is scraped.

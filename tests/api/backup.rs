@@ -273,7 +273,7 @@ async fn scheduled_backups_appear_and_are_pruned() {
     std::fs::write(backups.join("notes.txt"), "not ours").unwrap();
     create_token(&db, "sched", None);
     let args = ["--backup-dir", backups.to_str().unwrap(), "--backup-every", "1s", "--backup-keep", "2"];
-    let server = Serving::start(&db, &dir.path().join("server.log"), &args, false).await;
+    let server = Serving::start(&db, &dir.path().join("server.log"), &args, true).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while server.log_text().matches("scheduled backup written").count() < 4 {
         assert!(Instant::now() < deadline, "too few scheduled backups; log:\n{}", server.log_text());
@@ -304,6 +304,16 @@ async fn scheduled_backups_appear_and_are_pruned() {
         assert!(n.starts_with("scimbox-") && n.ends_with("Z.db"), "timestamped: {n}");
         assert_eq!(inspect(&backups.join(n)).0, "ok");
     }
+    let scraped = reqwest::get(format!("http://{}/metrics", server.metrics.as_deref().unwrap())).await.unwrap();
+    let scraped = scraped.text().await.unwrap();
+    let last = scraped
+        .lines()
+        .find_map(|l| l.strip_prefix("scimbox_backup_last_success_timestamp_seconds "))
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or_default();
+    let now = scimbox::clock::now().unix_timestamp();
+    assert!((now - 30..=now + 1).contains(&last), "the last backup's time is a metric: {last} (now {now})");
+    assert!(scraped.contains("scimbox_backup_failures_total 0"), "{scraped}");
     drop(server);
     let r = run(&["serve", "--db", db.to_str().unwrap(), "--backup-dir", backups.to_str().unwrap()]);
     assert!(!r.status.success() && text(&r).contains("--backup-every"), "{}", text(&r));

@@ -10,9 +10,9 @@
 use std::path::{Path, PathBuf};
 
 use super::{Error, Result};
-use crate::clock;
 pub use crate::config::BackupSchedule as Schedule;
 use crate::db::backup::{self as store, Copied};
+use crate::{clock, metrics};
 
 /// What a backup or a restore produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,14 +234,23 @@ pub async fn run_schedule(db: PathBuf, schedule: Schedule) {
         let (db, schedule) = (db.clone(), schedule.clone());
         let outcome = tokio::task::spawn_blocking(move || scheduled(&db, &schedule)).await;
         match outcome {
-            Ok(Ok((done, removed))) => tracing::info!(
-                path = %done.path.display(),
-                bytes = done.bytes,
-                removed = removed.len(),
-                "scheduled backup written and verified"
-            ),
-            Ok(Err(e)) => tracing::warn!(error = %e, "scheduled backup failed; trying again at the next one"),
-            Err(e) => tracing::warn!(error = %e, "scheduled backup task failed; trying again at the next one"),
+            Ok(Ok((done, removed))) => {
+                metrics::backup_succeeded(clock::now().unix_timestamp());
+                tracing::info!(
+                    path = %done.path.display(),
+                    bytes = done.bytes,
+                    removed = removed.len(),
+                    "scheduled backup written and verified"
+                );
+            }
+            Ok(Err(e)) => {
+                metrics::backup_failed();
+                tracing::warn!(error = %e, "scheduled backup failed; trying again at the next one");
+            }
+            Err(e) => {
+                metrics::backup_failed();
+                tracing::warn!(error = %e, "scheduled backup task failed; trying again at the next one");
+            }
         }
     }
 }
