@@ -218,6 +218,15 @@ async fn restore_refuses_what_would_lose_data() {
     assert!(text(&r).contains("open in another process"), "{}", text(&r));
     let ok = reqwest::Client::new().get(format!("{}/Users", server.base)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK, "the running server is unharmed");
+    let write = reqwest::Client::new()
+        .post(format!("{}/Users", server.base))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/scim+json")
+        .body(user("still-writing").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), StatusCode::CREATED, "and still takes writes");
     drop(server);
 
     let garbage = dir.path().join("garbage.db");

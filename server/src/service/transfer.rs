@@ -408,3 +408,50 @@ pub async fn import(db: &Db, input: impl BufRead + Send + 'static) -> Result<Cou
         .await?;
     Ok(counts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `lines` (after a header) through the checks, storing nothing; the first refusal.
+    fn refusal(lines: &[Value]) -> Option<String> {
+        let header = json!({"type": "header", "format": FORMAT, "formatVersion": FORMAT_VERSION});
+        let text: Vec<String> = std::iter::once(&header).chain(lines).map(Value::to_string).collect();
+        load(std::io::Cursor::new(text.join("\n")), |_, _| Ok(())).err().map(|e| e.to_string())
+    }
+
+    fn user(id: &str, created: &str) -> Value {
+        json!({"type": "user", "resource": {"schemas": [scimbox_validator::schema::USER_URN], "id": id,
+            "userName": id, "meta": {"version": "W/\"1\"", "created": created, "lastModified": created}}})
+    }
+
+    const AT: &str = "2026-12-07T10:00:00.000Z";
+
+    #[test]
+    fn a_well_formed_file_passes_and_counts() {
+        let end = json!({"type": "end", "accounts": 1, "roles": 0, "users": 1, "groups": 0, "members": 0});
+        let account = json!({"type": "account", "id": "A", "name": "Acme", "parent": null, "created": AT});
+        assert_eq!(refusal(&[account, user("u1", AT), end]), None);
+    }
+
+    #[test]
+    fn each_fault_names_its_line() {
+        let stamp = refusal(&[user("u1", "2026-12-07 10:00")]).unwrap_or_default();
+        assert!(stamp.contains("line 2: \"created\" must be a UTC time"), "{stamp}");
+        let orphan = json!({"type": "account", "id": "B", "name": "b", "parent": "A", "created": AT});
+        let orphan = refusal(&[orphan]).unwrap_or_default();
+        assert!(orphan.contains("line 2: parent \"A\" is not an account on an earlier line"), "{orphan}");
+        let group = json!({"type": "group", "resource": {"id": "g", "displayName": "G",
+            "meta": {"version": "W/\"1\"", "created": AT, "lastModified": AT}}});
+        let wrong = json!({"type": "member", "group": "g", "value": "u1", "memberType": "Group"});
+        let wrong = refusal(&[user("u1", AT), group, wrong]).unwrap_or_default();
+        assert!(wrong.contains("line 4: \"memberType\" must be \"User\""), "{wrong}");
+        let end = json!({"type": "end", "accounts": 0, "roles": 0, "users": 2, "groups": 0, "members": 0});
+        let short = refusal(&[user("u1", AT), end]).unwrap_or_default();
+        assert!(short.contains("line 3: the end line counts 2 users"), "{short}");
+        let version = json!({"type": "user", "resource": {"id": "u", "userName": "u",
+            "meta": {"version": "3", "created": AT, "lastModified": AT}}});
+        let version = refusal(&[version]).unwrap_or_default();
+        assert!(version.contains("line 2: \"meta.version\" must be W/\"N\""), "{version}");
+    }
+}
