@@ -62,6 +62,22 @@ pub struct Config {
     pub address_rate: u32,
     /// Such requests an address may make at once.
     pub address_burst: u32,
+    /// Where Prometheus metrics are served (`/metrics`), apart from the SCIM port; off when
+    /// `None`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Scheduled backups, when set.
+    pub backup: Option<BackupSchedule>,
+}
+
+/// Scheduled backups (`serve --backup-dir DIR --backup-every DURATION --backup-keep N`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSchedule {
+    /// The folder the backups are written to (created if missing, 0700).
+    pub dir: PathBuf,
+    /// The time between two backups.
+    pub every: Duration,
+    /// How many backups are kept; the oldest beyond this are removed after each new one.
+    pub keep: usize,
 }
 
 impl Config {
@@ -86,6 +102,8 @@ impl Config {
             burst: DEFAULT_BURST,
             address_rate: DEFAULT_ADDRESS_RATE,
             address_burst: DEFAULT_ADDRESS_BURST,
+            metrics_listen: None,
+            backup: None,
         }
     }
 

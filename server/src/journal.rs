@@ -205,6 +205,11 @@ impl Recorder {
         }
     }
 
+    /// How many entries wait to be written (for the metrics' queue depth).
+    pub fn depth(&self) -> usize {
+        self.queue.lock().map(|q| q.items.len()).unwrap_or(0)
+    }
+
     /// How many entries were shed since the process started, and when the first was: `None`
     /// when every request so far was recorded.
     pub fn shed(&self) -> Option<(u64, String)> {

@@ -17,6 +17,7 @@ pub mod duration;
 pub mod error;
 pub mod http;
 pub mod journal;
+pub mod metrics;
 pub mod pool;
 pub mod quirks;
 pub mod service;
@@ -43,12 +44,48 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         );
     }
     warn_expiring_tokens(&db).await;
+    if let Some(schedule) = &config.backup {
+        service::backup::prepare(schedule).map_err(|e| format!("--backup-dir: {e}"))?;
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("scimbox listening on http://{addr}{} (database {})", config.base_path, config.db_path.display());
-    serve(AppState::new(db, config), listener, shutdown).await.map_err(|e| e.to_string())
+    let _backups = config.backup.clone().map(|schedule| {
+        tracing::info!(dir = %schedule.dir.display(), every = ?schedule.every, keep = schedule.keep, "scheduled backups on");
+        let path = config.db_path.clone();
+        Background(supervise::spawn("backup", move || service::backup::run_schedule(path.clone(), schedule.clone())))
+    });
+    let metrics = match config.metrics_listen {
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(|e| format!("cannot listen on {at} for --metrics-listen: {e}"))?;
+            tracing::info!("metrics at http://{}/metrics", l.local_addr().map_err(|e| e.to_string())?);
+            Some(l)
+        }
+        None => None,
+    };
+    let state = AppState::new(db, config);
+    let _metrics = metrics.map(|l| {
+        let state = state.clone();
+        Background(tokio::spawn(async move {
+            if let Err(e) = http::metrics::serve(state, l, std::future::pending()).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        }))
+    });
+    serve(state, listener, shutdown).await.map_err(|e| e.to_string())
+}
+
+/// A background task stopped when the server stops.
+struct Background(tokio::task::JoinHandle<()>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// One warning per active token that expires within [`service::tokens::EXPIRY_WARNING`], so

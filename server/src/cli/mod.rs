@@ -2,10 +2,12 @@
 
 mod accounts;
 mod admin;
+mod backup;
 mod config;
 mod demo;
 mod guard;
 mod tokens;
+mod transfer;
 mod validate;
 
 use std::net::SocketAddr;
@@ -70,6 +72,18 @@ enum Command {
     /// deletions beyond --guard-max per --guard-window are held (429) until released.
     #[command(subcommand)]
     Guard(guard::GuardCommand),
+    /// Copy the database to a file, consistently, even while a server writes to it; the copy is
+    /// checked (SQLite's integrity check, schema version) before it takes the name --out.
+    Backup(backup::BackupArgs),
+    /// Put a backup in place of the database (stop the server first). An existing database is
+    /// replaced only with --force; the backup is checked first.
+    Restore(backup::RestoreArgs),
+    /// Write users, groups, memberships, accounts and roles as NDJSON (one JSON object a line),
+    /// from one moment of the database; never token secrets, password hashes or the journal.
+    Export(transfer::ExportArgs),
+    /// Load an export into an empty database (no users, groups, accounts or roles), all or
+    /// nothing, keeping every id, version and timestamp.
+    Import(transfer::ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +133,20 @@ struct ServeArgs {
     #[arg(long, env = "SCIMBOX_MAX_CONNECTIONS", default_value_t = 1024, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// Serve Prometheus metrics at /metrics on this address (such as 127.0.0.1:9464), apart from
+    /// the SCIM port. Off by default.
+    #[arg(long, env = "SCIMBOX_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+    /// Take scheduled backups into this folder (created 0700 if missing); needs --backup-every.
+    #[arg(long, env = "SCIMBOX_BACKUP_DIR", value_name = "DIR")]
+    backup_dir: Option<PathBuf>,
+    /// How often to take a scheduled backup: 30m, 6h, 1d.
+    #[arg(long, env = "SCIMBOX_BACKUP_EVERY", value_name = "DURATION", value_parser = crate::duration::parse)]
+    backup_every: Option<std::time::Duration>,
+    /// How many scheduled backups to keep; the oldest beyond this are removed [default: 7].
+    #[arg(long, env = "SCIMBOX_BACKUP_KEEP", value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    backup_keep: Option<u64>,
     /// The deprovisioning guard: deactivations plus deletions of existing users (created before
     /// the window began) one token may make per --guard-window; the next one trips the guard,
     /// which then holds that token's deactivations and deletions (429) until `scimbox guard
@@ -253,6 +281,10 @@ pub fn main() -> ExitCode {
         Command::Admin(cmd) => return exit(admin::run(cmd)),
         Command::Demo(args) => demo::run(args),
         Command::Guard(cmd) => return exit(guard::run(cmd)),
+        Command::Backup(args) => return exit(backup::run_backup(args)),
+        Command::Restore(args) => return exit(backup::run_restore(args)),
+        Command::Export(args) => return exit(transfer::export(args)),
+        Command::Import(args) => return exit(transfer::import(args)),
     };
     exit(result.map_err(Failure::from))
 }
@@ -363,6 +395,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         burst: args.burst,
         address_rate: args.address_rate,
         address_burst: args.address_burst,
+        metrics_listen: args.metrics_listen,
+        backup: backup::schedule(
+            args.backup_dir,
+            args.backup_every,
+            usize::try_from(args.backup_keep.unwrap_or(7)).unwrap_or(usize::MAX),
+            args.backup_keep.is_some(),
+        )?,
         ..config
     };
     // The blocking pool runs the reads (at most db::READERS at a time) and password checks; left

@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod admins;
+pub mod backup;
 pub mod changes;
 pub mod compat;
 pub mod groups;
@@ -23,8 +24,10 @@ pub mod guard;
 pub mod health;
 pub mod journal;
 pub mod rows;
+pub mod stats;
 pub mod text_need;
 pub mod tokens;
+pub mod transfer;
 pub mod ui;
 pub mod users;
 

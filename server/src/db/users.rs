@@ -53,15 +53,15 @@ pub fn user_name_key(name: &str) -> String {
 }
 
 /// The keys copied out of a document into indexed columns.
-struct Keys {
-    user_name: String,
-    external_id: Option<String>,
-    active: bool,
-    emails: Vec<String>,
+pub(super) struct Keys {
+    pub(super) user_name: String,
+    pub(super) external_id: Option<String>,
+    pub(super) active: bool,
+    pub(super) emails: Vec<String>,
 }
 
 impl Keys {
-    fn of(doc: &Map<String, Value>) -> Self {
+    pub(super) fn of(doc: &Map<String, Value>) -> Self {
         let text = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_owned);
         let emails = doc
             .get("emails")
@@ -77,7 +77,7 @@ impl Keys {
     }
 }
 
-fn map_unique(e: rusqlite::Error, user_name: &str) -> StoreError {
+pub(super) fn map_unique(e: rusqlite::Error, user_name: &str) -> StoreError {
     if rows::is_unique_violation(&e, "user_name_key") {
         return StoreError::Conflict(format!(
             "userName \"{user_name}\" is already taken by another user (userName is unique, compared \
@@ -87,7 +87,7 @@ fn map_unique(e: rusqlite::Error, user_name: &str) -> StoreError {
     e.into()
 }
 
-fn write_emails(conn: &Connection, seq: i64, emails: &[String]) -> Result<(), StoreError> {
+pub(super) fn write_emails(conn: &Connection, seq: i64, emails: &[String]) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM user_emails WHERE user_seq = ?1")?.execute([seq])?;
     let mut ins = conn.prepare_cached("INSERT INTO user_emails (user_seq, value_key) VALUES (?1, ?2)")?;
     for e in emails {

@@ -13,6 +13,7 @@ mod bulk;
 mod discovery;
 pub mod extract;
 mod journal;
+pub mod metrics;
 pub mod ratelimit;
 pub mod resources;
 pub mod target;
@@ -117,6 +118,7 @@ pub fn app(state: AppState) -> Router {
         .route("/Me", any(me))
         .route("/Me/{*rest}", any(me))
         .route_layer(middleware::from_fn_with_state(state.clone(), ratelimit::per_token))
+        .route_layer(middleware::from_fn(metrics::tag_token))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .route_layer(middleware::from_fn_with_state(state.clone(), ratelimit::anonymous))
         .route_layer(middleware::from_fn_with_state(state.clone(), journal::record));
@@ -126,15 +128,20 @@ pub fn app(state: AppState) -> Router {
         "" => scim,
         base => Router::new().nest(base, scim),
     };
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(healthz))
         .merge(assets::router())
         .merge(ui::router())
         .merge(scim)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), deadline))
-        .layer(middleware::from_fn(log_requests))
-        .with_state(state)
+        .layer(middleware::from_fn(log_requests));
+    // Counted only when someone can read the counts (`--metrics-listen`).
+    let app = match state.config.metrics_listen {
+        Some(_) => app.layer(middleware::from_fn_with_state(state.clone(), metrics::count)),
+        None => app,
+    };
+    app.with_state(state)
 }
 
 /// The routes of one resource type (RFC 7644 §3.2).

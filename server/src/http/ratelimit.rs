@@ -68,6 +68,7 @@ impl RateLimits {
         let Some((limit, rate)) = &self.per_token else { return Ok(()) };
         limit.take(&token.to_owned()).map_err(|wait| {
             self.refused.add(token);
+            crate::metrics::rate_limited(token);
             too_many(format!("connection \"{token}\" sent more than {rate} requests per second (--rate)"), wait)
         })
     }
@@ -77,6 +78,7 @@ impl RateLimits {
         let (Some((limit, rate)), Some(ip)) = (&self.per_address, ip) else { return Ok(()) };
         limit.take(&address_key(ip)).map_err(|wait| {
             self.refused_anonymous.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::rate_limited(crate::metrics::NO_TOKEN);
             too_many(
                 format!("{ip} sent more than {rate} requests per second without a valid token (--address-rate)"),
                 wait,

@@ -224,6 +224,7 @@ pub(crate) fn settle<T>(out: Guarded<T>, caller: Option<&Caller>) -> Result<T> {
     if let Some(c) = caller {
         c.guard.holds.add(&held.token);
     }
+    crate::metrics::guard_held(&held.token);
     if held.tripped {
         tracing::warn!(
             token = %held.token,

@@ -3,15 +3,18 @@
 
 pub mod accounts;
 pub mod admins;
+pub mod backup;
 pub mod bulk;
 pub mod cursor;
 pub mod error;
 pub mod groups;
 pub mod guard;
 pub mod list;
+pub mod metrics;
 pub mod prefilter;
 pub mod status;
 pub mod tokens;
+pub mod transfer;
 pub mod users;
 
 use serde_json::Value;

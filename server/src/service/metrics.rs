@@ -1,0 +1,24 @@
+//! The figures of `/metrics` that are read when scraped (see [`crate::metrics`]).
+
+use std::path::Path;
+
+use super::Result;
+use crate::db::{Db, stats};
+use crate::metrics::Gauges;
+
+/// Users by active state, groups and live token names (one read transaction), and the database's size on disk
+/// (the file and its WAL). The journal's figures are the caller's: they live in its recorder.
+pub async fn gauges(db: &Db, path: &Path) -> Result<Gauges> {
+    let found = db.read(stats::population).await?;
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let wal = format!("{}-wal", path.display());
+    Ok(Gauges {
+        users_active: found.users_active,
+        users_inactive: found.users_inactive,
+        groups: found.groups,
+        tokens: found.tokens,
+        database_bytes: size(path),
+        wal_bytes: size(Path::new(&wal)),
+        ..Gauges::default()
+    })
+}
