@@ -119,3 +119,57 @@ async fn metrics_parse_and_count_requests_on_their_own_port() {
     assert_eq!(get(&last, "scimbox_requests_total", &labels("DELETE", "User", "204")), 1.0);
     assert_eq!(get(&last, "scimbox_users", &[("state", "active")]), 1.0);
 }
+
+/// The rate limiter's refusals and the deprovisioning guard's holds reach `/metrics` per token
+/// (issue 15 items 1, 2 and 5 joined): a burst over `--rate` and a deactivation beyond
+/// `--guard-max` each move their counter, for their token only.
+#[tokio::test]
+async fn rate_limit_refusals_and_guard_holds_are_counted_by_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let noisy = create_token(&db, "noisy", None);
+    let calm = create_token(&db, "calm", None);
+    let flags = ["--rate", "1", "--burst", "3", "--guard-max", "1", "--guard-window", "1s"];
+    let server = Serving::start(&db, &dir.path().join("server.log"), &flags, true).await;
+    let addr = server.metrics.clone().expect("metrics address");
+    let client = reqwest::Client::new();
+    let send = |token: &str, m: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+        let mut r = client
+            .request(m, format!("{}{path}", server.base))
+            .bearer_auth(token)
+            .header("Content-Type", "application/scim+json");
+        if let Some(b) = body {
+            r = r.body(b.to_string());
+        }
+        r.send()
+    };
+
+    let mut refused = 0;
+    for _ in 0..8 {
+        if send(&noisy, reqwest::Method::GET, "/Users", None).await.unwrap().status() == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 4, "a burst of 8 over --burst 3 at 1/s is refused in part: {refused}");
+
+    // The guard counts users that existed before its window: made by the calm token, which
+    // then deletes two of them, the second being held.
+    let mut ids = Vec::new();
+    for i in 0..2 {
+        let r = send(&calm, reqwest::Method::POST, "/Users", Some(user(&format!("g{i}")))).await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        ids.push(r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let first = send(&calm, reqwest::Method::DELETE, &format!("/Users/{}", ids[0]), None).await.unwrap();
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    let second = send(&calm, reqwest::Method::DELETE, &format!("/Users/{}", ids[1]), None).await.unwrap();
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS, "held by the guard");
+
+    let samples = scrape(&addr).await;
+    let by = |metric: &str, token: &str| get(&samples, metric, &[("token", token)]);
+    assert_eq!(by("scimbox_rate_limited_total", "noisy"), f64::from(refused));
+    assert_eq!(by("scimbox_rate_limited_total", "calm"), 0.0);
+    assert_eq!(by("scimbox_guard_held_total", "calm"), 1.0);
+    assert_eq!(by("scimbox_guard_held_total", "noisy"), 0.0);
+}
