@@ -145,6 +145,18 @@ fn granted_accounts(doc: &Map<String, Value>) -> Vec<String> {
     ids
 }
 
+/// Whether an administrator exists and whether a token works at `now` (neither revoked nor
+/// expired): what a first start lacks (the overview and the login page say how to add them).
+pub fn setup(c: &Connection, now: &str) -> Result<(bool, bool), StoreError> {
+    let admin = c.query_row("SELECT EXISTS (SELECT 1 FROM admins)", [], |r| r.get(0))?;
+    let token = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM tokens WHERE revoked IS NULL AND (expires IS NULL OR expires > ?1))",
+        [now],
+        |r| r.get(0),
+    )?;
+    Ok((admin, token))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

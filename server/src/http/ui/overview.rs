@@ -10,6 +10,7 @@ use super::{Layout, Page, UiError};
 use crate::http::AppState;
 use crate::service::guard;
 use crate::service::status::overview::{self, SOON_DAYS, UserCounts};
+use crate::service::status::setup;
 
 /// One IdP connection's activity.
 pub struct ConnectionRow {
@@ -48,6 +49,8 @@ pub struct OverviewPage {
     shed: Option<(u64, String)>,
     /// The tokens whose deactivations and deletions the deprovisioning guard holds.
     held: Vec<guard::TokenGuard>,
+    /// No token works yet: the command that issues one (a first start).
+    token_command: Option<String>,
 }
 
 /// GET /.
@@ -55,6 +58,8 @@ pub async fn page(State(state): State<AppState>, session: AdminSession) -> Resul
     let o = overview::overview(&state.db, &state.journal).await?;
     let mut held = guard::status(&state.db, state.deprovisioning.window()).await?;
     held.retain(guard::TokenGuard::holding);
+    let token_command =
+        (!setup::setup(&state.db).await?.has_token).then(|| setup::token_command(&state.config.db_path));
     let at = o.at;
     Ok(Page::ok(OverviewPage {
         layout: Layout::new("Overview", "/", &session),
@@ -79,5 +84,6 @@ pub async fn page(State(state): State<AppState>, session: AdminSession) -> Resul
         store_fault: o.store_fault,
         shed: o.shed,
         held,
+        token_command,
     }))
 }
