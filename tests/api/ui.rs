@@ -556,3 +556,65 @@ async fn logout_needs_csrf_and_ends_the_session() {
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     assert_eq!(b.get("/").await.status, StatusCode::SEE_OTHER, "the old cookie no longer works");
 }
+
+/// The first `href="PREFIX..."` link of `html` (its whole value).
+fn first_link(html: &str, prefix: &str) -> String {
+    let needle = format!("href=\"{prefix}");
+    let start = html.find(&needle).unwrap_or_else(|| panic!("no link to {prefix}... in:\n{html}")) + "href=\"".len();
+    html[start..].split('"').next().unwrap_or_default().to_owned()
+}
+
+/// Issue 16: every page, the login and error pages too, has exactly one `<h1>`, names a favicon
+/// that is answered (and `/favicon.ico` is, for clients that look there unasked), and puts the
+/// navigation before the Log out button, so it comes first in tab order.
+#[tokio::test]
+async fn every_page_has_one_h1_a_favicon_and_the_navigation_before_log_out() {
+    let (app, b) = logged_in().await;
+    let ann = app.create_user(&user("ann@example.com")).await;
+    let group = app.post("/Groups", &json!({"displayName": "Ops", "members": [{"value": ann["id"]}]})).await;
+    assert_eq!(group.status, StatusCode::CREATED, "{}", group.text);
+    let journal = eventually(&b, "/journal", "href=\"/journal/").await;
+    let entry = first_link(&journal, "/journal/");
+    let paths = [
+        "/".to_owned(),
+        "/users".to_owned(),
+        format!("/users/{}", ann["id"].as_str().unwrap()),
+        "/accounts".to_owned(),
+        "/groups".to_owned(),
+        format!("/groups/{}", group.body["id"].as_str().unwrap()),
+        "/tokens".to_owned(),
+        "/journal".to_owned(),
+        entry,
+        "/check".to_owned(),
+        "/users/no-such-user".to_owned(),
+    ];
+    let anon = Browser::new(&app);
+    let mut pages = Vec::new();
+    for path in &paths {
+        pages.push((path.clone(), b.get(path).await));
+    }
+    pages.push(("/login (logged out)".into(), anon.get("/login").await));
+    pages.push(("/check (logged out)".into(), anon.get("/check").await));
+    for (path, got) in &pages {
+        let html = &got.html;
+        assert_eq!(html.matches("<h1").count(), 1, "{path}: one <h1>:\n{html}");
+        // The error page is plain (no navigation, no session form); every other page has both.
+        let nav = html.find(r#"<nav aria-label="Main">"#);
+        assert!(nav.is_some() || got.status == StatusCode::NOT_FOUND, "{path}: no navigation");
+        if let (Some(nav), Some(logout)) = (nav, html.find(r#"action="/logout""#)) {
+            assert!(nav < logout, "{path}: Log out comes before the navigation");
+        }
+        let icon = html.find(r#"<link rel="icon" href=""#).unwrap_or_else(|| panic!("{path}: no favicon link"));
+        let href = html[icon + r#"<link rel="icon" href=""#.len()..].split('"').next().unwrap().replace("&#61;", "=");
+        let got = anon.get(&href).await;
+        assert_eq!(got.status, StatusCode::OK, "{path}: its favicon {href}");
+        assert_eq!(got.headers["content-type"], "image/svg+xml");
+    }
+    // "Tokens" is the page's title, no longer also the title of its first section.
+    let tokens = &pages[6].1.html;
+    assert!(tokens.contains("<h1>Tokens</h1>") && !tokens.contains(">Tokens</h2>"), "{tokens}");
+    let ico = anon.get("/favicon.ico").await;
+    assert_eq!(ico.status, StatusCode::OK);
+    assert_eq!(ico.headers["content-type"], "image/svg+xml");
+    assert!(ico.html.starts_with("<svg") && ico.headers.contains_key("etag"), "{}", ico.html);
+}
