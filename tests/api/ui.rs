@@ -624,3 +624,129 @@ async fn every_page_has_one_h1_a_favicon_and_the_navigation_before_log_out() {
     assert_eq!(ico.headers["content-type"], "image/svg+xml");
     assert!(ico.html.starts_with("<svg") && ico.headers.contains_key("etag"), "{}", ico.html);
 }
+
+/// The rows of the journal's list: each row's HTML.
+fn journal_rows(html: &str) -> Vec<&str> {
+    let Some(table) = html.find(r#"<table class="entries"#) else { return Vec::new() };
+    let body = &html[table..];
+    let body = &body[body.find("<tbody>").unwrap_or(0)..body.find("</tbody>").unwrap_or(body.len())];
+    body.split("<tr").skip(1).collect()
+}
+
+/// The statuses of the journal's rows, in order.
+fn statuses(html: &str) -> Vec<u16> {
+    journal_rows(html)
+        .iter()
+        .map(|row| {
+            let at = row.find(r#"<span class="status "#).expect("a status") + r#"<span class="status "#.len();
+            row[at..].split('>').nth(1).and_then(|s| s.split('<').next()).unwrap_or("").parse().expect("a number")
+        })
+        .collect()
+}
+
+/// Issue 16: the journal narrows by connection, outcome, user and time, all as query parameters
+/// applied in SQL, so a filtered view is a link; rows of writes name their user.
+#[tokio::test]
+async fn journal_filters_narrow_the_rows_and_rows_name_their_user() {
+    let (app, b) = logged_in().await;
+    // A second connection.
+    let okta = scimbox::auth::generate();
+    let hash = scimbox::auth::hash(&okta);
+    let now = scimbox::stamp::timestamp(scimbox::clock::now());
+    app.db.write(move |c| scimbox::db::tokens::insert(c, "okta", &hash, &now, None)).await.expect("token");
+    let ann = app.create_user(&user("Ann@example.com")).await;
+    let ann_id = ann["id"].as_str().unwrap().to_owned();
+    app.post("/Users", &user("ann@example.com")).await.assert_error(409, Some("uniqueness"));
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "replace", "path": "title", "value": "Boss"}]});
+    assert_eq!(app.patch(&format!("/Users/{ann_id}"), &patch).await.status, StatusCode::OK);
+    let cy = app
+        .client
+        .post(format!("{}/Users", app.base))
+        .bearer_auth(&okta)
+        .header("Content-Type", "application/scim+json")
+        .body(user("cy@example.com").to_string())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(cy.status(), StatusCode::CREATED);
+    let anon = app.client.get(format!("{}/Users", app.base)).send().await.expect("request");
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+    let all = eventually(&b, "/journal", "5 requests recorded, 2 failed").await;
+    assert_eq!(statuses(&all), [401, 201, 200, 409, 201], "newest first");
+
+    // The PATCH row names its user, linked, though its body does not; the refused create too.
+    let rows = journal_rows(&all);
+    assert!(rows[2].contains(&format!(r#"<a href="/users/{ann_id}">Ann@example.com</a>"#)), "{}", rows[2]);
+    assert!(rows[3].contains(r#"<span class="subject">ann@example.com</span>"#), "{}", rows[3]);
+
+    let narrowed = |q: &'static str| {
+        let b = &b;
+        async move {
+            let got = b.get(&format!("/journal?{q}")).await;
+            assert_eq!(got.status, StatusCode::OK, "{q}: {}", got.html);
+            statuses(&got.html)
+        }
+    };
+    assert_eq!(narrowed("connection=okta").await, [201]);
+    assert_eq!(narrowed("connection=-").await, [401]);
+    assert_eq!(narrowed("connection=test").await, [200, 409, 201]);
+    assert_eq!(narrowed("outcome=failed").await, [401, 409]);
+    assert_eq!(narrowed("outcome=succeeded").await, [201, 200, 201]);
+    // By userName in any case (the create, the refused create naming it, the PATCH), or by id.
+    assert_eq!(narrowed("user=ANN%40example.com").await, [200, 409, 201]);
+    assert_eq!(statuses(&b.get(&format!("/journal?user={ann_id}")).await.html), [200, 409, 201]);
+    assert_eq!(narrowed("user=ann%40example.com&outcome=failed").await, [409]);
+    assert_eq!(narrowed("user=nobody").await, Vec::<u16>::new());
+    assert_eq!(narrowed("user=cy%40example.com&connection=okta&failures=1").await, [201]);
+    // Time: a range that holds everything, one in the future, one in the past, one back from now.
+    assert_eq!(narrowed("from=2000-01-01&to=2999-12-31T23:59").await.len(), 5);
+    assert_eq!(narrowed("from=2999-01-01").await, Vec::<u16>::new());
+    assert_eq!(narrowed("to=2000-01-01").await, Vec::<u16>::new());
+    assert_eq!(narrowed("from=1h&outcome=failed").await, [401, 409]);
+
+    // The filtered view says what matched, keeps the filters in its form and in its order toggle.
+    let got = b.get("/journal?outcome=failed&user=ann%40example.com").await;
+    assert!(got.html.contains(r#"id="journal-matched">1 request matches, 1 failed."#), "{}", got.html);
+    assert!(
+        got.html.contains(r#"<option value="failed" selected>"#) && got.html.contains(r#"value="ann@example.com""#)
+    );
+    assert!(
+        got.html.contains(r#"href="/journal?outcome=failed&#38;user=ann%40example.com&#38;failures=1""#),
+        "{}",
+        got.html
+    );
+
+    // Bad filters are told, not ignored.
+    for (q, says) in [
+        ("from=yesterday", "From: &#34;yesterday&#34; is not a time"),
+        ("to=1h", "To: &#34;1h&#34; is not a time"),
+        ("outcome=maybe", "The outcome &#34;maybe&#34; is not one the journal knows"),
+    ] {
+        let got = b.get(&format!("/journal?{q}")).await;
+        assert_eq!(got.status, StatusCode::BAD_REQUEST, "{q}");
+        assert!(got.html.contains(says), "{q}: {}", got.html);
+    }
+}
+
+/// Issue 16: a group's history is paged, 50 changes a page, newest first.
+#[tokio::test]
+async fn group_history_is_paged() {
+    let (app, b) = logged_in().await;
+    let group = app.post("/Groups", &json!({"displayName": "Ops"})).await;
+    let id = group.body["id"].as_str().unwrap().to_owned();
+    for i in 0..54 {
+        let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                           "Operations": [{"op": "replace", "path": "displayName", "value": format!("Ops {i}")}]});
+        assert_eq!(app.patch(&format!("/Groups/{id}"), &patch).await.status, StatusCode::OK);
+    }
+    let changes = |html: &str| html.matches(r#"<strong class="action">"#).count();
+    let first = b.get(&format!("/groups/{id}")).await;
+    assert_eq!(changes(first.assert_ok()), 50);
+    assert!(first.html.contains(r#"id="changes-total">55 changes recorded"#), "{}", first.html);
+    assert!(first.html.contains(&format!(r#"<a rel="next" href="/groups/{id}?page=2">"#)), "{}", first.html);
+    let second = b.get(&format!("/groups/{id}?page=2")).await;
+    assert_eq!(changes(second.assert_ok()), 5);
+    assert!(second.html.contains(">created</strong>"), "the oldest change, the creation, is on the last page");
+    assert!(!first.html.contains(">created</strong>"));
+}

@@ -265,6 +265,34 @@ await check("journal: failures first, the refusal with its reason and fix", asyn
   expect(entry.includes("Okta SCIM Client 1.0.0"), "the client is not shown");
 });
 
+await check("journal: the filter form narrows the rows and its address can be shared", async () => {
+  await go("/journal");
+  const before = await page.locator("main table.entries tbody tr").count();
+  await page.selectOption("#f-outcome", "failed");
+  await page.fill("#f-user", "pat.typo@acme.example");
+  await Promise.all([page.waitForNavigation(), page.click("#journal-filters button[type=submit]")]);
+  const url = new URL(page.url());
+  expect(url.searchParams.get("outcome") === "failed" && url.searchParams.get("user") === "pat.typo@acme.example", `at ${page.url()}`);
+  const rows = await page.locator("main table.entries tbody tr").allInnerTexts();
+  expect(rows.length === 1 && rows.length < before && /\b400\b/.test(rows[0]) && rows[0].includes("pat.typo@acme.example"), `filtered rows: ${JSON.stringify(rows)} of ${before}`);
+  const shared = await browser.newContext();
+  try {
+    const other = await shared.newPage();
+    await other.goto(url.href);
+    expect(new URL(other.url()).pathname === "/login", "a shared link still needs a login");
+  } finally {
+    await shared.close();
+  }
+  await go(`${url.pathname}${url.search}`);
+  expect((await page.locator("main table.entries tbody tr").count()) === 1, "the same address, the same rows");
+  expect((await page.inputValue("#f-user")) === "pat.typo@acme.example", "the form shows the filter in force");
+  await go("/journal?connection=browser&outcome=succeeded");
+  const ok = await page.locator("main table.entries .status").allInnerTexts();
+  expect(ok.length > 0 && ok.every((s) => Number(s) < 400), `succeeded: ${ok.join(",")}`);
+  const names = await page.locator("main table.entries .subject").allInnerTexts();
+  expect(names.includes("ada.lovelace@acme.example") && names.includes("Acme Engineering"), `rows name their user or group: ${names.join(", ")}`);
+});
+
 await check("journal: every entry's page, bodies redacted and escaped", async () => {
   await go("/journal");
   const links = await page.locator("main table tbody tr a[href^='/journal/']").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
