@@ -427,13 +427,25 @@ async fn tokens_are_shown_once_revoked_and_need_csrf() {
     assert!(bad.status == StatusCode::BAD_REQUEST && bad.html.contains("not a duration"), "{}", bad.html);
     let no_csrf = b.post("/tokens/okta-prod/revoke", &[]).await;
     assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
-    let revoked = b.post("/tokens/okta-prod/revoke", &[("csrf", &csrf)]).await;
+    // Issue 16: the Revoke button asks first; only the confirmation's ticked box revokes.
+    let asked = b.post("/tokens/okta-prod/revoke", &[("csrf", &csrf)]).await;
+    assert!(
+        asked.assert_ok().contains(r#"id="revoke-confirm""#)
+            && asked.html.contains(r#"name="confirm" value="yes" required"#)
+    );
+    assert!(asked.html.contains(r#"action="/tokens/okta-prod/rotate""#), "rotation is offered instead");
+    let unticked = b.post("/tokens/okta-prod/revoke", &[("csrf", &csrf), ("confirm", "")]).await;
+    assert!(unticked.assert_ok().contains(r#"id="revoke-confirm""#));
+    assert_eq!(scim(secret.to_owned()).await, StatusCode::OK, "asking revoked nothing");
+    let unknown = b.post("/tokens/nope/revoke", &[("csrf", &csrf)]).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let revoked = b.post("/tokens/okta-prod/revoke", &[("csrf", &csrf), ("confirm", "yes")]).await;
     assert_eq!((revoked.status, revoked.location()), (StatusCode::SEE_OTHER, "/tokens?revoked=okta-prod"));
     let after = b.get(revoked.location()).await;
     assert!(after.html.contains(r#"id="notice""#) && after.html.contains(">revoked</span>"), "{}", after.html);
     tokio::time::sleep(scimbox::auth::CACHE_TTL).await;
     assert_eq!(scim(secret.to_owned()).await, StatusCode::UNAUTHORIZED);
-    let twice = b.post("/tokens/okta-prod/revoke", &[("csrf", &csrf)]).await;
+    let twice = b.post("/tokens/okta-prod/revoke", &[("csrf", &csrf), ("confirm", "yes")]).await;
     assert_eq!(twice.status, StatusCode::NOT_FOUND);
     let forged = b.get("/tokens?revoked=everything").await;
     assert!(!forged.html.contains(r#"id="notice""#), "only a real revoke is announced");

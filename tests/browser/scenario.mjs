@@ -505,6 +505,28 @@ await check("/check: keeps working offline once loaded", async () => {
   }
 });
 
+await check("revoke needs a second, explicit step (no JavaScript involved)", async () => {
+  await page.setViewportSize({ width: 390, height: 800 });
+  await go("/tokens");
+  await page.fill("#token-name", "doomed");
+  await Promise.all([page.waitForNavigation(), page.click("#create-token button[type=submit]")]);
+  await Promise.all([page.waitForNavigation(), page.click("button[aria-label='Revoke doomed']")]);
+  expect(new URL(page.url()).pathname === "/tokens/doomed/revoke", `after Revoke at ${page.url()}`);
+  expect((await text("main")).includes("Revoke “doomed”?"), "no confirmation asked");
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth);
+  expect(wide, "the confirmation page is wider than a phone");
+  // The box is required: submitting without it stays on the page and revokes nothing.
+  await page.click("#revoke-confirm button[type=submit]");
+  await page.waitForTimeout(200);
+  expect(new URL(page.url()).pathname === "/tokens/doomed/revoke", "an unticked confirmation was sent");
+  await page.check("#confirm-revoke");
+  await Promise.all([page.waitForNavigation(), page.click("#revoke-confirm button[type=submit]")]);
+  expect(new URL(page.url()).search === "?revoked=doomed", `after confirming at ${page.url()}`);
+  const row = await page.locator("#tokens tr", { hasText: "doomed" }).innerText();
+  expect(row.includes("revoked"), `the token is not revoked: ${row}`);
+  await page.setViewportSize({ width: 1280, height: 800 });
+});
+
 await check("log out ends the session", async () => {
   await go("/");
   await Promise.all([page.waitForNavigation(), page.click("form[action='/logout'] button")]);

@@ -1,7 +1,8 @@
 //! `/tokens`: the bearer tokens with their status, expiry and last use, each connection's
 //! compatibility report (its clients and the RFC departures scimbox accepted from them), a form
 //! that issues a token (shown once, on the response), and rotate and revoke buttons per live
-//! token (a rotation's new secret is shown once too).
+//! token (a rotation's new secret is shown once too). Revoking takes two explicit steps, without
+//! JavaScript: the button leads to a confirmation page whose form needs a ticked box.
 
 use crate::quirks::Quirk;
 use askama::Template;
@@ -223,15 +224,27 @@ async fn issue(state: &AppState, form: &CreateForm) -> Result<NewToken, (StatusC
     }
 }
 
-/// The revoke form.
+/// The revoke form (and the rotate form, which has only the CSRF token).
 #[derive(Debug, Deserialize)]
 pub struct RevokeForm {
     /// The CSRF token.
     #[serde(default)]
     csrf: String,
+    /// `yes`: the box on the confirmation page was ticked.
+    #[serde(default)]
+    confirm: String,
 }
 
-/// POST /tokens/{name}/revoke.
+/// The confirmation page of a revoke: what revoking breaks, and the rotation that does not.
+#[derive(Template)]
+#[template(path = "revoke.html")]
+pub struct RevokePage {
+    layout: Layout,
+    token: TokenView,
+}
+
+/// POST /tokens/{name}/revoke: without `confirm=yes`, the confirmation page (a live IdP token
+/// is not revoked by one stray click); with it, the revoke.
 pub async fn revoke(
     State(state): State<AppState>,
     session: AdminSession,
@@ -239,6 +252,16 @@ pub async fn revoke(
     Form(form): Form<RevokeForm>,
 ) -> Result<Response, UiError> {
     csrf(&session, &form.csrf)?;
+    if form.confirm != "yes" {
+        let listed = service::list(&state.db).await?;
+        let live = listed.iter().find(|t| t.name == name && t.status != TokenStatus::Revoked);
+        let t =
+            live.ok_or_else(|| UiError::NotFound(format!("There is no active token named \u{201c}{name}\u{201d}.")))?;
+        let token = TokenView::new(t, clock::now());
+        return Ok(
+            Page::ok(RevokePage { layout: Layout::new("Revoke a token", "/tokens", &session), token }).into_response()
+        );
+    }
     service::revoke(&state.db, &name).await?;
     Ok(Redirect::to(&format!("/tokens?{}", query_string(&[("revoked", &name)]))).into_response())
 }
