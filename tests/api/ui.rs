@@ -762,3 +762,31 @@ async fn group_history_is_paged() {
     assert!(second.html.contains(">created</strong>"), "the oldest change, the creation, is on the last page");
     assert!(!first.html.contains(">created</strong>"));
 }
+
+/// Issue 16: the overview and the tokens page show the SCIM base URL an IdP needs (from
+/// `--public-url`, else as the request reached the server), each with a Copy button, and a new
+/// token has one too (the buttons are hidden until the script shows them).
+#[tokio::test]
+async fn the_scim_base_url_and_copy_buttons() {
+    let (app, b) = logged_in().await;
+    let here = format!(r#"id="scim-url" class="secret" readonly value="{}/scim/v2""#, app.origin);
+    for path in ["/", "/tokens"] {
+        let html = b.get(path).await;
+        assert!(html.assert_ok().contains(&here), "{path}: {}", html.html);
+        assert!(html.html.contains(r#"<button type="button" data-copy="scim-url" hidden>Copy</button>"#), "{path}");
+        assert!(html.html.contains(r#"<script type="module" src="/static/copy.js?v="#), "{path}");
+    }
+    let csrf = b.csrf("/tokens").await;
+    let created = b.post("/tokens", &[("csrf", &csrf), ("name", "okta")]).await;
+    assert!(created.html.contains(r#"data-copy="new-token""#), "{}", created.html);
+    let script = b.get("/static/copy.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.html.contains("navigator.clipboard.writeText"));
+
+    let public = TestApp::spawn_with(|c| c.with_public_url("https://scim.example.com").expect("url")).await;
+    add_alice(&public).await;
+    let mut b = Browser::new(&public);
+    b.login("alice", PASSWORD).await;
+    let html = b.get("/").await;
+    assert!(html.html.contains(r#"value="https://scim.example.com/scim/v2""#), "{}", html.html);
+}

@@ -505,6 +505,25 @@ await check("/check: keeps working offline once loaded", async () => {
   }
 });
 
+await check("Copy buttons: the SCIM base URL and a new token reach the clipboard", async () => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
+  await go("/");
+  const url = await page.inputValue("#scim-url");
+  expect(url === `${origin}/scim/v2`, `the overview shows ${url}`);
+  await page.click("button[data-copy=scim-url]");
+  await page.waitForFunction(() => document.querySelector("#scim-url-copied").textContent.includes("Copied"));
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  expect(copied === url, `the clipboard holds ${copied}`);
+  await go("/tokens");
+  await page.fill("#token-name", "copied");
+  await Promise.all([page.waitForNavigation(), page.click("#create-token button[type=submit]")]);
+  const secret = await page.inputValue("#new-token");
+  await page.click("button[data-copy=new-token]");
+  await page.waitForFunction(() => document.querySelector("#new-token-copied").textContent.includes("Copied"));
+  const token = await page.evaluate(() => navigator.clipboard.readText());
+  expect(secret.startsWith("scimbox_") && token === secret, "the new token was not copied");
+});
+
 await check("revoke needs a second, explicit step (no JavaScript involved)", async () => {
   await page.setViewportSize({ width: 390, height: 800 });
   await go("/tokens");

@@ -91,6 +91,8 @@ pub struct Layout {
     pub css: String,
     /// The favicon's link, versioned the same way.
     pub icon: String,
+    /// The Copy buttons' script, versioned the same way.
+    pub copy_js: String,
 }
 
 impl Layout {
@@ -108,6 +110,7 @@ impl Layout {
             csrf: session.map(|s| s.csrf.clone()).unwrap_or_default(),
             css: statics::url("style.css"),
             icon: statics::url("favicon.svg"),
+            copy_js: statics::url("copy.js"),
         }
     }
 

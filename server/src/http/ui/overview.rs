@@ -8,6 +8,7 @@ use super::AdminSession;
 use super::time::Stamp;
 use super::{Layout, Page, UiError};
 use crate::http::AppState;
+use crate::http::extract::BaseUrl;
 use crate::service::guard;
 use crate::service::status::overview::{self, SOON_DAYS, UserCounts};
 use crate::service::status::setup;
@@ -51,10 +52,16 @@ pub struct OverviewPage {
     held: Vec<guard::TokenGuard>,
     /// No token works yet: the command that issues one (a first start).
     token_command: Option<String>,
+    /// The SCIM base URL an IdP is given (`--public-url`, else as this request reached us).
+    scim_url: String,
 }
 
 /// GET /.
-pub async fn page(State(state): State<AppState>, session: AdminSession) -> Result<Page<OverviewPage>, UiError> {
+pub async fn page(
+    State(state): State<AppState>,
+    session: AdminSession,
+    BaseUrl(scim_url): BaseUrl,
+) -> Result<Page<OverviewPage>, UiError> {
     let o = overview::overview(&state.db, &state.journal).await?;
     let mut held = guard::status(&state.db, state.deprovisioning.window()).await?;
     held.retain(guard::TokenGuard::holding);
@@ -85,5 +92,6 @@ pub async fn page(State(state): State<AppState>, session: AdminSession) -> Resul
         shed: o.shed,
         held,
         token_command,
+        scim_url,
     }))
 }

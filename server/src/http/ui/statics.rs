@@ -26,7 +26,7 @@ struct Static {
     body: &'static [u8],
 }
 
-static FILES: [Static; 3] = [
+static FILES: [Static; 4] = [
     Static {
         name: "style.css",
         content_type: "text/css; charset=utf-8",
@@ -36,6 +36,11 @@ static FILES: [Static; 3] = [
         name: "check.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../../../web/static/check.js"),
+    },
+    Static {
+        name: "copy.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../../web/static/copy.js"),
     },
     Static {
         name: "favicon.svg",

@@ -17,7 +17,7 @@ use super::time::Stamp;
 use super::{AdminSession, Layout, Page, UiError, csrf, query_string};
 use crate::clock;
 use crate::http::AppState;
-use crate::http::extract::ResourceId;
+use crate::http::extract::{BaseUrl, ResourceId};
 use crate::service::Error;
 use crate::service::tokens::{self as service, Tally, Token, TokenStatus};
 
@@ -90,6 +90,8 @@ pub struct TokensPage {
     notice: Option<String>,
     error: Option<String>,
     form: CreateForm,
+    /// The SCIM base URL an IdP is given (`--public-url`, else as this request reached us).
+    scim_url: String,
 }
 
 fn report(r: service::Report, now: OffsetDateTime) -> Report {
@@ -132,12 +134,15 @@ async fn render(state: &AppState, session: &AdminSession, extra: Extra) -> Resul
         created: extra.created,
         error: extra.error,
         form: extra.form,
+        scim_url: extra.scim_url,
     })
 }
 
 /// What a page shows besides the tokens.
 #[derive(Default)]
 struct Extra {
+    /// The SCIM base URL.
+    scim_url: String,
     created: Option<NewToken>,
     /// A token just revoked (named by the redirect after the revoke).
     revoked: Option<String>,
@@ -162,9 +167,10 @@ pub struct Params {
 pub async fn page(
     State(state): State<AppState>,
     session: AdminSession,
+    BaseUrl(scim_url): BaseUrl,
     Query(p): Query<Params>,
 ) -> Result<Page<TokensPage>, UiError> {
-    Ok(Page::ok(render(&state, &session, Extra { revoked: p.revoked, ..Extra::default() }).await?))
+    Ok(Page::ok(render(&state, &session, Extra { revoked: p.revoked, scim_url, ..Extra::default() }).await?))
 }
 
 /// The create form.
@@ -191,16 +197,17 @@ impl Default for CreateForm {
 pub async fn create(
     State(state): State<AppState>,
     session: AdminSession,
+    BaseUrl(scim_url): BaseUrl,
     Form(form): Form<CreateForm>,
 ) -> Result<Page<TokensPage>, UiError> {
     csrf(&session, &form.csrf)?;
     match issue(&state, &form).await {
         Ok(created) => {
-            let extra = Extra { created: Some(created), ..Extra::default() };
+            let extra = Extra { created: Some(created), scim_url, ..Extra::default() };
             Ok(Page::status(StatusCode::CREATED, render(&state, &session, extra).await?))
         }
         Err((status, error)) => {
-            let extra = Extra { error: Some(error), form, ..Extra::default() };
+            let extra = Extra { error: Some(error), form, scim_url, ..Extra::default() };
             Ok(Page::status(status, render(&state, &session, extra).await?))
         }
     }
@@ -271,6 +278,7 @@ pub async fn revoke(
 pub async fn rotate(
     State(state): State<AppState>,
     session: AdminSession,
+    BaseUrl(scim_url): BaseUrl,
     ResourceId(name): ResourceId,
     Form(form): Form<RevokeForm>,
 ) -> Result<Page<TokensPage>, UiError> {
@@ -279,5 +287,5 @@ pub async fn rotate(
     let old_until = Some(Stamp::new(&rotated.previous_valid_until, clock::now()));
     let old_expired = rotated.previous_had_expired;
     let created = NewToken { name: rotated.name, secret: rotated.secret, old_until, old_expired };
-    Ok(Page::ok(render(&state, &session, Extra { created: Some(created), ..Extra::default() }).await?))
+    Ok(Page::ok(render(&state, &session, Extra { created: Some(created), scim_url, ..Extra::default() }).await?))
 }
