@@ -191,7 +191,10 @@ async fn overview_counts_users_connections_and_expiring_tokens() {
     let home = eventually(&b, "/", "data-label=\"Requests\">4</td>").await;
     assert!(home.contains(r#"id="users-active">2<"#) && home.contains(r#"id="users-inactive">1<"#), "{home}");
     let row = part(&home, "connections");
-    assert!(row.contains(">test</th>") && row.contains(r#"href="/journal?failures=1">1</a>"#), "{row}");
+    assert!(
+        row.contains(">test</th>") && row.contains(r#"href="/journal?connection=test&amp;outcome=failed""#),
+        "{row}"
+    );
     assert!(home.contains(r#"id="expiring-none""#));
     assert!(home.contains(r#"id="admin-name">alice<"#) && home.contains(r#"action="/logout""#));
     let csrf = csrf_of(&home);

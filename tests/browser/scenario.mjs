@@ -293,6 +293,15 @@ await check("journal: the filter form narrows the rows and its address can be sh
   expect(names.includes("ada.lovelace@acme.example") && names.includes("Acme Engineering"), `rows name their user or group: ${names.join(", ")}`);
 });
 
+await check("overview: a connection's failure count opens its failed requests", async () => {
+  await go("/");
+  await Promise.all([page.waitForNavigation(), page.click("#connections a.bad")]);
+  const url = new URL(page.url());
+  expect(url.pathname === "/journal" && url.searchParams.get("connection") === "browser" && url.searchParams.get("outcome") === "failed", `at ${page.url()}`);
+  const statuses = await page.locator("main table.entries .status").allInnerTexts();
+  expect(statuses.length === 1 && statuses[0] === "400", `rows: ${statuses.join(",")}`);
+});
+
 await check("journal: every entry's page, bodies redacted and escaped", async () => {
   await go("/journal");
   const links = await page.locator("main table tbody tr a[href^='/journal/']").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
