@@ -764,6 +764,9 @@ async fn group_history_is_paged() {
     assert_eq!(changes(second.assert_ok()), 5);
     assert!(second.html.contains(">created</strong>"), "the oldest change, the creation, is on the last page");
     assert!(!first.html.contains(">created</strong>"));
+    let beyond = b.get(&format!("/groups/{id}?page=9")).await;
+    assert_eq!(changes(beyond.assert_ok()), 5, "a page past the end shows the last one");
+    assert!(beyond.html.contains("Page 2 of 2"), "{}", beyond.html);
 }
 
 /// Issue 16: the overview and the tokens page show the SCIM base URL an IdP needs (from

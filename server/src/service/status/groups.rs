@@ -65,13 +65,20 @@ pub async fn group(db: &Db, id: String, page: u64) -> Result<Option<GroupView>> 
     let found = db
         .read(move |c| match groups::get(c, &key)? {
             Some(row) => {
-                let (changes, changes_total) = ui::changes_page(c, "Group", &key, HISTORY, offset)?;
-                Ok(Some((row.doc, groups::members(c, row.seq)?, changes, changes_total)))
+                let (mut changes, total) = ui::changes_page(c, "Group", &key, HISTORY, offset)?;
+                // A page past the end (an old link) shows the last page, as the pager says.
+                let last = total.div_ceil(u64::from(HISTORY)).max(1);
+                if changes.is_empty() && page > last {
+                    let offset = u32::try_from((last - 1) * u64::from(HISTORY)).unwrap_or(u32::MAX);
+                    changes = ui::changes_page(c, "Group", &key, HISTORY, offset)?.0;
+                }
+                Ok(Some((row.doc, groups::members(c, row.seq)?, changes, total)))
             }
             None => Ok(None),
         })
         .await?;
     let Some((doc, mut members, changes, changes_total)) = found else { return Ok(None) };
+    let page = page.min(changes_total.div_ceil(u64::from(HISTORY)).max(1));
     let display_name = doc.get("displayName").and_then(Value::as_str).unwrap_or(&id).to_owned();
     let total = members.len();
     members.truncate(MEMBERS_SHOWN);
