@@ -47,6 +47,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     if let Some(schedule) = &config.backup {
         service::backup::prepare(schedule).map_err(|e| format!("--backup-dir: {e}"))?;
     }
+    say_what_is_missing(&db, &config.db_path).await;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -85,6 +86,29 @@ struct Background(tokio::task::JoinHandle<()>);
 impl Drop for Background {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// A first start: one line if no administrator exists (nobody can log in to the status page)
+/// and one if no token works (no IdP can connect), each with the command that adds one.
+async fn say_what_is_missing(db: &db::Db, db_path: &std::path::Path) {
+    use service::status::setup;
+    match setup::setup(db).await {
+        Ok(s) => {
+            if !s.has_admin {
+                tracing::info!(
+                    "no administrator yet, so nobody can log in to the status page: add one with `{}` (password on stdin)",
+                    setup::admin_command(db_path)
+                );
+            }
+            if !s.has_token {
+                tracing::warn!(
+                    "no active token yet, so no IdP can connect: issue one with `{}` and give it to the IdP",
+                    setup::token_command(db_path)
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not check for administrators and tokens"),
     }
 }
 

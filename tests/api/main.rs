@@ -20,6 +20,7 @@ mod durability;
 mod edges;
 mod fidelity;
 mod filter_list;
+mod first_run;
 mod groups;
 mod guard;
 mod idp_entra;

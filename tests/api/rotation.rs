@@ -259,7 +259,7 @@ async fn the_status_page_rotates_with_csrf() {
     let again = page("/tokens").await.expect("page").text().await.expect("html");
     assert!(!again.contains(secret) && again.contains("old secret valid until"), "shown once: {again}");
 
-    let revoked = post("/tokens/test/revoke", form_encode(&[("csrf", &csrf)])).await.expect("post");
+    let revoked = post("/tokens/test/revoke", form_encode(&[("csrf", &csrf), ("confirm", "yes")])).await.expect("post");
     assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
     let refused = post("/tokens/test/rotate", form_encode(&[("csrf", &csrf)])).await.expect("post");
     assert_eq!(refused.status(), StatusCode::CONFLICT);

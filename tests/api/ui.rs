@@ -188,10 +188,13 @@ async fn overview_counts_users_connections_and_expiring_tokens() {
     app.create_user(&user("ben@example.com")).await;
     app.create_user(&json!({"userName": "cy@example.com", "active": false})).await;
     app.post("/Users", &json!({"userName": 5})).await.assert_error(400, Some("invalidValue"));
-    let home = eventually(&b, "/", "<td class=\"n\">4</td>").await;
+    let home = eventually(&b, "/", "data-label=\"Requests\">4</td>").await;
     assert!(home.contains(r#"id="users-active">2<"#) && home.contains(r#"id="users-inactive">1<"#), "{home}");
     let row = part(&home, "connections");
-    assert!(row.contains(">test</th>") && row.contains(r#"href="/journal?failures=1">1</a>"#), "{row}");
+    assert!(
+        row.contains(">test</th>") && row.contains(r#"href="/journal?connection=test&amp;outcome=failed""#),
+        "{row}"
+    );
     assert!(home.contains(r#"id="expiring-none""#));
     assert!(home.contains(r#"id="admin-name">alice<"#) && home.contains(r#"action="/logout""#));
     let csrf = csrf_of(&home);
@@ -387,7 +390,9 @@ async fn accounts_and_groups_pages() {
         .to_owned();
     let groups = b.get("/groups").await;
     assert!(
-        groups.assert_ok().contains(&format!(r#"href="/groups/{gid}">Ops</a></th><td class="n">1</td>"#)),
+        groups
+            .assert_ok()
+            .contains(&format!(r#"href="/groups/{gid}">Ops</a></th><td class="n" data-label="Members">1</td>"#)),
         "{}",
         groups.html
     );
@@ -425,13 +430,25 @@ async fn tokens_are_shown_once_revoked_and_need_csrf() {
     assert!(bad.status == StatusCode::BAD_REQUEST && bad.html.contains("not a duration"), "{}", bad.html);
     let no_csrf = b.post("/tokens/okta-prod/revoke", &[]).await;
     assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
-    let revoked = b.post("/tokens/okta-prod/revoke", &[("csrf", &csrf)]).await;
+    // Issue 16: the Revoke button asks first; only the confirmation's ticked box revokes.
+    let asked = b.post("/tokens/okta-prod/revoke", &[("csrf", &csrf)]).await;
+    assert!(
+        asked.assert_ok().contains(r#"id="revoke-confirm""#)
+            && asked.html.contains(r#"name="confirm" value="yes" required"#)
+    );
+    assert!(asked.html.contains(r#"action="/tokens/okta-prod/rotate""#), "rotation is offered instead");
+    let unticked = b.post("/tokens/okta-prod/revoke", &[("csrf", &csrf), ("confirm", "")]).await;
+    assert!(unticked.assert_ok().contains(r#"id="revoke-confirm""#));
+    assert_eq!(scim(secret.to_owned()).await, StatusCode::OK, "asking revoked nothing");
+    let unknown = b.post("/tokens/nope/revoke", &[("csrf", &csrf)]).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let revoked = b.post("/tokens/okta-prod/revoke", &[("csrf", &csrf), ("confirm", "yes")]).await;
     assert_eq!((revoked.status, revoked.location()), (StatusCode::SEE_OTHER, "/tokens?revoked=okta-prod"));
     let after = b.get(revoked.location()).await;
     assert!(after.html.contains(r#"id="notice""#) && after.html.contains(">revoked</span>"), "{}", after.html);
     tokio::time::sleep(scimbox::auth::CACHE_TTL).await;
     assert_eq!(scim(secret.to_owned()).await, StatusCode::UNAUTHORIZED);
-    let twice = b.post("/tokens/okta-prod/revoke", &[("csrf", &csrf)]).await;
+    let twice = b.post("/tokens/okta-prod/revoke", &[("csrf", &csrf), ("confirm", "yes")]).await;
     assert_eq!(twice.status, StatusCode::NOT_FOUND);
     let forged = b.get("/tokens?revoked=everything").await;
     assert!(!forged.html.contains(r#"id="notice""#), "only a real revoke is announced");
@@ -453,7 +470,11 @@ async fn compatibility_report_lists_clients_and_quirks() {
     assert_eq!(resp.status().as_u16(), 201);
     let html = eventually(&b, "/tokens", "Okta SCIM Client 1.0.0").await;
     for quirk in [Quirk::BareToken, Quirk::PlainJson] {
-        let row = format!("<code>{}</code></th><td>{}</td>", quirk.code(), escape(quirk.description()));
+        let row = format!(
+            "<code>{}</code></th><td data-label=\"What scimbox did\">{}</td>",
+            quirk.code(),
+            escape(quirk.description())
+        );
         assert!(html.contains(&row), "{row} in {html}");
     }
 }
@@ -555,4 +576,223 @@ async fn logout_needs_csrf_and_ends_the_session() {
     let cleared = out.headers.get(SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     assert_eq!(b.get("/").await.status, StatusCode::SEE_OTHER, "the old cookie no longer works");
+}
+
+/// The first `href="PREFIX..."` link of `html` (its whole value).
+fn first_link(html: &str, prefix: &str) -> String {
+    let needle = format!("href=\"{prefix}");
+    let start = html.find(&needle).unwrap_or_else(|| panic!("no link to {prefix}... in:\n{html}")) + "href=\"".len();
+    html[start..].split('"').next().unwrap_or_default().to_owned()
+}
+
+/// Issue 16: every page, the login and error pages too, has exactly one `<h1>`, names a favicon
+/// that is answered (and `/favicon.ico` is, for clients that look there unasked), and puts the
+/// navigation before the Log out button, so it comes first in tab order.
+#[tokio::test]
+async fn every_page_has_one_h1_a_favicon_and_the_navigation_before_log_out() {
+    let (app, b) = logged_in().await;
+    let ann = app.create_user(&user("ann@example.com")).await;
+    let group = app.post("/Groups", &json!({"displayName": "Ops", "members": [{"value": ann["id"]}]})).await;
+    assert_eq!(group.status, StatusCode::CREATED, "{}", group.text);
+    let journal = eventually(&b, "/journal", "href=\"/journal/").await;
+    let entry = first_link(&journal, "/journal/");
+    let paths = [
+        "/".to_owned(),
+        "/users".to_owned(),
+        format!("/users/{}", ann["id"].as_str().unwrap()),
+        "/accounts".to_owned(),
+        "/groups".to_owned(),
+        format!("/groups/{}", group.body["id"].as_str().unwrap()),
+        "/tokens".to_owned(),
+        "/journal".to_owned(),
+        entry,
+        "/check".to_owned(),
+        "/users/no-such-user".to_owned(),
+    ];
+    let anon = Browser::new(&app);
+    let mut pages = Vec::new();
+    for path in &paths {
+        pages.push((path.clone(), b.get(path).await));
+    }
+    pages.push(("/login (logged out)".into(), anon.get("/login").await));
+    pages.push(("/check (logged out)".into(), anon.get("/check").await));
+    for (path, got) in &pages {
+        let html = &got.html;
+        assert_eq!(html.matches("<h1").count(), 1, "{path}: one <h1>:\n{html}");
+        // The error page is plain (no navigation, no session form); every other page has both.
+        let nav = html.find(r#"<nav aria-label="Main">"#);
+        assert!(nav.is_some() || got.status == StatusCode::NOT_FOUND, "{path}: no navigation");
+        if let (Some(nav), Some(logout)) = (nav, html.find(r#"action="/logout""#)) {
+            assert!(nav < logout, "{path}: Log out comes before the navigation");
+        }
+        let icon = html.find(r#"<link rel="icon" href=""#).unwrap_or_else(|| panic!("{path}: no favicon link"));
+        let href = html[icon + r#"<link rel="icon" href=""#.len()..].split('"').next().unwrap().replace("&#61;", "=");
+        let got = anon.get(&href).await;
+        assert_eq!(got.status, StatusCode::OK, "{path}: its favicon {href}");
+        assert_eq!(got.headers["content-type"], "image/svg+xml");
+    }
+    // "Tokens" is the page's title, no longer also the title of its first section.
+    let tokens = &pages[6].1.html;
+    assert!(tokens.contains("<h1>Tokens</h1>") && !tokens.contains(">Tokens</h2>"), "{tokens}");
+    let ico = anon.get("/favicon.ico").await;
+    assert_eq!(ico.status, StatusCode::OK);
+    assert_eq!(ico.headers["content-type"], "image/svg+xml");
+    assert!(ico.html.starts_with("<svg") && ico.headers.contains_key("etag"), "{}", ico.html);
+}
+
+/// The rows of the journal's list: each row's HTML.
+fn journal_rows(html: &str) -> Vec<&str> {
+    let Some(table) = html.find(r#"<table class="entries"#) else { return Vec::new() };
+    let body = &html[table..];
+    let body = &body[body.find("<tbody>").unwrap_or(0)..body.find("</tbody>").unwrap_or(body.len())];
+    body.split("<tr").skip(1).collect()
+}
+
+/// The statuses of the journal's rows, in order.
+fn statuses(html: &str) -> Vec<u16> {
+    journal_rows(html)
+        .iter()
+        .map(|row| {
+            let at = row.find(r#"<span class="status "#).expect("a status") + r#"<span class="status "#.len();
+            row[at..].split('>').nth(1).and_then(|s| s.split('<').next()).unwrap_or("").parse().expect("a number")
+        })
+        .collect()
+}
+
+/// Issue 16: the journal narrows by connection, outcome, user and time, all as query parameters
+/// applied in SQL, so a filtered view is a link; rows of writes name their user.
+#[tokio::test]
+async fn journal_filters_narrow_the_rows_and_rows_name_their_user() {
+    let (app, b) = logged_in().await;
+    // A second connection.
+    let okta = scimbox::auth::generate();
+    let hash = scimbox::auth::hash(&okta);
+    let now = scimbox::stamp::timestamp(scimbox::clock::now());
+    app.db.write(move |c| scimbox::db::tokens::insert(c, "okta", &hash, &now, None)).await.expect("token");
+    let ann = app.create_user(&user("Ann@example.com")).await;
+    let ann_id = ann["id"].as_str().unwrap().to_owned();
+    app.post("/Users", &user("ann@example.com")).await.assert_error(409, Some("uniqueness"));
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "replace", "path": "title", "value": "Boss"}]});
+    assert_eq!(app.patch(&format!("/Users/{ann_id}"), &patch).await.status, StatusCode::OK);
+    let cy = app
+        .client
+        .post(format!("{}/Users", app.base))
+        .bearer_auth(&okta)
+        .header("Content-Type", "application/scim+json")
+        .body(user("cy@example.com").to_string())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(cy.status(), StatusCode::CREATED);
+    let anon = app.client.get(format!("{}/Users", app.base)).send().await.expect("request");
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+    let all = eventually(&b, "/journal", "5 requests recorded, 2 failed").await;
+    assert_eq!(statuses(&all), [401, 201, 200, 409, 201], "newest first");
+
+    // The PATCH row names its user, linked, though its body does not; the refused create too.
+    let rows = journal_rows(&all);
+    assert!(rows[2].contains(&format!(r#"<a href="/users/{ann_id}">Ann@example.com</a>"#)), "{}", rows[2]);
+    assert!(rows[3].contains(r#"<span class="subject">ann@example.com</span>"#), "{}", rows[3]);
+
+    let narrowed = |q: &'static str| {
+        let b = &b;
+        async move {
+            let got = b.get(&format!("/journal?{q}")).await;
+            assert_eq!(got.status, StatusCode::OK, "{q}: {}", got.html);
+            statuses(&got.html)
+        }
+    };
+    assert_eq!(narrowed("connection=okta").await, [201]);
+    assert_eq!(narrowed("connection=-").await, [401]);
+    assert_eq!(narrowed("connection=test").await, [200, 409, 201]);
+    assert_eq!(narrowed("outcome=failed").await, [401, 409]);
+    assert_eq!(narrowed("outcome=succeeded").await, [201, 200, 201]);
+    // By userName in any case (the create, the refused create naming it, the PATCH), or by id.
+    assert_eq!(narrowed("user=ANN%40example.com").await, [200, 409, 201]);
+    assert_eq!(statuses(&b.get(&format!("/journal?user={ann_id}")).await.html), [200, 409, 201]);
+    assert_eq!(narrowed("user=ann%40example.com&outcome=failed").await, [409]);
+    assert_eq!(narrowed("user=nobody").await, Vec::<u16>::new());
+    assert_eq!(narrowed("user=cy%40example.com&connection=okta&failures=1").await, [201]);
+    // Time: a range that holds everything, one in the future, one in the past, one back from now.
+    assert_eq!(narrowed("from=2000-01-01&to=2999-12-31T23:59").await.len(), 5);
+    assert_eq!(narrowed("from=2999-01-01").await, Vec::<u16>::new());
+    assert_eq!(narrowed("to=2000-01-01").await, Vec::<u16>::new());
+    assert_eq!(narrowed("from=1h&outcome=failed").await, [401, 409]);
+
+    // The filtered view says what matched, keeps the filters in its form and in its order toggle.
+    let got = b.get("/journal?outcome=failed&user=ann%40example.com").await;
+    assert!(got.html.contains(r#"id="journal-matched">1 request matches, 1 failed."#), "{}", got.html);
+    assert!(
+        got.html.contains(r#"<option value="failed" selected>"#) && got.html.contains(r#"value="ann@example.com""#)
+    );
+    assert!(
+        got.html.contains(r#"href="/journal?outcome=failed&#38;user=ann%40example.com&#38;failures=1""#),
+        "{}",
+        got.html
+    );
+
+    // Bad filters are told, not ignored.
+    for (q, says) in [
+        ("from=yesterday", "From: &#34;yesterday&#34; is not a time"),
+        ("to=1h", "To: &#34;1h&#34; is not a time"),
+        ("outcome=maybe", "The outcome &#34;maybe&#34; is not one the journal knows"),
+    ] {
+        let got = b.get(&format!("/journal?{q}")).await;
+        assert_eq!(got.status, StatusCode::BAD_REQUEST, "{q}");
+        assert!(got.html.contains(says), "{q}: {}", got.html);
+    }
+}
+
+/// Issue 16: a group's history is paged, 50 changes a page, newest first.
+#[tokio::test]
+async fn group_history_is_paged() {
+    let (app, b) = logged_in().await;
+    let group = app.post("/Groups", &json!({"displayName": "Ops"})).await;
+    let id = group.body["id"].as_str().unwrap().to_owned();
+    for i in 0..54 {
+        let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                           "Operations": [{"op": "replace", "path": "displayName", "value": format!("Ops {i}")}]});
+        assert_eq!(app.patch(&format!("/Groups/{id}"), &patch).await.status, StatusCode::OK);
+    }
+    let changes = |html: &str| html.matches(r#"<strong class="action">"#).count();
+    let first = b.get(&format!("/groups/{id}")).await;
+    assert_eq!(changes(first.assert_ok()), 50);
+    assert!(first.html.contains(r#"id="changes-total">55 changes recorded"#), "{}", first.html);
+    assert!(first.html.contains(&format!(r#"<a rel="next" href="/groups/{id}?page=2">"#)), "{}", first.html);
+    let second = b.get(&format!("/groups/{id}?page=2")).await;
+    assert_eq!(changes(second.assert_ok()), 5);
+    assert!(second.html.contains(">created</strong>"), "the oldest change, the creation, is on the last page");
+    assert!(!first.html.contains(">created</strong>"));
+    let beyond = b.get(&format!("/groups/{id}?page=9")).await;
+    assert_eq!(changes(beyond.assert_ok()), 5, "a page past the end shows the last one");
+    assert!(beyond.html.contains("Page 2 of 2"), "{}", beyond.html);
+}
+
+/// Issue 16: the overview and the tokens page show the SCIM base URL an IdP needs (from
+/// `--public-url`, else as the request reached the server), each with a Copy button, and a new
+/// token has one too (the buttons are hidden until the script shows them).
+#[tokio::test]
+async fn the_scim_base_url_and_copy_buttons() {
+    let (app, b) = logged_in().await;
+    let here = format!(r#"id="scim-url" class="secret" readonly value="{}/scim/v2""#, app.origin);
+    for path in ["/", "/tokens"] {
+        let html = b.get(path).await;
+        assert!(html.assert_ok().contains(&here), "{path}: {}", html.html);
+        assert!(html.html.contains(r#"<button type="button" data-copy="scim-url" hidden>Copy</button>"#), "{path}");
+        assert!(html.html.contains(r#"<script type="module" src="/static/copy.js?v="#), "{path}");
+    }
+    let csrf = b.csrf("/tokens").await;
+    let created = b.post("/tokens", &[("csrf", &csrf), ("name", "okta")]).await;
+    assert!(created.html.contains(r#"data-copy="new-token""#), "{}", created.html);
+    let script = b.get("/static/copy.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.html.contains("navigator.clipboard.writeText"));
+
+    let public = TestApp::spawn_with(|c| c.with_public_url("https://scim.example.com").expect("url")).await;
+    add_alice(&public).await;
+    let mut b = Browser::new(&public);
+    b.login("alice", PASSWORD).await;
+    let html = b.get("/").await;
+    assert!(html.html.contains(r#"value="https://scim.example.com/scim/v2""#), "{}", html.html);
 }

@@ -99,7 +99,7 @@ seeded=$(elapsed "$started")
 # 3. the scenario ------------------------------------------------------------------------------
 say "scimbox at $origin (database $db); $("$chromium" --version 2>/dev/null | head -n1)"
 status=0
-SCIMBOX_ORIGIN=$origin SCIMBOX_TOKEN=$token SCIMBOX_ADMIN=$admin SCIMBOX_PASSWORD=$password \
+SCREENSHOTS=${SCREENSHOTS:-} SCIMBOX_ORIGIN=$origin SCIMBOX_TOKEN=$token SCIMBOX_ADMIN=$admin SCIMBOX_PASSWORD=$password \
     PLAYWRIGHT_CORE=$pw/node_modules CHROMIUM=$chromium ARTIFACTS=$out \
     node tests/browser/scenario.mjs || status=$?
 if [ "$status" != 0 ]; then

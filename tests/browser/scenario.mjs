@@ -8,6 +8,7 @@
 //   PLAYWRIGHT_CORE  the directory playwright-core is installed in
 //   CHROMIUM         the browser (default /usr/bin/chromium)
 //   ARTIFACTS        where a failed check leaves a screenshot and the page's HTML
+//   SCREENSHOTS      if set, a full-page screenshot of every page at every width goes there too
 //
 // This script first provisions users over SCIM (one with a userName of <script>alert(1)</script>)
 // and one refused payload, then walks the pages like an admin would. Every check runs even when
@@ -53,6 +54,8 @@ async function scim(method, path, body) {
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
+let groupId;
+
 async function seed() {
   const users = {};
   const make = async (userName, extra) => {
@@ -83,6 +86,7 @@ async function seed() {
     members: [{ value: users["ada.lovelace@acme.example"] }],
   });
   if (group.status !== 201) throw new Error(`creating the group: ${group.status}`);
+  groupId = group.body.id;
   // The refused one: an attribute mapping that misspells accountId.
   const bad = await scim("POST", "/Users", {
     schemas: [USER_URN],
@@ -175,6 +179,14 @@ page.on("dialog", (d) => {
   d.dismiss().catch(() => {});
 });
 page.on("pageerror", (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+const consoleErrors = [];
+page.on("console", (m) => {
+  if (m.type() === "error") consoleErrors.push(`${page.url()}: ${m.text()}`);
+});
+const failedLoads = [];
+page.on("response", (r) => {
+  if (r.status() >= 400) failedLoads.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+});
 const requests = [];
 page.on("request", (r) => requests.push(`${r.method()} ${new URL(r.url()).pathname}`));
 
@@ -253,6 +265,43 @@ await check("journal: failures first, the refusal with its reason and fix", asyn
   expect(entry.includes("Okta SCIM Client 1.0.0"), "the client is not shown");
 });
 
+await check("journal: the filter form narrows the rows and its address can be shared", async () => {
+  await go("/journal");
+  const before = await page.locator("main table.entries tbody tr").count();
+  await page.selectOption("#f-outcome", "failed");
+  await page.fill("#f-user", "pat.typo@acme.example");
+  await Promise.all([page.waitForNavigation(), page.click("#journal-filters button[type=submit]")]);
+  const url = new URL(page.url());
+  expect(url.searchParams.get("outcome") === "failed" && url.searchParams.get("user") === "pat.typo@acme.example", `at ${page.url()}`);
+  const rows = await page.locator("main table.entries tbody tr").allInnerTexts();
+  expect(rows.length === 1 && rows.length < before && /\b400\b/.test(rows[0]) && rows[0].includes("pat.typo@acme.example"), `filtered rows: ${JSON.stringify(rows)} of ${before}`);
+  const shared = await browser.newContext();
+  try {
+    const other = await shared.newPage();
+    await other.goto(url.href);
+    expect(new URL(other.url()).pathname === "/login", "a shared link still needs a login");
+  } finally {
+    await shared.close();
+  }
+  await go(`${url.pathname}${url.search}`);
+  expect((await page.locator("main table.entries tbody tr").count()) === 1, "the same address, the same rows");
+  expect((await page.inputValue("#f-user")) === "pat.typo@acme.example", "the form shows the filter in force");
+  await go("/journal?connection=browser&outcome=succeeded");
+  const ok = await page.locator("main table.entries .status").allInnerTexts();
+  expect(ok.length > 0 && ok.every((s) => Number(s) < 400), `succeeded: ${ok.join(",")}`);
+  const names = await page.locator("main table.entries .subject").allInnerTexts();
+  expect(names.includes("ada.lovelace@acme.example") && names.includes("Acme Engineering"), `rows name their user or group: ${names.join(", ")}`);
+});
+
+await check("overview: a connection's failure count opens its failed requests", async () => {
+  await go("/");
+  await Promise.all([page.waitForNavigation(), page.click("#connections a.bad")]);
+  const url = new URL(page.url());
+  expect(url.pathname === "/journal" && url.searchParams.get("connection") === "browser" && url.searchParams.get("outcome") === "failed", `at ${page.url()}`);
+  const statuses = await page.locator("main table.entries .status").allInnerTexts();
+  expect(statuses.length === 1 && statuses[0] === "400", `rows: ${statuses.join(",")}`);
+});
+
 await check("journal: every entry's page, bodies redacted and escaped", async () => {
   await go("/journal");
   const links = await page.locator("main table tbody tr a[href^='/journal/']").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
@@ -280,6 +329,105 @@ await check("escaping: a <script> userName stays text everywhere", async () => {
   await go(`/users?q=${encodeURIComponent("<script>alert(3)</script>")}`);
   expect((await page.locator("main").innerText()).includes("<script>alert(3)</script>"), "the search is not echoed as text");
   expect(dialogs.length === 0, `dialogs opened: ${dialogs.join("; ")}`);
+});
+
+
+// ------------------------------------------------------------------------------ every page, two widths
+
+const WIDTHS = [1280, 390];
+
+/** Every page an admin can open once the data above exists. */
+async function adminPages() {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await go("/journal?failures=1");
+  const entry = await page.locator("main table tbody tr a[href^='/journal/']").first().getAttribute("href");
+  return [
+    "/", "/users", `/users/${encodeURIComponent(users["ada.lovelace@acme.example"])}`, "/accounts", "/groups",
+    `/groups/${encodeURIComponent(groupId)}`, "/tokens", "/journal", "/journal?failures=1", entry, "/check",
+  ];
+}
+
+/**
+ * Loads `path` at `width` and fails on a page wider than the screen, a console error, a failed
+ * load (a missing favicon, say), or not exactly one h1. At phone width, `visible` lists selectors
+ * whose every match must lie within the screen's width (status, Why/Fix, actions).
+ */
+async function sweep(path, width, visible = []) {
+  await page.setViewportSize({ width, height: 800 });
+  consoleErrors.length = 0;
+  failedLoads.length = 0;
+  await go(path);
+  if (path === "/check") await page.waitForSelector("body[data-checker=ready]", { timeout: 15_000 });
+  await page.waitForTimeout(100); // a favicon is fetched after load
+  const m = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    inner: window.innerWidth,
+    h1: document.querySelectorAll("h1").length,
+    notTables: [...document.querySelectorAll("table")].filter((t) => getComputedStyle(t).display !== "table").length,
+  }));
+  // On a wide screen a table is a table; only phones get the stacked rows.
+  expect(width < 600 || m.notTables === 0, `${path} at ${width}px: ${m.notTables} tables are not laid out as tables`);
+  if (process.env.SCREENSHOTS) {
+    const name = `${width}${path.replace(/[^a-z0-9]+/gi, "-").replace(/-$/, "")}`.slice(0, 80);
+    await page.screenshot({ path: join(artifacts, `page-${name}.png`), fullPage: true });
+  }
+  expect(m.scroll <= m.inner, `${path} at ${width}px is ${m.scroll}px wide`);
+  expect(m.h1 === 1, `${path} has ${m.h1} h1 elements`);
+  expect(consoleErrors.length === 0, `${path} at ${width}px: console errors: ${consoleErrors.join("; ")}`);
+  expect(failedLoads.length === 0, `${path} at ${width}px: failed loads: ${failedLoads.join("; ")}`);
+  for (const sel of visible) {
+    const boxes = await page.locator(sel).evaluateAll((els) => els.map((e) => {
+      const r = e.getBoundingClientRect();
+      return { left: r.left, right: r.right, width: r.width, shown: r.width > 0 && r.height > 0 };
+    }));
+    expect(boxes.length > 0, `${path}: nothing matches ${sel}`);
+    for (const b of boxes) {
+      expect(b.shown && b.left >= 0 && b.right <= m.inner + 0.5, `${path} at ${width}px: ${sel} is at ${b.left}..${b.right} of ${m.inner}`);
+    }
+  }
+}
+
+/** [`sweep`] of every path at every width; fails once, with every page's problem. */
+async function sweepAll(paths, visible) {
+  const problems = [];
+  for (const width of WIDTHS) {
+    for (const path of paths) {
+      try {
+        await sweep(path, width, visible(path, width));
+      } catch (e) {
+        if (!(e instanceof CheckFailed)) throw e;
+        problems.push(e.message);
+      }
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  expect(problems.length === 0, problems.join("\n        "));
+}
+
+/** What must stay on screen on a phone, per page. */
+const MUST_SHOW = {
+  "/": ["#connections td", "nav[aria-label=Main] a"],
+  "/users": ["#users .badge", "#users th a"],
+  "/tokens": ["#tokens .badge", "#tokens button", "#tokens th"],
+  "/journal?failures=1": [".entries .status", ".entries .reason", ".entries .fix", ".entries .path"],
+};
+
+await check("every admin page at 1280 and 390 px: no sideways scroll, no console error, one h1", async () => {
+  const pages = await adminPages();
+  await sweepAll(pages, (path, width) => (width < 600 ? MUST_SHOW[path] ?? [] : []));
+});
+
+await check("navigation comes before Log out in tab order, and wraps on a phone", async () => {
+  await page.setViewportSize({ width: 390, height: 800 });
+  await go("/");
+  const order = await page.evaluate(() => {
+    const all = [...document.querySelectorAll("a[href], button, input:not([type=hidden])")];
+    return { nav: all.findIndex((e) => e.closest("nav[aria-label=Main]")), logout: all.findIndex((e) => e.closest("form[action='/logout']")) };
+  });
+  expect(order.nav >= 0 && order.nav < order.logout, `focus order: ${JSON.stringify(order)}`);
+  const nav = await page.locator("nav[aria-label=Main] ul").evaluate((ul) => ({ scroll: ul.scrollWidth, client: ul.clientWidth }));
+  expect(nav.scroll <= nav.client, `the navigation scrolls sideways: ${JSON.stringify(nav)}`);
+  await page.setViewportSize({ width: 1280, height: 800 });
 });
 
 const GOOD = `{"accountId": "ACME-EU", "roles": ["Editor"], "teams": "Payments"}`;
@@ -366,11 +514,56 @@ await check("/check: keeps working offline once loaded", async () => {
   }
 });
 
+await check("Copy buttons: the SCIM base URL and a new token reach the clipboard", async () => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
+  await go("/");
+  const url = await page.inputValue("#scim-url");
+  expect(url === `${origin}/scim/v2`, `the overview shows ${url}`);
+  await page.click("button[data-copy=scim-url]");
+  await page.waitForFunction(() => document.querySelector("#scim-url-copied").textContent.includes("Copied"));
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  expect(copied === url, `the clipboard holds ${copied}`);
+  await go("/tokens");
+  await page.fill("#token-name", "copied");
+  await Promise.all([page.waitForNavigation(), page.click("#create-token button[type=submit]")]);
+  const secret = await page.inputValue("#new-token");
+  await page.click("button[data-copy=new-token]");
+  await page.waitForFunction(() => document.querySelector("#new-token-copied").textContent.includes("Copied"));
+  const token = await page.evaluate(() => navigator.clipboard.readText());
+  expect(secret.startsWith("scimbox_") && token === secret, "the new token was not copied");
+});
+
+await check("revoke needs a second, explicit step (no JavaScript involved)", async () => {
+  await page.setViewportSize({ width: 390, height: 800 });
+  await go("/tokens");
+  await page.fill("#token-name", "doomed");
+  await Promise.all([page.waitForNavigation(), page.click("#create-token button[type=submit]")]);
+  await Promise.all([page.waitForNavigation(), page.click("button[aria-label='Revoke doomed']")]);
+  expect(new URL(page.url()).pathname === "/tokens/doomed/revoke", `after Revoke at ${page.url()}`);
+  expect((await text("main")).includes("Revoke “doomed”?"), "no confirmation asked");
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth);
+  expect(wide, "the confirmation page is wider than a phone");
+  // The box is required: submitting without it stays on the page and revokes nothing.
+  await page.click("#revoke-confirm button[type=submit]");
+  await page.waitForTimeout(200);
+  expect(new URL(page.url()).pathname === "/tokens/doomed/revoke", "an unticked confirmation was sent");
+  await page.check("#confirm-revoke");
+  await Promise.all([page.waitForNavigation(), page.click("#revoke-confirm button[type=submit]")]);
+  expect(new URL(page.url()).search === "?revoked=doomed", `after confirming at ${page.url()}`);
+  const row = await page.locator("#tokens tr", { hasText: "doomed" }).innerText();
+  expect(row.includes("revoked"), `the token is not revoked: ${row}`);
+  await page.setViewportSize({ width: 1280, height: 800 });
+});
+
 await check("log out ends the session", async () => {
   await go("/");
   await Promise.all([page.waitForNavigation(), page.click("form[action='/logout'] button")]);
   await page.goto(`${origin}/users`);
   expect(new URL(page.url()).pathname === "/login", `after logout /users is at ${page.url()}`);
+});
+
+await check("the login page and the checker, logged out, at 1280 and 390 px", async () => {
+  await sweepAll(["/login", "/check"], () => []);
 });
 
 await check("/check is public: a visitor gets the payload rules only", async () => {

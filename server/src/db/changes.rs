@@ -283,7 +283,7 @@ fn amend_latest(c: &Connection, id: &str, members: Value) -> Result<(), StoreErr
     Ok(())
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Change> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Change> {
     Ok(Change {
         seq: r.get(0)?,
         at: r.get(1)?,

@@ -47,10 +47,10 @@ impl Entry {
     }
 }
 
-const COLUMNS: &str = "seq, at, token_name, client, method, path, query, status, duration_ms, resource_type, \
+pub(super) const COLUMNS: &str = "seq, at, token_name, client, method, path, query, status, duration_ms, resource_type, \
                        resource_id, scim_type, detail, body";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
     Ok(Entry {
         seq: r.get(0)?,
         at: r.get(1)?,

@@ -3,11 +3,13 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params_from_iter, types::Value as Sql};
+use rusqlite::{Connection, params, params_from_iter, types::Value as Sql};
 use scimbox_validator::accounts::{Catalogue, Document};
 use serde_json::{Map, Value};
 
 use super::StoreError;
+use super::changes::{Change, from_row as change_row};
+use super::journal::{COLUMNS as JOURNAL_COLUMNS, Entry, from_row as journal_row};
 use super::rows::{self, Kind, ResourceRow};
 use super::users::fold;
 
@@ -143,6 +145,166 @@ fn granted_accounts(doc: &Map<String, Value>) -> Vec<String> {
     ids.sort();
     ids.dedup();
     ids
+}
+
+/// Whether an administrator exists and whether a token works at `now` (neither revoked nor
+/// expired): what a first start lacks (the overview and the login page say how to add them).
+pub fn setup(c: &Connection, now: &str) -> Result<(bool, bool), StoreError> {
+    let admin = c.query_row("SELECT EXISTS (SELECT 1 FROM admins)", [], |r| r.get(0))?;
+    let token = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM tokens WHERE revoked IS NULL AND (expires IS NULL OR expires > ?1))",
+        [now],
+        |r| r.get(0),
+    )?;
+    Ok((admin, token))
+}
+
+/// Which journal entries the journal page lists: every field narrows, `None` does not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalFilter {
+    /// The connection (token name); `Some(None)`: the requests that had no valid token.
+    pub connection: Option<Option<String>>,
+    /// Only failures (status >= 400, `Some(true)`) or only successes.
+    pub failed: Option<bool>,
+    /// The requests about one user: its id (requests whose resource it is) and a userName
+    /// (requests whose body names it, such as a refused create; compared ignoring ASCII case).
+    pub user: Option<(Option<String>, String)>,
+    /// Received at or after this stored stamp.
+    pub from: Option<String>,
+    /// Received before this stored stamp.
+    pub until: Option<String>,
+}
+
+/// The text of a JSON body's top-level string `key`, or NULL (a body that is not JSON, or was
+/// cut, is never parsed: SQLite's JSON functions raise an error on it).
+fn body_text(key: &str) -> String {
+    format!(
+        "(CASE WHEN json_valid(j.body) AND json_type(j.body, '$.{key}') = 'text' \
+         THEN json_extract(j.body, '$.{key}') END)"
+    )
+}
+
+/// The WHERE clause of a journal filter (over the journal as `j`) and its arguments.
+fn journal_where(f: &JournalFilter) -> (String, Vec<Sql>) {
+    let mut conds: Vec<String> = Vec::new();
+    let mut args: Vec<Sql> = Vec::new();
+    let arg = |args: &mut Vec<Sql>, v: Sql| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    match &f.connection {
+        Some(Some(name)) => conds.push(format!("j.token_name = {}", arg(&mut args, Sql::Text(name.clone())))),
+        Some(None) => conds.push("j.token_name IS NULL".into()),
+        None => {}
+    }
+    match f.failed {
+        Some(true) => conds.push("j.status >= 400".into()),
+        Some(false) => conds.push("j.status < 400".into()),
+        None => {}
+    }
+    if let Some(from) = &f.from {
+        conds.push(format!("j.at >= {}", arg(&mut args, Sql::Text(from.clone()))));
+    }
+    if let Some(until) = &f.until {
+        conds.push(format!("j.at < {}", arg(&mut args, Sql::Text(until.clone()))));
+    }
+    if let Some((id, name)) = &f.user {
+        let name_arg = arg(&mut args, Sql::Text(name.clone()));
+        // `instr` first, on text lowered as NOCASE compares (ASCII only): a cheap test that
+        // spares parsing the bodies that cannot name the user.
+        let by_body = format!(
+            "(instr(lower(j.body), lower({name_arg})) > 0 AND {} = {name_arg} COLLATE NOCASE)",
+            body_text("userName")
+        );
+        match id {
+            Some(id) => {
+                let id_arg = arg(&mut args, Sql::Text(id.clone()));
+                conds.push(format!("((j.resource_type = 'User' AND j.resource_id = {id_arg}) OR {by_body})"));
+            }
+            None => conds.push(by_body),
+        }
+    }
+    let clause = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+    (clause, args)
+}
+
+/// A page of the filtered journal.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JournalRows {
+    /// The entries, each with the name of what it was about when known.
+    pub rows: Vec<(Entry, Option<String>)>,
+    /// How many entries the filter lets through in all.
+    pub matched: u64,
+    /// Of which failures.
+    pub failed: u64,
+}
+
+/// One page of the journal entries `f` lets through (newest first; with `failures_first`
+/// every failure before every success), each with the name of what it was about when known:
+/// the user's userName or the group's displayName as stored now, else the one in its body.
+/// Also how many entries match, and how many of those failed.
+pub fn journal_page(
+    c: &Connection,
+    f: &JournalFilter,
+    failures_first: bool,
+    limit: u32,
+    offset: u32,
+) -> Result<JournalRows, StoreError> {
+    let (clause, mut args) = journal_where(f);
+    let (total, failed): (i64, Option<i64>) = c
+        .prepare_cached(&format!("SELECT COUNT(*), SUM(j.status >= 400) FROM journal j {clause}"))?
+        .query_row(params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let columns: Vec<String> = JOURNAL_COLUMNS.split(',').map(|col| format!("j.{}", col.trim())).collect();
+    let order = if failures_first { "(j.status >= 400) DESC, j.seq DESC" } else { "j.seq DESC" };
+    let n = args.len();
+    args.push(Sql::Integer(limit.into()));
+    args.push(Sql::Integer(offset.into()));
+    let sql = format!(
+        "SELECT {}, COALESCE(u.user_name, g.display_name, {}, {}) FROM journal j
+         LEFT JOIN users u ON j.resource_type = 'User' AND u.id = j.resource_id
+         LEFT JOIN groups g ON j.resource_type = 'Group' AND g.id = j.resource_id
+         {clause} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
+        columns.join(", "),
+        body_text("userName"),
+        body_text("displayName"),
+        n + 1,
+        n + 2
+    );
+    let width = columns.len();
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| Ok((journal_row(r)?, r.get(width)?)))?;
+    Ok(JournalRows {
+        rows: rows.collect::<Result<_, _>>()?,
+        matched: u64::try_from(total).unwrap_or(0),
+        failed: u64::try_from(failed.unwrap_or(0)).unwrap_or(0),
+    })
+}
+
+/// The connections the journal has entries of, by name.
+pub fn journal_connections(c: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt =
+        c.prepare_cached("SELECT DISTINCT token_name FROM journal WHERE token_name IS NOT NULL ORDER BY token_name")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect::<Result<_, _>>().map_err(Into::into)
+}
+
+/// One page of a resource's recorded changes, newest first, and how many there are.
+pub fn changes_page(
+    c: &Connection,
+    resource_type: &str,
+    id: &str,
+    limit: u32,
+    offset: u32,
+) -> Result<(Vec<Change>, u64), StoreError> {
+    let total: i64 = c
+        .prepare_cached("SELECT COUNT(*) FROM changes WHERE resource_type = ?1 AND resource_id = ?2")?
+        .query_row(params![resource_type, id], |r| r.get(0))?;
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, at, resource_type, resource_id, action, before, after FROM changes
+         WHERE resource_type = ?1 AND resource_id = ?2 ORDER BY seq DESC LIMIT ?3 OFFSET ?4",
+    )?;
+    let rows = stmt.query_map(params![resource_type, id, limit, offset], change_row)?;
+    Ok((rows.collect::<Result<_, _>>()?, u64::try_from(total).unwrap_or(0)))
 }
 
 #[cfg(test)]

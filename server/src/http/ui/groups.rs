@@ -1,5 +1,5 @@
 //! `/groups`: the groups by name with their member counts, 50 a page; `/groups/{id}`: one
-//! group's direct members and its recorded changes.
+//! group's direct members and its recorded changes, 50 a page (`?page=`).
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -10,6 +10,7 @@ use super::user::ChangeView;
 use super::{Layout, Page, Pager, UiError, query_string};
 use crate::http::AppState;
 use crate::http::extract::ResourceId;
+use crate::service::status::HISTORY;
 use crate::service::status::groups::{self, GroupSummary, Member, MemberType, PER_PAGE};
 
 /// The query of `/groups`.
@@ -75,6 +76,9 @@ pub struct GroupPage {
     total: usize,
     members: Vec<MemberView>,
     changes: Vec<ChangeView>,
+    /// The pages of its history, and the path their links go to.
+    pager: Pager,
+    base: String,
 }
 
 /// GET /groups/{id}.
@@ -82,15 +86,18 @@ pub async fn group(
     State(state): State<AppState>,
     session: AdminSession,
     ResourceId(id): ResourceId,
+    Query(p): Query<Params>,
 ) -> Result<Page<GroupPage>, UiError> {
-    let found = groups::group(&state.db, id.clone()).await?;
+    let found = groups::group(&state.db, id.clone(), p.page.unwrap_or(1)).await?;
     let g = found.ok_or_else(|| UiError::NotFound(format!("There is no group with id {id}.")))?;
     let now = g.at;
     Ok(Page::ok(GroupPage {
         layout: Layout::new(g.display_name, "/groups", &session),
-        id: g.id,
         total: g.total,
         members: g.members.into_iter().map(MemberView::new).collect(),
         changes: g.changes.iter().map(|c| ChangeView::new(c, now)).collect(),
+        pager: Pager::new(g.page, HISTORY.into(), g.changes_total, |n| query_string(&[("page", &n.to_string())])),
+        base: format!("/groups/{}", super::segment(&g.id)),
+        id: g.id,
     }))
 }

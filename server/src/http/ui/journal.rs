@@ -1,6 +1,7 @@
 //! `/journal`: the SCIM requests scimbox answered, newest or failures first, each failure with
-//! its reason in plain words and a suggested fix; `/journal/{seq}`: one request with its
-//! (redacted) body.
+//! its reason in plain words and a suggested fix, narrowed by connection, outcome, user and time
+//! with a plain GET form (so a filtered view is a link to share, and works without JavaScript);
+//! `/journal/{seq}`: one request with its (redacted) body.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -12,7 +13,7 @@ use super::time::Stamp;
 use super::{Layout, Page, UiError, query_string};
 use crate::http::AppState;
 use crate::http::extract::ResourceId;
-use crate::service::status::journal::{self, JournalQuery, Request};
+use crate::service::status::journal::{self, Filters, JournalQuery, Outcome, Request};
 
 /// An entry as listed.
 pub struct EntryRow {
@@ -40,6 +41,10 @@ pub struct EntryRow {
     pub reason: Option<String>,
     /// What to do about it.
     pub fix: Option<String>,
+    /// The name of the user or group it was about, when known.
+    pub subject: Option<String>,
+    /// The status page's link to that user or group.
+    pub subject_href: Option<String>,
 }
 
 impl EntryRow {
@@ -63,6 +68,8 @@ impl EntryRow {
             scim_type: e.scim_type.clone(),
             reason: r.explanation.as_ref().map(|x| x.reason.clone()),
             fix: r.explanation.as_ref().map(|x| x.fix.clone()),
+            subject: r.subject.clone(),
+            subject_href: r.resource().and_then(|(t, id)| link_of(t, id)),
         }
     }
 }
@@ -76,6 +83,63 @@ pub struct Params {
     /// 1-based.
     #[serde(default)]
     page: Option<u32>,
+    /// A connection name, `-` for none.
+    #[serde(default)]
+    connection: String,
+    /// `failed` or `succeeded`.
+    #[serde(default)]
+    outcome: String,
+    /// A userName or id.
+    #[serde(default)]
+    user: String,
+    /// From (see [`Filters::from`]).
+    #[serde(default)]
+    from: String,
+    /// To (see [`Filters::to`]).
+    #[serde(default)]
+    to: String,
+}
+
+impl Params {
+    /// The filters asked for; an outcome other than `failed`, `succeeded` or empty is refused.
+    fn filters(&self) -> Result<Filters, UiError> {
+        let outcome = match self.outcome.trim() {
+            "" => None,
+            "failed" => Some(Outcome::Failed),
+            "succeeded" => Some(Outcome::Succeeded),
+            other => {
+                return Err(UiError::BadRequest(format!(
+                    "The outcome \"{other}\" is not one the journal knows: use failed or succeeded."
+                )));
+            }
+        };
+        Ok(Filters {
+            connection: self.connection.clone(),
+            outcome,
+            user: self.user.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+        })
+    }
+}
+
+/// The query string of the journal with these filters, order and page (empty values left out).
+fn journal_link(f: &Filters, failures_first: bool, page: u32) -> String {
+    let outcome = match f.outcome {
+        Some(Outcome::Failed) => "failed",
+        Some(Outcome::Succeeded) => "succeeded",
+        None => "",
+    };
+    let page = if page > 1 { page.to_string() } else { String::new() };
+    query_string(&[
+        ("connection", &f.connection),
+        ("outcome", outcome),
+        ("user", &f.user),
+        ("from", &f.from),
+        ("to", &f.to),
+        ("failures", if failures_first { "1" } else { "" }),
+        ("page", &page),
+    ])
 }
 
 /// The journal page.
@@ -87,10 +151,22 @@ pub struct JournalPage {
     /// Entries kept, and how many of them are failures.
     recorded: u64,
     failed: u64,
+    /// The filters in force (the form shows them), and what they let through.
+    filters: Filters,
+    filtered: bool,
+    matched: u64,
+    matched_failed: u64,
+    /// The outcome filter as its form value.
+    outcome: &'static str,
+    /// The connections to choose from.
+    connections: Vec<String>,
     /// Requests not recorded because the journal's queue was full, and since when.
     shed: Option<(u64, String)>,
     entries: Vec<EntryRow>,
     page: u32,
+    /// The query strings of the order toggle's links (filters kept).
+    newest_link: String,
+    failures_link: String,
     prev: Option<String>,
     next: Option<String>,
 }
@@ -103,22 +179,32 @@ pub async fn page(
 ) -> Result<Page<JournalPage>, UiError> {
     let failures_first = p.failures.as_deref().is_some_and(|f| f == "1" || f == "on" || f == "true");
     let query = JournalQuery { failures_first, page: p.page.unwrap_or(1) };
-    let list = journal::journal(&state.db, &state.journal, query).await?;
+    let list = journal::journal(&state.db, &state.journal, query, p.filters()?).await?;
     let page = list.query.page;
-    let link = |n: u32| {
-        let n = n.to_string();
-        query_string(&[("failures", if failures_first { "1" } else { "" }), ("page", &n)])
+    let f = &list.filters;
+    let outcome = match f.outcome {
+        Some(Outcome::Failed) => "failed",
+        Some(Outcome::Succeeded) => "succeeded",
+        None => "",
     };
     Ok(Page::ok(JournalPage {
         layout: Layout::new("Journal", "/journal", &session),
         failures_first,
         recorded: list.recorded,
         failed: list.failed,
-        shed: list.shed,
+        filtered: f.any(),
+        matched: list.matched.0,
+        matched_failed: list.matched.1,
+        outcome,
+        connections: list.connections.clone(),
+        shed: list.shed.clone(),
         entries: list.requests.iter().map(|r| EntryRow::new(r, list.at)).collect(),
         page,
-        prev: (page > 1).then(|| link(page - 1)),
-        next: list.more.then(|| link(page + 1)),
+        newest_link: journal_link(f, false, 1),
+        failures_link: journal_link(f, true, 1),
+        prev: (page > 1).then(|| journal_link(f, failures_first, page - 1)),
+        next: list.more.then(|| journal_link(f, failures_first, page + 1)),
+        filters: list.filters,
     }))
 }
 

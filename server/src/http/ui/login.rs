@@ -13,6 +13,7 @@ use super::session::{self, AdminSession};
 use super::{Layout, MaybeAdmin, Page, UiError, csrf};
 use crate::http::AppState;
 use crate::service::admins::{self, LoginError, MAX_NAME_BYTES};
+use crate::service::status::setup;
 
 /// The login page.
 #[derive(Template)]
@@ -22,11 +23,22 @@ pub struct LoginPage {
     name: String,
     next: String,
     error: Option<String>,
+    /// The command that adds an administrator to this server's database.
+    admin_command: String,
+    /// No administrator exists yet: the command is the first thing to do, not a hint.
+    first_run: bool,
 }
 
 impl LoginPage {
-    fn new(name: String, next: String, error: Option<String>) -> Self {
-        Self { layout: Layout::with("Log in", "", None), name, next, error }
+    fn new(state: &AppState, name: String, next: String, error: Option<String>) -> Self {
+        Self {
+            layout: Layout::with("Log in", "", None),
+            name,
+            next,
+            error,
+            admin_command: setup::admin_command(&state.config.db_path),
+            first_run: false,
+        }
     }
 }
 
@@ -42,13 +54,19 @@ pub struct Params {
     next: Option<String>,
 }
 
-/// GET /login: the form, or straight on for an admin already logged in.
-pub async fn page(MaybeAdmin(session): MaybeAdmin, Query(p): Query<Params>) -> Response {
+/// GET /login: the form, or straight on for an admin already logged in. Before any
+/// administrator exists it says which command adds the first.
+pub async fn page(
+    State(state): State<AppState>,
+    MaybeAdmin(session): MaybeAdmin,
+    Query(p): Query<Params>,
+) -> Result<Response, UiError> {
     let next = local(p.next.as_deref());
     if session.is_some() {
-        return Redirect::to(&next).into_response();
+        return Ok(Redirect::to(&next).into_response());
     }
-    Page::ok(LoginPage::new(String::new(), next, None)).into_response()
+    let first_run = !setup::setup(&state.db).await?.has_admin;
+    Ok(Page::ok(LoginPage { first_run, ..LoginPage::new(&state, String::new(), next, None) }).into_response())
 }
 
 /// The login form.
@@ -72,7 +90,7 @@ pub async fn submit(
     let ip = session::client_ip(&parts, &state.config);
     let refused = |status: StatusCode, message: String, retry: Option<u64>| {
         let echo = shortened(&form.name).to_owned();
-        let mut resp = Page::status(status, LoginPage::new(echo, next.clone(), Some(message))).into_response();
+        let mut resp = Page::status(status, LoginPage::new(&state, echo, next.clone(), Some(message))).into_response();
         if let Some(secs) = retry {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

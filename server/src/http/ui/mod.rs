@@ -89,6 +89,10 @@ pub struct Layout {
     pub csrf: String,
     /// A link to each static asset, with its ETag as a cache-busting query.
     pub css: String,
+    /// The favicon's link, versioned the same way.
+    pub icon: String,
+    /// The Copy buttons' script, versioned the same way.
+    pub copy_js: String,
 }
 
 impl Layout {
@@ -105,6 +109,8 @@ impl Layout {
             admin: session.map(|s| s.admin.clone()),
             csrf: session.map(|s| s.csrf.clone()).unwrap_or_default(),
             css: statics::url("style.css"),
+            icon: statics::url("favicon.svg"),
+            copy_js: statics::url("copy.js"),
         }
     }
 

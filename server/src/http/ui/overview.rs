@@ -8,8 +8,10 @@ use super::AdminSession;
 use super::time::Stamp;
 use super::{Layout, Page, UiError};
 use crate::http::AppState;
+use crate::http::extract::BaseUrl;
 use crate::service::guard;
 use crate::service::status::overview::{self, SOON_DAYS, UserCounts};
+use crate::service::status::setup;
 
 /// One IdP connection's activity.
 pub struct ConnectionRow {
@@ -48,13 +50,23 @@ pub struct OverviewPage {
     shed: Option<(u64, String)>,
     /// The tokens whose deactivations and deletions the deprovisioning guard holds.
     held: Vec<guard::TokenGuard>,
+    /// No token works yet: the command that issues one (a first start).
+    token_command: Option<String>,
+    /// The SCIM base URL an IdP is given (`--public-url`, else as this request reached us).
+    scim_url: String,
 }
 
 /// GET /.
-pub async fn page(State(state): State<AppState>, session: AdminSession) -> Result<Page<OverviewPage>, UiError> {
+pub async fn page(
+    State(state): State<AppState>,
+    session: AdminSession,
+    BaseUrl(scim_url): BaseUrl,
+) -> Result<Page<OverviewPage>, UiError> {
     let o = overview::overview(&state.db, &state.journal).await?;
     let mut held = guard::status(&state.db, state.deprovisioning.window()).await?;
     held.retain(guard::TokenGuard::holding);
+    let token_command =
+        (!setup::setup(&state.db).await?.has_token).then(|| setup::token_command(&state.config.db_path));
     let at = o.at;
     Ok(Page::ok(OverviewPage {
         layout: Layout::new("Overview", "/", &session),
@@ -79,5 +91,7 @@ pub async fn page(State(state): State<AppState>, session: AdminSession) -> Resul
         store_fault: o.store_fault,
         shed: o.shed,
         held,
+        token_command,
+        scim_url,
     }))
 }

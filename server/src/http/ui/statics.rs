@@ -1,6 +1,9 @@
 //! The status page's own static files (`web/static/`), embedded in the binary and served under
 //! `/static/`.
 //!
+//! The favicon is also answered at `/favicon.ico`, where browsers and feed readers look for it
+//! without being told (an SVG there: every current browser reads it by its content type).
+//!
 //! Pages link each file with its ETag as `?v=`, so a response to that exact URL may be cached for
 //! a year (`immutable`): a new build changes the link. Any other request of the file (no `v`, an
 //! old `v`) is answered `no-cache`, revalidated with the ETag.
@@ -23,7 +26,7 @@ struct Static {
     body: &'static [u8],
 }
 
-static FILES: [Static; 2] = [
+static FILES: [Static; 4] = [
     Static {
         name: "style.css",
         content_type: "text/css; charset=utf-8",
@@ -34,7 +37,20 @@ static FILES: [Static; 2] = [
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../../../web/static/check.js"),
     },
+    Static {
+        name: "copy.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../../web/static/copy.js"),
+    },
+    Static {
+        name: "favicon.svg",
+        content_type: "image/svg+xml",
+        body: include_bytes!("../../../../web/static/favicon.svg"),
+    },
 ];
+
+/// Where browsers look for a site's icon when a page names none.
+const FAVICON_ICO: &str = "/favicon.ico";
 
 /// Each file's version: FNV-1a (64 bits) of its bytes, in hex.
 static VERSIONS: LazyLock<Vec<String>> = LazyLock::new(|| FILES.iter().map(|f| version(f.body)).collect());
@@ -52,12 +68,15 @@ pub fn url(name: &str) -> String {
     }
 }
 
-/// The `/static/` routes (GET and HEAD).
+/// The `/static/` routes and `/favicon.ico` (GET and HEAD).
 pub fn router() -> Router<AppState> {
-    FILES.iter().enumerate().fold(Router::new(), |router, (i, file)| {
-        let path = format!("/static/{}", file.name);
-        router.route(&path, get(move |q: Query<Version>, headers: HeaderMap| async move { serve(i, &q, &headers) }))
-    })
+    let route = |i: usize| get(move |q: Query<Version>, headers: HeaderMap| async move { serve(i, &q, &headers) });
+    let icon = FILES.iter().position(|f| f.name == "favicon.svg").unwrap_or_default();
+    FILES
+        .iter()
+        .enumerate()
+        .fold(Router::new(), |router, (i, file)| router.route(&format!("/static/{}", file.name), route(i)))
+        .route(FAVICON_ICO, route(icon))
 }
 
 /// The `?v=` of a link.

@@ -1,7 +1,8 @@
 //! `/tokens`: the bearer tokens with their status, expiry and last use, each connection's
 //! compatibility report (its clients and the RFC departures scimbox accepted from them), a form
 //! that issues a token (shown once, on the response), and rotate and revoke buttons per live
-//! token (a rotation's new secret is shown once too).
+//! token (a rotation's new secret is shown once too). Revoking takes two explicit steps, without
+//! JavaScript: the button leads to a confirmation page whose form needs a ticked box.
 
 use crate::quirks::Quirk;
 use askama::Template;
@@ -16,7 +17,7 @@ use super::time::Stamp;
 use super::{AdminSession, Layout, Page, UiError, csrf, query_string};
 use crate::clock;
 use crate::http::AppState;
-use crate::http::extract::ResourceId;
+use crate::http::extract::{BaseUrl, ResourceId};
 use crate::service::Error;
 use crate::service::tokens::{self as service, Tally, Token, TokenStatus};
 
@@ -89,6 +90,8 @@ pub struct TokensPage {
     notice: Option<String>,
     error: Option<String>,
     form: CreateForm,
+    /// The SCIM base URL an IdP is given (`--public-url`, else as this request reached us).
+    scim_url: String,
 }
 
 fn report(r: service::Report, now: OffsetDateTime) -> Report {
@@ -131,12 +134,15 @@ async fn render(state: &AppState, session: &AdminSession, extra: Extra) -> Resul
         created: extra.created,
         error: extra.error,
         form: extra.form,
+        scim_url: extra.scim_url,
     })
 }
 
 /// What a page shows besides the tokens.
 #[derive(Default)]
 struct Extra {
+    /// The SCIM base URL.
+    scim_url: String,
     created: Option<NewToken>,
     /// A token just revoked (named by the redirect after the revoke).
     revoked: Option<String>,
@@ -161,9 +167,10 @@ pub struct Params {
 pub async fn page(
     State(state): State<AppState>,
     session: AdminSession,
+    BaseUrl(scim_url): BaseUrl,
     Query(p): Query<Params>,
 ) -> Result<Page<TokensPage>, UiError> {
-    Ok(Page::ok(render(&state, &session, Extra { revoked: p.revoked, ..Extra::default() }).await?))
+    Ok(Page::ok(render(&state, &session, Extra { revoked: p.revoked, scim_url, ..Extra::default() }).await?))
 }
 
 /// The create form.
@@ -190,16 +197,17 @@ impl Default for CreateForm {
 pub async fn create(
     State(state): State<AppState>,
     session: AdminSession,
+    BaseUrl(scim_url): BaseUrl,
     Form(form): Form<CreateForm>,
 ) -> Result<Page<TokensPage>, UiError> {
     csrf(&session, &form.csrf)?;
     match issue(&state, &form).await {
         Ok(created) => {
-            let extra = Extra { created: Some(created), ..Extra::default() };
+            let extra = Extra { created: Some(created), scim_url, ..Extra::default() };
             Ok(Page::status(StatusCode::CREATED, render(&state, &session, extra).await?))
         }
         Err((status, error)) => {
-            let extra = Extra { error: Some(error), form, ..Extra::default() };
+            let extra = Extra { error: Some(error), form, scim_url, ..Extra::default() };
             Ok(Page::status(status, render(&state, &session, extra).await?))
         }
     }
@@ -223,15 +231,27 @@ async fn issue(state: &AppState, form: &CreateForm) -> Result<NewToken, (StatusC
     }
 }
 
-/// The revoke form.
+/// The revoke form (and the rotate form, which has only the CSRF token).
 #[derive(Debug, Deserialize)]
 pub struct RevokeForm {
     /// The CSRF token.
     #[serde(default)]
     csrf: String,
+    /// `yes`: the box on the confirmation page was ticked.
+    #[serde(default)]
+    confirm: String,
 }
 
-/// POST /tokens/{name}/revoke.
+/// The confirmation page of a revoke: what revoking breaks, and the rotation that does not.
+#[derive(Template)]
+#[template(path = "revoke.html")]
+pub struct RevokePage {
+    layout: Layout,
+    token: TokenView,
+}
+
+/// POST /tokens/{name}/revoke: without `confirm=yes`, the confirmation page (a live IdP token
+/// is not revoked by one stray click); with it, the revoke.
 pub async fn revoke(
     State(state): State<AppState>,
     session: AdminSession,
@@ -239,6 +259,16 @@ pub async fn revoke(
     Form(form): Form<RevokeForm>,
 ) -> Result<Response, UiError> {
     csrf(&session, &form.csrf)?;
+    if form.confirm != "yes" {
+        let listed = service::list(&state.db).await?;
+        let live = listed.iter().find(|t| t.name == name && t.status != TokenStatus::Revoked);
+        let t =
+            live.ok_or_else(|| UiError::NotFound(format!("There is no active token named \u{201c}{name}\u{201d}.")))?;
+        let token = TokenView::new(t, clock::now());
+        return Ok(
+            Page::ok(RevokePage { layout: Layout::new("Revoke a token", "/tokens", &session), token }).into_response()
+        );
+    }
     service::revoke(&state.db, &name).await?;
     Ok(Redirect::to(&format!("/tokens?{}", query_string(&[("revoked", &name)]))).into_response())
 }
@@ -248,6 +278,7 @@ pub async fn revoke(
 pub async fn rotate(
     State(state): State<AppState>,
     session: AdminSession,
+    BaseUrl(scim_url): BaseUrl,
     ResourceId(name): ResourceId,
     Form(form): Form<RevokeForm>,
 ) -> Result<Page<TokensPage>, UiError> {
@@ -256,5 +287,5 @@ pub async fn rotate(
     let old_until = Some(Stamp::new(&rotated.previous_valid_until, clock::now()));
     let old_expired = rotated.previous_had_expired;
     let created = NewToken { name: rotated.name, secret: rotated.secret, old_until, old_expired };
-    Ok(Page::ok(render(&state, &session, Extra { created: Some(created), ..Extra::default() }).await?))
+    Ok(Page::ok(render(&state, &session, Extra { created: Some(created), scim_url, ..Extra::default() }).await?))
 }

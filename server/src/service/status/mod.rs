@@ -13,6 +13,7 @@
 pub mod groups;
 pub mod journal;
 pub mod overview;
+pub mod setup;
 pub mod user;
 pub mod users;
 
