@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admins;
 pub mod bulk;
 pub mod error;
+pub mod events;
 pub mod groups;
 pub mod guard;
 pub mod list;
