@@ -62,6 +62,9 @@ pub struct Config {
     pub address_rate: u32,
     /// Such requests an address may make at once.
     pub address_burst: u32,
+    /// How long the change feed keeps an event (90 days by default; see
+    /// [`crate::service::events`]).
+    pub events_max_age: Duration,
 }
 
 impl Config {
@@ -86,6 +89,7 @@ impl Config {
             burst: DEFAULT_BURST,
             address_rate: DEFAULT_ADDRESS_RATE,
             address_burst: DEFAULT_ADDRESS_BURST,
+            events_max_age: Duration::from_secs(90 * 86_400),
         }
     }
 
