@@ -16,6 +16,8 @@ mod demo;
 mod discovery;
 mod durability;
 mod edges;
+mod events;
+mod feed;
 mod fidelity;
 mod filter_list;
 mod groups;
