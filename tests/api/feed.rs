@@ -223,7 +223,7 @@ async fn cursors_survive_a_restart_and_token_list_shows_scopes() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("scope"), "{}", String::from_utf8_lossy(&bad.stderr));
     let listed = String::from_utf8(cli(&["token", "list", "--db", db.to_str().unwrap()]).stdout).unwrap();
     let scope_of = |name: &str| {
-        listed.lines().find(|l| l.split_whitespace().next() == Some(name)).map(|l| l.split_whitespace().nth(2))
+        listed.lines().find(|l| l.split_whitespace().next() == Some(name)).map(|l| l.split_whitespace().nth(5))
     };
     assert_eq!((scope_of("okta"), scope_of("app")), (Some(Some("scim")), Some(Some("app"))), "{listed}");
 

@@ -141,19 +141,19 @@ pub(super) fn print_tokens(list: &[Token]) {
         return;
     }
     println!(
-        "{:<24} {:<8} {:<5} {:<24} {:<24} {:<24} NOTES",
-        "NAME", "STATUS", "SCOPE", "CREATED", "EXPIRES", "LAST USED"
+        "{:<24} {:<8} {:<24} {:<24} {:<24} {:<5} NOTES",
+        "NAME", "STATUS", "CREATED", "EXPIRES", "LAST USED", "SCOPE"
     );
     for t in list {
         let dash = || "-".to_string();
         println!(
-            "{:<24} {:<8} {:<5} {:<24} {:<24} {:<24} {}",
+            "{:<24} {:<8} {:<24} {:<24} {:<24} {:<5} {}",
             t.name,
             t.status.as_str(),
-            t.scope.as_str(),
             t.created,
             t.expires.clone().unwrap_or_else(dash),
             t.last_used.clone().unwrap_or_else(dash),
+            t.scope.as_str(),
             notes(t).unwrap_or_else(dash)
         );
     }

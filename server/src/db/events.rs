@@ -8,7 +8,7 @@
 //! writing the same file takes SQLite's write lock, so the same holds.)
 //!
 //! The writer tells waiting feed requests that events committed through [`Notifier`]: a job
-//! marks the batch ([`wrote`]), and after the batch's commit (never before) the writer publishes
+//! marks the batch (`wrote`), and after the batch's commit (never before) the writer publishes
 //! the highest `seq`.
 
 use std::cell::Cell;
@@ -58,7 +58,7 @@ pub struct Event {
     pub data: String,
 }
 
-/// Inserts one event; returns its seq. Marks the batch as having events ([`wrote`]).
+/// Inserts one event; returns its seq. Marks the batch as having events (`wrote`).
 pub fn insert(c: &Connection, e: &NewEvent<'_>) -> Result<i64, StoreError> {
     c.prepare_cached(
         "INSERT INTO events (id, type, occurred_at, resource_type, resource_id, actor, data)

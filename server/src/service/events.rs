@@ -21,7 +21,7 @@
 //! Events are kept `--events-days` (90 by default); the pruned horizon is recorded, so a cursor
 //! from before it is answered 410 instead of silently skipping what it missed. The `access.*`
 //! events (one per user and account whose effective access changed) and webhook delivery come
-//! next: they insert through [`record`] in the same writes, and a webhook endpoint's cursor is a
+//! next: they insert through `record` in the same writes, and a webhook endpoint's cursor is a
 //! `seq` of this same table.
 
 use std::time::Duration;
@@ -258,7 +258,7 @@ pub struct FeedPage {
 }
 
 /// Reads the feed: at once when a matching event is there, else waiting up to `q.wait` for one to
-/// commit (woken by the writer after its commit, and looking again every [`RECHECK`]); empty,
+/// commit (woken by the writer after its commit, and looking again every second); empty,
 /// with the position reached, at the timeout. `base` is the SCIM base URL for locations.
 ///
 /// `Gone` when `after` is older than the oldest kept event; `Invalid` when it is beyond every
