@@ -164,6 +164,25 @@ async fn a_groups_changes_and_each_member_are_events() {
     assert_eq!(got[0]["data"], json!({"id": gid, "displayName": "Team", "externalId": null}));
 }
 
+/// Okta's re-provisioning (a POST matching a deactivated user's userName and externalId revives
+/// it, idp-behaviour.md §1.3) is that user's reactivation, not a creation.
+#[tokio::test]
+async fn a_revived_user_is_reactivated() {
+    let app = TestApp::spawn().await;
+    let token = app_token(&app, "reader").await;
+    let mut body = user("back@example.com");
+    body["externalId"] = json!("00u-back");
+    let id = app.create_user(&body).await["id"].as_str().unwrap().to_owned();
+    let off = ops(json!([{"op": "replace", "path": "active", "value": false}]));
+    assert_eq!(app.patch(&format!("/Users/{id}"), &off).await.status, StatusCode::OK);
+    let at = last_seq(&new_events(&app, &token, 0).await, 0);
+    let again = app.post("/Users", &body).await;
+    assert_eq!((again.status, again.body["id"].as_str()), (StatusCode::CREATED, Some(id.as_str())), "{}", again.text);
+    let got = new_events(&app, &token, at).await;
+    assert_eq!(types(&got), ["user.reactivated"]);
+    assert_eq!(got[0]["data"]["active"], true);
+}
+
 /// Bulk: each committed operation has its events, a failed one none, in the order they ran.
 #[tokio::test]
 async fn bulk_records_one_event_per_committed_operation() {

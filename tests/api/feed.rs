@@ -123,6 +123,7 @@ async fn types_filter_and_bad_queries_are_400() {
         ("wait=-1", "wait"),
         ("after=not-a-cursor", "not a cursor"),
         ("since=1", "unknown parameter"),
+        (&format!("after={}", scimbox::service::events::cursor(1_000_000)), "another scimbox database"),
     ] {
         let r = feed(&app, &token, q).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}: {}", r.text);

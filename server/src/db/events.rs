@@ -79,6 +79,8 @@ pub struct Window {
     pub through: i64,
     /// Events up to this seq were pruned.
     pub pruned_through: i64,
+    /// The highest seq ever assigned.
+    pub newest: i64,
 }
 
 /// The highest seq ever assigned (0 before the first event).
@@ -145,7 +147,7 @@ pub fn after(c: &Connection, after: i64, types: Option<&[String]>, limit: u32) -
             Some(last) if full => last.seq,
             _ => newest.max(after),
         };
-        Ok(Window { events, through, pruned_through })
+        Ok(Window { events, through, pruned_through, newest })
     })
 }
 

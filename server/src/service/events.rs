@@ -280,7 +280,7 @@ pub async fn read(db: &Db, q: FeedQuery, base: &str) -> Result<FeedPage> {
                 cursor(window.pruned_through)
             )));
         }
-        if start > window.through {
+        if start > window.newest {
             return Err(Error::invalid(
                 "this cursor is beyond every event this server has recorded: it comes from another scimbox database",
             ));

@@ -240,19 +240,17 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String, wi
         check_required(&USER_RESOURCE, &doc, &required)?; // again: empty accounts were dropped
         let (row, kind) = match users::insert(c, &id, doc.clone(), &now) {
             Err(StoreError::Conflict(msg)) => {
-                let row = revive(c, doc, &now)?.ok_or(StoreError::Conflict(msg))?;
-                let kind = if row.doc.get("active") == Some(&Value::Bool(false)) {
-                    "user.updated"
-                } else {
-                    "user.reactivated"
-                };
+                let (old, row) = revive(c, doc, &now)?.ok_or(StoreError::Conflict(msg))?;
+                let kind = events::user_change(Some(&old), &row);
                 (row, kind)
             }
-            other => (other?, "user.created"),
+            other => (other?, Some("user.created")),
         };
         // The event's data is the user as a GET returns it now, rendered here, in the write.
         let body = render(c, &row, &at, WithAccess(true))?;
-        events::record(c, kind, "User", &row.id, &actor, &now, &body)?;
+        if let Some(kind) = kind {
+            events::record(c, kind, "User", &row.id, &actor, &now, &body)?;
+        }
         Ok((row, body))
     };
     let (row, body) = db.write(write).await?;
@@ -268,8 +266,8 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String, wi
 /// `externalId` match a *deactivated* user revives that user, keeping its `id`, instead of
 /// answering 409 and leaving the IdP stuck. The body replaces the user as a PUT would, and
 /// `active` is true unless the body says otherwise. A match on an active user, or on userName
-/// alone, stays a 409.
-fn revive(c: &Connection, doc: Map<String, Value>, now: &str) -> Result<Option<UserRow>, StoreError> {
+/// alone, stays a 409. Returns the user before and after.
+fn revive(c: &Connection, doc: Map<String, Value>, now: &str) -> Result<Option<(UserRow, UserRow)>, StoreError> {
     let text = |d: &Map<String, Value>, k: &str| d.get(k).and_then(Value::as_str).map(str::to_owned);
     let (Some(name), Some(ext)) = (text(&doc, "userName"), text(&doc, "externalId")) else { return Ok(None) };
     let found = users::lookup(c, &Lookup::UserName(name))?.into_iter().next();
@@ -278,7 +276,8 @@ fn revive(c: &Connection, doc: Map<String, Value>, now: &str) -> Result<Option<U
     if !inactive || text(&old.doc, "externalId").as_deref() != Some(ext.as_str()) {
         return Ok(None);
     }
-    users::update(c, &old.id, now, |_| Ok(doc)).map(Some)
+    let row = users::update(c, &old.id, now, |_| Ok(doc))?;
+    Ok(Some((old, row))) // before, for the event's type, and after
 }
 
 /// GET /Users/{id} (RFC 7644 §3.4.1).
