@@ -164,6 +164,35 @@ async fn a_groups_changes_and_each_member_are_events() {
     assert_eq!(got[0]["data"], json!({"id": gid, "displayName": "Team", "externalId": null}));
 }
 
+/// A user's `data` carries its effective access (a grant on a parent reaching its child), as
+/// GET returns it, and deactivation's `data` shows the access as it then stands.
+#[tokio::test]
+async fn user_data_carries_effective_access() {
+    let app = TestApp::spawn().await;
+    let token = app_token(&app, "reader").await;
+    let now = scimbox::stamp::timestamp(scimbox::clock::now());
+    app.db
+        .write(move |c| {
+            scimbox::db::accounts::add(c, "PARENT", "Parent", None, &now)?;
+            scimbox::db::accounts::add(c, "CHILD", "Child", Some("PARENT"), &now)
+        })
+        .await
+        .expect("accounts");
+    let mut body = user("acc@example.com");
+    body["accounts"] = json!([r#"{"accountId":"PARENT","roles":"Editor"}"#]);
+    let id = app.create_user(&body).await["id"].as_str().unwrap().to_owned();
+    let off = ops(json!([{"op": "replace", "path": "active", "value": false}]));
+    assert_eq!(app.patch(&format!("/Users/{id}"), &off).await.status, StatusCode::OK);
+    let got = new_events(&app, &token, 0).await;
+    assert_eq!(types(&got), ["user.created", "user.deactivated"]);
+    let ext = "urn:ietf:params:scim:schemas:extension:scimbox:2.0:User";
+    let access = |e: &Value| e["data"][ext]["access"].as_array().cloned().unwrap_or_default();
+    let granted = access(&got[0]);
+    let reached: Vec<&str> = granted.iter().filter_map(|a| a["accountId"].as_str()).collect();
+    assert!(reached.contains(&"PARENT") && reached.contains(&"CHILD"), "{:#}", got[0]["data"]);
+    assert_eq!(got[1]["data"], app.get(&format!("/Users/{id}")).await.body);
+}
+
 /// Okta's re-provisioning (a POST matching a deactivated user's userName and externalId revives
 /// it, idp-behaviour.md §1.3) is that user's reactivation, not a creation.
 #[tokio::test]

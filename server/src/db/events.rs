@@ -238,3 +238,47 @@ impl Notifier {
         self.0.subscribe()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let c = super::super::migrate(&dir.path().join("e.db")).unwrap_or_else(|e| panic!("{e}"));
+        (dir, c)
+    }
+
+    fn add(c: &Connection, n: i64, at: &str) -> i64 {
+        let id = format!("e{n}");
+        let e = NewEvent {
+            id: &id,
+            kind: "user.created",
+            at,
+            resource_type: "User",
+            resource_id: "u",
+            actor: "t",
+            data: "{}",
+        };
+        insert(c, &e).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Pruning removes a prefix only (a younger event stops it, even if older ones follow), moves
+    /// the horizon with it, and never lets a number be handed out again.
+    #[test]
+    fn pruning_takes_a_prefix_and_records_the_horizon() {
+        let (_d, c) = db();
+        for (n, at) in [(1, "2026-01-01"), (2, "2026-01-02"), (3, "2026-03-01"), (4, "2026-01-03")] {
+            assert_eq!(add(&c, n, at), n);
+        }
+        assert_eq!(prune(&c, "2026-02-01", 100).ok(), Some(2));
+        assert_eq!(pruned_through(&c).ok(), Some(2));
+        let w = after(&c, 2, None, 10).unwrap_or_default();
+        assert_eq!(w.events.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!((w.through, w.pruned_through, w.newest), (4, 2, 4));
+        assert_eq!(prune(&c, "2026-12-31", 1).ok(), Some(1));
+        assert_eq!(prune(&c, "2026-12-31", 1).ok(), Some(1));
+        assert_eq!((pruned_through(&c).ok(), newest(&c).ok()), (Some(4), Some(4)));
+        assert_eq!(add(&c, 5, "2026-12-31"), 5, "a pruned number is never reused");
+    }
+}
