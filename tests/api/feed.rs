@@ -11,7 +11,7 @@ use scimbox::db::tokens;
 use serde_json::{Value, json};
 
 use crate::auth_tokens::{Server, cli, create_token};
-use crate::helpers::{Resp, TestApp, user};
+use crate::helpers::{Resp, TestApp, login, user};
 
 /// Issues an app-scoped token called `name` on `app`'s database.
 pub async fn app_token(app: &TestApp, name: &str) -> String {
@@ -297,6 +297,25 @@ async fn app_tokens_read_only_and_idp_tokens_no_feed() {
     assert!(r.body["detail"].as_str().unwrap_or("").contains("scope app"), "{}", r.text);
     let anon = app.client.get(format!("{}/api/v1/events", app.origin)).send().await.unwrap();
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// The status page's tokens table shows each token's scope.
+#[tokio::test]
+async fn the_tokens_page_shows_the_scope() {
+    let app = TestApp::spawn().await;
+    app_token(&app, "warehouse").await;
+    let hash = scimbox::service::admins::hash_password("correct horse battery").expect("hash");
+    let now = scimbox::stamp::timestamp(scimbox::clock::now());
+    app.db.write(move |c| scimbox::db::admins::insert(c, "alice", &hash, &now)).await.expect("admin");
+    let (client, cookie) = login(&app, "alice", "correct horse battery").await;
+    let html = client.get(format!("{}/tokens", app.origin)).header("Cookie", &cookie).send().await.unwrap();
+    let html = html.text().await.unwrap();
+    let row = |name: &str| {
+        let start = html.find(&format!("<th scope=\"row\">{name}</th>")).unwrap_or_else(|| panic!("{name}: {html}"));
+        html[start..].split("</tr>").next().unwrap_or_default().to_owned()
+    };
+    assert!(row("warehouse").contains(r#"<td class="scope">app</td>"#), "{}", row("warehouse"));
+    assert!(row("test").contains(r#"<td class="scope">scim</td>"#), "{}", row("test"));
 }
 
 /// 10,000 mixed changes (creates, updates, deletes) from 16 concurrent clients, while a reader
