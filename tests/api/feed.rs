@@ -177,6 +177,29 @@ async fn long_polls_wake_on_commit_and_time_out_empty() {
     }
 }
 
+/// A change another process commits to the same file (here: a second `Db` with its own writer,
+/// as a `scimbox` command has) reaches a waiting long poll within about a second, with `cli` as
+/// its actor.
+#[tokio::test]
+async fn a_long_poll_sees_another_processs_commit_within_a_second() {
+    let app = TestApp::spawn().await;
+    let token = app_token(&app, "reader").await;
+    let (_, start) = page(&feed(&app, &token, "").await);
+    let (client, origin, tok) = (app.client.clone(), app.origin.clone(), token.clone());
+    let poll = tokio::spawn(async move { feed_at(&client, &origin, &tok, &format!("after={start}&wait=20")).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let other = scimbox::db::Db::open(&app.db_path).expect("a second handle");
+    let base = app.base.clone();
+    let with = scimbox::service::users::WithAccess::default();
+    scimbox::service::users::create(&other, &user("cli@example.com"), &[], base, with).await.expect("create");
+    let written = Instant::now();
+    let r = poll.await.expect("poll");
+    let (events, _) = page(&r);
+    assert_eq!(user_names(&events), ["cli@example.com"]);
+    assert_eq!(events[0]["actor"], "cli");
+    assert!(written.elapsed() < Duration::from_millis(1500), "{:?}", written.elapsed());
+}
+
 /// Once events are pruned, a cursor from before them gets 410 with a JSON error saying so; the
 /// feed without `after` starts at the horizon, and its cursor works.
 #[tokio::test]
