@@ -212,6 +212,33 @@ async fn a_revived_user_is_reactivated() {
     assert_eq!(got[0]["data"]["active"], true);
 }
 
+/// A deletion the deprovisioning guard holds (429) changed nothing and records no event; the one
+/// it let through does.
+#[tokio::test]
+async fn a_held_deletion_records_no_event() {
+    let app = TestApp::spawn_with(|c| scimbox::Config { guard_max: Some(1), ..c }).await;
+    let token = app_token(&app, "reader").await;
+    // Two users created an hour ago, before the guard's window (as tests/api/guard.rs seeds them).
+    let then = scimbox::stamp::timestamp(scimbox::clock::now() - std::time::Duration::from_secs(3600));
+    let ids = ["old-1", "old-2"];
+    app.db
+        .write(move |c| {
+            for id in ids {
+                let mut doc = serde_json::Map::new();
+                doc.insert("userName".into(), format!("{id}@example.com").into());
+                scimbox::db::users::insert(c, id, doc, &then)?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("seed");
+    assert_eq!(app.delete(&format!("/Users/{}", ids[0])).await.status, StatusCode::NO_CONTENT);
+    app.delete(&format!("/Users/{}", ids[1])).await.assert_error(429, None);
+    let got = new_events(&app, &token, 0).await;
+    assert_eq!(types(&got), ["user.deleted"]);
+    assert_eq!(got[0]["resource"]["id"], ids[0]);
+}
+
 /// Bulk: each committed operation has its events, a failed one none, in the order they ran.
 #[tokio::test]
 async fn bulk_records_one_event_per_committed_operation() {

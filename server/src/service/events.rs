@@ -102,7 +102,7 @@ fn active(row: &ResourceRow) -> bool {
 /// nothing changed (the version stayed: issue 13's no-op writes).
 pub(crate) fn user_change(before: Option<&ResourceRow>, after: &ResourceRow) -> Option<&'static str> {
     let Some(before) = before else { return Some("user.created") };
-    if before.version == after.version && before.id == after.id {
+    if before.version == after.version {
         return None;
     }
     Some(match (active(before), active(after)) {
