@@ -55,11 +55,15 @@ pub fn parse_header(value: &str) -> Option<&str> {
 pub struct Principal {
     /// The token's name.
     pub token_name: String,
+    /// Whether it is an application's token (scope `app`): it may read the SCIM API and the
+    /// change feed, and write nothing. An IdP's token (scope `scim`) may not read the feed.
+    pub app: bool,
 }
 
 #[derive(Default)]
 struct Seen {
     name: String,
+    app: bool,
     checked: Option<Instant>,
     touched: Option<Instant>,
 }
@@ -74,19 +78,20 @@ impl TokenChecker {
     /// The principal behind `token`, or `None` if it is unknown, revoked or expired.
     pub async fn check(&self, db: &Db, token: &str) -> Result<Option<Principal>, StoreError> {
         let h = hash(token);
-        if let Some(name) = self.cached(&h) {
-            return Ok(Some(Principal { token_name: name }));
+        if let Some((name, app)) = self.cached(&h) {
+            return Ok(Some(Principal { token_name: name, app }));
         }
         let now = clock::now_stamp();
         let found = db.read(move |c| tokens::find_live(c, &h, &now)).await?;
-        let Some((name, stored)) = found else {
+        let Some((name, stored, scope)) = found else {
             self.forget(&h);
             return Ok(None);
         };
         if !bool::from(stored.as_slice().ct_eq(&h)) {
             return Ok(None);
         }
-        let touch = self.remember(h, &name);
+        let app = scope == "app";
+        let touch = self.remember(h, &name, app);
         if touch {
             let (db, n) = (db.clone(), name.clone());
             tokio::spawn(async move {
@@ -96,13 +101,13 @@ impl TokenChecker {
                 }
             });
         }
-        Ok(Some(Principal { token_name: name }))
+        Ok(Some(Principal { token_name: name, app }))
     }
 
-    fn cached(&self, h: &[u8; 32]) -> Option<String> {
+    fn cached(&self, h: &[u8; 32]) -> Option<(String, bool)> {
         let seen = self.seen.lock().ok()?;
         let s = seen.get(h)?;
-        s.checked.filter(|t| t.elapsed() < CACHE_TTL).map(|_| s.name.clone())
+        s.checked.filter(|t| t.elapsed() < CACHE_TTL).map(|_| (s.name.clone(), s.app))
     }
 
     fn forget(&self, h: &[u8; 32]) {
@@ -112,10 +117,11 @@ impl TokenChecker {
     }
 
     /// Records a successful check; returns whether `last_used` is due for an update.
-    fn remember(&self, h: [u8; 32], name: &str) -> bool {
+    fn remember(&self, h: [u8; 32], name: &str, app: bool) -> bool {
         let Ok(mut seen) = self.seen.lock() else { return false };
         let s = seen.entry(h).or_default();
         s.name = name.to_string();
+        s.app = app;
         s.checked = Some(Instant::now());
         let due = s.touched.is_none_or(|t| t.elapsed() >= TOUCH_EVERY);
         if due {

@@ -62,6 +62,9 @@ pub struct Config {
     pub address_rate: u32,
     /// Such requests an address may make at once.
     pub address_burst: u32,
+    /// How long the change feed keeps an event (90 days by default; see
+    /// [`crate::service::events`]).
+    pub events_max_age: Duration,
     /// Where Prometheus metrics are served (`/metrics`), apart from the SCIM port; off when
     /// `None`.
     pub metrics_listen: Option<SocketAddr>,
@@ -104,6 +107,7 @@ impl Config {
             address_burst: DEFAULT_ADDRESS_BURST,
             metrics_listen: None,
             backup: None,
+            events_max_age: Duration::from_secs(90 * 86_400),
         }
     }
 

@@ -126,6 +126,7 @@ impl From<crate::service::Error> for AppError {
             E::Unavailable(reason) => Self::unavailable(&reason),
             E::Internal(msg) => Self::Internal(msg),
             E::Held { detail, retry_after } => Self::TooMany { detail, retry_after },
+            E::Gone(detail) => Self::status(StatusCode::GONE, detail),
         }
     }
 }

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use crate::clock;
 use crate::config::Config;
 use crate::db::journal as store;
-use crate::db::{Db, StoreError, changes};
+use crate::db::{Db, StoreError, changes, events};
 pub use explain::explain;
 
 /// How often pending entries are written.
@@ -308,6 +308,16 @@ pub async fn prune(db: &Db, config: &Config) -> Result<usize, StoreError> {
             if n < BATCH {
                 break;
             }
+        }
+    }
+    // The change feed's events, by age only (`--events-days`); the horizon moves with them.
+    let before = crate::stamp::timestamp(clock::now() - config.events_max_age);
+    loop {
+        let before = before.clone();
+        let n = db.write(move |c| events::prune(c, &before, BATCH as u32)).await?;
+        total += n;
+        if n < BATCH {
+            break;
         }
     }
     Ok(total)

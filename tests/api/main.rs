@@ -18,6 +18,8 @@ mod demo;
 mod discovery;
 mod durability;
 mod edges;
+mod events;
+mod feed;
 mod fidelity;
 mod filter_list;
 mod first_run;

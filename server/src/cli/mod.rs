@@ -173,6 +173,11 @@ struct ServeArgs {
     #[arg(long, env = "SCIMBOX_ADDRESS_BURST", default_value_t = crate::config::DEFAULT_ADDRESS_BURST, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     address_burst: u32,
+    /// How many days the change feed (/api/v1/events) keeps an event; a cursor older than the
+    /// oldest kept event is answered 410.
+    #[arg(long, env = "SCIMBOX_EVENTS_DAYS", default_value_t = 90, value_name = "DAYS",
+          value_parser = clap::value_parser!(u64).range(1..=36_500))]
+    events_days: u64,
 }
 
 /// `--guard-max`: a number, or `auto`.
@@ -402,6 +407,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             usize::try_from(args.backup_keep.unwrap_or(7)).unwrap_or(usize::MAX),
             args.backup_keep.is_some(),
         )?,
+        events_max_age: std::time::Duration::from_secs(args.events_days * 86_400),
         ..config
     };
     // The blocking pool runs the reads (at most db::READERS at a time) and password checks; left

@@ -19,6 +19,10 @@ pub(super) enum TokenCommand {
         /// How long it stays valid: 90d, 12h, 30m, 2w, 1y. Without it, until revoked.
         #[arg(long, value_name = "DURATION")]
         expires_in: Option<String>,
+        /// scim: an IdP's token (the SCIM API). app: an application's token, which reads the
+        /// SCIM API (GET, .search) and the change feed (/api/v1/events) and writes nothing.
+        #[arg(long, value_name = "scim|app", default_value = "scim")]
+        scope: String,
     },
     /// List tokens (never their secrets).
     List {
@@ -62,8 +66,13 @@ fn see_list(e: &Error) -> Option<String> {
 
 pub(super) fn token(cmd: TokenCommand) -> Result<(), Failure> {
     match cmd {
-        TokenCommand::Create { db, name, expires_in } => {
-            let issued = with_store(&db.db, async |db| Ok(tokens::issue(db, &name, expires_in.as_deref()).await?))?;
+        TokenCommand::Create { db, name, expires_in, scope } => {
+            let scope = tokens::Scope::parse(&scope)?;
+            let issued =
+                with_store(
+                    &db.db,
+                    async |db| Ok(tokens::issue_scoped(db, &name, expires_in.as_deref(), scope).await?),
+                )?;
             println!("{}", issued.secret);
         }
         TokenCommand::List { db } => print_tokens(&with_store(&db.db, async |db| Ok(tokens::list(db).await?))?),
@@ -131,16 +140,20 @@ pub(super) fn print_tokens(list: &[Token]) {
         println!("no tokens; create one with `scimbox token create --name NAME`");
         return;
     }
-    println!("{:<24} {:<8} {:<24} {:<24} {:<24} NOTES", "NAME", "STATUS", "CREATED", "EXPIRES", "LAST USED");
+    println!(
+        "{:<24} {:<8} {:<24} {:<24} {:<24} {:<5} NOTES",
+        "NAME", "STATUS", "CREATED", "EXPIRES", "LAST USED", "SCOPE"
+    );
     for t in list {
         let dash = || "-".to_string();
         println!(
-            "{:<24} {:<8} {:<24} {:<24} {:<24} {}",
+            "{:<24} {:<8} {:<24} {:<24} {:<24} {:<5} {}",
             t.name,
             t.status.as_str(),
             t.created,
             t.expires.clone().unwrap_or_else(dash),
             t.last_used.clone().unwrap_or_else(dash),
+            t.scope.as_str(),
             notes(t).unwrap_or_else(dash)
         );
     }

@@ -19,6 +19,7 @@ pub mod admins;
 pub mod backup;
 pub mod changes;
 pub mod compat;
+pub mod events;
 pub mod groups;
 pub mod guard;
 pub mod health;
@@ -108,6 +109,7 @@ pub struct Db {
     writer: crossbeam_channel::Sender<Job>,
     readers: Arc<ReaderPool>,
     health: Arc<health::Health>,
+    events: Arc<events::Notifier>,
 }
 
 struct ReaderPool {
@@ -165,15 +167,22 @@ impl Db {
             conns.push(c);
         }
         let (tx, rx) = crossbeam_channel::unbounded::<Job>();
+        let events = Arc::new(events::Notifier::default());
         std::thread::Builder::new()
             .name("scimbox-writer".into())
             .spawn({
-                let health = Arc::clone(&health);
-                move || writer_loop(writer_conn, rx, &health)
+                let (health, events) = (Arc::clone(&health), Arc::clone(&events));
+                move || writer_loop(writer_conn, rx, &health, &events)
             })
             .map_err(|e| StoreError::Internal(format!("starting the writer thread: {e}")))?;
         let readers = ReaderPool { conns: Mutex::new(conns), permits: Semaphore::new(READERS) };
-        Ok(Self { writer: tx, readers: Arc::new(readers), health })
+        Ok(Self { writer: tx, readers: Arc::new(readers), health, events })
+    }
+
+    /// A receiver of the highest event seq committed by this handle's writer: it changes after
+    /// each commit that wrote events, never before (see [`events`]).
+    pub fn events_committed(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.events.subscribe()
     }
 
     /// Why the database cannot take writes now (removed or replaced file, full disk, read-only
@@ -300,7 +309,12 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 /// The writer thread: group commit (see the module documentation).
-fn writer_loop(conn: Connection, rx: crossbeam_channel::Receiver<Job>, health: &health::Health) {
+fn writer_loop(
+    conn: Connection,
+    rx: crossbeam_channel::Receiver<Job>,
+    health: &health::Health,
+    events: &events::Notifier,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -310,6 +324,11 @@ fn writer_loop(conn: Connection, rx: crossbeam_channel::Receiver<Job>, health: &
             }
         }
         run_batch(&conn, batch, health);
+        // Waiting feed requests learn of events only once their batch's commit is done (after
+        // a failed one, a waiter wakes, reads, finds nothing new and waits again).
+        if events::take_wrote() {
+            events.committed(&conn);
+        }
     }
 }
 

@@ -21,6 +21,8 @@ pub struct TokenInfo {
     pub rotated: Option<String>,
     /// Until when the secret the last rotation replaced is accepted, if there was one.
     pub previous_expires: Option<String>,
+    /// `scim` (an IdP) or `app` (an application: reads and the change feed).
+    pub scope: String,
 }
 
 /// Stores a new token's hash under `name`; refuses a name that a live token already has.
@@ -31,9 +33,21 @@ pub fn insert(
     created: &str,
     expires: Option<&str>,
 ) -> Result<(), StoreError> {
+    insert_scoped(conn, name, hash, created, expires, "scim")
+}
+
+/// [`insert`] with a scope (`scim` or `app`).
+pub fn insert_scoped(
+    conn: &Connection,
+    name: &str,
+    hash: &[u8],
+    created: &str,
+    expires: Option<&str>,
+    scope: &str,
+) -> Result<(), StoreError> {
     let res = conn.execute(
-        "INSERT INTO tokens (name, hash, created, expires) VALUES (?1, ?2, ?3, ?4)",
-        params![name, hash, created, expires],
+        "INSERT INTO tokens (name, hash, created, expires, scope) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![name, hash, created, expires, scope],
     );
     match res {
         Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
@@ -48,7 +62,8 @@ pub fn insert(
 /// Every token, newest first.
 pub fn list(conn: &Connection) -> Result<Vec<TokenInfo>, StoreError> {
     let mut stmt = conn.prepare(
-        "SELECT name, created, expires, revoked, last_used, rotated, previous_expires FROM tokens ORDER BY seq DESC",
+        "SELECT name, created, expires, revoked, last_used, rotated, previous_expires, scope FROM tokens
+         ORDER BY seq DESC",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(TokenInfo {
@@ -59,6 +74,7 @@ pub fn list(conn: &Connection) -> Result<Vec<TokenInfo>, StoreError> {
             last_used: r.get(4)?,
             rotated: r.get(5)?,
             previous_expires: r.get(6)?,
+            scope: r.get(7)?,
         })
     })?;
     rows.collect::<Result<_, _>>().map_err(Into::into)
@@ -74,17 +90,17 @@ pub fn revoke(conn: &Connection, name: &str, now: &str) -> Result<(), StoreError
 }
 
 /// The name of the live token whose current secret (unexpired) or previous secret (within its
-/// rotation overlap) has this hash, and the stored hash that matched.
-pub fn find_live(conn: &Connection, hash: &[u8], now: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+/// rotation overlap) has this hash, the stored hash that matched, and the token's scope.
+pub fn find_live(conn: &Connection, hash: &[u8], now: &str) -> Result<Option<(String, Vec<u8>, String)>, StoreError> {
     conn.query_row(
-        "SELECT name, hash FROM tokens
+        "SELECT name, hash, scope FROM tokens
          WHERE hash = ?1 AND revoked IS NULL AND (expires IS NULL OR expires > ?2)
          UNION ALL
-         SELECT name, previous_hash FROM tokens
+         SELECT name, previous_hash, scope FROM tokens
          WHERE previous_hash = ?1 AND revoked IS NULL AND previous_expires > ?2
          LIMIT 1",
         params![hash, now],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )
     .optional()
     .map_err(Into::into)

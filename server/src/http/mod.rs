@@ -12,6 +12,7 @@ mod assets;
 mod bulk;
 mod discovery;
 pub mod extract;
+mod feed;
 mod journal;
 pub mod metrics;
 pub mod ratelimit;
@@ -135,6 +136,7 @@ pub fn app(state: AppState) -> Router {
         .merge(scim)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), deadline))
+        .merge(feed_routes(&state))
         .layer(middleware::from_fn(log_requests));
     // Counted only when someone can read the counts (`--metrics-listen`).
     let app = match state.config.metrics_listen {
@@ -142,6 +144,17 @@ pub fn app(state: AppState) -> Router {
         None => app,
     };
     app.with_state(state)
+}
+
+/// The change feed (issue 14): app tokens only, rate-limited per token like the SCIM API, and
+/// outside the request deadline (its long poll has its own bound, see [`feed`]).
+fn feed_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(feed::PATH, get(feed::get))
+        .route_layer(middleware::from_fn_with_state(state.clone(), ratelimit::per_token))
+        .route_layer(middleware::from_fn(feed::app_only))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .route_layer(middleware::from_fn_with_state(state.clone(), ratelimit::anonymous))
 }
 
 /// The routes of one resource type (RFC 7644 §3.2).
@@ -204,6 +217,9 @@ async fn require_token(State(state): State<AppState>, mut req: Request, next: Ne
         Ok(Some(principal)) => {
             observe(&state, &req, &principal.token_name, bare);
             journal::identify(&req, &principal.token_name);
+            if let Some(refused) = feed::app_refusal(&principal, &req) {
+                return refused;
+            }
             req.extensions_mut().insert(principal);
             next.run(req).await
         }

@@ -452,6 +452,7 @@ fn after_create(e: Error, location: &str) -> Error {
         Error::TimedOut(d) => Error::TimedOut(say(d)),
         Error::Unavailable(reason) => Error::Unavailable(say(reason)),
         Error::Held { detail, retry_after } => Error::Held { detail: say(detail), retry_after },
+        Error::Gone(d) => Error::Gone(say(d)),
         internal @ Error::Internal(_) => internal,
     }
 }

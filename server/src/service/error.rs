@@ -53,6 +53,10 @@ pub enum Error {
         /// Seconds before a retry is worth making.
         retry_after: u64,
     },
+    /// What was asked for existed once and was removed for good: a change-feed cursor older
+    /// than the oldest event kept (see [`crate::service::events`]).
+    #[error("{0}")]
+    Gone(String),
     /// A fault of scimbox or its storage; the text is logged, never shown to a client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -75,7 +79,8 @@ impl Error {
             | Self::Unresolved(_)
             | Self::MethodNotAllowed(_)
             | Self::PreconditionFailed(_)
-            | Self::Held { .. } => 1,
+            | Self::Held { .. }
+            | Self::Gone(_) => 1,
         }
     }
 

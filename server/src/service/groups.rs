@@ -27,7 +27,7 @@ use serde_json::{Map, Value, json};
 
 use super::list::{EqTerm, ListQuery, Listed, Page, list_rendered};
 use super::users::meta;
-use super::{Error, Result};
+use super::{Error, Result, events};
 use super::{Preconditions, Rendered, new_id};
 use crate::clock;
 use crate::db::groups::{self, GroupRow, Lookup, Member};
@@ -194,9 +194,12 @@ pub async fn create(db: &Db, body: &Value, base: String, which: Members) -> Resu
     let values = member_values(members.as_ref(), "members")?;
     let id = new_id();
     let now = clock::now_stamp();
+    let actor = events::actor();
     let write = move |c: &Connection| {
         let row = groups::insert(c, &id, doc, &now)?;
         add_all(c, row.seq, &resolve_members(c, &values, &id)?)?;
+        events::record(c, "group.created", "Group", &id, &actor, &now, &render(c, &row, &base, Members::Omit)?)?;
+        events::pending_members(c, row.seq, (&id, &display_name(&row)), &actor, &now)?;
         rendered(c, &row, &base, which)
     };
     Ok(db.write(write).await?)
@@ -221,6 +224,7 @@ pub async fn replace(
     let (doc, members) = incoming(body)?;
     let values = members.as_ref().map(|m| member_values(Some(m), "members")).transpose()?;
     let (key, now) = (id.to_string(), clock::now_stamp());
+    let actor = events::actor();
     let write = move |c: &Connection| {
         let cur = groups::get(c, &key)?.ok_or(StoreError::NotFound)?;
         pre.check(cur.version)?;
@@ -229,6 +233,7 @@ pub async fn replace(
             Some(v) => replace_all(c, cur.seq, &resolve_members(c, v, &key)?)?,
             None => false,
         };
+        changes_recorded(c, &cur, &doc, &actor, &now, &base)?;
         let row = groups::save(c, cur, doc, changed, &now)?;
         rendered(c, &row, &base, which)
     };
@@ -247,6 +252,7 @@ pub async fn patch(
 ) -> Result<Rendered> {
     let ops = parse_patch(body)?;
     let (key, now) = (id.to_string(), clock::now_stamp());
+    let actor = events::actor();
     let write = move |c: &Connection| {
         let cur = groups::get(c, &key)?.ok_or(StoreError::NotFound)?;
         pre.check(cur.version)?;
@@ -257,10 +263,37 @@ pub async fn patch(
         }
         check_required(&GROUP_RESOURCE, &doc, &[])?;
         check_immutable(&GROUP_RESOURCE, &cur.doc, &doc)?;
+        changes_recorded(c, &cur, &doc, &actor, &now, &base)?;
         let row = groups::save(c, cur, doc, changed, &now)?;
         rendered(c, &row, &base, which)
     };
     db.write(write).await.map_err(with_id(id))
+}
+
+/// The group's displayName (required, so always there on a stored group).
+fn display_name(row: &GroupRow) -> String {
+    row.doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+/// Records the events of a change of `cur` to `doc` plus the membership changes noted in this
+/// write, before [`groups::save`] stores the change and folds those notes into the history:
+/// `group.updated` when the document changed (with the group as it will read, without members),
+/// then one `group.member_added`/`_removed` per member. Nothing when nothing changed.
+fn changes_recorded(
+    c: &Connection,
+    cur: &GroupRow,
+    doc: &Map<String, Value>,
+    actor: &str,
+    now: &str,
+    base: &str,
+) -> Result<(), StoreError> {
+    let name = doc.get("displayName").and_then(Value::as_str).unwrap_or_default();
+    if *doc != cur.doc {
+        let after =
+            GroupRow { version: cur.version + 1, last_modified: now.to_owned(), doc: doc.clone(), ..cur.clone() };
+        events::record(c, "group.updated", "Group", &cur.id, actor, now, &render(c, &after, base, Members::Omit)?)?;
+    }
+    events::pending_members(c, cur.seq, (&cur.id, name), actor, now)
 }
 
 fn is_members(p: &PatchPath) -> bool {
@@ -385,8 +418,11 @@ fn remove_matching(c: &Connection, seq: i64, f: &Filter) -> Result<bool, StoreEr
 /// DELETE /Groups/{id} (RFC 7644 §3.6); the group leaves the groups it belonged to.
 pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<()> {
     let (key, now) = (id.to_string(), clock::now_stamp());
+    let actor = events::actor();
     db.write(move |c| {
-        rows::delete(c, Kind::Group, &key, &now, |cur| pre.check(cur.version))?;
+        let gone = rows::delete(c, Kind::Group, &key, &now, |cur| pre.check(cur.version))?;
+        events::record(c, "group.deleted", "Group", &key, &actor, &now, &events::deleted_data(&gone, "displayName"))?;
+        events::leaving_all(c, "Group", &key, &actor, &now)?;
         groups::forget_member(c, &key, &now)
     })
     .await

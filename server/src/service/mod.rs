@@ -7,6 +7,7 @@ pub mod backup;
 pub mod bulk;
 pub mod cursor;
 pub mod error;
+pub mod events;
 pub mod groups;
 pub mod guard;
 pub mod list;

@@ -66,6 +66,39 @@ impl fmt::Display for TokenStatus {
     }
 }
 
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// An IdP's: the SCIM API, reads and writes; not the change feed.
+    #[default]
+    Scim,
+    /// An application's: reads the SCIM API (GET, `.search`) and the change feed
+    /// (`/api/v1/events`); any write is refused (403).
+    App,
+}
+
+impl Scope {
+    /// `scim` or `app`, as stored, typed and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scim => "scim",
+            Self::App => "app",
+        }
+    }
+
+    /// The scope a word names; `Invalid` otherwise.
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "scim" | "" => Ok(Self::Scim),
+            "app" => Ok(Self::App),
+            other => Err(Error::invalid(format!(
+                "the scope \"{other}\" is not one of scim (an IdP's token, the default) or app (an application's: \
+                 reads and the change feed)"
+            ))),
+        }
+    }
+}
+
 /// A token as listed: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
@@ -87,6 +120,8 @@ pub struct Token {
     pub previous_valid_until: Option<String>,
     /// Active, and expires within [`EXPIRY_WARNING`]: time to rotate it.
     pub expiring_soon: bool,
+    /// What it may do.
+    pub scope: Scope,
 }
 
 /// The moments a listing is judged at: now, and the end of the [`EXPIRY_WARNING`] horizon
@@ -120,6 +155,7 @@ impl Token {
             rotated: t.rotated,
             previous_valid_until,
             expiring_soon,
+            scope: if t.scope == "app" { Scope::App } else { Scope::Scim },
         }
     }
 }
@@ -215,6 +251,11 @@ pub fn parse_lifetime(raw: &str) -> Result<Option<std::time::Duration>> {
 /// `never`: until revoked). `Invalid` for a bad name or lifetime, `Conflict` if an active or
 /// expired-but-unrevoked token already has the name.
 pub async fn issue(db: &Db, name: &str, lifetime: Option<&str>) -> Result<Issued> {
+    issue_scoped(db, name, lifetime, Scope::Scim).await
+}
+
+/// [`issue`] with a scope: [`Scope::App`] for an application's token.
+pub async fn issue_scoped(db: &Db, name: &str, lifetime: Option<&str>, scope: Scope) -> Result<Issued> {
     let name = check_name(name)?.to_owned();
     let lifetime = parse_lifetime(lifetime.unwrap_or(""))?;
     let now = clock::now();
@@ -222,7 +263,7 @@ pub async fn issue(db: &Db, name: &str, lifetime: Option<&str>) -> Result<Issued
     let secret = auth::generate();
     let (hash, created, key, until) =
         (auth::hash(&secret), crate::stamp::timestamp(now), name.clone(), expires.clone());
-    db.write(move |c| tokens::insert(c, &key, &hash, &created, until.as_deref())).await?;
+    db.write(move |c| tokens::insert_scoped(c, &key, &hash, &created, until.as_deref(), scope.as_str())).await?;
     Ok(Issued { name, secret, expires })
 }
 
@@ -391,6 +432,7 @@ mod tests {
             last_used: None,
             rotated: None,
             previous_expires: None,
+            scope: "scim".into(),
         }
     }
 

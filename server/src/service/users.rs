@@ -24,7 +24,7 @@ use scimbox_validator::schema::{ResourceType, SCIMBOX_USER_URN, USER_RESOURCE, U
 use serde_json::{Map, Value, json};
 
 use super::list::{EqTerm, ListQuery, Listed, Page, list_rendered};
-use super::{Error, Result, guard};
+use super::{Error, Result, events, guard};
 use super::{Preconditions, Rendered, etag, new_id};
 use crate::clock;
 use crate::db::accounts;
@@ -232,20 +232,33 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String, wi
     let id = new_id();
     let now = clock::now_stamp();
     let required = required.to_vec();
+    let (actor, at) = (events::actor(), base.clone());
     let write = move |c: &Connection| {
         if payloads::mentions_accounts(&doc) {
             payloads::settle(&mut doc, &accounts::catalogue(c)?)?;
         }
         check_required(&USER_RESOURCE, &doc, &required)?; // again: empty accounts were dropped
-        match users::insert(c, &id, doc.clone(), &now) {
-            Err(StoreError::Conflict(msg)) => revive(c, doc, &now)?.ok_or(StoreError::Conflict(msg)),
-            other => other,
+        let (row, kind) = match users::insert(c, &id, doc.clone(), &now) {
+            Err(StoreError::Conflict(msg)) => {
+                let (old, row) = revive(c, doc, &now)?.ok_or(StoreError::Conflict(msg))?;
+                let kind = events::user_change(Some(&old), &row);
+                (row, kind)
+            }
+            other => (other?, Some("user.created")),
+        };
+        // The event's data is the user as a GET returns it now, rendered here, in the write.
+        let body = render(c, &row, &at, WithAccess(true))?;
+        if let Some(kind) = kind {
+            events::record(c, kind, "User", &row.id, &actor, &now, &body)?;
         }
+        Ok((row, body))
     };
-    let row = db.write(write).await?;
-    // Rendered after the commit, off the writer: the writer runs every write of the server one
-    // after another, and rendering was an eighth of its work per create. The user is committed,
-    // so the read sees it (and anything a write after this one did to it, as any later GET would).
+    let (row, body) = db.write(write).await?;
+    if with.0 {
+        let location = location(&base, &row.id);
+        return Ok(Rendered { body, id: row.id, version: row.version, location });
+    }
+    // Without access the response is rendered again, after the commit and off the writer.
     Ok(db.read_now(move |c| rendered(c, &row, &base, with)).await?)
 }
 
@@ -253,8 +266,8 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String, wi
 /// `externalId` match a *deactivated* user revives that user, keeping its `id`, instead of
 /// answering 409 and leaving the IdP stuck. The body replaces the user as a PUT would, and
 /// `active` is true unless the body says otherwise. A match on an active user, or on userName
-/// alone, stays a 409.
-fn revive(c: &Connection, doc: Map<String, Value>, now: &str) -> Result<Option<UserRow>, StoreError> {
+/// alone, stays a 409. Returns the user before and after.
+fn revive(c: &Connection, doc: Map<String, Value>, now: &str) -> Result<Option<(UserRow, UserRow)>, StoreError> {
     let text = |d: &Map<String, Value>, k: &str| d.get(k).and_then(Value::as_str).map(str::to_owned);
     let (Some(name), Some(ext)) = (text(&doc, "userName"), text(&doc, "externalId")) else { return Ok(None) };
     let found = users::lookup(c, &Lookup::UserName(name))?.into_iter().next();
@@ -263,7 +276,8 @@ fn revive(c: &Connection, doc: Map<String, Value>, now: &str) -> Result<Option<U
     if !inactive || text(&old.doc, "externalId").as_deref() != Some(ext.as_str()) {
         return Ok(None);
     }
-    users::update(c, &old.id, now, |_| Ok(doc)).map(Some)
+    let row = users::update(c, &old.id, now, |_| Ok(doc))?;
+    Ok(Some((old, row))) // before, for the event's type, and after
 }
 
 /// GET /Users/{id} (RFC 7644 §3.4.1).
@@ -289,10 +303,13 @@ pub async fn replace(
     let required = required.to_vec();
     let caller = guard::caller();
     let who = caller.clone();
+    let actor = events::actor();
     let write = move |c: &Connection| {
         let cat = accounts::catalogue(c)?;
         let mut held = None;
+        let mut before = None;
         let change = |cur: &UserRow| {
+            before = Some(cur.clone());
             pre.check(cur.version)?;
             if let (false, Some(active)) = (doc.contains_key("active"), cur.doc.get("active")) {
                 doc.insert("active".into(), active.clone());
@@ -304,7 +321,14 @@ pub async fn replace(
             Ok(if held.is_some() { cur.doc.clone() } else { doc })
         };
         let row = users::update(c, &key, &now, change)?;
-        held.map_or_else(|| rendered(c, &row, &base, with).map(Ok), |h| Ok(Err(h)))
+        if let Some(h) = held {
+            return Ok(Err(h));
+        }
+        let out = rendered(c, &row, &base, WithAccess(true))?;
+        if let Some(kind) = events::user_change(before.as_ref(), &row) {
+            events::record(c, kind, "User", &row.id, &actor, &now, &out.body)?;
+        }
+        if with.0 { Ok(Ok(out)) } else { rendered(c, &row, &base, with).map(Ok) }
     };
     guard::settle(db.write(write).await.map_err(with_id(id))?, caller.as_ref())
 }
@@ -342,10 +366,14 @@ pub async fn patch(
     };
     let caller = guard::caller();
     let who = caller.clone();
+    let actor = events::actor();
+    let at = base.clone();
     let write = move |c: &Connection| {
         let cat = accounts::catalogue(c)?;
         let mut held = None;
+        let mut before = None;
         let change = |cur: &UserRow| {
+            before = Some(cur.clone());
             pre.check(cur.version)?;
             let doc = if plan.version == cur.version && plan.cat == cat {
                 plan.doc
@@ -356,6 +384,13 @@ pub async fn patch(
             Ok(if held.is_some() { cur.doc.clone() } else { doc })
         };
         let row = users::update(c, &key, &now, change)?;
+        if held.is_none()
+            && let Some(kind) = events::user_change(before.as_ref(), &row)
+        {
+            // The event's data is the user as a GET returns it now, rendered here, in the write.
+            let body = render(c, &row, &at, WithAccess(true))?;
+            events::record(c, kind, "User", &row.id, &actor, &now, &body)?;
+        }
         Ok(held.map_or(Ok(row), Err))
     };
     let row = guard::settle(db.write(write).await.map_err(with_id(id))?, caller.as_ref())?;
@@ -394,6 +429,7 @@ pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<()> {
     let (key, now) = (id.to_string(), clock::now_stamp());
     let caller = guard::caller();
     let who = caller.clone();
+    let actor = events::actor();
     let out = db
         .write(move |c| {
             if let Some(cur) = users::get(c, &key)? {
@@ -402,7 +438,9 @@ pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<()> {
                     return Ok(Err(held));
                 }
             }
-            rows::delete(c, Kind::User, &key, &now, |cur| pre.check(cur.version))?;
+            let gone = rows::delete(c, Kind::User, &key, &now, |cur| pre.check(cur.version))?;
+            events::record(c, "user.deleted", "User", &key, &actor, &now, &events::deleted_data(&gone, "userName"))?;
+            events::leaving_all(c, "User", &key, &actor, &now)?;
             groups::forget_member(c, &key, &now).map(Ok)
         })
         .await

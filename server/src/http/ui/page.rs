@@ -128,6 +128,7 @@ impl From<service::Error> for UiError {
             E::MethodNotAllowed(_) => Self::Refused(StatusCode::METHOD_NOT_ALLOWED, e.to_string(), None),
             E::PreconditionFailed(_) => Self::Refused(StatusCode::PRECONDITION_FAILED, e.to_string(), None),
             E::Limit(_) => Self::Refused(StatusCode::PAYLOAD_TOO_LARGE, e.to_string(), None),
+            E::Gone(_) => Self::Refused(StatusCode::GONE, e.to_string(), None),
             E::Held { retry_after, .. } => {
                 Self::Refused(StatusCode::TOO_MANY_REQUESTS, e.to_string(), Some(retry_after))
             }

@@ -39,6 +39,8 @@ pub struct TokenView {
     pub expiring_soon: bool,
     /// Until when the secret a rotation replaced still works, while it does.
     pub previous_valid_until: Option<Stamp>,
+    /// `scim` or `app` ([`service::Scope::as_str`]).
+    pub scope: &'static str,
 }
 
 impl TokenView {
@@ -53,6 +55,7 @@ impl TokenView {
             revoked: Stamp::opt(t.revoked.as_deref(), now),
             expiring_soon: t.expiring_soon,
             previous_valid_until: Stamp::opt(t.previous_valid_until.as_deref(), now),
+            scope: t.scope.as_str(),
         }
     }
 }

@@ -135,6 +135,7 @@ mod tests {
             last_used: last_used.map(Into::into),
             rotated: None,
             previous_expires: None,
+            scope: "scim".into(),
         }
     }
 

@@ -1,0 +1,340 @@
+//! The application's change feed (issue 14): events recorded inside the write of the change
+//! they describe, and read back in order by `GET /api/v1/events`.
+//!
+//! An event is `{seq, id, type, occurred_at, resource: {type, id, location}, actor, data}`:
+//! - `seq` orders the feed (strictly increasing, never reused); `id` is a uuid, the event's
+//!   identity (a webhook's `webhook-id`, to come);
+//! - `occurred_at` is the write's stamp, the `meta.lastModified` the change gave the resource;
+//! - `actor` is the name of the token the request was made with, `cli` for the command line,
+//!   `status-page` for the status page's actions;
+//! - `data` is, for `user.*`, the user as `GET` returned it at that moment (effective access
+//!   included; for `user.deleted` only `id`, `userName`, `externalId`); for `group.created` and
+//!   `group.updated` the group without its members (a group may have 100,000), for
+//!   `group.deleted` its `id`, `displayName`, `externalId`; for `group.member_added`/`_removed`
+//!   `{"group": {id, displayName}, "member": {type, value}}`, one event per member, netted within
+//!   the write (a PUT that resends 100,000 members plus one gives one event).
+//!
+//! A write that changes nothing (the version stays) records nothing; a refused write rolls its
+//! events back with it; a Bulk operation is its own write, so each committed one has its events.
+//! `resource.location` is built when the feed is read, under the base URL the reader uses.
+//!
+//! Events are kept `--events-days` (90 by default); the pruned horizon is recorded, so a cursor
+//! from before it is answered 410 instead of silently skipping what it missed. The `access.*`
+//! events (one per user and account whose effective access changed) and webhook delivery come
+//! next: they insert through `record` in the same writes, and a webhook endpoint's cursor is a
+//! `seq` of this same table.
+
+use std::time::Duration;
+
+use base64::Engine;
+use rusqlite::Connection;
+use serde_json::{Value, json};
+
+use super::{Error, Result, guard, new_id};
+use crate::db::events::{self as store, NewEvent};
+use crate::db::rows::ResourceRow;
+use crate::db::{Db, StoreError};
+
+/// Every event type the feed knows, in the order the documentation lists them.
+pub const TYPES: &[&str] = &[
+    "user.created",
+    "user.updated",
+    "user.deactivated",
+    "user.reactivated",
+    "user.deleted",
+    "group.created",
+    "group.updated",
+    "group.deleted",
+    "group.member_added",
+    "group.member_removed",
+];
+
+/// The most events one feed page returns, and the default.
+pub const MAX_LIMIT: u32 = 1000;
+/// The page size without `limit`.
+pub const DEFAULT_LIMIT: u32 = 100;
+/// The longest long poll.
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+/// How often a long poll looks at the database besides the writer's wake-ups: events written by
+/// another process (the CLI) reach waiting readers within this.
+const RECHECK: Duration = Duration::from_secs(1);
+
+tokio::task_local! {
+    static ACTOR: &'static str;
+}
+
+/// Runs `f` with `who` (`status-page`) as the actor of the events its writes record, when no
+/// token is in scope.
+pub async fn acting_as<F: std::future::Future>(who: &'static str, f: F) -> F::Output {
+    ACTOR.scope(who, f).await
+}
+
+/// Who makes the writes of the task being served: the request's token name (the guard's
+/// task-local, set after authentication), else the entry point's name, else `cli`. Read before a
+/// write is handed to the writer (task-locals do not cross to its thread).
+pub(crate) fn actor() -> String {
+    if let Some(c) = guard::caller() {
+        return c.token;
+    }
+    ACTOR.try_with(|a| (*a).to_owned()).unwrap_or_else(|_| "cli".to_owned())
+}
+
+/// Records one event in the write in progress.
+pub(crate) fn record(
+    c: &Connection,
+    kind: &str,
+    resource_type: &str,
+    resource_id: &str,
+    actor: &str,
+    at: &str,
+    data: &Value,
+) -> Result<(), StoreError> {
+    let (id, data) = (new_id(), serde_json::to_string(data)?);
+    let e = NewEvent { id: &id, kind, at, resource_type, resource_id, actor, data: &data };
+    store::insert(c, &e).map(drop)
+}
+
+fn active(row: &ResourceRow) -> bool {
+    row.doc.get("active").and_then(Value::as_bool).unwrap_or(true)
+}
+
+/// The type of a user's change from `before` (`None`: created) to `after`, or `None` when
+/// nothing changed (the version stayed: issue 13's no-op writes).
+pub(crate) fn user_change(before: Option<&ResourceRow>, after: &ResourceRow) -> Option<&'static str> {
+    let Some(before) = before else { return Some("user.created") };
+    if before.version == after.version {
+        return None;
+    }
+    Some(match (active(before), active(after)) {
+        (true, false) => "user.deactivated",
+        (false, true) => "user.reactivated",
+        _ => "user.updated",
+    })
+}
+
+/// `data` of a deletion: what identifies the resource once it is gone.
+pub(crate) fn deleted_data(row: &ResourceRow, name_key: &str) -> Value {
+    json!({
+        "id": row.id,
+        name_key: row.doc.get(name_key).cloned().unwrap_or(Value::Null),
+        "externalId": row.doc.get("externalId").cloned().unwrap_or(Value::Null),
+    })
+}
+
+/// Records a membership event of group (`id`, `display`) for member (`member_type`, `value`).
+pub(crate) fn member(
+    c: &Connection,
+    added: bool,
+    group: (&str, &str),
+    member: (&str, &str),
+    actor: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    let kind = if added { "group.member_added" } else { "group.member_removed" };
+    let data = json!({
+        "group": {"id": group.0, "displayName": group.1},
+        "member": {"type": member.0, "value": member.1},
+    });
+    record(c, kind, "Group", group.0, actor, at, &data)
+}
+
+/// Records the membership events of group `seq` noted in the write in progress (netted), before
+/// they are folded into the change history.
+pub(crate) fn pending_members(
+    c: &Connection,
+    seq: i64,
+    group: (&str, &str),
+    actor: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    for (value, kind, added) in store::pending_members(c, seq)? {
+        member(c, added, group, (&kind, &value), actor, at)?;
+    }
+    Ok(())
+}
+
+/// Records `group.member_removed` for every group `member_id` (of `member_type`) directly
+/// belongs to: call before its memberships are dropped (a deletion).
+pub(crate) fn leaving_all(
+    c: &Connection,
+    member_type: &str,
+    member_id: &str,
+    actor: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    for (gid, display) in store::direct_groups(c, member_id)? {
+        member(c, false, (&gid, &display), (member_type, member_id), actor, at)?;
+    }
+    Ok(())
+}
+
+/// A feed cursor: opaque to clients (base64url of `e<seq>`), stable across restarts.
+pub fn cursor(seq: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("e{seq}"))
+}
+
+/// The seq a cursor stands for; `Invalid` when it is not one of ours.
+pub fn parse_cursor(raw: &str) -> Result<i64> {
+    let bad = || Error::invalid(format!("\"{raw}\" is not a cursor of this feed; pass a \"next\" value it returned"));
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| bad())?;
+    text.strip_prefix('e').and_then(|n| n.parse::<i64>().ok()).filter(|n| *n >= 0).ok_or_else(bad)
+}
+
+/// Turns `types=user.*,group.created` into the exact type names it stands for (`None`: all).
+/// `*` matches any run of characters; a name or pattern that matches no known type is
+/// `Invalid`, naming the known ones.
+pub fn parse_types(raw: Option<&str>) -> Result<Option<Vec<String>>> {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(None) };
+    let mut out: Vec<String> = Vec::new();
+    for pat in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let hits: Vec<&str> = TYPES.iter().copied().filter(|t| glob(pat, t)).collect();
+        if hits.is_empty() {
+            return Err(Error::invalid(format!(
+                "types: \"{pat}\" matches no event type; the types are {} (\"*\" matches any characters)",
+                TYPES.join(", ")
+            )));
+        }
+        for h in hits {
+            if !out.iter().any(|o| o == h) {
+                out.push(h.to_owned());
+            }
+        }
+    }
+    Ok(if out.len() == TYPES.len() { None } else { Some(out) })
+}
+
+/// Whether `name` matches `pat`, where `*` stands for any run of characters.
+fn glob(pat: &str, name: &str) -> bool {
+    match pat.split_once('*') {
+        None => pat == name,
+        Some((head, rest)) => {
+            let Some(tail) = name.strip_prefix(head) else { return false };
+            (0..=tail.len()).filter(|i| tail.is_char_boundary(*i)).any(|i| glob(rest, &tail[i..]))
+        }
+    }
+}
+
+/// A feed request, parsed.
+#[derive(Debug, Clone)]
+pub struct FeedQuery {
+    /// Events after this seq (`None`: from the oldest kept).
+    pub after: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+    /// Only these types (`None`: all).
+    pub types: Option<Vec<String>>,
+    /// How long to wait for a first matching event.
+    pub wait: Duration,
+}
+
+/// One event as the feed shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FeedEvent {
+    /// Its place (also a cursor's number).
+    pub seq: i64,
+    /// Its uuid.
+    pub id: String,
+    /// `user.created`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// RFC 3339.
+    pub occurred_at: String,
+    /// `{type, id, location}`.
+    pub resource: Value,
+    /// Who made the change.
+    pub actor: String,
+    /// What the type says (see the module documentation).
+    pub data: Value,
+}
+
+/// A feed page.
+#[derive(Debug, Clone)]
+pub struct FeedPage {
+    /// The events, in `seq` order.
+    pub events: Vec<FeedEvent>,
+    /// The cursor to pass next.
+    pub next: String,
+}
+
+/// Reads the feed: at once when a matching event is there, else waiting up to `q.wait` for one to
+/// commit (woken by the writer after its commit, and looking again every second); empty,
+/// with the position reached, at the timeout. `base` is the SCIM base URL for locations.
+///
+/// `Gone` when `after` is older than the oldest kept event; `Invalid` when it is beyond every
+/// event this database ever numbered (a cursor of another server).
+pub async fn read(db: &Db, q: FeedQuery, base: &str) -> Result<FeedPage> {
+    let mut woken = db.events_committed();
+    let until = tokio::time::Instant::now() + q.wait.min(MAX_WAIT);
+    let mut after = q.after;
+    loop {
+        woken.mark_unchanged();
+        let (types, limit) = (q.types.clone(), q.limit);
+        let window = db.read(move |c| store::after(c, after.unwrap_or(0), types.as_deref(), limit)).await?;
+        let start = after.unwrap_or(window.pruned_through);
+        if start < window.pruned_through {
+            return Err(Error::Gone(format!(
+                "this cursor is older than the oldest event kept (events are kept for --events-days); events up to \
+                 {} were pruned. Start again without \"after\" (from the oldest kept event) and reconcile with a \
+                 full GET of /Users and /Groups",
+                cursor(window.pruned_through)
+            )));
+        }
+        if start > window.newest {
+            return Err(Error::invalid(
+                "this cursor is beyond every event this server has recorded: it comes from another scimbox database",
+            ));
+        }
+        let now = tokio::time::Instant::now();
+        if !window.events.is_empty() || now >= until {
+            let next = cursor(window.through.max(start));
+            let events = window.events.into_iter().map(|e| shown(e, base)).collect::<Result<_, StoreError>>()?;
+            return Ok(FeedPage { events, next });
+        }
+        after = Some(window.through.max(start));
+        let nap = (until - now).min(RECHECK);
+        let _ = tokio::time::timeout(nap, woken.changed()).await;
+    }
+}
+
+fn shown(e: store::Event, base: &str) -> Result<FeedEvent, StoreError> {
+    let endpoint = if e.resource_type == "Group" { "Groups" } else { "Users" };
+    let location = format!("{base}/{endpoint}/{}", e.resource_id);
+    Ok(FeedEvent {
+        seq: e.seq,
+        id: e.id,
+        kind: e.kind,
+        occurred_at: e.occurred_at,
+        resource: json!({"type": e.resource_type, "id": e.resource_id, "location": location}),
+        actor: e.actor,
+        data: serde_json::from_str(&e.data)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_and_unknown_types() {
+        assert_eq!(parse_types(Some("user.*")).ok().flatten().map(|v| v.len()), Some(5));
+        assert_eq!(
+            parse_types(Some("group.created, user.deleted")).ok().flatten(),
+            Some(vec!["group.created".to_owned(), "user.deleted".to_owned()])
+        );
+        assert!(parse_types(Some("*")).is_ok_and(|t| t.is_none()));
+        assert!(parse_types(Some("*.member_*")).is_ok_and(|t| t.is_some_and(|t| t.len() == 2)));
+        assert!(parse_types(Some("user.renamed")).is_err());
+        assert!(parse_types(Some("access.*")).is_err());
+    }
+
+    #[test]
+    fn cursors_round_trip_and_strangers_are_refused() {
+        for n in [0, 1, 42, i64::MAX] {
+            assert_eq!(parse_cursor(&cursor(n)).ok(), Some(n));
+        }
+        for bad in ["", "42", "!!", &cursor(-1)] {
+            assert!(parse_cursor(bad).is_err(), "{bad}");
+        }
+    }
+}
