@@ -337,8 +337,8 @@ async fn the_tokens_page_shows_the_scope() {
         let start = html.find(&format!("<th scope=\"row\">{name}</th>")).unwrap_or_else(|| panic!("{name}: {html}"));
         html[start..].split("</tr>").next().unwrap_or_default().to_owned()
     };
-    assert!(row("warehouse").contains(r#"<td class="scope">app</td>"#), "{}", row("warehouse"));
-    assert!(row("test").contains(r#"<td class="scope">scim</td>"#), "{}", row("test"));
+    assert!(row("warehouse").contains(r#"<td data-label="Scope" class="scope">app</td>"#), "{}", row("warehouse"));
+    assert!(row("test").contains(r#"<td data-label="Scope" class="scope">scim</td>"#), "{}", row("test"));
 }
 
 /// 10,000 mixed changes (creates, updates, deletes) from 16 concurrent clients, while a reader
