@@ -2,9 +2,6 @@
 //! throttling, sessions, CSRF and logout through the library functions the login pages call,
 //! on a running server's database.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use axum::extract::FromRequestParts;
 use axum::http::{Request, StatusCode, header};
 use axum::response::IntoResponse;
@@ -12,24 +9,14 @@ use scimbox::http::ui::session::COOKIE;
 use scimbox::service::admins::{self, AdminSession, LoginError};
 use scimbox::{AppState, Config};
 
-use crate::helpers::{TestApp, bin};
+use crate::helpers::{TestApp, run_scimbox};
 
 const PASSWORD: &str = "correct horse battery";
 
 /// Runs `scimbox admin ARGS --db DB` with `stdin`: exit code, stdout, stderr.
 fn scimbox_admin(app: &TestApp, args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(bin())
-        .arg("admin")
-        .args(args)
-        .args(["--db", app.db_path.to_str().expect("utf-8 path")])
-        .env_remove("SCIMBOX_DB")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run scimbox");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
+    let db = app.db_path.to_str().expect("utf-8 path");
+    let out = run_scimbox(&[&["admin"], args, &["--db", db]].concat(), stdin);
     let text = |b: Vec<u8>| String::from_utf8(b).expect("utf-8");
     (out.status.code().expect("exit code"), text(out.stdout), text(out.stderr))
 }

@@ -2,27 +2,14 @@
 //! whole User body is reported, and marked in the gutter, at its line and column in the body;
 //! the example payload names the registry's account and role for a logged-in admin only.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, bin, form_encode, login};
+use crate::helpers::{TestApp, form_encode, login, run_scimbox};
 
 /// Runs `scimbox ARGS --db <the app's database>` with `stdin`, asserting success.
 fn cli(app: &TestApp, args: &[&str], stdin: &str) {
-    let mut child = Command::new(bin())
-        .args(args)
-        .arg("--db")
-        .arg(&app.db_path)
-        .env_remove("SCIMBOX_DB")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run scimbox");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
+    let db = app.db_path.to_str().expect("utf-8 path");
+    let out = run_scimbox(&[args, &["--db", db]].concat(), stdin);
     assert!(out.status.success(), "scimbox {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 

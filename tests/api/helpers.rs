@@ -193,3 +193,20 @@ pub fn ids(list: &Value) -> Vec<String> {
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_scimbox")
 }
+
+/// Runs the `scimbox` binary with `args`, `stdin` written to it and `SCIMBOX_DB` unset (so only
+/// an explicit `--db` chooses the database), and waits for it.
+pub fn run_scimbox(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(bin())
+        .args(args)
+        .env_remove("SCIMBOX_DB")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run scimbox");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
