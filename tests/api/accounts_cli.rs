@@ -2,12 +2,10 @@
 //! (issue 4, sections 1 and 6): `account add | list | move | remove`, `role add | list | remove`,
 //! and `validate [FILE] [--db PATH]`, including against a database a running server holds.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use crate::auth_tokens::Server;
-use crate::helpers::bin;
+use crate::helpers::run_scimbox;
 
 /// What a run of the binary left: exit code, stdout, stderr.
 struct Run {
@@ -18,18 +16,7 @@ struct Run {
 
 /// Runs `scimbox ARGS`, feeding `stdin` if given (an empty stdin otherwise).
 fn run(args: &[&str], stdin: Option<&str>) -> Run {
-    let mut child = Command::new(bin())
-        .args(args)
-        .env_remove("SCIMBOX_DB")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run scimbox");
-    let mut pipe = child.stdin.take().expect("stdin");
-    pipe.write_all(stdin.unwrap_or("").as_bytes()).expect("write stdin");
-    drop(pipe);
-    let out = child.wait_with_output().expect("wait");
+    let out = run_scimbox(args, stdin.unwrap_or(""));
     Run {
         code: out.status.code().expect("exit code"),
         out: String::from_utf8(out.stdout).expect("utf-8"),
