@@ -26,8 +26,11 @@
 
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use base64::Engine;
 use rusqlite::Connection;
+use scimbox_validator::access::Access;
 use serde_json::{Value, json};
 
 use super::{Error, Result, guard, new_id};
@@ -47,6 +50,10 @@ pub const TYPES: &[&str] = &[
     "group.deleted",
     "group.member_added",
     "group.member_removed",
+    "access.granted",
+    "access.changed",
+    "access.revoked",
+    "guard.tripped",
 ];
 
 /// The most events one feed page returns, and the default.
@@ -166,6 +173,93 @@ pub(crate) fn leaving_all(
         member(c, false, (&gid, &display), (member_type, member_id), actor, at)?;
     }
     Ok(())
+}
+
+/// One `access.*` event to record: the user's `(id, userName)`, the account, and its entry
+/// before and after (either absent, never both).
+pub(crate) struct AccessDiff {
+    user: (String, Value),
+    account: String,
+    before: Option<Access>,
+    after: Option<Access>,
+}
+
+/// The `access.*` events of one user whose effective access went from `before` to `after`: one
+/// per account whose entry appeared (`granted`), differs in roles, teams, status or the
+/// ancestor it is inherited from (`changed`), or disappeared (`revoked`), in accountId order.
+/// The entries compared are exactly what the user's `access` attribute shows, so a deactivated
+/// user's entries change to status `Inactive` (`access.changed`), as `GET` shows them, rather
+/// than disappearing; deletion revokes every entry.
+pub(crate) fn access_diff(user: (&str, &Value), before: &[Access], after: &[Access]) -> Vec<AccessDiff> {
+    let mut both: BTreeMap<&str, (Option<&Access>, Option<&Access>)> = BTreeMap::new();
+    for a in before {
+        both.entry(a.account_id.as_str()).or_default().0 = Some(a);
+    }
+    for a in after {
+        both.entry(a.account_id.as_str()).or_default().1 = Some(a);
+    }
+    both.into_iter()
+        .filter(|(_, (b, a))| b != a)
+        .map(|(account, (b, a))| AccessDiff {
+            user: (user.0.to_owned(), user.1.clone()),
+            account: account.to_owned(),
+            before: b.cloned(),
+            after: a.cloned(),
+        })
+        .collect()
+}
+
+impl AccessDiff {
+    /// The account whose entry changed.
+    pub(crate) fn account(&self) -> &str {
+        &self.account
+    }
+}
+
+/// Records `diffs` in the write in progress, in the order given.
+pub(crate) fn record_access(c: &Connection, diffs: &[AccessDiff], actor: &str, at: &str) -> Result<(), StoreError> {
+    for d in diffs {
+        let kind = match (&d.before, &d.after) {
+            (None, _) => "access.granted",
+            (Some(_), Some(_)) => "access.changed",
+            (Some(_), None) => "access.revoked",
+        };
+        let mut data = json!({
+            "user": {"id": d.user.0, "userName": d.user.1},
+            "accountId": d.account,
+            "roles": [],
+            "teams": [],
+            "status": Value::Null,
+        });
+        if let (Some(now), Value::Object(m)) = (&d.after, &mut data) {
+            m.insert("roles".into(), json!(now.roles));
+            m.insert("teams".into(), json!(now.teams));
+            m.insert("status".into(), serde_json::to_value(now.status)?);
+            if let Some(from) = &now.inherited_from {
+                m.insert("inheritedFrom".into(), json!(from));
+            }
+        }
+        if let (Some(old), Value::Object(m)) = (&d.before, &mut data) {
+            m.insert("previous".into(), serde_json::to_value(old)?);
+        }
+        record(c, kind, "User", &d.user.0, actor, at, &data)?;
+    }
+    Ok(())
+}
+
+/// Records `guard.tripped` for the token called `token`: the deprovisioning guard held its
+/// `count + 1`th deprovisioning within `window` (see [`super::guard`]). Its resource is the
+/// token (type `Token`, id its name, no SCIM location), and so is its actor.
+pub(crate) fn guard_tripped(
+    c: &Connection,
+    token: &str,
+    window: Duration,
+    count: u64,
+    at: &str,
+) -> Result<(), StoreError> {
+    let data =
+        json!({"token": token, "window": guard::human(window), "windowSeconds": window.as_secs(), "count": count});
+    record(c, "guard.tripped", "Token", token, token, at, &data) // the token's own request tripped it
 }
 
 /// A feed cursor: opaque to clients (base64url of `e<seq>`), stable across restarts.
@@ -298,8 +392,11 @@ pub async fn read(db: &Db, q: FeedQuery, base: &str) -> Result<FeedPage> {
 }
 
 fn shown(e: store::Event, base: &str) -> Result<FeedEvent, StoreError> {
-    let endpoint = if e.resource_type == "Group" { "Groups" } else { "Users" };
-    let location = format!("{base}/{endpoint}/{}", e.resource_id);
+    let location = match e.resource_type.as_str() {
+        "Group" => json!(format!("{base}/Groups/{}", e.resource_id)),
+        "User" => json!(format!("{base}/Users/{}", e.resource_id)),
+        _ => Value::Null, // a token has no SCIM location
+    };
     Ok(FeedEvent {
         seq: e.seq,
         id: e.id,
@@ -325,7 +422,8 @@ mod tests {
         assert!(parse_types(Some("*")).is_ok_and(|t| t.is_none()));
         assert!(parse_types(Some("*.member_*")).is_ok_and(|t| t.is_some_and(|t| t.len() == 2)));
         assert!(parse_types(Some("user.renamed")).is_err());
-        assert!(parse_types(Some("access.*")).is_err());
+        assert!(parse_types(Some("access.*")).is_ok_and(|t| t.is_some_and(|t| t.len() == 3)));
+        assert!(parse_types(Some("access.gone")).is_err());
     }
 
     #[test]
