@@ -115,7 +115,7 @@ async fn types_filter_and_bad_queries_are_400() {
 
     for (q, says) in [
         ("types=user.renamed", "matches no event type"),
-        ("types=access.*", "matches no event type"),
+        ("types=access.gone", "matches no event type"),
         ("limit=1001", "limit"),
         ("limit=0", "limit"),
         ("limit=ten", "limit"),

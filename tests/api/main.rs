@@ -5,6 +5,7 @@ mod architecture;
 mod helpers;
 
 mod access;
+mod access_events;
 mod accounts_cli;
 mod admin;
 mod auth_tokens;

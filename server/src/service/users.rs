@@ -209,7 +209,10 @@ fn access_events(
 
 /// Every user whose payloads name accounts, with the effective access the registry gives it
 /// now: taken before a registry change, for [`registry_access_events`] after it.
-pub(crate) struct AccessSnapshot(Vec<(String, Value, Map<String, Value>, Vec<Access>)>);
+pub(crate) struct AccessSnapshot(Vec<Held>);
+
+/// A user in an [`AccessSnapshot`]: id, userName, document, effective access.
+type Held = (String, Value, Map<String, Value>, Vec<Access>);
 
 /// Takes an [`AccessSnapshot`] in the write in progress (one scan of the users, the registry
 /// read once).
