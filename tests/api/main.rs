@@ -38,6 +38,7 @@ mod patch_ops;
 mod prefilter;
 mod rate_limits;
 mod rotation;
+mod set_format;
 mod storage_faults;
 mod token_parity;
 mod transfer;

@@ -340,6 +340,9 @@ pub struct FeedEvent {
     pub actor: String,
     /// What the type says (see the module documentation).
     pub data: Value,
+    /// The seq of the first event of its write (RFC 9967 `txn`; shown only as a SET).
+    #[serde(skip)]
+    pub txn: i64,
 }
 
 /// A feed page.
@@ -405,6 +408,112 @@ fn shown(e: store::Event, base: &str) -> Result<FeedEvent, StoreError> {
         resource: json!({"type": e.resource_type, "id": e.resource_id, "location": location}),
         actor: e.actor,
         data: serde_json::from_str(&e.data)?,
+        txn: e.txn,
+    })
+}
+
+/// RFC 9967 §2.4.1: a resource was created; `data` is its representation.
+pub const SET_CREATE: &str = "urn:ietf:params:scim:event:prov:create:full";
+/// RFC 9967 §2.4.3: a resource was replaced; `data` is what a PUT of it would carry.
+pub const SET_PUT: &str = "urn:ietf:params:scim:event:prov:put:full";
+/// RFC 9967 §2.4.2: a resource was patched; `data` is the PATCH (RFC 7644 §3.5.2).
+pub const SET_PATCH: &str = "urn:ietf:params:scim:event:prov:patch:full";
+/// RFC 9967 §2.4.4.
+pub const SET_DELETE: &str = "urn:ietf:params:scim:event:prov:delete";
+/// RFC 9967 §2.4.5.
+pub const SET_ACTIVATE: &str = "urn:ietf:params:scim:event:prov:activate";
+/// RFC 9967 §2.4.6.
+pub const SET_DEACTIVATE: &str = "urn:ietf:params:scim:event:prov:deactivate";
+/// scimbox's own event URIs, for the types RFC 9967 has none for. RFC 9967 §7.3 keeps
+/// `urn:ietf:params:scim:event:` for events registered with IANA, so these live under scimbox's
+/// name; RFC 8417 §2.2 lets a SET's `events` claim carry any event URI.
+pub const SET_OWN_PREFIX: &str = "urn:scimbox:event:";
+
+/// Every event URI the feed's SET format emits (advertised in `/ServiceProviderConfig`,
+/// `securityEvents.eventUris`, RFC 9967 §4).
+pub fn set_event_uris() -> Vec<String> {
+    let mut uris: Vec<String> =
+        [SET_CREATE, SET_PUT, SET_PATCH, SET_DELETE, SET_ACTIVATE, SET_DEACTIVATE].map(str::to_owned).to_vec();
+    uris.extend(["access.granted", "access.changed", "access.revoked", "guard.tripped"].map(own_uri));
+    uris
+}
+
+/// `urn:scimbox:event:access:granted` for `access.granted`.
+fn own_uri(kind: &str) -> String {
+    format!("{SET_OWN_PREFIX}{}", kind.replace('.', ":"))
+}
+
+/// The event as the claims of a Security Event Token (RFC 8417 §2.2, profiled by RFC 9967):
+/// `iss` the SCIM base URL, `iat` when the change happened (seconds), `jti` the event id,
+/// `txn` shared by every event of the same write, `sub_id` (RFC 9493; RFC 9967 §2.1: `scim`
+/// format with the resource's relative `uri`, `id` and `externalId` when known; a token is
+/// `opaque`), and `events` keyed by event URI:
+///
+/// - `user.created`, `group.created`: `prov:create:full`, `data` the representation;
+/// - `user.updated`, `group.updated`: `prov:put:full`, `data` the final representation (scimbox
+///   does not keep the request's method; a PUT of it yields the same state), with `version`;
+/// - `user.deactivated` / `user.reactivated`: that `prov:put:full` plus `prov:deactivate` /
+///   `prov:activate` in the same SET (§2.1: several URIs in one SET are one state change);
+/// - `user.deleted`, `group.deleted`: `prov:delete`, no payload (§2.4.4);
+/// - `group.member_added` / `_removed`: `prov:patch:full`, `data` the PatchOp adding or
+///   removing that member;
+/// - `access.*`, `guard.tripped`: no RFC URI exists; `urn:scimbox:event:access:granted`, ...,
+///   `urn:scimbox:event:guard:tripped`, `data` as in the JSON feed.
+///
+/// The claims are unsigned JSON, not a JWS: the feed is read over the transport with an app
+/// token, which is what authenticates it.
+pub fn to_set(e: &FeedEvent, iss: &str) -> Value {
+    let iat = time::OffsetDateTime::parse(&e.occurred_at, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .unwrap_or_default();
+    let rtype = e.resource["type"].as_str().unwrap_or_default();
+    let id = e.resource["id"].as_str().unwrap_or_default();
+    let sub_id = match rtype {
+        "User" | "Group" => {
+            let mut s = json!({"format": "scim", "uri": format!("/{rtype}s/{id}"), "id": id});
+            let ext = e.data.get("externalId").filter(|v| v.is_string()).cloned();
+            if let (Some(ext), Some(m)) = (ext.filter(|_| !e.kind.starts_with("access.")), s.as_object_mut()) {
+                m.insert("externalId".into(), ext);
+            }
+            s
+        }
+        _ => json!({"format": "opaque", "id": id}),
+    };
+    let full = |uri: &str| {
+        let mut p = json!({"data": e.data});
+        if let Some(v) = e.data.pointer("/meta/version") {
+            p["version"] = v.clone();
+        }
+        (uri.to_owned(), p)
+    };
+    let member = |op: &str| {
+        let (t, v) = (&e.data["member"]["type"], e.data["member"]["value"].as_str().unwrap_or_default());
+        let op = if op == "add" {
+            json!({"op": "add", "path": "members", "value": [{"value": v, "type": t}]})
+        } else {
+            json!({"op": "remove", "path": format!("members[value eq \"{v}\"]")})
+        };
+        let data = json!({"schemas": [scimbox_validator::schema::PATCH_OP_URN], "Operations": [op]});
+        (SET_PATCH.to_owned(), json!({"data": data}))
+    };
+    let entries: Vec<(String, Value)> = match e.kind.as_str() {
+        "user.created" | "group.created" => vec![full(SET_CREATE)],
+        "user.updated" | "group.updated" => vec![full(SET_PUT)],
+        "user.deactivated" => vec![full(SET_PUT), (SET_DEACTIVATE.to_owned(), json!({}))],
+        "user.reactivated" => vec![full(SET_PUT), (SET_ACTIVATE.to_owned(), json!({}))],
+        "user.deleted" | "group.deleted" => vec![(SET_DELETE.to_owned(), json!({}))],
+        "group.member_added" => vec![member("add")],
+        "group.member_removed" => vec![member("remove")],
+        other => vec![(own_uri(other), json!({"data": e.data}))],
+    };
+    let events: serde_json::Map<String, Value> = entries.into_iter().collect();
+    json!({
+        "iss": iss,
+        "iat": iat,
+        "jti": e.id,
+        "txn": e.txn.to_string(),
+        "sub_id": sub_id,
+        "events": events,
     })
 }
 
