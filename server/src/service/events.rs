@@ -19,10 +19,14 @@
 //! `resource.location` is built when the feed is read, under the base URL the reader uses.
 //!
 //! Events are kept `--events-days` (90 by default); the pruned horizon is recorded, so a cursor
-//! from before it is answered 410 instead of silently skipping what it missed. The `access.*`
-//! events (one per user and account whose effective access changed) and webhook delivery come
-//! next: they insert through `record` in the same writes, and a webhook endpoint's cursor is a
-//! `seq` of this same table.
+//! from before it is answered 410 instead of silently skipping what it missed.
+//!
+//! `access.granted` / `access.changed` / `access.revoked` (`access_diff`): one per user and
+//! account whose effective access, as `GET` shows it, changed, recorded after the write's
+//! `user.*` event (a registry change has none) in accountId order; `data` is `user` (`id`,
+//! `userName`), `accountId`, `roles`, `teams`, `status`, `inheritedFrom` when inherited, and
+//! `previous` (the old entry) for changed and revoked. `guard.tripped` (`guard_tripped`): the
+//! deprovisioning guard started holding a token. [`to_set`] shows any event as RFC 9967 claims.
 
 use std::time::Duration;
 
