@@ -207,7 +207,7 @@ async fn each_user_write_records_exactly_its_access_events() {
 
 /// Registry changes through the real binary while the server runs: a move under a new parent
 /// grants the moved account to every user of the parent (and nobody else), moving it back out
-/// revokes it, removing an inherited account revokes it, and a catalogued role that respells what users
+/// revokes it, removing an inherited account revokes it, adding a child grants it, and a catalogued role that respells what users
 /// hold changes their entries; the actor is `cli`.
 #[tokio::test]
 async fn registry_changes_through_the_cli_record_access_for_every_user_affected() {
@@ -263,6 +263,13 @@ async fn registry_changes_through_the_cli_record_access_for_every_user_affected(
     assert_eq!(got.len(), parent_users.len());
     assert!(got.iter().all(|e| e["type"] == "access.revoked" && e["data"]["accountId"] == "NEW"), "{got:#?}");
     assert_eq!(got[0]["data"]["previous"], entry("NEW", &["Editor"], "Active", Some("PARENT")));
+    at = last(&got, at);
+
+    // A child added under PARENT reaches its users at once.
+    cli(&app.db_path, &["account", "add", "KID", "--name", "Kid", "--parent", "PARENT"]);
+    let got = events_after(&app, &token, at).await;
+    assert_eq!(got.len(), parent_users.len());
+    assert!(got.iter().all(|e| e["type"] == "access.granted" && e["data"]["accountId"] == "KID"), "{got:#?}");
     at = last(&got, at);
 
     // An account a user names itself stays in its access once removed (what GET shows: the
