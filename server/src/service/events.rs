@@ -540,6 +540,34 @@ mod tests {
     }
 
     #[test]
+    fn access_diffs_are_one_per_account_that_changed_in_account_order() {
+        use scimbox_validator::accounts::Status;
+        let entry = |id: &str, role: &str, status| Access {
+            account_id: id.into(),
+            roles: vec![role.into()],
+            teams: vec![],
+            status,
+            inherited_from: None,
+        };
+        let before = [
+            entry("B", "Editor", Status::Active),
+            entry("C", "Viewer", Status::Active),
+            entry("D", "X", Status::Active),
+        ];
+        let after = [
+            entry("D", "X", Status::Active),
+            entry("C", "Viewer", Status::Inactive),
+            entry("A", "Editor", Status::Active),
+        ];
+        let name = json!("ada");
+        let diffs = access_diff(("u1", &name), &before, &after);
+        let seen: Vec<(&str, bool, bool)> =
+            diffs.iter().map(|d| (d.account(), d.before.is_some(), d.after.is_some())).collect();
+        assert_eq!(seen, [("A", false, true), ("B", true, false), ("C", true, true)], "D did not change");
+        assert!(access_diff(("u1", &name), &before, &before).is_empty());
+    }
+
+    #[test]
     fn cursors_round_trip_and_strangers_are_refused() {
         for n in [0, 1, 42, i64::MAX] {
             assert_eq!(parse_cursor(&cursor(n)).ok(), Some(n));
