@@ -33,6 +33,9 @@ scripts/build-wasm.sh --check   # first run: installs wasm-bindgen-cli and binar
 step "unit, doc and integration tests"
 cargo test --workspace --locked
 
+step "example feed consumer against a real server (scripts/app-example.sh)"
+scripts/app-example.sh
+
 step "parity: native crate, server, WASM in Node and in headless Chromium (scripts/parity.sh)"
 scripts/parity.sh   # installs Debian's chromium if it is missing
 

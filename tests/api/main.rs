@@ -5,6 +5,7 @@ mod architecture;
 mod helpers;
 
 mod access;
+mod access_events;
 mod accounts_cli;
 mod admin;
 mod auth_tokens;
@@ -37,6 +38,7 @@ mod patch_ops;
 mod prefilter;
 mod rate_limits;
 mod rotation;
+mod set_format;
 mod storage_faults;
 mod token_parity;
 mod transfer;

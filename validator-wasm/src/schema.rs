@@ -873,6 +873,13 @@ static AUTH_SCHEME_SUBS: &[Attribute] = &[
     ro(Attribute::new("primary", T::Boolean, "Whether this is the preferred scheme.")),
 ];
 
+/// The `securityEvents` block RFC 9967 §4 adds to the ServiceProviderConfig.
+static SECURITY_EVENTS_SUBS: &[Attribute] = &[
+    ro(Attribute::string("asyncRequest", "Whether requests may complete asynchronously.")
+        .canonical(&["none", "long", "request"])),
+    ro(Attribute::string("eventUris", "The SET event URIs the server generates.").multi()),
+];
+
 /// The schema of the ServiceProviderConfig resource (RFC 7643 §5, §8.7.2).
 pub static SERVICE_PROVIDER_CONFIG_SCHEMA: Schema = Schema {
     id: SERVICE_PROVIDER_CONFIG_URN,
@@ -887,6 +894,7 @@ pub static SERVICE_PROVIDER_CONFIG_SCHEMA: Schema = Schema {
         supported("sort", "Sort configuration options."),
         supported("etag", "ETag configuration options."),
         ro(Attribute::complex("pagination", "Pagination configuration options (RFC 9865 §4).", PAGINATION_SUBS)),
+        ro(Attribute::complex("securityEvents", "Security event capabilities (RFC 9967 §4).", SECURITY_EVENTS_SUBS)),
         ro(Attribute::complex("authenticationSchemes", "Supported authentication schemes.", AUTH_SCHEME_SUBS)
             .multi()
             .required()),

@@ -56,17 +56,30 @@ pub struct Event {
     pub actor: String,
     /// JSON.
     pub data: String,
+    /// The seq of the first event of the write that recorded it (its own for that one).
+    pub txn: i64,
 }
 
-/// Inserts one event; returns its seq. Marks the batch as having events (`wrote`).
+/// Inserts one event; returns its seq. Marks the batch as having events (`wrote`). The first
+/// event of a write job starts its transaction (`txn` NULL); the later ones carry its seq.
 pub fn insert(c: &Connection, e: &NewEvent<'_>) -> Result<i64, StoreError> {
+    let txn = JOB_FIRST.with(Cell::get);
     c.prepare_cached(
-        "INSERT INTO events (id, type, occurred_at, resource_type, resource_id, actor, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO events (id, type, occurred_at, resource_type, resource_id, actor, data, txn)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(params![e.id, e.kind, e.at, e.resource_type, e.resource_id, e.actor, e.data])?;
+    .execute(params![e.id, e.kind, e.at, e.resource_type, e.resource_id, e.actor, e.data, txn])?;
     wrote();
-    Ok(c.last_insert_rowid())
+    let seq = c.last_insert_rowid();
+    if txn.is_none() {
+        JOB_FIRST.with(|f| f.set(Some(seq)));
+    }
+    Ok(seq)
+}
+
+/// Starts a write job: its first event will start a new transaction (see [`insert`]).
+pub(super) fn begin_job() {
+    JOB_FIRST.with(|f| f.set(None));
 }
 
 /// What one read of the feed found.
@@ -108,7 +121,7 @@ pub fn after(c: &Connection, after: i64, types: Option<&[String]>, limit: u32) -
         let newest = newest(c)?;
         let pruned_through = pruned_through(c)?;
         let mut events = Vec::new();
-        let cols = "seq, id, type, occurred_at, resource_type, resource_id, actor, data";
+        let cols = "seq, id, type, occurred_at, resource_type, resource_id, actor, data, coalesce(txn, seq)";
         let read = |r: &rusqlite::Row<'_>| {
             Ok(Event {
                 seq: r.get(0)?,
@@ -119,6 +132,7 @@ pub fn after(c: &Connection, after: i64, types: Option<&[String]>, limit: u32) -
                 resource_id: r.get(5)?,
                 actor: r.get(6)?,
                 data: r.get(7)?,
+                txn: r.get(8)?,
             })
         };
         match types {
@@ -200,6 +214,8 @@ pub fn pending_members(c: &Connection, group_seq: i64) -> Result<Vec<(String, St
 std::thread_local! {
     /// On the writer thread: whether a job of the current batch inserted an event.
     static WROTE: Cell<bool> = const { Cell::new(false) };
+    /// On the writer thread (and a CLI's): the seq of the current write job's first event.
+    static JOB_FIRST: Cell<Option<i64>> = const { Cell::new(None) };
 }
 
 /// Marks the current batch as having written events.

@@ -248,7 +248,10 @@ impl Db {
         let job: Job = Box::new(move |conn| {
             let out = match conn {
                 Some(_) if expired.is_some_and(|d| d.passed()) => Err(StoreError::DeadlinePassed),
-                Some(conn) => in_savepoint(conn, f),
+                Some(conn) => {
+                    events::begin_job(); // its events are one transaction (RFC 9967 `txn`)
+                    in_savepoint(conn, f)
+                }
                 None => Err(StoreError::Internal("could not begin a write transaction".into())),
             };
             Box::new(move |commit| {

@@ -55,6 +55,8 @@ pub fn service_provider_config_json(base: &str) -> Value {
         "sort": {"supported": true},
         "etag": {"supported": true},
         "pagination": pagination_json(),
+        // RFC 9967 §4: the events the feed emits as SETs (`format=set`); no asynchronous requests.
+        "securityEvents": {"asyncRequest": "none", "eventUris": crate::service::events::set_event_uris()},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",

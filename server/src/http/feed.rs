@@ -4,7 +4,8 @@
 //! Query: `after` (a cursor: the `next` of an earlier answer; without it, from the oldest kept
 //! event), `limit` (1 to 1000, 100 by default), `types` (comma-separated names, `*` globs),
 //! `wait` (seconds, at most 60: long-poll until a matching event commits). Answer:
-//! `{"events": [...], "next": CURSOR}`. Only app tokens may read it (scope `app`); errors are
+//! `{"events": [...], "next": CURSOR}`; with `format=set` each event is the claims of an RFC
+//! 9967 Security Event Token instead ([`events::to_set`]). Only app tokens may read it (scope `app`); errors are
 //! JSON (the SCIM error shape, RFC 7644 §3.12, as the rest of the API).
 //!
 //! The route is outside the request deadline (a long poll lasts up to a minute); it has its own
@@ -68,9 +69,11 @@ pub(super) async fn app_only(req: Request, next: Next) -> Response {
 }
 
 /// Parses the feed's query; every bad value is a 400 naming it.
-fn query(raw: Option<&str>) -> Result<FeedQuery, AppError> {
+/// Also returns whether `format=set` asked for RFC 9967 SETs.
+fn query(raw: Option<&str>) -> Result<(FeedQuery, bool), AppError> {
     let bad = |detail: String| AppError::status(StatusCode::BAD_REQUEST, detail);
     let (mut after, mut limit, mut types, mut wait) = (None, DEFAULT_LIMIT, None, Duration::ZERO);
+    let mut set = false;
     for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         match k.as_ref() {
             "after" if !v.trim().is_empty() => after = Some(events::parse_cursor(&v)?),
@@ -89,17 +92,26 @@ fn query(raw: Option<&str>) -> Result<FeedQuery, AppError> {
                 })?;
                 wait = Duration::from_secs(secs);
             }
+            "format" => {
+                set = match v.trim() {
+                    "set" => true,
+                    "" | "json" => false,
+                    _ => return Err(bad(format!("format must be json (the default) or set (RFC 9967), not \"{v}\""))),
+                };
+            }
             other => {
-                return Err(bad(format!("unknown parameter \"{other}\"; the feed takes after, limit, types and wait")));
+                return Err(bad(format!(
+                    "unknown parameter \"{other}\"; the feed takes after, limit, types, wait and format"
+                )));
             }
         }
     }
-    Ok(FeedQuery { after, limit, types, wait })
+    Ok((FeedQuery { after, limit, types, wait }, set))
 }
 
 /// `GET /api/v1/events`.
 pub(super) async fn get(State(state): State<AppState>, BaseUrl(base): BaseUrl, RawQuery(raw): RawQuery) -> Response {
-    let q = match query(raw.as_deref()) {
+    let (q, set) = match query(raw.as_deref()) {
         Ok(q) => q,
         Err(e) => return e.into_response(),
     };
@@ -107,7 +119,12 @@ pub(super) async fn get(State(state): State<AppState>, BaseUrl(base): BaseUrl, R
     let bound = q.wait + state.config.request_timeout;
     match tokio::time::timeout(bound, events::read(&state.db, q, &base)).await {
         Ok(Ok(page)) => {
-            let body = json!({"events": page.events, "next": page.next}).to_string();
+            let body = if set {
+                let sets: Vec<_> = page.events.iter().map(|e| events::to_set(e, &base)).collect();
+                json!({"events": sets, "next": page.next}).to_string()
+            } else {
+                json!({"events": page.events, "next": page.next}).to_string()
+            };
             (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
         }
         Ok(Err(e)) => AppError::from(e).into_response(),

@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use scimbox_validator::accounts::Catalogue;
 use scimbox_validator::schema::AccountsExample;
 
-use super::{Error, Result};
+use super::{Error, Result, events, users};
 use crate::clock;
 use crate::db::{Db, StoreError, accounts, ui};
 
@@ -87,6 +87,23 @@ where
     .await?
 }
 
+/// Runs registry change `f` and records, in the same write, the `access.*` events of every user
+/// whose effective access it changed (issue 14): the users whose payloads name accounts are read
+/// with their access before `f`, and compared after it, the registry indexed once each side. A
+/// move under a new parent thus grants the parent's users the moved subtree. An `f` that fails
+/// records nothing.
+fn with_access_events<T>(
+    c: &Connection,
+    actor: &str,
+    now: &str,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let before = users::access_snapshot(c)?;
+    let out = f(c)?;
+    users::registry_access_events(c, before, actor, now)?;
+    Ok(out)
+}
+
 /// The `NotFound` naming the first of `ids` that is not registered.
 fn missing(c: &Connection, ids: &[String]) -> Result<Error, StoreError> {
     for id in ids {
@@ -103,10 +120,12 @@ pub async fn add(db: &Db, id: &str, name: &str, parent: Option<&str>) -> Result<
     check_id(id)?;
     let name = check_label("account name", name)?;
     let (id, name, parent) = (id.to_owned(), name.to_owned(), parent.map(str::to_owned));
-    let now = clock::now_stamp();
+    let (now, actor) = (clock::now_stamp(), events::actor());
     change(db, parent.iter().cloned().collect(), move |c| {
-        accounts::add(c, &id, &name, parent.as_deref(), &now)?;
-        accounts::get(c, &id)
+        with_access_events(c, &actor, &now, |c| {
+            accounts::add(c, &id, &name, parent.as_deref(), &now)?;
+            accounts::get(c, &id)
+        })
     })
     .await
 }
@@ -122,23 +141,28 @@ pub async fn tree(db: &Db) -> Result<Vec<TreeEntry>> {
 pub async fn move_to(db: &Db, id: &str, parent: Option<&str>) -> Result<()> {
     let (id, parent) = (id.to_owned(), parent.map(str::to_owned));
     let ids = std::iter::once(id.clone()).chain(parent.clone()).collect();
-    let now = clock::now_stamp();
-    change(db, ids, move |c| accounts::move_to(c, &id, parent.as_deref(), &now)).await
+    let (now, actor) = (clock::now_stamp(), events::actor());
+    change(db, ids, move |c| {
+        with_access_events(c, &actor, &now, |c| accounts::move_to(c, &id, parent.as_deref(), &now))
+    })
+    .await
 }
 
 /// Unregisters an account; refused (`Conflict`, naming them) while it has child accounts.
 pub async fn remove(db: &Db, id: &str) -> Result<()> {
     let key = id.to_owned();
-    let now = clock::now_stamp();
-    change(db, vec![key.clone()], move |c| accounts::remove(c, &key, &now)).await
+    let (now, actor) = (clock::now_stamp(), events::actor());
+    change(db, vec![key.clone()], move |c| with_access_events(c, &actor, &now, |c| accounts::remove(c, &key, &now)))
+        .await
 }
 
 /// Adds a role to the catalogue; returns its name as stored (trimmed). `Conflict` if it is
 /// there in any case.
 pub async fn add_role(db: &Db, name: &str) -> Result<String> {
     let (name, now) = (check_label("role name", name)?.to_owned(), clock::now_stamp());
-    let stored = name.clone();
-    db.write(move |c| accounts::add_role(c, &name, &now)).await?;
+    let (stored, actor) = (name.clone(), events::actor());
+    // A catalogued role respells the roles payloads name in another case: access may change.
+    db.write(move |c| with_access_events(c, &actor, &now, |c| accounts::add_role(c, &name, &now))).await?;
     Ok(stored)
 }
 
@@ -149,11 +173,13 @@ pub async fn roles(db: &Db) -> Result<Vec<Role>> {
 
 /// Removes the role called `name` in any case. `NotFound` if the catalogue has no such role.
 pub async fn remove_role(db: &Db, name: &str) -> Result<()> {
-    let key = name.trim().to_owned();
-    db.write(move |c| accounts::remove_role(c, &key)).await.map_err(|e| match e {
-        StoreError::NotFound => Error::NotFound(format!("no role \"{}\" is catalogued", name.trim())),
-        other => other.into(),
-    })
+    let (key, now, actor) = (name.trim().to_owned(), clock::now_stamp(), events::actor());
+    db.write(move |c| with_access_events(c, &actor, &now, |c| accounts::remove_role(c, &key))).await.map_err(
+        |e| match e {
+            StoreError::NotFound => Error::NotFound(format!("no role \"{}\" is catalogued", name.trim())),
+            other => other.into(),
+        },
+    )
 }
 
 /// What payloads are checked against: every registered account id and the roles catalogue.

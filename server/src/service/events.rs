@@ -19,15 +19,22 @@
 //! `resource.location` is built when the feed is read, under the base URL the reader uses.
 //!
 //! Events are kept `--events-days` (90 by default); the pruned horizon is recorded, so a cursor
-//! from before it is answered 410 instead of silently skipping what it missed. The `access.*`
-//! events (one per user and account whose effective access changed) and webhook delivery come
-//! next: they insert through `record` in the same writes, and a webhook endpoint's cursor is a
-//! `seq` of this same table.
+//! from before it is answered 410 instead of silently skipping what it missed.
+//!
+//! `access.granted` / `access.changed` / `access.revoked` (`access_diff`): one per user and
+//! account whose effective access, as `GET` shows it, changed, recorded after the write's
+//! `user.*` event (a registry change has none) in accountId order; `data` is `user` (`id`,
+//! `userName`), `accountId`, `roles`, `teams`, `status`, `inheritedFrom` when inherited, and
+//! `previous` (the old entry) for changed and revoked. `guard.tripped` (`guard_tripped`): the
+//! deprovisioning guard started holding a token. [`to_set`] shows any event as RFC 9967 claims.
 
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use base64::Engine;
 use rusqlite::Connection;
+use scimbox_validator::access::Access;
 use serde_json::{Value, json};
 
 use super::{Error, Result, guard, new_id};
@@ -47,6 +54,10 @@ pub const TYPES: &[&str] = &[
     "group.deleted",
     "group.member_added",
     "group.member_removed",
+    "access.granted",
+    "access.changed",
+    "access.revoked",
+    "guard.tripped",
 ];
 
 /// The most events one feed page returns, and the default.
@@ -168,6 +179,93 @@ pub(crate) fn leaving_all(
     Ok(())
 }
 
+/// One `access.*` event to record: the user's `(id, userName)`, the account, and its entry
+/// before and after (either absent, never both).
+pub(crate) struct AccessDiff {
+    user: (String, Value),
+    account: String,
+    before: Option<Access>,
+    after: Option<Access>,
+}
+
+/// The `access.*` events of one user whose effective access went from `before` to `after`: one
+/// per account whose entry appeared (`granted`), differs in roles, teams, status or the
+/// ancestor it is inherited from (`changed`), or disappeared (`revoked`), in accountId order.
+/// The entries compared are exactly what the user's `access` attribute shows, so a deactivated
+/// user's entries change to status `Inactive` (`access.changed`), as `GET` shows them, rather
+/// than disappearing; deletion revokes every entry.
+pub(crate) fn access_diff(user: (&str, &Value), before: &[Access], after: &[Access]) -> Vec<AccessDiff> {
+    let mut both: BTreeMap<&str, (Option<&Access>, Option<&Access>)> = BTreeMap::new();
+    for a in before {
+        both.entry(a.account_id.as_str()).or_default().0 = Some(a);
+    }
+    for a in after {
+        both.entry(a.account_id.as_str()).or_default().1 = Some(a);
+    }
+    both.into_iter()
+        .filter(|(_, (b, a))| b != a)
+        .map(|(account, (b, a))| AccessDiff {
+            user: (user.0.to_owned(), user.1.clone()),
+            account: account.to_owned(),
+            before: b.cloned(),
+            after: a.cloned(),
+        })
+        .collect()
+}
+
+impl AccessDiff {
+    /// The account whose entry changed.
+    pub(crate) fn account(&self) -> &str {
+        &self.account
+    }
+}
+
+/// Records `diffs` in the write in progress, in the order given.
+pub(crate) fn record_access(c: &Connection, diffs: &[AccessDiff], actor: &str, at: &str) -> Result<(), StoreError> {
+    for d in diffs {
+        let kind = match (&d.before, &d.after) {
+            (None, _) => "access.granted",
+            (Some(_), Some(_)) => "access.changed",
+            (Some(_), None) => "access.revoked",
+        };
+        let mut data = json!({
+            "user": {"id": d.user.0, "userName": d.user.1},
+            "accountId": d.account,
+            "roles": [],
+            "teams": [],
+            "status": Value::Null,
+        });
+        if let (Some(now), Value::Object(m)) = (&d.after, &mut data) {
+            m.insert("roles".into(), json!(now.roles));
+            m.insert("teams".into(), json!(now.teams));
+            m.insert("status".into(), serde_json::to_value(now.status)?);
+            if let Some(from) = &now.inherited_from {
+                m.insert("inheritedFrom".into(), json!(from));
+            }
+        }
+        if let (Some(old), Value::Object(m)) = (&d.before, &mut data) {
+            m.insert("previous".into(), serde_json::to_value(old)?);
+        }
+        record(c, kind, "User", &d.user.0, actor, at, &data)?;
+    }
+    Ok(())
+}
+
+/// Records `guard.tripped` for the token called `token`: the deprovisioning guard held its
+/// `count + 1`th deprovisioning within `window` (see [`super::guard`]). Its resource is the
+/// token (type `Token`, id its name, no SCIM location), and so is its actor.
+pub(crate) fn guard_tripped(
+    c: &Connection,
+    token: &str,
+    window: Duration,
+    count: u64,
+    at: &str,
+) -> Result<(), StoreError> {
+    let data =
+        json!({"token": token, "window": guard::human(window), "windowSeconds": window.as_secs(), "count": count});
+    record(c, "guard.tripped", "Token", token, token, at, &data) // the token's own request tripped it
+}
+
 /// A feed cursor: opaque to clients (base64url of `e<seq>`), stable across restarts.
 pub fn cursor(seq: i64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("e{seq}"))
@@ -246,6 +344,9 @@ pub struct FeedEvent {
     pub actor: String,
     /// What the type says (see the module documentation).
     pub data: Value,
+    /// The seq of the first event of its write (RFC 9967 `txn`; shown only as a SET).
+    #[serde(skip)]
+    pub txn: i64,
 }
 
 /// A feed page.
@@ -298,8 +399,11 @@ pub async fn read(db: &Db, q: FeedQuery, base: &str) -> Result<FeedPage> {
 }
 
 fn shown(e: store::Event, base: &str) -> Result<FeedEvent, StoreError> {
-    let endpoint = if e.resource_type == "Group" { "Groups" } else { "Users" };
-    let location = format!("{base}/{endpoint}/{}", e.resource_id);
+    let location = match e.resource_type.as_str() {
+        "Group" => json!(format!("{base}/Groups/{}", e.resource_id)),
+        "User" => json!(format!("{base}/Users/{}", e.resource_id)),
+        _ => Value::Null, // a token has no SCIM location
+    };
     Ok(FeedEvent {
         seq: e.seq,
         id: e.id,
@@ -308,6 +412,112 @@ fn shown(e: store::Event, base: &str) -> Result<FeedEvent, StoreError> {
         resource: json!({"type": e.resource_type, "id": e.resource_id, "location": location}),
         actor: e.actor,
         data: serde_json::from_str(&e.data)?,
+        txn: e.txn,
+    })
+}
+
+/// RFC 9967 §2.4.1: a resource was created; `data` is its representation.
+pub const SET_CREATE: &str = "urn:ietf:params:scim:event:prov:create:full";
+/// RFC 9967 §2.4.3: a resource was replaced; `data` is what a PUT of it would carry.
+pub const SET_PUT: &str = "urn:ietf:params:scim:event:prov:put:full";
+/// RFC 9967 §2.4.2: a resource was patched; `data` is the PATCH (RFC 7644 §3.5.2).
+pub const SET_PATCH: &str = "urn:ietf:params:scim:event:prov:patch:full";
+/// RFC 9967 §2.4.4.
+pub const SET_DELETE: &str = "urn:ietf:params:scim:event:prov:delete";
+/// RFC 9967 §2.4.5.
+pub const SET_ACTIVATE: &str = "urn:ietf:params:scim:event:prov:activate";
+/// RFC 9967 §2.4.6.
+pub const SET_DEACTIVATE: &str = "urn:ietf:params:scim:event:prov:deactivate";
+/// scimbox's own event URIs, for the types RFC 9967 has none for. RFC 9967 §7.3 keeps
+/// `urn:ietf:params:scim:event:` for events registered with IANA, so these live under scimbox's
+/// name; RFC 8417 §2.2 lets a SET's `events` claim carry any event URI.
+pub const SET_OWN_PREFIX: &str = "urn:scimbox:event:";
+
+/// Every event URI the feed's SET format emits (advertised in `/ServiceProviderConfig`,
+/// `securityEvents.eventUris`, RFC 9967 §4).
+pub fn set_event_uris() -> Vec<String> {
+    let mut uris: Vec<String> =
+        [SET_CREATE, SET_PUT, SET_PATCH, SET_DELETE, SET_ACTIVATE, SET_DEACTIVATE].map(str::to_owned).to_vec();
+    uris.extend(["access.granted", "access.changed", "access.revoked", "guard.tripped"].map(own_uri));
+    uris
+}
+
+/// `urn:scimbox:event:access:granted` for `access.granted`.
+fn own_uri(kind: &str) -> String {
+    format!("{SET_OWN_PREFIX}{}", kind.replace('.', ":"))
+}
+
+/// The event as the claims of a Security Event Token (RFC 8417 §2.2, profiled by RFC 9967):
+/// `iss` the SCIM base URL, `iat` when the change happened (seconds), `jti` the event id,
+/// `txn` shared by every event of the same write, `sub_id` (RFC 9493; RFC 9967 §2.1: `scim`
+/// format with the resource's relative `uri`, `id` and `externalId` when known; a token is
+/// `opaque`), and `events` keyed by event URI:
+///
+/// - `user.created`, `group.created`: `prov:create:full`, `data` the representation;
+/// - `user.updated`, `group.updated`: `prov:put:full`, `data` the final representation (scimbox
+///   does not keep the request's method; a PUT of it yields the same state), with `version`;
+/// - `user.deactivated` / `user.reactivated`: that `prov:put:full` plus `prov:deactivate` /
+///   `prov:activate` in the same SET (§2.1: several URIs in one SET are one state change);
+/// - `user.deleted`, `group.deleted`: `prov:delete`, no payload (§2.4.4);
+/// - `group.member_added` / `_removed`: `prov:patch:full`, `data` the PatchOp adding or
+///   removing that member;
+/// - `access.*`, `guard.tripped`: no RFC URI exists; `urn:scimbox:event:access:granted`, ...,
+///   `urn:scimbox:event:guard:tripped`, `data` as in the JSON feed.
+///
+/// The claims are unsigned JSON, not a JWS: the feed is read over the transport with an app
+/// token, which is what authenticates it.
+pub fn to_set(e: &FeedEvent, iss: &str) -> Value {
+    let iat = time::OffsetDateTime::parse(&e.occurred_at, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .unwrap_or_default();
+    let rtype = e.resource["type"].as_str().unwrap_or_default();
+    let id = e.resource["id"].as_str().unwrap_or_default();
+    let sub_id = match rtype {
+        "User" | "Group" => {
+            let mut s = json!({"format": "scim", "uri": format!("/{rtype}s/{id}"), "id": id});
+            let ext = e.data.get("externalId").filter(|v| v.is_string()).cloned();
+            if let (Some(ext), Some(m)) = (ext.filter(|_| !e.kind.starts_with("access.")), s.as_object_mut()) {
+                m.insert("externalId".into(), ext);
+            }
+            s
+        }
+        _ => json!({"format": "opaque", "id": id}),
+    };
+    let full = |uri: &str| {
+        let mut p = json!({"data": e.data});
+        if let Some(v) = e.data.pointer("/meta/version") {
+            p["version"] = v.clone();
+        }
+        (uri.to_owned(), p)
+    };
+    let member = |op: &str| {
+        let (t, v) = (&e.data["member"]["type"], e.data["member"]["value"].as_str().unwrap_or_default());
+        let op = if op == "add" {
+            json!({"op": "add", "path": "members", "value": [{"value": v, "type": t}]})
+        } else {
+            json!({"op": "remove", "path": format!("members[value eq \"{v}\"]")})
+        };
+        let data = json!({"schemas": [scimbox_validator::schema::PATCH_OP_URN], "Operations": [op]});
+        (SET_PATCH.to_owned(), json!({"data": data}))
+    };
+    let entries: Vec<(String, Value)> = match e.kind.as_str() {
+        "user.created" | "group.created" => vec![full(SET_CREATE)],
+        "user.updated" | "group.updated" => vec![full(SET_PUT)],
+        "user.deactivated" => vec![full(SET_PUT), (SET_DEACTIVATE.to_owned(), json!({}))],
+        "user.reactivated" => vec![full(SET_PUT), (SET_ACTIVATE.to_owned(), json!({}))],
+        "user.deleted" | "group.deleted" => vec![(SET_DELETE.to_owned(), json!({}))],
+        "group.member_added" => vec![member("add")],
+        "group.member_removed" => vec![member("remove")],
+        other => vec![(own_uri(other), json!({"data": e.data}))],
+    };
+    let events: serde_json::Map<String, Value> = entries.into_iter().collect();
+    json!({
+        "iss": iss,
+        "iat": iat,
+        "jti": e.id,
+        "txn": e.txn.to_string(),
+        "sub_id": sub_id,
+        "events": events,
     })
 }
 
@@ -325,7 +535,36 @@ mod tests {
         assert!(parse_types(Some("*")).is_ok_and(|t| t.is_none()));
         assert!(parse_types(Some("*.member_*")).is_ok_and(|t| t.is_some_and(|t| t.len() == 2)));
         assert!(parse_types(Some("user.renamed")).is_err());
-        assert!(parse_types(Some("access.*")).is_err());
+        assert!(parse_types(Some("access.*")).is_ok_and(|t| t.is_some_and(|t| t.len() == 3)));
+        assert!(parse_types(Some("access.gone")).is_err());
+    }
+
+    #[test]
+    fn access_diffs_are_one_per_account_that_changed_in_account_order() {
+        use scimbox_validator::accounts::Status;
+        let entry = |id: &str, role: &str, status| Access {
+            account_id: id.into(),
+            roles: vec![role.into()],
+            teams: vec![],
+            status,
+            inherited_from: None,
+        };
+        let before = [
+            entry("B", "Editor", Status::Active),
+            entry("C", "Viewer", Status::Active),
+            entry("D", "X", Status::Active),
+        ];
+        let after = [
+            entry("D", "X", Status::Active),
+            entry("C", "Viewer", Status::Inactive),
+            entry("A", "Editor", Status::Active),
+        ];
+        let name = json!("ada");
+        let diffs = access_diff(("u1", &name), &before, &after);
+        let seen: Vec<(&str, bool, bool)> =
+            diffs.iter().map(|d| (d.account(), d.before.is_some(), d.after.is_some())).collect();
+        assert_eq!(seen, [("A", false, true), ("B", true, false), ("C", true, true)], "D did not change");
+        assert!(access_diff(("u1", &name), &before, &before).is_empty());
     }
 
     #[test]

@@ -201,17 +201,18 @@ fn judge(c: &Connection, caller: Option<&Caller>, cur: &ResourceRow, now: &str) 
         db::guard::count(c, token, &cur.id, now)?;
         return Ok(None);
     }
-    tripped(c, token, now)?;
+    tripped(c, token, now, guard.window, counted)?;
     db::guard::hold(c, token, &cur.id, now)?;
     Ok(Some(held(true)))
 }
 
 /// The guard trips for `token` at `now`, inside the write that held the attempt over the
-/// threshold: the one place where the trip is recorded. Issue 14's change feed writes its
-/// `guard.tripped` event here, in the same write, when it exists; the warning in the log is
-/// [`settle`]'s, after the commit.
-fn tripped(c: &Connection, token: &str, now: &str) -> Result<(), StoreError> {
-    db::guard::trip(c, token, now)
+/// threshold: the one place where the trip is recorded, with its `guard.tripped` event (issue
+/// 14) in the same write; the warning in the log is [`settle`]'s, after the commit. `counted`
+/// is how many deprovisionings the window already held.
+fn tripped(c: &Connection, token: &str, now: &str, window: Duration, counted: u64) -> Result<(), StoreError> {
+    db::guard::trip(c, token, now)?;
+    super::events::guard_tripped(c, token, window, counted, now)
 }
 
 /// A guarded write's outcome as the service answers it: a hold becomes [`Error::Held`] (and, if

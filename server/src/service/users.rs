@@ -185,6 +185,74 @@ fn access_with(c: &Connection, doc: &Map<String, Value>, registry: &Registry) ->
     Ok(tree.effective_access(&grants, active))
 }
 
+/// Records the `access.*` events of user `id` whose document went from `before` to `after`
+/// (`None`: not there), in the write in progress, after its `user.*` event: one per account
+/// whose effective access entry changed ([`events::access_diff`]). A user whose documents name
+/// no accounts costs nothing.
+fn access_events(
+    c: &Connection,
+    id: &str,
+    before: Option<&Map<String, Value>>,
+    after: Option<&Map<String, Value>>,
+    actor: &str,
+    now: &str,
+) -> Result<(), StoreError> {
+    let registry = Registry::default();
+    let of = |doc: Option<&Map<String, Value>>| doc.map_or(Ok(Vec::new()), |d| access_with(c, d, &registry));
+    let (old, new) = (of(before)?, of(after)?);
+    if old.is_empty() && new.is_empty() {
+        return Ok(());
+    }
+    let name = after.or(before).and_then(|d| d.get("userName")).cloned().unwrap_or(Value::Null);
+    events::record_access(c, &events::access_diff((id, &name), &old, &new), actor, now)
+}
+
+/// Every user whose payloads name accounts, with the effective access the registry gives it
+/// now: taken before a registry change, for [`registry_access_events`] after it.
+pub(crate) struct AccessSnapshot(Vec<Held>);
+
+/// A user in an [`AccessSnapshot`]: id, userName, document, effective access.
+type Held = (String, Value, Map<String, Value>, Vec<Access>);
+
+/// Takes an [`AccessSnapshot`] in the write in progress (one scan of the users, the registry
+/// read once).
+pub(crate) fn access_snapshot(c: &Connection) -> Result<AccessSnapshot, StoreError> {
+    let registry = Registry::default();
+    let mut out = Vec::new();
+    rows::scan(c, Kind::User, None, |row| {
+        if payloads::mentions_accounts(&row.doc) {
+            let access = access_with(c, &row.doc, &registry)?;
+            let name = row.doc.get("userName").cloned().unwrap_or(Value::Null);
+            out.push((row.id, name, row.doc, access));
+        }
+        Ok(())
+    })?;
+    Ok(AccessSnapshot(out))
+}
+
+/// After a registry change (an account added, moved or removed, a role catalogued or
+/// dropped) in the write in progress: records the `access.*` events of every user whose
+/// effective access it changed, compared with `before`, ordered by accountId (users in the
+/// order they were created within one account). Returns how many it recorded.
+pub(crate) fn registry_access_events(
+    c: &Connection,
+    before: AccessSnapshot,
+    actor: &str,
+    now: &str,
+) -> Result<usize, StoreError> {
+    let registry = Registry::default();
+    let mut diffs = Vec::new();
+    for (id, name, doc, old) in before.0 {
+        let new = access_with(c, &doc, &registry)?;
+        if new != old {
+            diffs.extend(events::access_diff((&id, &name), &old, &new));
+        }
+    }
+    diffs.sort_by(|a, b| a.account().cmp(b.account())); // stable: users stay in order
+    events::record_access(c, &diffs, actor, now)?;
+    Ok(diffs.len())
+}
+
 /// Puts `access` into the scimbox extension object, listing the extension in `schemas`.
 fn put_access(m: &mut Map<String, Value>, access: Vec<Access>) {
     let ext = m.entry(SCIMBOX_USER_URN.to_string()).or_insert_with(|| Value::Object(Map::new()));
@@ -238,18 +306,19 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String, wi
             payloads::settle(&mut doc, &accounts::catalogue(c)?)?;
         }
         check_required(&USER_RESOURCE, &doc, &required)?; // again: empty accounts were dropped
-        let (row, kind) = match users::insert(c, &id, doc.clone(), &now) {
+        let (row, kind, before) = match users::insert(c, &id, doc.clone(), &now) {
             Err(StoreError::Conflict(msg)) => {
                 let (old, row) = revive(c, doc, &now)?.ok_or(StoreError::Conflict(msg))?;
                 let kind = events::user_change(Some(&old), &row);
-                (row, kind)
+                (row, kind, Some(old))
             }
-            other => (other?, Some("user.created")),
+            other => (other?, Some("user.created"), None),
         };
         // The event's data is the user as a GET returns it now, rendered here, in the write.
         let body = render(c, &row, &at, WithAccess(true))?;
         if let Some(kind) = kind {
             events::record(c, kind, "User", &row.id, &actor, &now, &body)?;
+            access_events(c, &row.id, before.as_ref().map(|b| &b.doc), Some(&row.doc), &actor, &now)?;
         }
         Ok((row, body))
     };
@@ -327,6 +396,7 @@ pub async fn replace(
         let out = rendered(c, &row, &base, WithAccess(true))?;
         if let Some(kind) = events::user_change(before.as_ref(), &row) {
             events::record(c, kind, "User", &row.id, &actor, &now, &out.body)?;
+            access_events(c, &row.id, before.as_ref().map(|b| &b.doc), Some(&row.doc), &actor, &now)?;
         }
         if with.0 { Ok(Ok(out)) } else { rendered(c, &row, &base, with).map(Ok) }
     };
@@ -390,6 +460,7 @@ pub async fn patch(
             // The event's data is the user as a GET returns it now, rendered here, in the write.
             let body = render(c, &row, &at, WithAccess(true))?;
             events::record(c, kind, "User", &row.id, &actor, &now, &body)?;
+            access_events(c, &row.id, before.as_ref().map(|b| &b.doc), Some(&row.doc), &actor, &now)?;
         }
         Ok(held.map_or(Ok(row), Err))
     };
@@ -440,6 +511,7 @@ pub async fn delete(db: &Db, id: &str, pre: Preconditions) -> Result<()> {
             }
             let gone = rows::delete(c, Kind::User, &key, &now, |cur| pre.check(cur.version))?;
             events::record(c, "user.deleted", "User", &key, &actor, &now, &events::deleted_data(&gone, "userName"))?;
+            access_events(c, &key, Some(&gone.doc), None, &actor, &now)?;
             events::leaving_all(c, "User", &key, &actor, &now)?;
             groups::forget_member(c, &key, &now).map(Ok)
         })
