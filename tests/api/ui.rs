@@ -796,3 +796,41 @@ async fn the_scim_base_url_and_copy_buttons() {
     let html = b.get("/").await;
     assert!(html.html.contains(r#"value="https://scim.example.com/scim/v2""#), "{}", html.html);
 }
+
+/// Issue 16, from failure to fix: a refused create's journal entry marks the faulty line of its
+/// body, shows the SCIM error sent back and its fix's `code`, and links to `/check?from=`, which
+/// opens with that body and the same fault for an admin, and with nothing stored for a visitor.
+#[tokio::test]
+async fn a_failure_opens_in_the_checker_with_its_payload_and_verdict() {
+    let (app, b) = logged_in().await;
+    app.db.write(|c| accounts::add(c, "ACC1", "Acme", None, "2026-01-01T00:00:00.000Z")).await.expect("registry");
+    let body = json!({"userName": "typo", "accounts": ["{\"acountId\":\"ACC1\"}"]});
+    app.post("/Users", &body).await.assert_error(400, Some("invalidValue"));
+    let list = eventually(&b, "/journal?outcome=failed", "/check?from=").await;
+    assert!(list.contains("<code>scimbox account list</code>") && !list.contains("`accounts`"), "{list}");
+    let href = first_link(&list, "/check?from=");
+    let seq = href.trim_start_matches("/check?from=").to_owned();
+    let entry = b.get(&format!("/journal/{seq}")).await;
+    let html = entry.assert_ok();
+    assert!(html.contains(&format!(r#"href="/check?from={seq}""#)), "the fix links to the checker: {html}");
+    assert!(html.contains("<code>accounts</code>"), "backticks become code: {html}");
+    let marked: Vec<&str> = html.match_indices(r#"<span class="line bad""#).map(|(i, _)| &html[i..i + 80]).collect();
+    assert_eq!(marked.len(), 1, "one faulty line: {html}");
+    assert!(marked[0].contains("acountId"), "{marked:?}");
+    let sent = part(html, "sent");
+    assert!(sent.contains("urn:ietf:params:scim:api:messages:2.0:Error") && sent.contains("invalidValue"), "{sent}");
+    assert!(sent.contains("did you mean"), "{sent}");
+
+    let check = b.get(&href).await;
+    let page = check.assert_ok();
+    assert!(page.contains("&#34;userName&#34;: &#34;typo&#34;"), "the textarea holds the stored body: {page}");
+    let verdict = part(page, "verdict");
+    assert!(verdict.contains("1 fault") && verdict.contains("invalidValue"), "{verdict}");
+    assert!(verdict.contains("did you mean &#34;accountId&#34;?"), "the journal's reason: {verdict}");
+    assert!(html.contains("did you mean &#34;accountId&#34;?"), "{html}");
+
+    let anon = Browser::new(&app).get(&href).await;
+    assert!(!anon.assert_ok().contains("typo") && anon.html.contains("log in"), "{}", anon.html);
+    assert_eq!(b.get("/check?from=999999").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(b.get("/check?from=abc").await.status, StatusCode::NOT_FOUND);
+}

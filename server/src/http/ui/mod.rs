@@ -17,6 +17,7 @@ mod journal;
 mod login;
 mod overview;
 mod page;
+mod prose;
 pub mod session;
 mod statics;
 mod time;

@@ -10,6 +10,7 @@ use axum::extract::State;
 use super::AdminSession;
 use super::attrs::{Attr, Diff, diff, flatten};
 use super::journal::EntryRow;
+use super::prose::Span;
 use super::time::Stamp;
 use super::tree::{Step, nest};
 use super::{Layout, Page, UiError};
