@@ -834,3 +834,44 @@ async fn a_failure_opens_in_the_checker_with_its_payload_and_verdict() {
     assert_eq!(b.get("/check?from=999999").await.status, StatusCode::NOT_FOUND);
     assert_eq!(b.get("/check?from=abc").await.status, StatusCode::NOT_FOUND);
 }
+
+/// Issue 16, trends: the overview draws each connection's requests and failures per hour (24
+/// hours) and per day (7 days) as inline SVG with a title, a text summary and a tooltip per
+/// bar, the requests without a valid token as a series of their own; `?refresh=` reloads it.
+#[tokio::test]
+async fn overview_draws_trends_per_connection_and_can_refresh_itself() {
+    let (app, b) = logged_in().await;
+    let quiet = b.get("/").await;
+    assert!(part(quiet.assert_ok(), "trends").contains("No request in the last 7 days"), "{}", quiet.html);
+    app.create_user(&user("ann@example.com")).await;
+    app.create_user(&user("ben@example.com")).await;
+    app.post("/Users", &json!({"userName": 5})).await.assert_error(400, Some("invalidValue"));
+    let anon = reqwest::Client::new().get(format!("{}/scim/v2/Users", app.origin)).send().await.expect("request");
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+    let home = eventually(&b, "/", "Requests without a valid token").await;
+    let svg = |id: &str| {
+        let p = part(&home, id);
+        p[..p.find("</figure>").unwrap_or(p.len())].to_owned()
+    };
+    let hourly = svg("trend-h-0");
+    assert!(hourly.contains(r#"role="img" aria-labelledby="trend-h-0-title trend-h-0-sum""#), "{hourly}");
+    assert!(hourly.contains("test: requests and failures per hour, last 24 hours</title>"), "{hourly}");
+    assert_eq!(hourly.matches("<rect class=\"ok\"").count(), 24, "one bar an hour: {hourly}");
+    assert!(hourly.contains(" UTC: 3 requests, 1 failed</title>"), "the current hour's bar: {hourly}");
+    assert!(hourly.contains("<strong>3</strong> requests, <strong class=\"bad-text\">1 failed</strong>"), "{hourly}");
+    assert!(hourly.contains("<time datetime=") && hourly.contains("data-local"), "{hourly}");
+    let daily = svg("trend-d-0");
+    assert_eq!(daily.matches("<rect class=\"bad\"").count(), 7, "one bar a day: {daily}");
+    assert!(daily.contains(": 3 requests, 1 failed</title>"), "{daily}");
+    let refused = svg("trend-h-1");
+    assert!(refused.contains("<strong>1</strong> request, <strong class=\"bad-text\">1 failed</strong>"), "{refused}");
+    assert!(home.contains("/static/time.js?v="), "local times");
+    assert!(!home.contains("http-equiv=\"refresh\"") && home.contains(r#"<a href="/?refresh=30">"#));
+    let live = b.get("/?refresh=30").await;
+    assert!(live.assert_ok().contains(r#"<meta http-equiv="refresh" content="30">"#), "{}", live.html);
+    assert!(live.html.contains("reloads every 30 s") && live.html.contains(">Stop refreshing</a>"));
+    let bad = b.get("/?refresh=2").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.html);
+    assert!(bad.html.contains("seconds from 5 to 3600"), "{}", bad.html);
+    assert_eq!(b.get("/?refresh=soon").await.status, StatusCode::BAD_REQUEST);
+}

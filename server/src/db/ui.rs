@@ -307,6 +307,34 @@ pub fn changes_page(
     Ok((rows.collect::<Result<_, _>>()?, u64::try_from(total).unwrap_or(0)))
 }
 
+/// A connection's requests and failures in one hour or one day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrendCount {
+    /// The connection (token name); `None` for requests without a valid token.
+    pub token_name: Option<String>,
+    /// The period: the first `width` characters of its stamps (`2026-12-07T09`, `2026-12-07`).
+    pub bucket: String,
+    /// Requests in it.
+    pub requests: u64,
+    /// Of which failed (status >= 400).
+    pub failures: u64,
+}
+
+/// Requests and failures per connection and period since `since`, a period being what the
+/// first `width` characters of the journal's fixed-width UTC stamps have in common (13: the
+/// hour, 10: the day). One scan of the `journal_token` index, which holds every column used.
+pub fn journal_trend(c: &Connection, since: &str, width: u32) -> Result<Vec<TrendCount>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT token_name, substr(at, 1, ?2) AS bucket, COUNT(*), SUM(status >= 400)
+         FROM journal WHERE at >= ?1 GROUP BY token_name, bucket ORDER BY token_name, bucket",
+    )?;
+    let rows = stmt.query_map(params![since, width], |r| {
+        let n = |i: usize| r.get::<_, Option<i64>>(i).map(|v| u64::try_from(v.unwrap_or(0)).unwrap_or(0));
+        Ok(TrendCount { token_name: r.get(0)?, bucket: r.get(1)?, requests: n(2)?, failures: n(3)? })
+    })?;
+    rows.collect::<Result<_, _>>().map_err(Into::into)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
