@@ -875,3 +875,100 @@ async fn overview_draws_trends_per_connection_and_can_refresh_itself() {
     assert!(bad.html.contains("seconds from 5 to 3600"), "{}", bad.html);
     assert_eq!(b.get("/?refresh=soon").await.status, StatusCode::BAD_REQUEST);
 }
+
+/// The userNames of a users list, in order.
+fn listed_users(html: &str) -> Vec<String> {
+    let needle = r#"<th scope="row"><a href="/users/"#;
+    html.match_indices(needle)
+        .filter_map(|(i, _)| html[i + needle.len()..].split_once("\">").and_then(|(_, rest)| rest.split_once("</a>")))
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
+/// Issue 16, users and accounts: the users list is filtered by account (granted on it or on an
+/// account above it, each row saying which) and by the connection of the user's last write in
+/// the journal, sorted by a column server-side; the accounts page's counts link to the list.
+#[tokio::test]
+async fn users_filter_by_account_and_connection_and_sort() {
+    let (app, b) = logged_in().await;
+    app.db
+        .write(|c| {
+            accounts::add(c, "ACME", "Acme", None, "2026-01-01T00:00:00.000Z")?;
+            accounts::add(c, "ACME-EU", "Acme Europe", Some("ACME"), "2026-01-01T00:00:00.000Z")?;
+            accounts::add(c, "GLOBEX", "Globex", None, "2026-01-01T00:00:00.000Z")
+        })
+        .await
+        .expect("registry");
+    let grant =
+        |name: &str, account: &str| json!({"userName": name, "accounts": [format!("{{\"accountId\":\"{account}\"}}")]});
+    app.create_user(&grant("cy", "ACME")).await;
+    app.create_user(&grant("ann", "ACME-EU")).await;
+    app.create_user(&json!({"userName": "bo", "active": false, "accounts": ["{\"accountId\":\"GLOBEX\"}"]})).await;
+    let dan = app.create_user(&json!({"userName": "dan", "active": false})).await;
+    // A second connection creates one user and then takes over dan with a PATCH.
+    let okta = scimbox::auth::generate();
+    let hash = scimbox::auth::hash(&okta);
+    let now = scimbox::stamp::timestamp(scimbox::clock::now());
+    app.db.write(move |c| scimbox::db::tokens::insert(c, "okta", &hash, &now, None)).await.expect("token");
+    let as_okta = |method: reqwest::Method, path: String, body: serde_json::Value| {
+        reqwest::Client::new()
+            .request(method, format!("{}{path}", app.base))
+            .header("Authorization", format!("Bearer {okta}"))
+            .header("Content-Type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+    };
+    let made = as_okta(reqwest::Method::POST, "/Users".into(), grant("eve", "ACME")).await.expect("post");
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": true}}]});
+    let id = dan["id"].as_str().expect("id");
+    let patched = as_okta(reqwest::Method::PATCH, format!("/Users/{id}"), patch).await.expect("patch");
+    assert_eq!(patched.status(), StatusCode::OK);
+
+    let eu = b.get("/users?account=ACME-EU").await;
+    assert_eq!(listed_users(eu.assert_ok()), ["cy", "ann", "eve"], "granted on ACME-EU or on ACME above it");
+    assert!(eu.html.contains(r#"<span class="badge inherit">via ACME</span>"#) && eu.html.contains(">direct</span>"));
+    assert!(eu.html.contains("3 users") && eu.html.contains("with access to"), "{}", eu.html);
+    assert_eq!(
+        listed_users(&b.get("/users?account=ACME").await.html),
+        ["cy", "eve"],
+        "a grant below does not reach up"
+    );
+    let missing = b.get("/users?account=NOPE").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.html.contains("No account NOPE is registered"), "{}", missing.html);
+
+    let by_okta = eventually(&b, "/users?connection=okta", "2 users").await;
+    assert_eq!(listed_users(&by_okta), ["dan", "eve"], "dan's last write came through okta");
+    let by_test = b.get("/users?connection=test&sort=-userName").await;
+    assert_eq!(listed_users(by_test.assert_ok()), ["cy", "bo", "ann"]);
+
+    let sorted = b.get("/users?sort=userName").await;
+    assert_eq!(listed_users(sorted.assert_ok()), ["ann", "bo", "cy", "dan", "eve"]);
+    assert!(
+        sorted
+            .html
+            .contains(r#"aria-sort="ascending"><a class="sort" id="sort-userName" href="/users?sort=-userName""#),
+        "{}",
+        sorted.html
+    );
+    let desc = b.get("/users?sort=-userName&account=ACME").await;
+    assert_eq!(listed_users(&desc.html), ["eve", "cy"]);
+    assert!(desc.html.contains(r#"href="/users?account=ACME&#38;sort=userName""#), "the filters stay: {}", desc.html);
+    assert_eq!(
+        listed_users(&b.get("/users?sort=status").await.html),
+        ["bo", "ann", "cy", "dan", "eve"],
+        "inactive first"
+    );
+    let bad = b.get("/users?sort=email").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.html.contains("use userName, status or changed"), "{}", bad.html);
+
+    let accounts_page = b.get("/accounts").await;
+    assert!(
+        accounts_page.assert_ok().contains(r#"<a class="count" href="/users?account=ACME-EU""#),
+        "{}",
+        accounts_page.html
+    );
+}
