@@ -972,3 +972,27 @@ async fn users_filter_by_account_and_connection_and_sort() {
         accounts_page.html
     );
 }
+
+/// Issue 16: a group's history names its members instead of showing their ids, linked to their
+/// pages (a user, a nested group); a member deleted since shows its id, unlinked.
+#[tokio::test]
+async fn group_history_names_members_and_links_them() {
+    let (app, b) = logged_in().await;
+    let ann = app.create_user(&user("ann@example.com")).await["id"].as_str().expect("id").to_owned();
+    let gone = app.create_user(&user("gone@example.com")).await["id"].as_str().expect("id").to_owned();
+    let inner = app.post("/Groups", &json!({"displayName": "Inner <team>"})).await;
+    let inner = inner.body["id"].as_str().expect("id").to_owned();
+    let group = app.post("/Groups", &json!({"displayName": "Ops", "members": [{"value": ann}]})).await;
+    let id = group.body["id"].as_str().expect("id").to_owned();
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": inner}, {"value": gone}]}]});
+    assert_eq!(app.patch(&format!("/Groups/{id}"), &patch).await.status, StatusCode::OK);
+    assert_eq!(app.delete(&format!("/Users/{gone}")).await.status, StatusCode::NO_CONTENT);
+    let page = b.get(&format!("/groups/{id}")).await;
+    let html = page.assert_ok();
+    let history = &html[html.find(r#"id="changes""#).expect("a history")..];
+    assert!(history.contains(&format!(r#"<a href="/users/{ann}">ann@example.com</a>"#)), "{history}");
+    assert!(history.contains(&format!(r#"<a href="/groups/{inner}">Inner &#60;team&#62;</a>"#)), "{history}");
+    assert!(history.contains(&format!("<code>{gone}</code>")), "a deleted member keeps its id: {history}");
+    assert!(!history.contains(&format!(">{ann}<")), "no bare id of a known member: {history}");
+}

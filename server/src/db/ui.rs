@@ -437,6 +437,23 @@ pub fn journal_trend(c: &Connection, since: &str, width: u32) -> Result<Vec<Tren
     rows.collect::<Result<_, _>>().map_err(Into::into)
 }
 
+/// The userNames of the users and the displayNames of the groups among `ids`, by id, `true`
+/// for a group: one indexed query per table, so a history page that names hundreds of
+/// members costs two lookups. An id of neither (a member deleted since) is left out.
+pub fn names_of(c: &Connection, ids: &[String]) -> Result<HashMap<String, (bool, String)>, StoreError> {
+    let list = serde_json::to_string(ids)?;
+    let mut out = HashMap::new();
+    for (table, name, group) in [("users", "user_name", false), ("groups", "display_name", true)] {
+        let sql = format!("SELECT id, {name} FROM {table} WHERE id IN (SELECT value FROM json_each(?1))");
+        let mut stmt = c.prepare_cached(&sql)?;
+        for row in stmt.query_map([&list], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (id, name) = row?;
+            out.insert(id, (group, name));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -109,4 +109,15 @@ impl ChangeView {
             diffs: diff(c.before.as_deref(), c.after.as_deref()),
         }
     }
+
+    /// [`ChangeView::new`] with the member ids of a group's change named and linked by
+    /// `lookup` (id to name and link).
+    pub fn with_names(
+        c: &Change,
+        now: time::OffsetDateTime,
+        lookup: impl Fn(&str) -> Option<(String, String)>,
+    ) -> Self {
+        let view = Self::new(c, now);
+        Self { diffs: view.diffs.into_iter().map(|d| d.name_members(&lookup)).collect(), ..view }
+    }
 }
