@@ -1,7 +1,7 @@
 //! The overview's trends: each connection's requests and failures per hour over the last 24
-//! hours and per day over the last 7 days, counted in SQL from the journal
-//! ([`crate::db::ui::journal_trend`]), every period present (a quiet hour is a zero, not a gap),
-//! so that the page only draws. Periods are UTC hours and days; the page shows their starts in
+//! hours and per day over the last 7 days, counted in SQL from the journal, one index range per
+//! period ([`crate::db::ui::journal_count`]), every period present (a quiet hour is a zero, not
+//! a gap), so that the page only draws. Periods are UTC hours and days; the page shows their starts in
 //! the browser's time zone. The journal is pruned by age and count, so a long-running busy
 //! server's 7 days may start later than 7 days ago: the view says from when it has entries.
 
@@ -9,7 +9,7 @@ use time::{Duration, OffsetDateTime, Time};
 
 use crate::clock;
 use crate::db::Db;
-use crate::db::ui::{TrendCount, journal_trend};
+use crate::db::ui::{journal_count, trend_connections};
 use crate::service::Result;
 use crate::stamp::timestamp;
 
@@ -17,10 +17,6 @@ use crate::stamp::timestamp;
 pub const HOURS: usize = 24;
 /// Days in the long trend.
 pub const DAYS: usize = 7;
-
-/// Stamp prefixes that name an hour and a day (`2026-12-07T09`, `2026-12-07`).
-const HOUR_WIDTH: u32 = 13;
-const DAY_WIDTH: u32 = 10;
 
 /// One period of a series.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,19 +67,35 @@ pub async fn trends_at(db: &Db, at: OffsetDateTime) -> Result<Trends> {
     let day = at.replace_time(Time::MIDNIGHT);
     let hours = starts(hour, Duration::HOUR, HOURS);
     let days = starts(day, Duration::DAY, DAYS);
-    let (since_hour, since_day) = (hours[0].clone(), days[0].clone());
-    let (by_hour, by_day) = db
-        .read(move |c| Ok((journal_trend(c, &since_hour, HOUR_WIDTH)?, journal_trend(c, &since_day, DAY_WIDTH)?)))
+    // A period ends where the next starts; the last (the current hour or day) at its own end.
+    let hour_end = timestamp(hour + Duration::HOUR);
+    let day_end = timestamp(day + Duration::DAY);
+    let (hourly, daily) = db
+        .read(move |c| {
+            let count = |token: Option<&str>, starts: &[String], end: &str| {
+                let ends = starts.iter().skip(1).map(String::as_str).chain([end]);
+                starts
+                    .iter()
+                    .zip(ends)
+                    .map(|(from, until)| {
+                        let (requests, failures) = journal_count(c, token, from, until)?;
+                        Ok(Period { start: from.clone(), requests, failures })
+                    })
+                    .collect::<Result<Vec<_>, crate::db::StoreError>>()
+            };
+            let mut hourly = Vec::new();
+            let mut daily = Vec::new();
+            for connection in trend_connections(c, &days[0])? {
+                let token = connection.as_deref();
+                let (h, d) = (count(token, &hours, &hour_end)?, count(token, &days, &day_end)?);
+                hourly.push(Series { connection: connection.clone(), periods: h });
+                daily.push(Series { connection, periods: d });
+            }
+            Ok((hourly, daily))
+        })
         .await?;
-    let mut daily = series(&by_day, &days, DAY_WIDTH);
-    let mut hourly = series(&by_hour, &hours, HOUR_WIDTH);
-    // The same connections in both spans, in the same order: one quiet for a day still shows.
-    for s in &daily {
-        if !hourly.iter().any(|h| h.connection == s.connection) {
-            hourly.push(Series { connection: s.connection.clone(), periods: empty(&hours) });
-        }
-    }
     let order = |s: &Series| (s.connection.is_none(), s.connection.clone());
+    let (mut hourly, mut daily) = (hourly, daily);
     hourly.sort_by_key(order);
     daily.sort_by_key(order);
     Ok(Trends { at, hourly, daily })
@@ -92,27 +104,6 @@ pub async fn trends_at(db: &Db, at: OffsetDateTime) -> Result<Trends> {
 /// The stamps of `n` periods of length `step`, the last starting at `last`, oldest first.
 fn starts(last: OffsetDateTime, step: Duration, n: usize) -> Vec<String> {
     (0..n).rev().map(|back| timestamp(last - step * i32::try_from(back).unwrap_or(0))).collect()
-}
-
-fn empty(starts: &[String]) -> Vec<Period> {
-    starts.iter().map(|s| Period { start: s.clone(), requests: 0, failures: 0 }).collect()
-}
-
-/// One series per connection in `counts`, with a period for each of `starts` (those the
-/// counts do not name are zeros).
-fn series(counts: &[TrendCount], starts: &[String], width: u32) -> Vec<Series> {
-    let key = |s: &str| s.get(..width as usize).unwrap_or(s).to_owned();
-    let mut out: Vec<Series> = Vec::new();
-    for c in counts {
-        let at = out.iter().position(|s| s.connection == c.token_name).unwrap_or_else(|| {
-            out.push(Series { connection: c.token_name.clone(), periods: empty(starts) });
-            out.len() - 1
-        });
-        if let Some(p) = out[at].periods.iter_mut().find(|p| key(&p.start) == c.bucket) {
-            (p.requests, p.failures) = (p.requests + c.requests, p.failures + c.failures);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
