@@ -796,3 +796,203 @@ async fn the_scim_base_url_and_copy_buttons() {
     let html = b.get("/").await;
     assert!(html.html.contains(r#"value="https://scim.example.com/scim/v2""#), "{}", html.html);
 }
+
+/// Issue 16, from failure to fix: a refused create's journal entry marks the faulty line of its
+/// body, shows the SCIM error sent back and its fix's `code`, and links to `/check?from=`, which
+/// opens with that body and the same fault for an admin, and with nothing stored for a visitor.
+#[tokio::test]
+async fn a_failure_opens_in_the_checker_with_its_payload_and_verdict() {
+    let (app, b) = logged_in().await;
+    app.db.write(|c| accounts::add(c, "ACC1", "Acme", None, "2026-01-01T00:00:00.000Z")).await.expect("registry");
+    let body = json!({"userName": "typo", "accounts": ["{\"acountId\":\"ACC1\"}"]});
+    app.post("/Users", &body).await.assert_error(400, Some("invalidValue"));
+    let list = eventually(&b, "/journal?outcome=failed", "/check?from=").await;
+    assert!(list.contains("<code>scimbox account list</code>") && !list.contains("`accounts`"), "{list}");
+    let href = first_link(&list, "/check?from=");
+    let seq = href.trim_start_matches("/check?from=").to_owned();
+    let entry = b.get(&format!("/journal/{seq}")).await;
+    let html = entry.assert_ok();
+    assert!(html.contains(&format!(r#"href="/check?from={seq}""#)), "the fix links to the checker: {html}");
+    assert!(html.contains("<code>accounts</code>"), "backticks become code: {html}");
+    let marked: Vec<&str> = html.match_indices(r#"<span class="line bad""#).map(|(i, _)| &html[i..i + 80]).collect();
+    assert_eq!(marked.len(), 1, "one faulty line: {html}");
+    assert!(marked[0].contains("acountId"), "{marked:?}");
+    let sent = part(html, "sent");
+    assert!(sent.contains("urn:ietf:params:scim:api:messages:2.0:Error") && sent.contains("invalidValue"), "{sent}");
+    assert!(sent.contains("did you mean"), "{sent}");
+
+    let check = b.get(&href).await;
+    let page = check.assert_ok();
+    assert!(page.contains("&#34;userName&#34;: &#34;typo&#34;"), "the textarea holds the stored body: {page}");
+    let verdict = part(page, "verdict");
+    assert!(verdict.contains("1 fault") && verdict.contains("invalidValue"), "{verdict}");
+    assert!(verdict.contains("did you mean &#34;accountId&#34;?"), "the journal's reason: {verdict}");
+    assert!(html.contains("did you mean &#34;accountId&#34;?"), "{html}");
+
+    let anon = Browser::new(&app).get(&href).await;
+    assert!(!anon.assert_ok().contains("typo") && anon.html.contains("log in"), "{}", anon.html);
+    assert_eq!(b.get("/check?from=999999").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(b.get("/check?from=abc").await.status, StatusCode::NOT_FOUND);
+}
+
+/// Issue 16, trends: the overview draws each connection's requests and failures per hour (24
+/// hours) and per day (7 days) as inline SVG with a title, a text summary and a tooltip per
+/// bar, the requests without a valid token as a series of their own; `?refresh=` reloads it.
+#[tokio::test]
+async fn overview_draws_trends_per_connection_and_can_refresh_itself() {
+    let (app, b) = logged_in().await;
+    let quiet = b.get("/").await;
+    assert!(part(quiet.assert_ok(), "trends").contains("No request in the last 7 days"), "{}", quiet.html);
+    app.create_user(&user("ann@example.com")).await;
+    app.create_user(&user("ben@example.com")).await;
+    app.post("/Users", &json!({"userName": 5})).await.assert_error(400, Some("invalidValue"));
+    let anon = reqwest::Client::new().get(format!("{}/scim/v2/Users", app.origin)).send().await.expect("request");
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+    let home = eventually(&b, "/", "Requests without a valid token").await;
+    let svg = |id: &str| {
+        let p = part(&home, id);
+        p[..p.find("</figure>").unwrap_or(p.len())].to_owned()
+    };
+    let hourly = svg("trend-h-0");
+    assert!(hourly.contains(r#"role="img" aria-labelledby="trend-h-0-title trend-h-0-sum""#), "{hourly}");
+    assert!(hourly.contains("test: requests and failures per hour, last 24 hours</title>"), "{hourly}");
+    assert_eq!(hourly.matches("<rect class=\"ok\"").count(), 24, "one bar an hour: {hourly}");
+    assert!(hourly.contains(" UTC: 3 requests, 1 failed</title>"), "the current hour's bar: {hourly}");
+    assert!(hourly.contains("<strong>3</strong> requests, <strong class=\"bad-text\">1 failed</strong>"), "{hourly}");
+    assert!(hourly.contains("<time datetime=") && hourly.contains("data-local"), "{hourly}");
+    let daily = svg("trend-d-0");
+    assert_eq!(daily.matches("<rect class=\"bad\"").count(), 7, "one bar a day: {daily}");
+    assert!(daily.contains(": 3 requests, 1 failed</title>"), "{daily}");
+    let refused = svg("trend-h-1");
+    assert!(refused.contains("<strong>1</strong> request, <strong class=\"bad-text\">1 failed</strong>"), "{refused}");
+    assert!(home.contains("/static/time.js?v="), "local times");
+    assert!(!home.contains("http-equiv=\"refresh\"") && home.contains(r#"<a href="/?refresh=30">"#));
+    let live = b.get("/?refresh=30").await;
+    assert!(live.assert_ok().contains(r#"<meta http-equiv="refresh" content="30">"#), "{}", live.html);
+    assert!(live.html.contains("reloads every 30 s") && live.html.contains(">Stop refreshing</a>"));
+    let bad = b.get("/?refresh=2").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.html);
+    assert!(bad.html.contains("seconds from 5 to 3600"), "{}", bad.html);
+    assert_eq!(b.get("/?refresh=soon").await.status, StatusCode::BAD_REQUEST);
+}
+
+/// The userNames of a users list, in order.
+fn listed_users(html: &str) -> Vec<String> {
+    let needle = r#"<th scope="row"><a href="/users/"#;
+    html.match_indices(needle)
+        .filter_map(|(i, _)| html[i + needle.len()..].split_once("\">").and_then(|(_, rest)| rest.split_once("</a>")))
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
+/// Issue 16, users and accounts: the users list is filtered by account (granted on it or on an
+/// account above it, each row saying which) and by the connection of the user's last write in
+/// the journal, sorted by a column server-side; the accounts page's counts link to the list.
+#[tokio::test]
+async fn users_filter_by_account_and_connection_and_sort() {
+    let (app, b) = logged_in().await;
+    app.db
+        .write(|c| {
+            accounts::add(c, "ACME", "Acme", None, "2026-01-01T00:00:00.000Z")?;
+            accounts::add(c, "ACME-EU", "Acme Europe", Some("ACME"), "2026-01-01T00:00:00.000Z")?;
+            accounts::add(c, "GLOBEX", "Globex", None, "2026-01-01T00:00:00.000Z")
+        })
+        .await
+        .expect("registry");
+    let grant =
+        |name: &str, account: &str| json!({"userName": name, "accounts": [format!("{{\"accountId\":\"{account}\"}}")]});
+    app.create_user(&grant("cy", "ACME")).await;
+    app.create_user(&grant("ann", "ACME-EU")).await;
+    app.create_user(&json!({"userName": "bo", "active": false, "accounts": ["{\"accountId\":\"GLOBEX\"}"]})).await;
+    let dan = app.create_user(&json!({"userName": "dan", "active": false})).await;
+    // A second connection creates one user and then takes over dan with a PATCH.
+    let okta = scimbox::auth::generate();
+    let hash = scimbox::auth::hash(&okta);
+    let now = scimbox::stamp::timestamp(scimbox::clock::now());
+    app.db.write(move |c| scimbox::db::tokens::insert(c, "okta", &hash, &now, None)).await.expect("token");
+    let as_okta = |method: reqwest::Method, path: String, body: serde_json::Value| {
+        reqwest::Client::new()
+            .request(method, format!("{}{path}", app.base))
+            .header("Authorization", format!("Bearer {okta}"))
+            .header("Content-Type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+    };
+    let made = as_okta(reqwest::Method::POST, "/Users".into(), grant("eve", "ACME")).await.expect("post");
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": true}}]});
+    let id = dan["id"].as_str().expect("id");
+    let patched = as_okta(reqwest::Method::PATCH, format!("/Users/{id}"), patch).await.expect("patch");
+    assert_eq!(patched.status(), StatusCode::OK);
+
+    let eu = b.get("/users?account=ACME-EU").await;
+    assert_eq!(listed_users(eu.assert_ok()), ["cy", "ann", "eve"], "granted on ACME-EU or on ACME above it");
+    assert!(eu.html.contains(r#"<span class="badge inherit">via ACME</span>"#) && eu.html.contains(">direct</span>"));
+    assert!(eu.html.contains("3 users") && eu.html.contains("with access to"), "{}", eu.html);
+    assert_eq!(
+        listed_users(&b.get("/users?account=ACME").await.html),
+        ["cy", "eve"],
+        "a grant below does not reach up"
+    );
+    let missing = b.get("/users?account=NOPE").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.html.contains("No account NOPE is registered"), "{}", missing.html);
+
+    let by_okta = eventually(&b, "/users?connection=okta", "2 users").await;
+    assert_eq!(listed_users(&by_okta), ["dan", "eve"], "dan's last write came through okta");
+    let by_test = b.get("/users?connection=test&sort=-userName").await;
+    assert_eq!(listed_users(by_test.assert_ok()), ["cy", "bo", "ann"]);
+
+    let sorted = b.get("/users?sort=userName").await;
+    assert_eq!(listed_users(sorted.assert_ok()), ["ann", "bo", "cy", "dan", "eve"]);
+    assert!(
+        sorted
+            .html
+            .contains(r#"aria-sort="ascending"><a class="sort" id="sort-userName" href="/users?sort=-userName""#),
+        "{}",
+        sorted.html
+    );
+    let desc = b.get("/users?sort=-userName&account=ACME").await;
+    assert_eq!(listed_users(&desc.html), ["eve", "cy"]);
+    assert!(desc.html.contains(r#"href="/users?account=ACME&#38;sort=userName""#), "the filters stay: {}", desc.html);
+    assert_eq!(
+        listed_users(&b.get("/users?sort=status").await.html),
+        ["bo", "ann", "cy", "dan", "eve"],
+        "inactive first"
+    );
+    let bad = b.get("/users?sort=email").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.html.contains("use userName, status or changed"), "{}", bad.html);
+
+    let accounts_page = b.get("/accounts").await;
+    assert!(
+        accounts_page.assert_ok().contains(r#"<a class="count" href="/users?account=ACME-EU""#),
+        "{}",
+        accounts_page.html
+    );
+}
+
+/// Issue 16: a group's history names its members instead of showing their ids, linked to their
+/// pages (a user, a nested group); a member deleted since shows its id, unlinked.
+#[tokio::test]
+async fn group_history_names_members_and_links_them() {
+    let (app, b) = logged_in().await;
+    let ann = app.create_user(&user("ann@example.com")).await["id"].as_str().expect("id").to_owned();
+    let gone = app.create_user(&user("gone@example.com")).await["id"].as_str().expect("id").to_owned();
+    let inner = app.post("/Groups", &json!({"displayName": "Inner <team>"})).await;
+    let inner = inner.body["id"].as_str().expect("id").to_owned();
+    let group = app.post("/Groups", &json!({"displayName": "Ops", "members": [{"value": ann}]})).await;
+    let id = group.body["id"].as_str().expect("id").to_owned();
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": inner}, {"value": gone}]}]});
+    assert_eq!(app.patch(&format!("/Groups/{id}"), &patch).await.status, StatusCode::OK);
+    assert_eq!(app.delete(&format!("/Users/{gone}")).await.status, StatusCode::NO_CONTENT);
+    let page = b.get(&format!("/groups/{id}")).await;
+    let html = page.assert_ok();
+    let history = &html[html.find(r#"id="changes""#).expect("a history")..];
+    assert!(history.contains(&format!(r#"<a href="/users/{ann}">ann@example.com</a>"#)), "{history}");
+    assert!(history.contains(&format!(r#"<a href="/groups/{inner}">Inner &#60;team&#62;</a>"#)), "{history}");
+    assert!(history.contains(&format!("<code>{gone}</code>")), "a deleted member keeps its id: {history}");
+    assert!(!history.contains(&format!(">{ann}<")), "no bare id of a known member: {history}");
+}

@@ -2,9 +2,10 @@
 # The status page and the payload checker in a real browser (issue 6 item 6), run by
 # scripts/test.sh as the "browser tests" step:
 #
-#   1. installs what is missing: Debian's chromium (apt-get, as root or with sudo) and
+#   1. installs what is missing: Debian's chromium (apt-get, as root or with sudo),
 #      playwright-core (npm, pinned, into target/tools/; it drives the system chromium over the
-#      DevTools protocol and downloads no browser of its own);
+#      DevTools protocol and downloads no browser of its own) and axe-core (npm, pinned, into
+#      target/tools/: the accessibility rules every page is checked against);
 #   2. builds scimbox, seeds a fresh database through the CLI (a token, an admin whose password
 #      goes in on stdin, the accounts ACME > ACME-EU, ACME-US and GLOBEX, roles) and starts
 #      `scimbox serve` on it, on a free loopback port;
@@ -17,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 PLAYWRIGHT_CORE_VERSION=1.65.1
+AXE_CORE_VERSION=4.14.1
 
 started=$(date +%s.%N)
 target_dir=${CARGO_TARGET_DIR:-target}
@@ -44,6 +46,13 @@ if [ ! -f "$pw/node_modules/playwright-core/package.json" ]; then
     mkdir -p "$pw"
     npm install --prefix "$pw" --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
         "playwright-core@$PLAYWRIGHT_CORE_VERSION" >/dev/null
+fi
+axe=$target_dir/tools/axe-core-$AXE_CORE_VERSION
+if [ ! -f "$axe/node_modules/axe-core/axe.min.js" ]; then
+    say "installing axe-core $AXE_CORE_VERSION (npm) into $axe"
+    mkdir -p "$axe"
+    npm install --prefix "$axe" --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+        "axe-core@$AXE_CORE_VERSION" >/dev/null
 fi
 installed=$(elapsed "$started")
 
@@ -100,7 +109,7 @@ seeded=$(elapsed "$started")
 say "scimbox at $origin (database $db); $("$chromium" --version 2>/dev/null | head -n1)"
 status=0
 SCREENSHOTS=${SCREENSHOTS:-} SCIMBOX_ORIGIN=$origin SCIMBOX_TOKEN=$token SCIMBOX_ADMIN=$admin SCIMBOX_PASSWORD=$password \
-    PLAYWRIGHT_CORE=$pw/node_modules CHROMIUM=$chromium ARTIFACTS=$out \
+    PLAYWRIGHT_CORE=$pw/node_modules AXE_CORE=$axe/node_modules/axe-core/axe.min.js CHROMIUM=$chromium ARTIFACTS=$out \
     node tests/browser/scenario.mjs || status=$?
 if [ "$status" != 0 ]; then
     say "the server's log: $out/server.log (last lines below)"

@@ -6,6 +6,7 @@
 //   SCIMBOX_ORIGIN   http://127.0.0.1:PORT     SCIMBOX_TOKEN   the bearer token
 //   SCIMBOX_ADMIN    the admin's name          SCIMBOX_PASSWORD  the admin's password
 //   PLAYWRIGHT_CORE  the directory playwright-core is installed in
+//   AXE_CORE         axe-core's axe.min.js (every swept page must have no axe violation)
 //   CHROMIUM         the browser (default /usr/bin/chromium)
 //   ARTIFACTS        where a failed check leaves a screenshot and the page's HTML
 //   SCREENSHOTS      if set, a full-page screenshot of every page at every width goes there too
@@ -16,7 +17,7 @@
 // exit status is 1 when any check failed.
 
 import { createRequire } from "node:module";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const env = (name, fallback) => {
@@ -33,6 +34,7 @@ const adminName = env("SCIMBOX_ADMIN");
 const password = env("SCIMBOX_PASSWORD");
 const artifacts = env("ARTIFACTS", "target/browser");
 const { chromium } = createRequire(join(resolve(env("PLAYWRIGHT_CORE")), "/"))("playwright-core");
+const axeSource = readFileSync(env("AXE_CORE"), "utf8");
 
 const USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User";
 const XSS_NAME = "<script>alert(1)</script>";
@@ -265,6 +267,51 @@ await check("journal: failures first, the refusal with its reason and fix", asyn
   expect(entry.includes("Okta SCIM Client 1.0.0"), "the client is not shown");
 });
 
+await check("journal: a failure opens /check with its payload and the same verdict", async () => {
+  await go("/journal?failures=1");
+  await Promise.all([page.waitForNavigation(), page.locator("main table tbody tr").first().locator("a").first().click()]);
+  const reason = await text(".notice.error");
+  expect(/<code>|scimbox account list/.test(await page.locator(".notice.error").innerHTML()), "the fix's code is not code");
+  const marked = await page.locator("#body .line.bad").allInnerTexts();
+  expect(marked.length === 1 && marked[0].includes("acountId"), `marked lines: ${JSON.stringify(marked)}`);
+  const sent = await text("#sent");
+  expect(sent.includes("invalidValue") && sent.includes("acountId"), `the error sent back: ${sent}`);
+  const body = (await text("#body")).trim();
+  await Promise.all([page.waitForNavigation(), page.click("#open-check")]);
+  expect(new URL(page.url()).pathname === "/check" && new URL(page.url()).searchParams.has("from"), `at ${page.url()}`);
+  await page.waitForSelector("body[data-checker=ready]", { timeout: 15_000 });
+  const value = await page.inputValue("#payload");
+  expect(value.includes('"pat.typo@acme.example"') && value.includes("acountId"), `the textarea: ${value}`);
+  expect(value.replace(/\s+/g, "") === body.replace(/\s+/g, ""), "the textarea is not the entry's body");
+  const verdict = (await text("#verdict")).replace(/\s+/g, " ");
+  expect(verdict.includes("1 fault") && verdict.includes('did you mean "accountId"'), `verdict: ${verdict}`);
+  expect(reason.includes('did you mean "accountId"'), `the journal's reason: ${reason}`);
+});
+
+await check("overview: the trend charts show the traffic", async () => {
+  await go("/");
+  const charts = await page.locator("#trends svg[role=img]").count();
+  expect(charts >= 2, `${charts} charts`);
+  const caption = await text("#trend-h-0 figcaption");
+  const m = caption.match(/(\d+) requests?/);
+  expect(m && Number(m[1]) >= 5, `the 24-hour caption: ${caption}`);
+  const bars = await page.locator("#trend-h-0 rect.ok").count();
+  expect(bars === 24, `${bars} hourly bars`);
+  // Local time: the script rewrote the UTC text and kept it in the tooltip.
+  const t = page.locator("#trend-h-0 time[data-local]").first();
+  expect((await t.getAttribute("title")).endsWith("UTC") && !(await t.innerText()).endsWith("UTC"), "the time is not local");
+});
+
+await check("users: filtered by account (direct or inherited) and sorted", async () => {
+  await go("/accounts");
+  await Promise.all([page.waitForNavigation(), page.click("a.count[href='/users?account=ACME-EU']")]);
+  const rows = await text("main table");
+  expect(rows.includes("ada.lovelace") && !rows.includes("grace.hopper"), `ACME-EU: ${rows}`);
+  await Promise.all([page.waitForNavigation(), page.click("#sort-userName")]);
+  expect(new URL(page.url()).searchParams.get("sort") === "userName", `at ${page.url()}`);
+  expect((await page.getAttribute("#sort-userName", "href")).includes("sort=-userName"), "the next click is not descending");
+});
+
 await check("journal: the filter form narrows the rows and its address can be shared", async () => {
   await go("/journal");
   const before = await page.locator("main table.entries tbody tr").count();
@@ -342,9 +389,30 @@ async function adminPages() {
   await go("/journal?failures=1");
   const entry = await page.locator("main table tbody tr a[href^='/journal/']").first().getAttribute("href");
   return [
-    "/", "/users", `/users/${encodeURIComponent(users["ada.lovelace@acme.example"])}`, "/accounts", "/groups",
-    `/groups/${encodeURIComponent(groupId)}`, "/tokens", "/journal", "/journal?failures=1", entry, "/check",
+    "/", "/?refresh=30", "/users", "/users?account=ACME-EU&sort=-changed",
+    `/users/${encodeURIComponent(users["ada.lovelace@acme.example"])}`, "/accounts", "/groups",
+    `/groups/${encodeURIComponent(groupId)}`, "/tokens", "/journal", "/journal?failures=1", entry,
+    `/check?from=${entry.split("/").pop()}`, "/check",
   ];
+}
+
+/**
+ * axe rules a page may break on purpose, with the reason. `meta-refresh` flags any timed
+ * reload; the overview reloads only when the admin turned it on, and says so beside a link that
+ * turns it off (WCAG 2.2.1 allows a time limit the user can turn off).
+ */
+const AXE_EXCEPT = { "/?refresh=30": ["meta-refresh"] };
+
+/** The axe-core violations of the page shown, one line each. */
+async function axeViolations(path) {
+  // Evaluated over the DevTools protocol, which the page's Content-Security-Policy does not
+  // govern: no inline script is added to the page.
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
+  const off = Object.fromEntries((AXE_EXCEPT[path] ?? []).map((id) => [id, { enabled: false }]));
+  return page.evaluate(async (rules) => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"], rules });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+  }, off);
 }
 
 /**
@@ -357,7 +425,7 @@ async function sweep(path, width, visible = []) {
   consoleErrors.length = 0;
   failedLoads.length = 0;
   await go(path);
-  if (path === "/check") await page.waitForSelector("body[data-checker=ready]", { timeout: 15_000 });
+  if (path.startsWith("/check")) await page.waitForSelector("body[data-checker=ready]", { timeout: 15_000 });
   await page.waitForTimeout(100); // a favicon is fetched after load
   const m = await page.evaluate(() => ({
     scroll: document.documentElement.scrollWidth,
@@ -373,6 +441,8 @@ async function sweep(path, width, visible = []) {
   }
   expect(m.scroll <= m.inner, `${path} at ${width}px is ${m.scroll}px wide`);
   expect(m.h1 === 1, `${path} has ${m.h1} h1 elements`);
+  const violations = await axeViolations(path);
+  expect(violations.length === 0, `${path} at ${width}px: axe: ${violations.join("; ")}`);
   expect(consoleErrors.length === 0, `${path} at ${width}px: console errors: ${consoleErrors.join("; ")}`);
   expect(failedLoads.length === 0, `${path} at ${width}px: failed loads: ${failedLoads.join("; ")}`);
   for (const sel of visible) {
@@ -412,7 +482,7 @@ const MUST_SHOW = {
   "/journal?failures=1": [".entries .status", ".entries .reason", ".entries .fix", ".entries .path"],
 };
 
-await check("every admin page at 1280 and 390 px: no sideways scroll, no console error, one h1", async () => {
+await check("every admin page at 1280 and 390 px: no sideways scroll, no console error, one h1, no axe violation", async () => {
   const pages = await adminPages();
   await sweepAll(pages, (path, width) => (width < 600 ? MUST_SHOW[path] ?? [] : []));
 });

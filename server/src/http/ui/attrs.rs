@@ -23,6 +23,55 @@ pub struct Diff {
     pub before: Option<String>,
     /// The value after, if it has one.
     pub after: Option<String>,
+    /// When the values are member ids with known names: each value's name and link, in the
+    /// value's order (see [`Diff::name_members`]); empty otherwise.
+    pub before_refs: Vec<Ref>,
+    /// The same for `after`.
+    pub after_refs: Vec<Ref>,
+}
+
+/// A member named in a change: its name and the status page's link, or its bare id when it
+/// is no longer there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ref {
+    /// The name, else the id.
+    pub text: String,
+    /// The link, when the member still exists.
+    pub href: Option<String>,
+}
+
+impl Diff {
+    /// Whether the attribute holds member ids: `members.added`, `members.removed` (a
+    /// membership change) or `members[N].value` (a created or replaced group).
+    fn holds_members(&self) -> bool {
+        self.name == "members.added"
+            || self.name == "members.removed"
+            || self
+                .name
+                .strip_prefix("members[")
+                .and_then(|r| r.split_once("].value"))
+                .is_some_and(|(n, rest)| rest.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    }
+
+    /// Names the member ids of a members attribute with `lookup` (`None`: unknown, shown as
+    /// the id); other attributes are left as they are.
+    pub fn name_members(mut self, lookup: impl Fn(&str) -> Option<(String, String)>) -> Self {
+        if !self.holds_members() {
+            return self;
+        }
+        let refs = |v: &Option<String>| -> Vec<Ref> {
+            v.as_deref().map_or_else(Vec::new, |v| {
+                v.split(", ")
+                    .map(|id| match lookup(id) {
+                        Some((text, href)) => Ref { text, href: Some(href) },
+                        None => Ref { text: id.to_owned(), href: None },
+                    })
+                    .collect()
+            })
+        };
+        (self.before_refs, self.after_refs) = (refs(&self.before), refs(&self.after));
+        self
+    }
 }
 
 /// A short prefix for an extension URN: `urn:...:extension:enterprise:2.0:User` is
@@ -85,10 +134,16 @@ pub fn diff(before: Option<&str>, after: Option<&str>) -> Vec<Diff> {
     for (name, value) in new {
         match old.remove(&name) {
             Some(prev) if prev == value => {}
-            prev => out.push(Diff { name, before: prev, after: Some(value) }),
+            prev => out.push(Diff { name, before: prev, after: Some(value), before_refs: vec![], after_refs: vec![] }),
         }
     }
-    out.extend(old.into_iter().map(|(name, prev)| Diff { name, before: Some(prev), after: None }));
+    out.extend(old.into_iter().map(|(name, prev)| Diff {
+        name,
+        before: Some(prev),
+        after: None,
+        before_refs: vec![],
+        after_refs: vec![],
+    }));
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
@@ -136,5 +191,18 @@ mod tests {
             [("active", Some("true"), Some("false")), ("nickName", None, Some("n")), ("title", Some("x"), None)]
         );
         assert_eq!(diff(None, Some(r#"{"userName":"a"}"#)).len(), 1);
+    }
+
+    #[test]
+    fn member_ids_get_names_and_links() {
+        let lookup = |id: &str| (id == "u1").then(|| ("ann".to_owned(), "/users/u1".to_owned()));
+        let d = diff(None, Some(r#"{"members":{"added":["u1","gone"]}}"#)).remove(0).name_members(lookup);
+        let shown: Vec<(&str, Option<&str>)> =
+            d.after_refs.iter().map(|r| (r.text.as_str(), r.href.as_deref())).collect();
+        assert_eq!(shown, [("ann", Some("/users/u1")), ("gone", None)]);
+        let created = diff(None, Some(r#"{"members":[{"value":"u1"}]}"#)).remove(0).name_members(lookup);
+        assert_eq!(created.after_refs.len(), 1);
+        let other = diff(None, Some(r#"{"title":"u1"}"#)).remove(0).name_members(lookup);
+        assert!(other.after_refs.is_empty(), "only member ids are looked up");
     }
 }

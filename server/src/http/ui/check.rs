@@ -23,11 +23,12 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use askama::Template;
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use scimbox_validator::accounts::Catalogue;
 use scimbox_validator::check::{Verdict, check_payloads};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::AdminSession;
@@ -96,6 +97,10 @@ pub struct CheckPage {
     registry: Option<(usize, usize)>,
     example: String,
     max_kib: usize,
+    /// The journal entry whose body this is (`?from=`).
+    from: Option<i64>,
+    /// A visitor asked for a journal entry: the page says to log in.
+    asked_from: bool,
 }
 
 /// The example payload the page shows: a visitor's names made-up ids (the page is public, and
@@ -108,10 +113,71 @@ fn example(cat: Option<&Catalogue>) -> String {
     format!(r#"{{"accountId": {}, "roles": [{}]}}"#, json!(account), json!(role))
 }
 
-/// GET /check.
-pub async fn page(State(state): State<AppState>, MaybeAdmin(session): MaybeAdmin) -> Result<Page<CheckPage>, UiError> {
+/// The query of `GET /check`.
+#[derive(Debug, Default, Deserialize)]
+pub struct Params {
+    /// A journal entry's number: an admin's page opens with that request's stored body and its
+    /// verdict (from the journal's "Suggested fix" link), so a failure leads straight to its
+    /// fix without copying anything. A visitor's page ignores it: the journal is the admin's.
+    #[serde(default)]
+    from: Option<String>,
+}
+
+/// GET /check, and `GET /check?from=<journal entry>` for a logged-in admin.
+pub async fn page(
+    State(state): State<AppState>,
+    MaybeAdmin(session): MaybeAdmin,
+    Query(p): Query<Params>,
+) -> Result<Page<CheckPage>, UiError> {
     let cat = registry(&state.db, session.is_some()).await?;
-    Ok(Page::ok(build(session.as_ref(), String::new(), None, cat)))
+    let from = match (&session, p.from.as_deref().map(str::trim).filter(|s| !s.is_empty())) {
+        (Some(_), Some(seq)) => Some(stored_body(&state.db, seq).await?),
+        _ => None,
+    };
+    let Some((seq, text)) = from else {
+        let mut page = build(session.as_ref(), String::new(), None, cat);
+        page.asked_from = session.is_none() && p.from.is_some();
+        return Ok(Page::ok(page));
+    };
+    // An admin's body is at most the journal's 16 KiB, so the verdict is cheap; it still runs
+    // on the checker's pool like every other verdict.
+    let deadline = Instant::now() + CHECK_DEADLINE;
+    let work = move || {
+        let verdict = check_payloads(&text, cat.as_ref().unwrap_or(&Catalogue::default()));
+        let mut page = build(session.as_ref(), text, Some(verdict), cat);
+        page.from = Some(seq);
+        page
+    };
+    state.guards.checks.run(deadline, work).await.map(Page::ok).map_err(pool_error)
+}
+
+/// The request body the journal recorded as `seq`, as the entry's page shows it (indented), so
+/// the line numbers of the faults are the same on both pages.
+async fn stored_body(db: &Db, seq: &str) -> Result<(i64, String), UiError> {
+    let missing = || UiError::NotFound(format!("There is no journal entry {seq}; it may have been pruned."));
+    let n: i64 = seq.parse().map_err(|_| missing())?;
+    let found = crate::service::status::journal::request(db, n).await?.ok_or_else(missing)?;
+    let body = found
+        .request
+        .entry
+        .body
+        .ok_or_else(|| UiError::NotFound(format!("Journal entry {n} has no request body to check.")))?;
+    Ok((n, super::journal::pretty(&body)))
+}
+
+fn pool_error(e: PoolError) -> UiError {
+    match e {
+        PoolError::Busy => UiError::Refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            "The checker is busy with other texts; try again in a few seconds.".into(),
+            Some(2),
+        ),
+        PoolError::Expired => UiError::Refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("The check did not finish within {} seconds; try a shorter text.", CHECK_DEADLINE.as_secs()),
+            Some(5),
+        ),
+    }
 }
 
 /// POST /check: the verdict for browsers without JavaScript.
@@ -144,16 +210,7 @@ async fn verdict_page(state: &AppState, session: Option<AdminSession>, req: Requ
     match state.guards.checks.run(deadline, work).await {
         Ok(Ok(body)) => Ok(html(StatusCode::OK, body)),
         Ok(Err(e)) => Err(UiError::Internal(format!("rendering the check page: {e}"))),
-        Err(PoolError::Busy) => Err(UiError::Refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            "The checker is busy with other texts; try again in a few seconds.".into(),
-            Some(2),
-        )),
-        Err(PoolError::Expired) => Err(UiError::Refused(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("The check did not finish within {} seconds; try a shorter text.", CHECK_DEADLINE.as_secs()),
-            Some(5),
-        )),
+        Err(e) => Err(pool_error(e)),
     }
 }
 
@@ -212,6 +269,8 @@ fn build(session: Option<&AdminSession>, text: String, verdict: Option<Verdict>,
         registry,
         example,
         max_kib: MAX_TEXT / 1024,
+        from: None,
+        asked_from: false,
     }
 }
 

@@ -95,7 +95,17 @@ pub async fn group(
         layout: Layout::new(g.display_name, "/groups", &session),
         total: g.total,
         members: g.members.into_iter().map(MemberView::new).collect(),
-        changes: g.changes.iter().map(|c| ChangeView::new(c, now)).collect(),
+        changes: g
+            .changes
+            .iter()
+            .map(|c| {
+                ChangeView::with_names(c, now, |id| {
+                    let m = g.names.get(id)?;
+                    let base = if m.kind == MemberType::Group { "/groups" } else { "/users" };
+                    Some((m.name.clone(), format!("{base}/{}", super::segment(id))))
+                })
+            })
+            .collect(),
         pager: Pager::new(g.page, HISTORY.into(), g.changes_total, |n| query_string(&[("page", &n.to_string())])),
         base: format!("/groups/{}", super::segment(&g.id)),
         id: g.id,

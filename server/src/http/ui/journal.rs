@@ -5,10 +5,14 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
+use scimbox_validator::check::{Fault, check_payloads};
+use scimbox_validator::schema::ERROR_URN;
 use serde::Deserialize;
+use serde_json::json;
 use time::OffsetDateTime;
 
 use super::AdminSession;
+use super::prose::{self, Span};
 use super::time::Stamp;
 use super::{Layout, Page, UiError, query_string};
 use crate::http::AppState;
@@ -39,8 +43,8 @@ pub struct EntryRow {
     pub scim_type: Option<String>,
     /// A failure's reason in plain words.
     pub reason: Option<String>,
-    /// What to do about it.
-    pub fix: Option<String>,
+    /// What to do about it: words, `code` and the link to the checker opened with this body.
+    pub fix: Option<Vec<Span>>,
     /// The name of the user or group it was about, when known.
     pub subject: Option<String>,
     /// The status page's link to that user or group.
@@ -67,7 +71,10 @@ impl EntryRow {
             duration: format!("{:.1} ms", e.duration_ms),
             scim_type: e.scim_type.clone(),
             reason: r.explanation.as_ref().map(|x| x.reason.clone()),
-            fix: r.explanation.as_ref().map(|x| x.fix.clone()),
+            fix: r.explanation.as_ref().map(|x| {
+                let check = e.body.is_some().then(|| format!("/check?from={}", e.seq));
+                prose::spans(&x.fix, check.as_deref())
+            }),
             subject: r.subject.clone(),
             subject_href: r.resource().and_then(|(t, id)| link_of(t, id)),
         }
@@ -216,7 +223,24 @@ pub struct EntryPage {
     entry: EntryRow,
     resource: Option<(String, String)>,
     resource_link: Option<String>,
-    body: Option<String>,
+    /// The stored body, line by line, the lines the checker faults marked.
+    body: Option<Vec<BodyLine>>,
+    /// The checker's faults in the body (a failed create or replace of a user).
+    faults: Vec<Fault>,
+    /// `/check?from=<seq>`, for a failure with a body.
+    check_link: Option<String>,
+    /// The SCIM error answered (RFC 7644 §3.12), for a failure.
+    sent: Option<String>,
+}
+
+/// One line of a stored body.
+pub struct BodyLine {
+    /// 1-based.
+    pub n: usize,
+    /// The line.
+    pub text: String,
+    /// Whether the checker finds a fault on it.
+    pub bad: bool,
 }
 
 /// GET /journal/{seq}.
@@ -231,13 +255,57 @@ pub async fn entry(
         found.ok_or_else(|| UiError::NotFound(format!("There is no journal entry {seq}; it may have been pruned.")))?;
     let resource = v.request.resource().map(|(t, id)| (t.to_owned(), id.to_owned()));
     let resource_link = resource.as_ref().and_then(|(t, id)| link_of(t, id));
+    let e = &v.request.entry;
+    let text = e.body.as_deref().map(pretty);
+    // The faults are found again by the checker, not parsed out of the recorded detail: the
+    // checker gives the line and column in this (indented) text, the detail those in the body
+    // as sent. Only a user's create or replace is a body the checker reads whole.
+    let user_body = e.failed() && matches!(e.method.as_str(), "POST" | "PUT") && e.path.contains("/Users");
+    let faults = match (&text, user_body) {
+        (Some(t), true) => {
+            let cat = crate::service::status::catalogue(&state.db).await?;
+            check_payloads(t, &cat).errors
+        }
+        _ => Vec::new(),
+    };
+    let body = text.as_deref().map(|t| body_lines(t, &faults));
     Ok(Page::ok(EntryPage {
         layout: Layout::new(format!("Request #{seq}"), "/journal", &session),
         entry: EntryRow::new(&v.request, v.at),
         resource,
         resource_link,
-        body: v.request.entry.body.as_deref().map(pretty),
+        check_link: (e.failed() && e.body.is_some()).then(|| format!("/check?from={}", e.seq)),
+        sent: e.failed().then(|| sent_error(e.status, e.scim_type.as_deref(), e.detail.as_deref())),
+        body,
+        faults,
     }))
+}
+
+/// `text` cut into lines, those holding a fault marked (one pass over the faults).
+fn body_lines(text: &str, faults: &[Fault]) -> Vec<BodyLine> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut bad = vec![false; lines.len() + 1];
+    for line in faults.iter().filter_map(|f| f.line) {
+        if let Some(flag) = bad.get_mut(line) {
+            *flag = true;
+        }
+    }
+    lines.into_iter().enumerate().map(|(i, l)| BodyLine { n: i + 1, text: l.to_owned(), bad: bad[i + 1] }).collect()
+}
+
+/// The error body scimbox answered, indented. The journal keeps the status, `scimType` and
+/// `detail` of the answer, which are all of an error response (RFC 7644 §3.12: `schemas`,
+/// `status` as a string, `scimType` when there is one, `detail`), so it is rebuilt from them the
+/// way `crate::error` builds it rather than stored twice.
+fn sent_error(status: u16, scim_type: Option<&str>, detail: Option<&str>) -> String {
+    let mut body = json!({"schemas": [ERROR_URN], "status": status.to_string()});
+    if let Some(t) = scim_type {
+        body["scimType"] = t.into();
+    }
+    if let Some(d) = detail {
+        body["detail"] = d.into();
+    }
+    serde_json::to_string_pretty(&body).unwrap_or_default()
 }
 
 /// The status page's link to a resource the journal names.
@@ -250,8 +318,9 @@ fn link_of(resource_type: &str, id: &str) -> Option<String> {
     }
 }
 
-/// A JSON body indented for reading; anything else as it is.
-fn pretty(body: &str) -> String {
+/// A JSON body indented for reading; anything else as it is. `/check?from=` opens the same
+/// text, so fault lines match between the two pages.
+pub(super) fn pretty(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
@@ -268,5 +337,16 @@ mod tests {
         assert_eq!(link_of("Bulk", "x"), None);
         assert_eq!(pretty(r#"{"a":1}"#), "{\n  \"a\": 1\n}");
         assert_eq!(pretty("not json"), "not json");
+    }
+
+    #[test]
+    fn fault_lines_are_marked_and_the_error_rebuilt() {
+        let text = pretty(r#"{"userName":"a","accounts":["{\"acountId\":\"A\"}"]}"#);
+        let faults = check_payloads(&text, &Default::default()).errors;
+        let marked: Vec<usize> = body_lines(&text, &faults).iter().filter(|l| l.bad).map(|l| l.n).collect();
+        assert_eq!(marked, [4], "{text}\n{faults:?}");
+        let sent: serde_json::Value =
+            serde_json::from_str(&sent_error(409, Some("uniqueness"), Some("taken"))).unwrap();
+        assert_eq!(sent, json!({"schemas": [ERROR_URN], "status": "409", "scimType": "uniqueness", "detail": "taken"}));
     }
 }

@@ -17,11 +17,13 @@ mod journal;
 mod login;
 mod overview;
 mod page;
+mod prose;
 pub mod session;
 mod statics;
 mod time;
 mod tokens;
 mod tree;
+mod trend;
 mod user;
 mod users;
 
@@ -93,6 +95,8 @@ pub struct Layout {
     pub icon: String,
     /// The Copy buttons' script, versioned the same way.
     pub copy_js: String,
+    /// The script that shows `<time data-local>` in the browser's time zone.
+    pub time_js: String,
 }
 
 impl Layout {
@@ -111,6 +115,7 @@ impl Layout {
             css: statics::url("style.css"),
             icon: statics::url("favicon.svg"),
             copy_js: statics::url("copy.js"),
+            time_js: statics::url("time.js"),
         }
     }
 

@@ -26,7 +26,7 @@ struct Static {
     body: &'static [u8],
 }
 
-static FILES: [Static; 4] = [
+static FILES: [Static; 5] = [
     Static {
         name: "style.css",
         content_type: "text/css; charset=utf-8",
@@ -41,6 +41,11 @@ static FILES: [Static; 4] = [
         name: "copy.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../../../web/static/copy.js"),
+    },
+    Static {
+        name: "time.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../../web/static/time.js"),
     },
     Static {
         name: "favicon.svg",

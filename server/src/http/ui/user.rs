@@ -10,6 +10,7 @@ use axum::extract::State;
 use super::AdminSession;
 use super::attrs::{Attr, Diff, diff, flatten};
 use super::journal::EntryRow;
+use super::prose::Span;
 use super::time::Stamp;
 use super::tree::{Step, nest};
 use super::{Layout, Page, UiError};
@@ -107,5 +108,16 @@ impl ChangeView {
             action: c.action.clone(),
             diffs: diff(c.before.as_deref(), c.after.as_deref()),
         }
+    }
+
+    /// [`ChangeView::new`] with the member ids of a group's change named and linked by
+    /// `lookup` (id to name and link).
+    pub fn with_names(
+        c: &Change,
+        now: time::OffsetDateTime,
+        lookup: impl Fn(&str) -> Option<(String, String)>,
+    ) -> Self {
+        let view = Self::new(c, now);
+        Self { diffs: view.diffs.into_iter().map(|d| d.name_members(&lookup)).collect(), ..view }
     }
 }

@@ -1,4 +1,7 @@
-//! `/users`: the provisioned users, searchable by userName or email, filtered by status, 50 a
+//! `/users`: the provisioned users, searchable by userName or email, filtered by status, by
+//! account (`?account=`: granted on it or on an account above it) and by connection
+//! (`?connection=`: the token of the user's last successful write still in the journal), sorted
+//! by a column (`?sort=userName`, `-changed`...: server-side, so a sorted view is a link), 50 a
 //! page.
 
 use askama::Template;
@@ -9,7 +12,7 @@ use super::AdminSession;
 use super::time::Stamp;
 use super::{Layout, Page, Pager, UiError, query_string};
 use crate::http::AppState;
-use crate::service::status::users::{self, PER_PAGE, UserQuery, UserSummary};
+use crate::service::status::users::{self, PER_PAGE, UserOrder, UserQuery, UserSummary};
 
 /// The query of `/users`.
 #[derive(Debug, Default, Deserialize)]
@@ -23,6 +26,44 @@ pub struct Params {
     /// 1-based.
     #[serde(default)]
     page: Option<u64>,
+    /// An account id.
+    #[serde(default)]
+    account: String,
+    /// A connection (token name).
+    #[serde(default)]
+    connection: String,
+    /// `userName`, `status` or `changed`, `-` first for descending; empty: as created.
+    #[serde(default)]
+    sort: String,
+}
+
+/// The sortable columns: `(sort key, order)`.
+const SORTS: [(&str, UserOrder); 3] =
+    [("userName", UserOrder::UserName), ("status", UserOrder::Status), ("changed", UserOrder::Changed)];
+
+/// The order `sort` asks for; an unknown column is refused, naming those there are.
+fn order_of(sort: &str) -> Result<(UserOrder, bool), UiError> {
+    let sort = sort.trim();
+    if sort.is_empty() {
+        return Ok((UserOrder::Created, false));
+    }
+    let (key, desc) = match sort.strip_prefix('-') {
+        Some(k) => (k, true),
+        None => (sort, false),
+    };
+    SORTS.iter().find(|(k, _)| *k == key).map(|(_, o)| (*o, desc)).ok_or_else(|| {
+        UiError::BadRequest(format!(
+            "The users list cannot be sorted by \"{sort}\": use userName, status or changed, with a - before it for descending."
+        ))
+    })
+}
+
+/// A sortable column's header: its link and how it is sorted now.
+pub struct SortLink {
+    /// The query string of the link (the other filters kept, back to page 1).
+    pub href: String,
+    /// `ascending`, `descending` or `none` (`aria-sort`).
+    pub state: &'static str,
 }
 
 /// A user as listed.
@@ -39,6 +80,8 @@ pub struct UserRowView {
     pub active: bool,
     /// When it last changed.
     pub modified: Stamp,
+    /// Under an account filter: the account its access comes from.
+    pub via: Option<String>,
 }
 
 impl UserRowView {
@@ -50,6 +93,7 @@ impl UserRowView {
             display_name: u.display_name,
             email: u.email,
             active: u.active,
+            via: u.via,
         }
     }
 }
@@ -61,8 +105,12 @@ pub struct UsersPage {
     layout: Layout,
     q: String,
     status: String,
+    account: String,
+    connection: String,
     users: Vec<UserRowView>,
     pager: Pager,
+    /// The sortable columns' headers: userName, status, changed.
+    sorts: Vec<SortLink>,
 }
 
 /// GET /users.
@@ -77,17 +125,52 @@ pub async fn page(
         _ => None,
     };
     let status = if active.is_some() { p.status.clone() } else { String::new() };
-    let list = users::users(&state.db, UserQuery { text: p.q.clone(), active, page: p.page.unwrap_or(1) }).await?;
-    let (q, st) = (p.q.clone(), status.clone());
-    let pager = Pager::new(list.page, PER_PAGE, list.total, |n| {
-        query_string(&[("q", &q), ("status", &st), ("page", &n.to_string())])
-    });
+    let (order, desc) = order_of(&p.sort)?;
+    let query = UserQuery {
+        text: p.q.clone(),
+        active,
+        page: p.page.unwrap_or(1),
+        account: p.account.clone(),
+        connection: p.connection.clone(),
+        order,
+        desc,
+    };
+    let list = users::users(&state.db, query).await?;
+    let (account, connection) = (p.account.trim().to_owned(), p.connection.trim().to_owned());
+    let link = |sort: &str, page: &str| {
+        query_string(&[
+            ("q", &p.q),
+            ("status", &status),
+            ("account", &account),
+            ("connection", &connection),
+            ("sort", sort),
+            ("page", page),
+        ])
+    };
+    let sort = p.sort.trim();
+    let pager = Pager::new(list.page, PER_PAGE, list.total, |n| link(sort, &n.to_string()));
+    let sorts = SORTS
+        .iter()
+        .map(|(key, o)| {
+            let now = (*o == order).then_some(desc);
+            let next = if now == Some(false) { format!("-{key}") } else { (*key).to_owned() };
+            let state = match now {
+                Some(false) => "ascending",
+                Some(true) => "descending",
+                None => "none",
+            };
+            SortLink { href: link(&next, ""), state }
+        })
+        .collect();
     let now = list.at;
     Ok(Page::ok(UsersPage {
         layout: Layout::new("Users", "/users", &session),
         users: list.users.into_iter().map(|u| UserRowView::new(u, now)).collect(),
         q: p.q,
         status,
+        account,
+        connection,
         pager,
+        sorts,
     }))
 }

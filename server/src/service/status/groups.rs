@@ -1,6 +1,8 @@
 //! The groups list (by name, with member counts, a page at a time) and one group's view (its
 //! direct members and its recorded changes, [`HISTORY`] a page).
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -54,6 +56,34 @@ pub struct GroupView {
     pub changes_total: u64,
     /// The page of changes shown (1-based).
     pub page: u64,
+    /// The members its changes name, by id, as they are called now (a member deleted since
+    /// is not here): the history shows names, not ids.
+    pub names: HashMap<String, MemberName>,
+}
+
+/// What a member is called now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberName {
+    /// A user or a group.
+    pub kind: MemberType,
+    /// Its userName or displayName.
+    pub name: String,
+}
+
+/// The member ids a recorded group change names: `members.added`/`members.removed` of a
+/// membership change, and `members[].value` of a created or replaced document.
+fn member_ids(c: &Change, into: &mut Vec<String>) {
+    for text in [c.before.as_deref(), c.after.as_deref()].into_iter().flatten() {
+        let Ok(doc) = serde_json::from_str::<Value>(text) else { continue };
+        let ids: Vec<&Value> = match doc.get("members") {
+            Some(Value::Object(m)) => {
+                ["added", "removed"].iter().filter_map(|k| m.get(*k)?.as_array()).flatten().collect()
+            }
+            Some(Value::Array(list)) => list.iter().filter_map(|m| m.get("value")).collect(),
+            _ => Vec::new(),
+        };
+        into.extend(ids.into_iter().filter_map(Value::as_str).map(str::to_owned));
+    }
 }
 
 /// The group with this id, if there is one, with page `page` (1-based; 0 is taken as 1) of its
@@ -72,15 +102,26 @@ pub async fn group(db: &Db, id: String, page: u64) -> Result<Option<GroupView>> 
                     let offset = u32::try_from((last - 1) * u64::from(HISTORY)).unwrap_or(u32::MAX);
                     changes = ui::changes_page(c, "Group", &key, HISTORY, offset)?.0;
                 }
-                Ok(Some((row.doc, groups::members(c, row.seq)?, changes, total)))
+                let mut ids = Vec::new();
+                changes.iter().for_each(|ch| member_ids(ch, &mut ids));
+                ids.sort();
+                ids.dedup();
+                let names = ui::names_of(c, &ids)?;
+                Ok(Some((row.doc, groups::members(c, row.seq)?, changes, total, names)))
             }
             None => Ok(None),
         })
         .await?;
-    let Some((doc, mut members, changes, changes_total)) = found else { return Ok(None) };
+    let Some((doc, mut members, changes, changes_total, names)) = found else { return Ok(None) };
+    let names = names
+        .into_iter()
+        .map(|(id, (group, name))| {
+            (id, MemberName { kind: if group { MemberType::Group } else { MemberType::User }, name })
+        })
+        .collect();
     let page = page.min(changes_total.div_ceil(u64::from(HISTORY)).max(1));
     let display_name = doc.get("displayName").and_then(Value::as_str).unwrap_or(&id).to_owned();
     let total = members.len();
     members.truncate(MEMBERS_SHOWN);
-    Ok(Some(GroupView { at: clock::now(), id, display_name, total, members, changes, changes_total, page }))
+    Ok(Some(GroupView { at: clock::now(), id, display_name, total, members, changes, changes_total, page, names }))
 }

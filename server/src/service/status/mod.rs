@@ -14,6 +14,7 @@ pub mod groups;
 pub mod journal;
 pub mod overview;
 pub mod setup;
+pub mod trends;
 pub mod user;
 pub mod users;
 

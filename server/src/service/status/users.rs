@@ -1,14 +1,16 @@
 //! The users list: the provisioned users, searchable by userName or email, filtered by status,
-//! a page at a time.
+//! by account (direct or inherited grants) and by connection, sorted, a page at a time.
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::clock;
 use crate::db::Db;
+use crate::db::accounts;
 use crate::db::rows::ResourceRow;
-use crate::db::ui::{UserSearch, search_users};
-use crate::service::Result;
+pub use crate::db::ui::UserOrder;
+use crate::db::ui::{UserSearch, granted_accounts, search_users};
+use crate::service::{Error, Result};
 
 /// Users on a page.
 pub const PER_PAGE: u64 = 50;
@@ -22,6 +24,16 @@ pub struct UserQuery {
     pub active: Option<bool>,
     /// 1-based (0 is taken as 1).
     pub page: u64,
+    /// An account id: only the users with access to it, granted on it or on an account above
+    /// it; empty: all. An account that is not registered is `NotFound`.
+    pub account: String,
+    /// A connection (token name): only the users whose last successful write in the journal
+    /// came through it; empty: all.
+    pub connection: String,
+    /// The order.
+    pub order: UserOrder,
+    /// Descending.
+    pub desc: bool,
 }
 
 /// A user as listed.
@@ -39,6 +51,9 @@ pub struct UserSummary {
     pub active: bool,
     /// When it last changed (as stored).
     pub last_modified: String,
+    /// Under an account filter: the account its access comes from (the one asked for when it
+    /// is granted directly, else the nearest account above it that is).
+    pub via: Option<String>,
 }
 
 /// One page of the list.
@@ -58,9 +73,45 @@ pub struct UserList {
 pub async fn users(db: &Db, q: UserQuery) -> Result<UserList> {
     let page = q.page.max(1);
     let offset = (page - 1).saturating_mul(PER_PAGE);
-    let search = UserSearch { text: Some(q.text), active: q.active, offset, limit: PER_PAGE };
-    let (total, rows) = db.read(move |c| search_users(c, &search)).await?;
-    Ok(UserList { at: clock::now(), total, page, users: rows.iter().map(UserSummary::of).collect() })
+    let account = q.account.trim().to_owned();
+    let connection = q.connection.trim().to_owned();
+    let found = db
+        .read(move |c| {
+            // The account and its ancestors, nearest first: a grant on any of them reaches it.
+            let chain = if account.is_empty() {
+                None
+            } else if accounts::find(c, &account)?.is_none() {
+                return Ok(None);
+            } else {
+                Some([vec![account.clone()], accounts::ancestors(c, &account)?].concat())
+            };
+            let search = UserSearch {
+                text: Some(q.text),
+                active: q.active,
+                offset,
+                limit: PER_PAGE,
+                connection: (!connection.is_empty()).then_some(connection),
+                accounts: chain.clone(),
+                order: q.order,
+                desc: q.desc,
+            };
+            let (total, rows) = search_users(c, &search)?;
+            let users = rows
+                .iter()
+                .map(|r| {
+                    let via = chain.as_ref().and_then(|ids| {
+                        let held = granted_accounts(&r.doc);
+                        ids.iter().find(|id| held.contains(id)).cloned()
+                    });
+                    UserSummary { via, ..UserSummary::of(r) }
+                })
+                .collect();
+            Ok(Some((total, users)))
+        })
+        .await?;
+    let (total, users) =
+        found.ok_or_else(|| Error::NotFound(format!("no account {} is registered", q.account.trim())))?;
+    Ok(UserList { at: clock::now(), total, page, users })
 }
 
 impl UserSummary {
@@ -74,6 +125,7 @@ impl UserSummary {
             email: primary_email(&row.doc),
             active: row.doc.get("active").and_then(Value::as_bool).unwrap_or(true),
             last_modified: row.last_modified.clone(),
+            via: None,
         }
     }
 }
