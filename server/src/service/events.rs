@@ -205,7 +205,7 @@ pub fn parse_types(raw: Option<&str>) -> Result<Option<Vec<String>>> {
 }
 
 /// Whether `name` matches `pat`, where `*` stands for any run of characters.
-fn glob(pat: &str, name: &str) -> bool {
+pub(crate) fn glob(pat: &str, name: &str) -> bool {
     match pat.split_once('*') {
         None => pat == name,
         Some((head, rest)) => {
@@ -297,7 +297,7 @@ pub async fn read(db: &Db, q: FeedQuery, base: &str) -> Result<FeedPage> {
     }
 }
 
-fn shown(e: store::Event, base: &str) -> Result<FeedEvent, StoreError> {
+pub(crate) fn shown(e: store::Event, base: &str) -> Result<FeedEvent, StoreError> {
     let endpoint = if e.resource_type == "Group" { "Groups" } else { "Users" };
     let location = format!("{base}/{endpoint}/{}", e.resource_id);
     Ok(FeedEvent {

@@ -1,0 +1,151 @@
+//! The webhook worker: delivers the change feed's events to each endpoint registered with
+//! `scimbox webhook add` (rules and state: [`crate::service::webhooks`]).
+//!
+//! [`run`] is a supervised background task of `serve` (never on a request's path). It looks at
+//! the endpoints every [`POLL`] and keeps one delivery task per endpoint: a task per endpoint so
+//! that one slow or failing receiver never holds up another. Each task sends one event at a
+//! time, in `seq` order, and moves the endpoint's cursor only after a 2xx; between events it
+//! waits for the writer's "events committed" signal, or [`POLL`] (events written by another
+//! process, replays and removals made by the CLI are seen within that).
+//!
+//! The client is hyper's HTTP/1.1, one connection per attempt, plain http only (no TLS client
+//! is built in; see [`crate::service::webhooks::check_url`]).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::task::JoinHandle;
+
+use crate::clock;
+use crate::db::Db;
+use crate::service::webhooks::{self as hooks, ATTEMPT_TIMEOUT};
+
+/// How often the endpoints and each endpoint's state are looked at again: added and removed
+/// endpoints, replays and events from another process are seen within this.
+pub const POLL: Duration = Duration::from_millis(500);
+
+/// The most of a receiver's answer that is read (and then dropped).
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// Aborts its task when dropped: a restarted worker must not leave the old delivery tasks
+/// running beside the new ones (two tasks on one endpoint would break the order).
+struct Owned(JoinHandle<()>);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Delivers to every endpoint until cancelled. `base` is the SCIM base URL the events'
+/// `resource.location` is built under; `scale` multiplies the retry delays (1 but in tests).
+pub async fn run(db: Db, base: String, scale: f64) {
+    let mut tasks: HashMap<i64, Owned> = HashMap::new();
+    loop {
+        match hooks::endpoint_ids(&db).await {
+            Ok(ids) => {
+                // Removed endpoints stop; a task that ended (it panicked) is started again.
+                tasks.retain(|id, t| ids.contains(id) && !t.0.is_finished());
+                for id in ids {
+                    tasks.entry(id).or_insert_with(|| {
+                        let (db, base) = (db.clone(), base.clone());
+                        Owned(tokio::spawn(deliver(db, id, base, scale)))
+                    });
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "webhooks: could not read the endpoints"),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// One endpoint's delivery loop; returns when the endpoint is removed.
+async fn deliver(db: Db, id: i64, base: String, scale: f64) {
+    let mut woken = db.events_committed();
+    loop {
+        let hook = match hooks::endpoint(&db, id).await {
+            Ok(Some(h)) => h,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhooks: could not read an endpoint's state");
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+        };
+        let due = hooks::due_in(&hook);
+        if !due.is_zero() {
+            tokio::time::sleep(due.min(POLL)).await;
+            continue;
+        }
+        woken.mark_unchanged();
+        let (event, body) = match hooks::next_event(&db, &hook, &base).await {
+            Ok(Some(next)) => next,
+            Ok(None) => {
+                let _ = tokio::time::timeout(POLL, woken.changed()).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(webhook = %hook.name, error = %e, "webhooks: could not read the next event");
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+        };
+        let sent = match tokio::time::timeout(ATTEMPT_TIMEOUT, post(&hook.url, &hook.secret, &event.id, &body)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())),
+        };
+        let recorded = match &sent {
+            Ok(()) => hooks::delivered(&db, &hook, event.seq).await,
+            Err(why) => {
+                tracing::warn!(webhook = %hook.name, seq = event.seq, attempts = hook.attempts + 1, error = %why,
+                    "webhook delivery failed; it will be retried");
+                hooks::failed(&db, &hook, why, scale).await
+            }
+        };
+        if let Err(e) = recorded {
+            // The event will be sent again (with the same webhook-id): at least once.
+            tracing::warn!(webhook = %hook.name, seq = event.seq, error = %e, "webhooks: could not record an attempt");
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// POSTs `body` (event `id`) to `url`, signed with `secret`; `Ok` on a 2xx.
+async fn post(url: &str, secret: &str, id: &str, body: &str) -> Result<(), String> {
+    let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
+    let host = uri.host().ok_or("the URL has no host")?.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = uri.port_u16().unwrap_or(80);
+    let authority = uri.authority().map_or_else(|| host.clone(), |a| a.as_str().to_owned());
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let timestamp = clock::now().unix_timestamp();
+    let signature = hooks::sign(secret, id, timestamp, body).map_err(|e| e.to_string())?;
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let (mut conn, driver) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    let driver = Owned(tokio::spawn(async move {
+        let _ = driver.await;
+    }));
+    let req = hyper::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(hyper::header::HOST, authority)
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .header(hyper::header::USER_AGENT, concat!("scimbox-webhooks/", env!("CARGO_PKG_VERSION")))
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
+        .map_err(|e| format!("cannot build the request: {e}"))?;
+    let resp = conn.send_request(req).await.map_err(|e| format!("sending: {e}"))?;
+    let status = resp.status();
+    // Read (a bounded part of) the answer so the receiver is not cut off mid-reply.
+    let _ = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER).collect().await;
+    drop(driver);
+    if status.is_success() { Ok(()) } else { Err(format!("answered HTTP {}", status.as_u16())) }
+}
