@@ -64,10 +64,19 @@ pub async fn run(db: Db, base: String, scale: f64) {
 }
 
 /// One endpoint's delivery loop; returns when the endpoint is removed.
+///
+/// The record of a success is written while the next event is being sent (its durable commit
+/// would otherwise double the time per event), and is waited for before the next outcome is
+/// recorded, so the endpoint's writes commit in order. Until it has committed, the task goes by
+/// what it knows (`ahead`): the stored cursor may lag by that one event, which a crash at that
+/// moment sends again, as at least once allows.
 async fn deliver(db: Db, id: i64, base: String, scale: f64) {
     let mut woken = db.events_committed();
+    // The last success (generation, seq) whose record may not have committed yet, and that record.
+    let mut ahead: Option<(i64, i64)> = None;
+    let mut pending: Option<JoinHandle<Result<(), crate::service::Error>>> = None;
     loop {
-        let hook = match hooks::endpoint(&db, id).await {
+        let mut hook = match hooks::endpoint(&db, id).await {
             Ok(Some(h)) => h,
             Ok(None) => return,
             Err(e) => {
@@ -76,6 +85,15 @@ async fn deliver(db: Db, id: i64, base: String, scale: f64) {
                 continue;
             }
         };
+        match ahead {
+            // A replay (a new generation) overrides what this task knew.
+            Some((generation, seq)) if generation == hook.generation => {
+                if seq > hook.cursor {
+                    (hook.cursor, hook.attempts, hook.next_attempt_at) = (seq, 0, None);
+                }
+            }
+            _ => ahead = None,
+        }
         let due = hooks::due_in(&hook);
         if !due.is_zero() {
             tokio::time::sleep(due.min(POLL)).await;
@@ -85,6 +103,9 @@ async fn deliver(db: Db, id: i64, base: String, scale: f64) {
         let (event, body) = match hooks::next_event(&db, &hook, &base).await {
             Ok(Some(next)) => next,
             Ok(None) => {
+                if !settle(&mut pending, &hook.name).await {
+                    ahead = None;
+                }
                 let _ = tokio::time::timeout(POLL, woken.changed()).await;
                 continue;
             }
@@ -98,20 +119,43 @@ async fn deliver(db: Db, id: i64, base: String, scale: f64) {
             Ok(outcome) => outcome,
             Err(_) => Err(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())),
         };
-        let recorded = match &sent {
-            Ok(()) => hooks::delivered(&db, &hook, event.seq).await,
+        if !settle(&mut pending, &hook.name).await {
+            // The previous success was not recorded: go back to the stored cursor (it is sent again).
+            ahead = None;
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
+        match sent {
+            Ok(()) => {
+                ahead = Some((hook.generation, event.seq));
+                let (db, hook) = (db.clone(), hook.clone());
+                pending = Some(tokio::spawn(async move { hooks::delivered(&db, &hook, event.seq).await }));
+            }
             Err(why) => {
                 tracing::warn!(webhook = %hook.name, seq = event.seq, attempts = hook.attempts + 1, error = %why,
                     "webhook delivery failed; it will be retried");
-                hooks::failed(&db, &hook, why, scale).await
+                if let Err(e) = hooks::failed(&db, &hook, &why, scale).await {
+                    tracing::warn!(webhook = %hook.name, seq = event.seq, error = %e,
+                        "webhooks: could not record a failed attempt");
+                    tokio::time::sleep(POLL).await;
+                }
             }
-        };
-        if let Err(e) = recorded {
-            // The event will be sent again (with the same webhook-id): at least once.
-            tracing::warn!(webhook = %hook.name, seq = event.seq, error = %e, "webhooks: could not record an attempt");
-            tokio::time::sleep(POLL).await;
         }
     }
+}
+
+/// Waits for the record of the previous success, if one is in flight; whether it was recorded.
+async fn settle(pending: &mut Option<JoinHandle<Result<(), crate::service::Error>>>, name: &str) -> bool {
+    let Some(write) = pending.take() else { return true };
+    let outcome = match write.await {
+        Ok(outcome) => outcome,
+        Err(e) => Err(crate::service::Error::Internal(e.to_string())),
+    };
+    if let Err(e) = &outcome {
+        // The event will be sent again (with the same webhook-id): at least once.
+        tracing::warn!(webhook = %name, error = %e, "webhooks: could not record a delivery");
+    }
+    outcome.is_ok()
 }
 
 /// POSTs `body` (event `id`) to `url`, signed with `secret`; `Ok` on a 2xx.
