@@ -8,8 +8,9 @@
 //! waits for the writer's "events committed" signal, or [`POLL`] (events written by another
 //! process, replays and removals made by the CLI are seen within that).
 //!
-//! The client is hyper's HTTP/1.1, one connection per attempt, plain http only (no TLS client
-//! is built in; see [`crate::service::webhooks::check_url`]).
+//! The client is hyper's HTTP/1.1, one kept-alive connection per endpoint (a new one when the
+//! receiver closed it or an attempt failed), plain http only (no TLS client is built in; see
+//! [`crate::service::webhooks::check_url`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -75,6 +76,7 @@ async fn deliver(db: Db, id: i64, base: String, scale: f64) {
     // The last success (generation, seq) whose record may not have committed yet, and that record.
     let mut ahead: Option<(i64, i64)> = None;
     let mut pending: Option<JoinHandle<Result<(), crate::service::Error>>> = None;
+    let mut kept: Option<Kept> = None;
     loop {
         let mut hook = match hooks::endpoint(&db, id).await {
             Ok(Some(h)) => h,
@@ -115,7 +117,8 @@ async fn deliver(db: Db, id: i64, base: String, scale: f64) {
                 continue;
             }
         };
-        let sent = match tokio::time::timeout(ATTEMPT_TIMEOUT, post(&hook.url, &hook.secret, &event.id, &body)).await {
+        let attempt = post(&mut kept, &hook.url, &hook.secret, &event.id, &body);
+        let sent = match tokio::time::timeout(ATTEMPT_TIMEOUT, attempt).await {
             Ok(outcome) => outcome,
             Err(_) => Err(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())),
         };
@@ -158,8 +161,16 @@ async fn settle(pending: &mut Option<JoinHandle<Result<(), crate::service::Error
     outcome.is_ok()
 }
 
-/// POSTs `body` (event `id`) to `url`, signed with `secret`; `Ok` on a 2xx.
-async fn post(url: &str, secret: &str, id: &str, body: &str) -> Result<(), String> {
+/// A kept-alive HTTP/1.1 connection to an endpoint's receiver (for `url`), its driver beside it.
+struct Kept {
+    url: String,
+    send: http1::SendRequest<Full<Bytes>>,
+    _driver: Owned,
+}
+
+/// POSTs `body` (event `id`) to `url`, signed with `secret`, on the kept-alive connection when
+/// there is one that still works, else on a new one (kept for the next event); `Ok` on a 2xx.
+async fn post(kept: &mut Option<Kept>, url: &str, secret: &str, id: &str, body: &str) -> Result<(), String> {
     let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
     let host = uri.host().ok_or("the URL has no host")?.trim_start_matches('[').trim_end_matches(']').to_owned();
     let port = uri.port_u16().unwrap_or(80);
@@ -167,29 +178,51 @@ async fn post(url: &str, secret: &str, id: &str, body: &str) -> Result<(), Strin
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let timestamp = clock::now().unix_timestamp();
     let signature = hooks::sign(secret, id, timestamp, body).map_err(|e| e.to_string())?;
+    let request = || {
+        hyper::Request::builder()
+            .method("POST")
+            .uri(path.as_str())
+            .header(hyper::header::HOST, authority.as_str())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(hyper::header::USER_AGENT, concat!("scimbox-webhooks/", env!("CARGO_PKG_VERSION")))
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature.as_str())
+            .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
+            .map_err(|e| format!("cannot build the request: {e}"))
+    };
+    if let Some(mut k) = kept.take().filter(|k| k.url == url)
+        && k.send.ready().await.is_ok()
+    {
+        match k.send.send_request(request()?).await {
+            Ok(resp) => {
+                let outcome = answer(resp).await;
+                *kept = Some(k);
+                return outcome;
+            }
+            // The request never reached the receiver (the connection was closed): send it anew.
+            Err(e) if e.is_canceled() || e.is_closed() => {}
+            Err(e) => return Err(format!("sending: {e}")),
+        }
+    }
     let stream = tokio::net::TcpStream::connect((host.as_str(), port))
         .await
         .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
     let _ = stream.set_nodelay(true);
-    let (mut conn, driver) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    let (mut send, driver) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     let driver = Owned(tokio::spawn(async move {
         let _ = driver.await;
     }));
-    let req = hyper::Request::builder()
-        .method("POST")
-        .uri(path)
-        .header(hyper::header::HOST, authority)
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .header(hyper::header::USER_AGENT, concat!("scimbox-webhooks/", env!("CARGO_PKG_VERSION")))
-        .header("webhook-id", id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
-        .map_err(|e| format!("cannot build the request: {e}"))?;
-    let resp = conn.send_request(req).await.map_err(|e| format!("sending: {e}"))?;
+    let resp = send.send_request(request()?).await.map_err(|e| format!("sending: {e}"))?;
+    let outcome = answer(resp).await;
+    *kept = Some(Kept { url: url.to_owned(), send, _driver: driver });
+    outcome
+}
+
+/// Reads (a bounded part of) the answer, so the connection can serve the next request; `Ok` on a
+/// 2xx.
+async fn answer(resp: hyper::Response<hyper::body::Incoming>) -> Result<(), String> {
     let status = resp.status();
-    // Read (a bounded part of) the answer so the receiver is not cut off mid-reply.
     let _ = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER).collect().await;
-    drop(driver);
     if status.is_success() { Ok(()) } else { Err(format!("answered HTTP {}", status.as_u16())) }
 }
