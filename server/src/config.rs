@@ -70,6 +70,9 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Scheduled backups, when set.
     pub backup: Option<BackupSchedule>,
+    /// What webhook retry delays are multiplied by: 1 in production; tests shorten them with
+    /// `SCIMBOX_WEBHOOK_RETRY_SCALE` (see [`crate::service::webhooks::RETRY_SCHEDULE`]).
+    pub webhook_retry_scale: f64,
 }
 
 /// Scheduled backups (`serve --backup-dir DIR --backup-every DURATION --backup-keep N`).
@@ -108,6 +111,7 @@ impl Config {
             metrics_listen: None,
             backup: None,
             events_max_age: Duration::from_secs(90 * 86_400),
+            webhook_retry_scale: 1.0,
         }
     }
 

@@ -24,6 +24,7 @@ pub mod service;
 pub mod stamp;
 pub mod supervise;
 pub mod throttle;
+pub mod webhooks;
 
 use std::future::Future;
 
@@ -67,6 +68,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             Some(l)
         }
         None => None,
+    };
+    // Webhook delivery (docs/webhooks.md): supervised, off the request path.
+    let _webhooks = {
+        let base = match &config.public_url {
+            Some(url) => format!("{url}{}", config.base_path),
+            None => format!("http://{addr}{}", config.base_path),
+        };
+        let (db, scale) = (db.clone(), config.webhook_retry_scale);
+        Background(supervise::spawn("webhooks", move || webhooks::run(db.clone(), base.clone(), scale)))
     };
     let state = AppState::new(db, config);
     let _metrics = metrics.map(|l| {

@@ -9,14 +9,15 @@
 //!   ([`backup_succeeded`], [`backup_failed`]);
 //! - read when scraped ([`Gauges`]): users active and inactive, groups (one read transaction,
 //!   through the service), the journal's queue and the entries it shed, the database's size on
-//!   disk (file and WAL). Nothing of these is computed on a request's path.
+//!   disk (file and WAL), each webhook's lag in events (`scimbox_webhook_lag_events`, labelled
+//!   with the webhook's name, which an administrator gives). Nothing of these is computed on a
+//!   request's path.
 //!
 //! Label values come from small fixed sets (the method, the resource type and the status are
 //! constants; unknown paths are one `other`) or from token names, which an administrator
 //! creates, so the number of series stays small whatever clients send. The counters are
 //! process-wide, like the process they describe: the guard and the rate limiter count through
-//! the functions here without carrying a handle. Not yet here: the event sequence and webhook
-//! lag, which wait for the event feed (issue 14).
+//! the functions here without carrying a handle.
 //!
 //! This module imports nothing of the crate, so any layer may count through it.
 
@@ -172,6 +173,13 @@ pub struct Gauges {
     pub database_bytes: u64,
     /// The WAL file's size in bytes (0 when there is none).
     pub wal_bytes: u64,
+    /// Each webhook's name and lag: events of its types recorded after the last one delivered.
+    pub webhook_lag: Vec<(String, u64)>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabel {
+    webhook: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -215,6 +223,11 @@ pub fn render(gauges: &Gauges) -> String {
     bytes.get_or_create(&FileLabel { file: "db" }).set(int(gauges.database_bytes));
     bytes.get_or_create(&FileLabel { file: "wal" }).set(int(gauges.wal_bytes));
     now.register("database_bytes", "The database's size on disk, file and write-ahead log", bytes);
+    let lag = Family::<WebhookLabel, Gauge>::default();
+    for (name, behind) in &gauges.webhook_lag {
+        lag.get_or_create(&WebhookLabel { webhook: name.clone() }).set(int(*behind));
+    }
+    now.register("webhook_lag_events", "Events a webhook has yet to deliver (of its types), by webhook", lag);
     let mut out = String::new();
     let written = prometheus_client::encoding::text::encode_registry(&mut out, &METRICS.registry)
         .and_then(|()| prometheus_client::encoding::text::encode_registry(&mut out, &now))

@@ -45,4 +45,5 @@ mod transfer;
 mod ui;
 mod user_names;
 mod users;
+mod webhooks;
 mod writes;

@@ -9,6 +9,7 @@ mod guard;
 mod tokens;
 mod transfer;
 mod validate;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -84,6 +85,10 @@ enum Command {
     /// Load an export into an empty database (no users, groups, accounts or roles), all or
     /// nothing, keeping every id, version and timestamp.
     Import(transfer::ImportArgs),
+    /// Add, list, remove and replay the webhooks a running server POSTs each change's event to,
+    /// in order, signed the Standard Webhooks way (docs/webhooks.md).
+    #[command(subcommand)]
+    Webhook(webhooks::WebhookCommand),
 }
 
 #[derive(Debug, Args)]
@@ -290,6 +295,7 @@ pub fn main() -> ExitCode {
         Command::Restore(args) => return exit(backup::run_restore(args)),
         Command::Export(args) => return exit(transfer::export(args)),
         Command::Import(args) => return exit(transfer::import(args)),
+        Command::Webhook(cmd) => return exit(webhooks::run(cmd)),
     };
     exit(result.map_err(Failure::from))
 }
@@ -408,6 +414,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             args.backup_keep.is_some(),
         )?,
         events_max_age: std::time::Duration::from_secs(args.events_days * 86_400),
+        webhook_retry_scale: webhooks::retry_scale_from_env()?,
         ..config
     };
     // The blocking pool runs the reads (at most db::READERS at a time) and password checks; left

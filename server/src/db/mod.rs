@@ -31,6 +31,7 @@ pub mod tokens;
 pub mod transfer;
 pub mod ui;
 pub mod users;
+pub mod webhooks;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;

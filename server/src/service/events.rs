@@ -303,7 +303,7 @@ pub fn parse_types(raw: Option<&str>) -> Result<Option<Vec<String>>> {
 }
 
 /// Whether `name` matches `pat`, where `*` stands for any run of characters.
-fn glob(pat: &str, name: &str) -> bool {
+pub(crate) fn glob(pat: &str, name: &str) -> bool {
     match pat.split_once('*') {
         None => pat == name,
         Some((head, rest)) => {
@@ -398,7 +398,7 @@ pub async fn read(db: &Db, q: FeedQuery, base: &str) -> Result<FeedPage> {
     }
 }
 
-fn shown(e: store::Event, base: &str) -> Result<FeedEvent, StoreError> {
+pub(crate) fn shown(e: store::Event, base: &str) -> Result<FeedEvent, StoreError> {
     let location = match e.resource_type.as_str() {
         "Group" => json!(format!("{base}/Groups/{}", e.resource_id)),
         "User" => json!(format!("{base}/Users/{}", e.resource_id)),

@@ -19,6 +19,7 @@ pub async fn gauges(db: &Db, path: &Path) -> Result<Gauges> {
         tokens: found.tokens,
         database_bytes: size(path),
         wal_bytes: size(Path::new(&wal)),
+        webhook_lag: super::webhooks::lags(db).await?,
         ..Gauges::default()
     })
 }

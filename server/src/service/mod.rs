@@ -17,6 +17,7 @@ pub mod status;
 pub mod tokens;
 pub mod transfer;
 pub mod users;
+pub mod webhooks;
 
 use serde_json::Value;
 

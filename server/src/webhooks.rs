@@ -1,0 +1,228 @@
+//! The webhook worker: delivers the change feed's events to each endpoint registered with
+//! `scimbox webhook add` (rules and state: [`crate::service::webhooks`]).
+//!
+//! [`run`] is a supervised background task of `serve` (never on a request's path). It looks at
+//! the endpoints every [`POLL`] and keeps one delivery task per endpoint: a task per endpoint so
+//! that one slow or failing receiver never holds up another. Each task sends one event at a
+//! time, in `seq` order, and moves the endpoint's cursor only after a 2xx; between events it
+//! waits for the writer's "events committed" signal, or [`POLL`] (events written by another
+//! process, replays and removals made by the CLI are seen within that).
+//!
+//! The client is hyper's HTTP/1.1, one kept-alive connection per endpoint (a new one when the
+//! receiver closed it or an attempt failed), plain http only (no TLS client is built in; see
+//! [`crate::service::webhooks::check_url`]).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::task::JoinHandle;
+
+use crate::clock;
+use crate::db::Db;
+use crate::service::webhooks::{self as hooks, ATTEMPT_TIMEOUT};
+
+/// How often the endpoints and each endpoint's state are looked at again: added and removed
+/// endpoints, replays and events from another process are seen within this.
+pub const POLL: Duration = Duration::from_millis(500);
+
+/// The most of a receiver's answer that is read (and then dropped).
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// Aborts its task when dropped: a restarted worker must not leave the old delivery tasks
+/// running beside the new ones (two tasks on one endpoint would break the order).
+struct Owned(JoinHandle<()>);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Delivers to every endpoint until cancelled. `base` is the SCIM base URL the events'
+/// `resource.location` is built under; `scale` multiplies the retry delays (1 but in tests).
+pub async fn run(db: Db, base: String, scale: f64) {
+    let mut tasks: HashMap<i64, Owned> = HashMap::new();
+    loop {
+        match hooks::endpoint_ids(&db).await {
+            Ok(ids) => {
+                // Removed endpoints stop; a task that ended (it panicked) is started again.
+                tasks.retain(|id, t| ids.contains(id) && !t.0.is_finished());
+                for id in ids {
+                    tasks.entry(id).or_insert_with(|| {
+                        let (db, base) = (db.clone(), base.clone());
+                        Owned(tokio::spawn(deliver(db, id, base, scale)))
+                    });
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "webhooks: could not read the endpoints"),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// One endpoint's delivery loop; returns when the endpoint is removed.
+///
+/// The record of a success is written while the next event is being sent (its durable commit
+/// would otherwise double the time per event), and is waited for before the next outcome is
+/// recorded, so the endpoint's writes commit in order. Until it has committed, the task goes by
+/// what it knows (`ahead`): the stored cursor may lag by that one event, which a crash at that
+/// moment sends again, as at least once allows.
+async fn deliver(db: Db, id: i64, base: String, scale: f64) {
+    let mut woken = db.events_committed();
+    // The last success (generation, seq) whose record may not have committed yet, and that record.
+    let mut ahead: Option<(i64, i64)> = None;
+    let mut pending: Option<JoinHandle<Result<(), crate::service::Error>>> = None;
+    let mut kept: Option<Kept> = None;
+    loop {
+        let mut hook = match hooks::endpoint(&db, id).await {
+            Ok(Some(h)) => h,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhooks: could not read an endpoint's state");
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+        };
+        match ahead {
+            // A replay (a new generation) overrides what this task knew.
+            Some((generation, seq)) if generation == hook.generation => {
+                if seq > hook.cursor {
+                    (hook.cursor, hook.attempts, hook.next_attempt_at) = (seq, 0, None);
+                }
+            }
+            _ => ahead = None,
+        }
+        let due = hooks::due_in(&hook);
+        if !due.is_zero() {
+            tokio::time::sleep(due.min(POLL)).await;
+            continue;
+        }
+        woken.mark_unchanged();
+        let (event, body) = match hooks::next_event(&db, &hook, &base).await {
+            Ok(Some(next)) => next,
+            Ok(None) => {
+                if !settle(&mut pending, &hook.name).await {
+                    ahead = None;
+                }
+                let _ = tokio::time::timeout(POLL, woken.changed()).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(webhook = %hook.name, error = %e, "webhooks: could not read the next event");
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+        };
+        let attempt = post(&mut kept, &hook.url, &hook.secret, &event.id, &body);
+        let sent = match tokio::time::timeout(ATTEMPT_TIMEOUT, attempt).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())),
+        };
+        if !settle(&mut pending, &hook.name).await {
+            // The previous success was not recorded: go back to the stored cursor (it is sent again).
+            ahead = None;
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
+        match sent {
+            Ok(()) => {
+                ahead = Some((hook.generation, event.seq));
+                let (db, hook) = (db.clone(), hook.clone());
+                pending = Some(tokio::spawn(async move { hooks::delivered(&db, &hook, event.seq).await }));
+            }
+            Err(why) => {
+                tracing::warn!(webhook = %hook.name, seq = event.seq, attempts = hook.attempts + 1, error = %why,
+                    "webhook delivery failed; it will be retried");
+                if let Err(e) = hooks::failed(&db, &hook, &why, scale).await {
+                    tracing::warn!(webhook = %hook.name, seq = event.seq, error = %e,
+                        "webhooks: could not record a failed attempt");
+                    tokio::time::sleep(POLL).await;
+                }
+            }
+        }
+    }
+}
+
+/// Waits for the record of the previous success, if one is in flight; whether it was recorded.
+async fn settle(pending: &mut Option<JoinHandle<Result<(), crate::service::Error>>>, name: &str) -> bool {
+    let Some(write) = pending.take() else { return true };
+    let outcome = match write.await {
+        Ok(outcome) => outcome,
+        Err(e) => Err(crate::service::Error::Internal(e.to_string())),
+    };
+    if let Err(e) = &outcome {
+        // The event will be sent again (with the same webhook-id): at least once.
+        tracing::warn!(webhook = %name, error = %e, "webhooks: could not record a delivery");
+    }
+    outcome.is_ok()
+}
+
+/// A kept-alive HTTP/1.1 connection to an endpoint's receiver (for `url`), its driver beside it.
+struct Kept {
+    url: String,
+    send: http1::SendRequest<Full<Bytes>>,
+    _driver: Owned,
+}
+
+/// POSTs `body` (event `id`) to `url`, signed with `secret`, on the kept-alive connection when
+/// there is one that still works, else on a new one (kept for the next event); `Ok` on a 2xx.
+async fn post(kept: &mut Option<Kept>, url: &str, secret: &str, id: &str, body: &str) -> Result<(), String> {
+    let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
+    let host = uri.host().ok_or("the URL has no host")?.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = uri.port_u16().unwrap_or(80);
+    let authority = uri.authority().map_or_else(|| host.clone(), |a| a.as_str().to_owned());
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let timestamp = clock::now().unix_timestamp();
+    let signature = hooks::sign(secret, id, timestamp, body).map_err(|e| e.to_string())?;
+    let request = || {
+        hyper::Request::builder()
+            .method("POST")
+            .uri(path.as_str())
+            .header(hyper::header::HOST, authority.as_str())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(hyper::header::USER_AGENT, concat!("scimbox-webhooks/", env!("CARGO_PKG_VERSION")))
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature.as_str())
+            .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
+            .map_err(|e| format!("cannot build the request: {e}"))
+    };
+    if let Some(mut k) = kept.take().filter(|k| k.url == url)
+        && k.send.ready().await.is_ok()
+    {
+        match k.send.send_request(request()?).await {
+            Ok(resp) => {
+                let outcome = answer(resp).await;
+                *kept = Some(k);
+                return outcome;
+            }
+            // The request never reached the receiver (the connection was closed): send it anew.
+            Err(e) if e.is_canceled() || e.is_closed() => {}
+            Err(e) => return Err(format!("sending: {e}")),
+        }
+    }
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let (mut send, driver) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    let driver = Owned(tokio::spawn(async move {
+        let _ = driver.await;
+    }));
+    let resp = send.send_request(request()?).await.map_err(|e| format!("sending: {e}"))?;
+    let outcome = answer(resp).await;
+    *kept = Some(Kept { url: url.to_owned(), send, _driver: driver });
+    outcome
+}
+
+/// Reads (a bounded part of) the answer, so the connection can serve the next request; `Ok` on a
+/// 2xx.
+async fn answer(resp: hyper::Response<hyper::body::Incoming>) -> Result<(), String> {
+    let status = resp.status();
+    let _ = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER).collect().await;
+    if status.is_success() { Ok(()) } else { Err(format!("answered HTTP {}", status.as_u16())) }
+}
