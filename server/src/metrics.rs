@@ -9,7 +9,8 @@
 //!   ([`backup_succeeded`], [`backup_failed`]);
 //! - read when scraped ([`Gauges`]): users active and inactive, groups (one read transaction,
 //!   through the service), the journal's queue and the entries it shed, the database's size on
-//!   disk (file and WAL), each webhook's lag in events (`scimbox_webhook_lag_events`, labelled
+//!   disk (file and WAL), the change feed's newest sequence number (`scimbox_event_seq`),
+//!   each webhook's lag in events (`scimbox_webhook_lag_events`, labelled
 //!   with the webhook's name, which an administrator gives). Nothing of these is computed on a
 //!   request's path.
 //!
@@ -175,6 +176,8 @@ pub struct Gauges {
     pub wal_bytes: u64,
     /// Each webhook's name and lag: events of its types recorded after the last one delivered.
     pub webhook_lag: Vec<(String, u64)>,
+    /// The change feed's newest event sequence number (0 before the first event).
+    pub event_seq: u64,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -223,6 +226,7 @@ pub fn render(gauges: &Gauges) -> String {
     bytes.get_or_create(&FileLabel { file: "db" }).set(int(gauges.database_bytes));
     bytes.get_or_create(&FileLabel { file: "wal" }).set(int(gauges.wal_bytes));
     now.register("database_bytes", "The database's size on disk, file and write-ahead log", bytes);
+    now.register("event_seq", "The change feed's newest event sequence number", gauge(gauges.event_seq));
     let lag = Family::<WebhookLabel, Gauge>::default();
     for (name, behind) in &gauges.webhook_lag {
         lag.get_or_create(&WebhookLabel { webhook: name.clone() }).set(int(*behind));
@@ -263,6 +267,7 @@ mod tests {
         assert!(text.ends_with("# EOF\n"), "{text}");
         assert!(text.contains("scimbox_users{state=\"active\"} 3"), "{text}");
         assert!(text.contains("scimbox_groups 2"), "{text}");
+        assert!(text.contains("scimbox_event_seq 0"), "{text}");
         assert!(text.contains("scimbox_guard_held_total{token=\"exposition-only\"} 0"), "{text}");
         assert!(text.contains("scimbox_rate_limited_total{token=\"exposition-only\"} 0"), "{text}");
     }

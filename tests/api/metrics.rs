@@ -104,6 +104,8 @@ async fn metrics_parse_and_count_requests_on_their_own_port() {
     assert_eq!(get(&after, "scimbox_users", &[("state", "active")]), 2.0);
     assert_eq!(get(&after, "scimbox_users", &[("state", "inactive")]), 1.0);
     assert_eq!(get(&after, "scimbox_groups", &[]), 1.0);
+    // Three user.created, one user.deactivated, one group.created, one group.member_added.
+    assert_eq!(get(&after, "scimbox_event_seq", &[]), 6.0, "the feed's newest event");
     assert!(get(&after, "scimbox_database_bytes", &[("file", "db")]) > 0.0);
     assert_eq!(get(&after, "scimbox_journal_shed_total", &[]), 0.0);
     assert!(after.iter().any(|s| s.metric == "scimbox_journal_queue"));
