@@ -11,10 +11,10 @@
 //! 2xx; it then counts as 0 and as "early"). Every acknowledged change must come out of the feed
 //! exactly once and nothing else may: the run fails otherwise.
 //!
-//! Then, with the feed idle, the same clients create users as fast as the server answers for
-//! `--unpaced-seconds`: the create rate with an event in every write. There is no way to turn
-//! events off, so the figure to set it beside is the create rate of `compare` (before issue 14
-//! and from a child process; see `docs/benchmarks.md`).
+//! Then, with the feed idle, `--unpaced-clients` connections (32, as `compare`) create users as
+//! fast as the server answers for `--unpaced-seconds`: the create rate with an event in every
+//! write. There is no way to turn events off, so the figure to set it beside is the create rate
+//! of `compare` (before issue 14, and from a child process; see `docs/benchmarks.md`).
 
 mod report;
 
@@ -54,6 +54,9 @@ pub struct Args {
     /// Seconds of unpaced creates afterwards (the create rate with events).
     #[arg(long, value_parser = seconds, default_value_t = 5.0)]
     unpaced_seconds: f64,
+    /// Connections of the unpaced creates (32, as `compare`'s create).
+    #[arg(long, value_parser = positive, default_value_t = 32)]
+    unpaced_clients: usize,
     /// A quick run that only checks the workload works (200 changes/s for 1 s, 0.3 s unpaced).
     #[arg(long)]
     smoke: bool,
@@ -94,7 +97,7 @@ pub async fn run(args: &Args) -> anyhow::Result<FeedReport> {
     let db = Db::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
     let app_token = issue_app_token(&db).await?;
     let server = Scimbox::start(db, &path).await?;
-    let result = drive(&server, &app_token, rate, args.clients, seconds, unpaced).await;
+    let result = drive(&server, &app_token, rate, args.clients, seconds, (unpaced, args.unpaced_clients)).await;
     server.stop().await?;
     let (paced, follower, create) = result?;
     FeedReport::new(Machine::this(), rate, args.clients, seconds, paced, follower, create)
@@ -143,7 +146,7 @@ async fn drive(
     rate: usize,
     clients: usize,
     seconds: f64,
-    unpaced: f64,
+    (unpaced, unpaced_clients): (f64, usize),
 ) -> anyhow::Result<(Paced, Followed, load::Throughput)> {
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -163,14 +166,14 @@ async fn drive(
     let followed = follower.await.context("the follower panicked")?;
     let (paced, followed) = (paced?, followed?);
 
-    eprintln!("feed: unpaced creates for {unpaced} s");
+    eprintln!("feed: unpaced creates from {unpaced_clients} clients for {unpaced} s");
     let target = Target { addr, base_path, auth: Some(format!("Bearer {}", server.token)) };
     let script = load::single(
         |n| Call::with_body(Method::POST, "/Users".into(), user_body(&format!("fast{n}")).to_string()),
         |_, answer| answer.expect(StatusCode::CREATED),
     );
     let budget = Budget::Time { limit: Duration::from_secs_f64(unpaced), max: u64::MAX };
-    let create = load::run(&target, clients, budget, script).await.context("unpaced creates")?;
+    let create = load::run(&target, unpaced_clients, budget, script).await.context("unpaced creates")?;
     Ok((paced, followed, create))
 }
 
