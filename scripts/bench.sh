@@ -2,7 +2,8 @@
 # Issue 7's comparison in one command: builds scimbox and the bench in release mode, installs the
 # peer (the Python scim2-server and gunicorn, pinned in bench/peer/requirements.txt) into
 # target/bench-venv, then runs `scimbox-bench compare` and prints its table; then
-# `scimbox-bench paging` (issue 13: every user by startIndex and by cursor, 100,000 users).
+# `scimbox-bench paging` (issue 13: every user by startIndex and by cursor, 100,000 users), then
+# `scimbox-bench feed` (issue 14: the change feed's lag behind 1,000 changes/s for 10 s).
 #
 #   scripts/bench.sh                      100,000 users, the table of docs/benchmarks.md
 #   scripts/bench.sh --users 20000        any `scimbox-bench compare` option passes through
@@ -15,16 +16,19 @@ cd "$(dirname "$0")/.."
 profile=release
 args=()
 paging_args=()
+feed_args=()
 for arg in "$@"; do
     case "$arg" in
         --smoke)
             profile=debug
             args+=(--users 300 --seconds 0.2 --entra-users 40 --membership-ops 10 --import-seconds 10)
             paging_args+=(--users 300 --samples 3)
+            feed_args+=(--smoke)
             ;;
         --json)
             args+=("$arg")
             paging_args+=("$arg")
+            feed_args+=("$arg")
             ;;
         *) args+=("$arg") ;;
     esac
@@ -43,4 +47,6 @@ else
 fi
 "target/$profile/scimbox-bench" compare --scimbox "target/$profile/scimbox" --peer-venv "$venv" "${args[@]}"
 echo
-exec "target/$profile/scimbox-bench" paging "${paging_args[@]}"
+"target/$profile/scimbox-bench" paging "${paging_args[@]}"
+echo
+exec "target/$profile/scimbox-bench" feed "${feed_args[@]}"

@@ -9,6 +9,8 @@
 //!   group size.
 //! - `paging` ([`workloads::paging`]): scimbox in this process, every user read page by page by
 //!   `startIndex` and by cursor (RFC 9865), and the first and the last page each way.
+//! - `feed` ([`workloads::feed`]): scimbox in this process, paced changes from several IdP
+//!   clients and one follower of the change feed: the lag from a change's 2xx to its event.
 //!
 //! Every answer is checked; a run stops rather than time a failure. Output is a plain-text table,
 //! or JSON with `--json`.
@@ -37,7 +39,7 @@ use clap::{Parser, Subcommand};
 
 use std::net::SocketAddr;
 
-use workloads::{compare, membership, paging};
+use workloads::{compare, feed, membership, paging};
 
 /// Benchmarks of scimbox: the real server, in-process, over loopback.
 #[derive(Debug, Parser)]
@@ -57,6 +59,8 @@ enum Workload {
     Membership(membership::Args),
     /// Every user read page by page by startIndex and by cursor, and one page deep in the list.
     Paging(paging::Args),
+    /// The change feed's lag behind paced writes, and the create rate with events (issue 14).
+    Feed(feed::Args),
     /// scimbox beside the limit (bare axum, raw SQLite) and a peer (scim2-server) on issue 7's
     /// workloads, at 100,000 users: one table of figures and ratios from one run.
     Compare(compare::Args),
@@ -83,6 +87,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Workload::Paging(args) => {
             let report = runtime.block_on(paging::run(&args)).context("the paging benchmark failed")?;
+            workloads::print(&report, cli.json)
+        }
+        Workload::Feed(args) => {
+            let report = runtime.block_on(feed::run(&args)).context("the feed benchmark failed")?;
             workloads::print(&report, cli.json)
         }
         Workload::Compare(args) => {

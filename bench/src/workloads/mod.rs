@@ -3,6 +3,7 @@
 //! [`Report`]: serialisable for `--json`, and able to print itself as a table.
 
 pub mod compare;
+pub mod feed;
 pub mod membership;
 pub mod paging;
 
