@@ -35,19 +35,8 @@ fn now() -> String {
     scimbox::stamp::timestamp(scimbox::clock::now())
 }
 
-/// Registers accounts `(id, parent)` in order, in one write.
 async fn register(app: &TestApp, list: &[(&str, Option<&str>)]) {
-    let list: Vec<(String, Option<String>)> =
-        list.iter().map(|(id, p)| ((*id).to_owned(), p.map(str::to_owned))).collect();
-    app.db
-        .write(move |c| {
-            for (id, parent) in &list {
-                accounts::add(c, id, &format!("Account {id}"), parent.as_deref(), &now())?;
-            }
-            Ok(())
-        })
-        .await
-        .expect("register accounts");
+    crate::helpers::register_accounts(app, list).await;
 }
 
 /// The standard tree: ACC1 standalone; PARENT with CHILD1 and CHILD2.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use scimbox::Config;
-use scimbox::db::{accounts, users};
+use scimbox::db::users;
 use serde_json::{Value, json};
 
 use crate::feed::{app_token, events_after};
@@ -23,19 +23,8 @@ fn now() -> String {
     scimbox::stamp::timestamp(scimbox::clock::now())
 }
 
-/// Registers accounts `(id, parent)` straight in storage (no events: setting the scene).
 async fn register(app: &TestApp, list: &[(&str, Option<&str>)]) {
-    let list: Vec<(String, Option<String>)> =
-        list.iter().map(|(id, p)| ((*id).to_owned(), p.map(str::to_owned))).collect();
-    app.db
-        .write(move |c| {
-            for (id, parent) in &list {
-                accounts::add(c, id, &format!("Account {id}"), parent.as_deref(), &now())?;
-            }
-            Ok(())
-        })
-        .await
-        .expect("register");
+    crate::helpers::register_accounts(app, list).await;
 }
 
 /// Runs the real binary on the server's database, asserting success.

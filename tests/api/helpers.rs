@@ -210,3 +210,20 @@ pub fn run_scimbox(args: &[&str], stdin: &str) -> std::process::Output {
     child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
     child.wait_with_output().expect("wait")
 }
+
+/// Registers accounts `(id, parent)` in order, straight in storage, in one write (setting the
+/// scene: no CLI, no events).
+pub async fn register_accounts(app: &TestApp, list: &[(&str, Option<&str>)]) {
+    let list: Vec<(String, Option<String>)> =
+        list.iter().map(|(id, p)| ((*id).to_owned(), p.map(str::to_owned))).collect();
+    let now = scimbox::stamp::timestamp(scimbox::clock::now());
+    app.db
+        .write(move |c| {
+            for (id, parent) in &list {
+                scimbox::db::accounts::add(c, id, &format!("Account {id}"), parent.as_deref(), &now)?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("register accounts");
+}

@@ -7,7 +7,10 @@ pub mod feed;
 pub mod membership;
 pub mod paging;
 
+use std::path::PathBuf;
+
 use anyhow::Context;
+use scimbox::db::Db;
 use serde::Serialize;
 
 /// What a workload returns.
@@ -53,4 +56,17 @@ pub fn positive(s: &str) -> Result<usize, String> {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!("\"{s}\" is not a whole number of at least 1")),
     }
+}
+
+/// A fresh database in a temporary folder (under `dir` when given), opened and migrated; the
+/// folder goes when the returned handle drops.
+pub fn fresh_db(dir: Option<&PathBuf>) -> anyhow::Result<(tempfile::TempDir, PathBuf, Db)> {
+    let dir = match dir {
+        Some(d) => tempfile::tempdir_in(d),
+        None => tempfile::tempdir(),
+    }
+    .context("cannot create a temporary directory")?;
+    let path = dir.path().join("scimbox.db");
+    let db = Db::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok((dir, path, db))
 }

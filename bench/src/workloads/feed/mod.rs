@@ -88,13 +88,7 @@ type Key = (String, String);
 pub async fn run(args: &Args) -> anyhow::Result<FeedReport> {
     let (rate, seconds, unpaced) =
         if args.smoke { (200, 1.0, 0.3) } else { (args.rate, args.seconds, args.unpaced_seconds) };
-    let dir = match &args.dir {
-        Some(d) => tempfile::tempdir_in(d),
-        None => tempfile::tempdir(),
-    }
-    .context("cannot create a temporary directory")?;
-    let path = dir.path().join("scimbox.db");
-    let db = Db::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    let (_dir, path, db) = super::fresh_db(args.dir.as_ref())?;
     let app_token = issue_app_token(&db).await?;
     let server = Scimbox::start(db, &path).await?;
     let result = drive(&server, &app_token, rate, args.clients, seconds, (unpaced, args.unpaced_clients)).await;

@@ -118,13 +118,7 @@ pub async fn run(args: &Args) -> anyhow::Result<MembershipReport> {
 
 /// Seeds a fresh database, serves it, drives it and checks it, for one size.
 async fn run_size(size: usize, args: &Args) -> anyhow::Result<SizeReport> {
-    let dir = match &args.dir {
-        Some(d) => tempfile::tempdir_in(d),
-        None => tempfile::tempdir(),
-    }
-    .context("cannot create a temporary directory")?;
-    let path = dir.path().join("scimbox.db");
-    let db = Db::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    let (_dir, path, db) = super::fresh_db(args.dir.as_ref())?;
     let watch = MemoryWatch::start();
     let start = Instant::now();
     let group = seed::group_with_members(&db, size).await?;

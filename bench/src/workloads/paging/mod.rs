@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use reqwest::StatusCode;
-use scimbox::db::Db;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -60,13 +59,7 @@ pub enum Method {
 
 /// Runs the benchmark.
 pub async fn run(args: &Args) -> anyhow::Result<PagingReport> {
-    let dir = match &args.dir {
-        Some(d) => tempfile::tempdir_in(d),
-        None => tempfile::tempdir(),
-    }
-    .context("cannot create a temporary directory")?;
-    let path = dir.path().join("scimbox.db");
-    let db = Db::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    let (_dir, path, db) = super::fresh_db(args.dir.as_ref())?;
     eprintln!("paging: seeding {} users", args.users);
     let start = Instant::now();
     seed::users(&db, args.users).await?;
