@@ -2,8 +2,7 @@
 
 use clap::{ArgGroup, Args, Subcommand};
 
-use super::{DbArg, Failure, with_store};
-use crate::service::Error;
+use super::{DbArg, Failure, see_list, with_store};
 use crate::service::accounts::{self, TreeEntry};
 
 #[derive(Debug, Subcommand)]
@@ -82,11 +81,6 @@ pub(super) enum RoleCommand {
     },
 }
 
-/// Where to look when something named is not there.
-fn see(list: &'static str) -> impl Fn(&Error) -> Option<String> {
-    move |e| matches!(e, Error::NotFound(_)).then(|| format!(" (see `scimbox {list} list`)"))
-}
-
 pub(super) fn account(cmd: AccountCommand) -> Result<(), Failure> {
     match cmd {
         AccountCommand::Add(args) => account_add(args),
@@ -96,7 +90,7 @@ pub(super) fn account(cmd: AccountCommand) -> Result<(), Failure> {
         }
         AccountCommand::Remove { db, id } => {
             with_store(&db.db, async |db| {
-                accounts::remove(db, &id).await.map_err(|e| Failure::hinted(e, see("account")))
+                accounts::remove(db, &id).await.map_err(|e| Failure::hinted(e, see_list("account")))
             })?;
             eprintln!("removed account {id}");
             Ok(())
@@ -108,7 +102,7 @@ pub(super) fn account(cmd: AccountCommand) -> Result<(), Failure> {
 pub(super) fn account_add(args: AccountAddArgs) -> Result<(), Failure> {
     let AccountAddArgs { db, id, name, parent } = args;
     let added = with_store(&db.db, async |db| {
-        accounts::add(db, &id, &name, parent.as_deref()).await.map_err(|e| Failure::hinted(e, see("account")))
+        accounts::add(db, &id, &name, parent.as_deref()).await.map_err(|e| Failure::hinted(e, see_list("account")))
     })?;
     match added.parent_id {
         Some(p) => eprintln!("added account {id} ({}) under {p}", added.name),
@@ -120,7 +114,7 @@ pub(super) fn account_add(args: AccountAddArgs) -> Result<(), Failure> {
 pub(super) fn account_move(args: AccountMoveArgs) -> Result<(), Failure> {
     let AccountMoveArgs { db, id, parent, root: _ } = args;
     with_store(&db.db, async |db| {
-        accounts::move_to(db, &id, parent.as_deref()).await.map_err(|e| Failure::hinted(e, see("account")))
+        accounts::move_to(db, &id, parent.as_deref()).await.map_err(|e| Failure::hinted(e, see_list("account")))
     })?;
     match parent {
         Some(p) => eprintln!("moved account {id} under {p}"),
@@ -154,7 +148,7 @@ pub(super) fn role(cmd: RoleCommand) -> Result<(), Failure> {
         }
         RoleCommand::Remove { db, name } => {
             with_store(&db.db, async |db| {
-                accounts::remove_role(db, &name).await.map_err(|e| Failure::hinted(e, see("role")))
+                accounts::remove_role(db, &name).await.map_err(|e| Failure::hinted(e, see_list("role")))
             })?;
             eprintln!("removed role {}", name.trim());
         }

@@ -4,7 +4,7 @@ use std::io::BufRead;
 
 use clap::Subcommand;
 
-use super::{DbArg, Failure, with_store};
+use super::{DbArg, Failure, see_list, with_store};
 use crate::service::Error;
 use crate::service::admins::{self, Admin};
 
@@ -48,7 +48,7 @@ pub(super) fn run(cmd: AdminCommand) -> Result<(), Failure> {
         }
         AdminCommand::List { db } => print_admins(&with_store(&db.db, async |db| Ok(admins::list(db).await?))?),
         AdminCommand::Remove { db, name } => {
-            let see = |e: &Error| matches!(e, Error::NotFound(_)).then(|| " (see `scimbox admin list`)".to_owned());
+            let see = see_list("admin");
             with_store(&db.db, async |db| admins::remove(db, &name).await.map_err(|e| Failure::hinted(e, see)))?;
             eprintln!("removed \"{}\"", name.trim());
         }

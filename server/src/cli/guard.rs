@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use clap::Subcommand;
 
-use super::{DbArg, Failure, with_store};
-use crate::service::Error;
+use super::{DbArg, Failure, see_list, with_store};
 use crate::service::guard::{self, TokenGuard};
 
 #[derive(Debug, Subcommand)]
@@ -37,10 +36,6 @@ pub(super) enum GuardCommand {
     },
 }
 
-fn see_list(e: &Error) -> Option<String> {
-    matches!(e, Error::NotFound(_)).then(|| " (see `scimbox token list`)".into())
-}
-
 pub(super) fn run(cmd: GuardCommand) -> Result<(), Failure> {
     match cmd {
         GuardCommand::Status { db, window } => {
@@ -48,7 +43,7 @@ pub(super) fn run(cmd: GuardCommand) -> Result<(), Failure> {
         }
         GuardCommand::Release { db, name, duration } => {
             let until = with_store(&db.db, async |db| {
-                guard::release(db, &name, duration).await.map_err(|e| Failure::hinted(e, see_list))
+                guard::release(db, &name, duration).await.map_err(|e| Failure::hinted(e, see_list("token")))
             })?;
             eprintln!("released \"{name}\": its deactivations and deletions go through until {until}");
         }

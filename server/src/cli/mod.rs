@@ -343,6 +343,11 @@ impl Failure {
     }
 }
 
+/// The hint after a name that is not there, for [`Failure::hinted`]: `(see `scimbox LIST list`)`.
+pub(crate) fn see_list(list: &'static str) -> impl Fn(&service::Error) -> Option<String> {
+    move |e| matches!(e, service::Error::NotFound(_)).then(|| format!(" (see `scimbox {list} list`)"))
+}
+
 fn exit(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,8 +3,7 @@
 use crate::quirks::Quirk;
 use clap::Subcommand;
 
-use super::{DbArg, Failure, with_store};
-use crate::service::Error;
+use super::{DbArg, Failure, see_list, with_store};
 use crate::service::tokens::{self, Report, Token};
 
 #[derive(Debug, Subcommand)]
@@ -59,11 +58,6 @@ pub(super) enum TokenCommand {
     },
 }
 
-/// Where to look when a name is not there.
-fn see_list(e: &Error) -> Option<String> {
-    matches!(e, Error::NotFound(_)).then(|| " (see `scimbox token list`)".into())
-}
-
 pub(super) fn token(cmd: TokenCommand) -> Result<(), Failure> {
     match cmd {
         TokenCommand::Create { db, name, expires_in, scope } => {
@@ -78,7 +72,7 @@ pub(super) fn token(cmd: TokenCommand) -> Result<(), Failure> {
         TokenCommand::List { db } => print_tokens(&with_store(&db.db, async |db| Ok(tokens::list(db).await?))?),
         TokenCommand::Show { db, name } => {
             let shown = with_store(&db.db, async |db| {
-                tokens::report(db, &name).await.map_err(|e| Failure::hinted(e, see_list))
+                tokens::report(db, &name).await.map_err(|e| Failure::hinted(e, see_list("token")))
             });
             let (mine, report) = shown?;
             print_tokens(&mine);
@@ -86,7 +80,7 @@ pub(super) fn token(cmd: TokenCommand) -> Result<(), Failure> {
         }
         TokenCommand::Rotate { db, name, overlap } => {
             let rotated = with_store(&db.db, async |db| {
-                tokens::rotate(db, &name, Some(&overlap)).await.map_err(|e| Failure::hinted(e, see_list))
+                tokens::rotate(db, &name, Some(&overlap)).await.map_err(|e| Failure::hinted(e, see_list("token")))
             })?;
             println!("{}", rotated.secret);
             if rotated.dropped_older {
@@ -100,7 +94,9 @@ pub(super) fn token(cmd: TokenCommand) -> Result<(), Failure> {
             }
         }
         TokenCommand::Revoke { db, name } => {
-            with_store(&db.db, async |db| tokens::revoke(db, &name).await.map_err(|e| Failure::hinted(e, see_list)))?;
+            with_store(&db.db, async |db| {
+                tokens::revoke(db, &name).await.map_err(|e| Failure::hinted(e, see_list("token")))
+            })?;
             eprintln!("revoked \"{name}\"");
         }
     }

@@ -3,8 +3,7 @@
 
 use clap::Subcommand;
 
-use super::{DbArg, Failure, with_store};
-use crate::service::Error;
+use super::{DbArg, Failure, see_list, with_store};
 use crate::service::webhooks::{self, Status};
 
 #[derive(Debug, Subcommand)]
@@ -52,11 +51,6 @@ pub(super) enum WebhookCommand {
     },
 }
 
-/// Where to look when a name is not there.
-fn see_list(e: &Error) -> Option<String> {
-    matches!(e, Error::NotFound(_)).then(|| " (see `scimbox webhook list`)".into())
-}
-
 /// `SCIMBOX_WEBHOOK_RETRY_SCALE`: what the retry delays are multiplied by, for tests (1 when
 /// unset; more than 0, at most 1).
 pub(super) fn retry_scale_from_env() -> Result<f64, String> {
@@ -80,12 +74,14 @@ pub(super) fn run(cmd: WebhookCommand) -> Result<(), Failure> {
         }
         WebhookCommand::List { db } => print(&with_store(&db.db, async |db| Ok(webhooks::list(db).await?))?),
         WebhookCommand::Remove { db, name } => {
-            with_store(&db.db, async |db| webhooks::remove(db, &name).await.map_err(|e| Failure::hinted(e, see_list)))?;
+            with_store(&db.db, async |db| {
+                webhooks::remove(db, &name).await.map_err(|e| Failure::hinted(e, see_list("webhook")))
+            })?;
             eprintln!("removed webhook \"{}\"", name.trim());
         }
         WebhookCommand::Replay { db, name, from } => {
             with_store(&db.db, async |db| {
-                webhooks::replay(db, &name, from).await.map_err(|e| Failure::hinted(e, see_list))
+                webhooks::replay(db, &name, from).await.map_err(|e| Failure::hinted(e, see_list("webhook")))
             })?;
             eprintln!("webhook \"{}\" delivers again from event {from}", name.trim());
         }
