@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params, params_from_iter, types::Value as Sql};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value as Sql};
 use scimbox_validator::accounts::{Catalogue, Document};
 use serde_json::{Map, Value};
 
@@ -447,6 +447,26 @@ pub fn names_of(c: &Connection, ids: &[String]) -> Result<HashMap<String, (bool,
         }
     }
     Ok(out)
+}
+
+/// The events recorded after `cursor`, per type: how many, and the seq of the oldest (for a
+/// webhook endpoint's lag: [`crate::service::status::webhooks`] keeps the types it takes). One
+/// range of the primary key, read in the caller's snapshot.
+pub fn events_behind(c: &Connection, cursor: i64) -> Result<Vec<(String, u64, i64)>, StoreError> {
+    let mut stmt = c.prepare_cached("SELECT type, count(*), min(seq) FROM events WHERE seq > ?1 GROUP BY type")?;
+    let rows = stmt.query_map([cursor], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, n, oldest) = row?;
+        out.push((kind, u64::try_from(n).unwrap_or(0), oldest));
+    }
+    Ok(out)
+}
+
+/// When event `seq` was recorded, if it is still kept.
+pub fn event_time(c: &Connection, seq: i64) -> Result<Option<String>, StoreError> {
+    let mut stmt = c.prepare_cached("SELECT occurred_at FROM events WHERE seq = ?1")?;
+    Ok(stmt.query_row([seq], |r| r.get(0)).optional()?)
 }
 
 #[cfg(test)]
