@@ -1079,3 +1079,37 @@ async fn webhooks_page_shows_delivery_and_replays_after_a_confirmation() {
     let forged = b.get("/webhooks?replayed=everything&from=1").await;
     assert!(!forged.html.contains(r#"id="notice""#), "only a real endpoint is announced");
 }
+
+#[tokio::test]
+async fn overview_counts_each_connections_rate_limit_refusals() {
+    let app = TestApp::spawn_with(|mut c| {
+        (c.rate, c.burst) = (1, 2);
+        c
+    })
+    .await;
+    add_alice(&app).await;
+    let mut b = Browser::new(&app);
+    b.login("alice", PASSWORD).await;
+    let mut refused = 0;
+    for _ in 0..6 {
+        if app.get("/Users").await.status == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 2, "the limit refused {refused}");
+    let home = eventually(&b, "/", "class=\"n limited\" data-label=\"Rate-limited\"><strong").await;
+    let row = part(&home, "connections");
+    assert!(row.contains(">Rate-limited</abbr></th>"), "{row}");
+    assert!(
+        row.contains("data-label=\"Rate-limited\"><strong class=\"bad-text\" title=\"Refused 429 by --rate"),
+        "{row}"
+    );
+    let shown: u64 = row
+        .split("data-label=\"Rate-limited\"><strong")
+        .nth(1)
+        .and_then(|s| s.split('>').nth(1))
+        .and_then(|s| s.split('<').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert_eq!(shown, refused, "{row}");
+}
