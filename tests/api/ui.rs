@@ -1032,7 +1032,7 @@ async fn webhooks_page_shows_delivery_and_replays_after_a_confirmation() {
     assert!(billing.contains("data-label=\"Next attempt\" class=\"next\"><time"), "{billing}");
     let groups = webhook_row(&page.html, "groups-only");
     assert!(groups.contains(">ok</span>") && groups.contains("up to date"), "{groups}");
-    assert!(page.html.contains("1 endpoint is not delivering"), "{}", page.html);
+    assert!(page.html.contains("1 endpoint cannot deliver right now"), "{}", page.html);
     let cursor = |name: &'static str| {
         let db = app.db.clone();
         async move {
