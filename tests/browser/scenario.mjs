@@ -388,7 +388,11 @@ async function adminPages() {
   await page.setViewportSize({ width: 1280, height: 800 });
   await go("/journal?failures=1");
   const entry = await page.locator("main table tbody tr a[href^='/journal/']").first().getAttribute("href");
+  // A userName wider than a phone in the page's h1 font (the demo's are about this long).
+  const long = await scim("POST", "/Users", { schemas: [USER_URN], userName: "frances.elizabeth.allen@research.acme.example" });
+  if (long.status !== 201) throw new Error(`creating the long userName: ${long.status}`);
   return [
+    `/users/${encodeURIComponent(long.body.id)}`,
     "/", "/?refresh=30", "/users", "/users?account=ACME-EU&sort=-changed",
     `/users/${encodeURIComponent(users["ada.lovelace@acme.example"])}`, "/accounts", "/groups",
     `/groups/${encodeURIComponent(groupId)}`, "/tokens", "/journal", "/journal?failures=1", entry,
