@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use crate::clock;
 use crate::config::Config;
 use crate::db::journal as store;
-use crate::db::{Db, StoreError, changes, events};
+use crate::db::{Db, StoreError, changes, events, rollup};
 pub use explain::explain;
 
 /// How often pending entries are written.
@@ -50,6 +50,9 @@ pub const MAX_PENDING: usize = 20_000;
 const MAX_PENDING_BYTES: usize = 64 * 1024 * 1024;
 /// Rows written (or pruned) per write job, so the writer stays responsive.
 const BATCH: usize = 500;
+/// How long the hourly counts behind the overview's trends are kept (`db::rollup`): the 7-day
+/// trend reaches back at most 7 days; a day more spares the edge.
+pub const ROLLUP_KEEP: Duration = Duration::from_secs(8 * 86_400);
 /// Successful reads listed per second at most; the rest are counted (see the module docs).
 pub const READS_PER_SECOND: u32 = 50;
 
@@ -175,7 +178,12 @@ impl Recorder {
             // Shared with the write, not copied: a failed batch comes back from it for the retry.
             let batch: Arc<Vec<Entry>> = Arc::new(entries.drain(..entries.len().min(BATCH)).collect());
             let written = Arc::clone(&batch);
-            if let Err(e) = db.write(move |c| written.iter().try_for_each(|e| store::insert(c, e).map(drop))).await {
+            let hours = hours(&batch);
+            let write = move |c: &rusqlite::Connection| {
+                written.iter().try_for_each(|e| store::insert(c, e).map(drop))?;
+                rollup::add(c, &hours)
+            };
+            if let Err(e) = db.write(write).await {
                 let batch = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());
                 self.requeue(batch.into_iter().chain(entries));
                 return Err(e);
@@ -230,6 +238,34 @@ impl Queue {
             );
         }
     }
+}
+
+/// A batch's counts per connection and hour, for the overview's trends and rate-limit
+/// refusals (`db::rollup`), written with the batch.
+fn hours(batch: &[Entry]) -> Vec<rollup::Hour> {
+    let mut out: Vec<rollup::Hour> = Vec::new();
+    for e in batch {
+        let hour = rollup::hour_of(&e.at);
+        let i = match out.iter().position(|h| h.hour == hour && h.token == e.token_name) {
+            Some(i) => i,
+            None => {
+                out.push(rollup::Hour { token: e.token_name.clone(), hour, ..rollup::Hour::default() });
+                out.len() - 1
+            }
+        };
+        let h = &mut out[i];
+        h.requests += 1;
+        h.failures += u64::from(e.status >= 400);
+        h.limited += u64::from(rate_limited(e));
+    }
+    out
+}
+
+/// Whether an entry was refused by the rate limiter (`http::ratelimit`): a 429 that is not the
+/// deprovisioning guard holding a deactivation or deletion, the other 429 of the SCIM API (as
+/// `explain` tells them apart; V16's back-fill counts the same way).
+fn rate_limited(e: &Entry) -> bool {
+    e.status == 429 && !e.detail.as_deref().unwrap_or_default().contains("deprovisioning guard")
 }
 
 /// A successful read: GET, or a POST to `.search`, answered below 400.
@@ -310,6 +346,9 @@ pub async fn prune(db: &Db, config: &Config) -> Result<usize, StoreError> {
             }
         }
     }
+    // The hourly counts, by age only: the trends' week (and the hour being counted) and a day.
+    let before = crate::stamp::timestamp(clock::now() - ROLLUP_KEEP);
+    total += db.write(move |c| rollup::prune(c, &before)).await?;
     // The change feed's events, by age only (`--events-days`); the horizon moves with them.
     let before = crate::stamp::timestamp(clock::now() - config.events_max_age);
     loop {

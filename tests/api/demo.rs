@@ -166,3 +166,52 @@ async fn the_simulated_idps_fill_the_server() {
     assert_eq!(entra.0[0].key, "", "Entra sends no User-Agent: {entra:?}");
     assert!(entra.1.iter().any(|q| q.key == "no-user-agent"), "{entra:?}");
 }
+
+/// `scimbox demo` delivers webhooks as `serve` does: an endpoint added to its database with the
+/// CLI receives the simulated IdPs' events (found in the issue 16 walk-through: the demo ran no
+/// delivery, so its endpoints only fell behind).
+#[tokio::test]
+async fn the_demo_delivers_webhooks_added_to_its_database() {
+    use std::io::BufRead;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let (tx, mut got) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(body);
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, receiver).await.expect("receiver") });
+
+    let mut child = std::process::Command::new(crate::helpers::bin())
+        .args(["demo", "--listen", "127.0.0.1:0", "--quiet"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let dir = std::thread::spawn(move || {
+        std::io::BufReader::new(stdout).lines().map_while(Result::ok).find_map(|line| {
+            let rest = line.strip_prefix("The database lives in ")?;
+            Some(rest.split(" and is deleted").next()?.to_owned())
+        })
+    })
+    .join()
+    .expect("read the demo's output")
+    .expect("the demo names its database");
+    let db = format!("{dir}/scimbox.db");
+    let added = crate::helpers::run_scimbox(&["webhook", "add", "--db", &db, "--name", "r", "--url", &url], "");
+    let first = tokio::time::timeout(Duration::from_secs(20), got.recv()).await;
+    // SIGTERM, so the demo deletes its temporary directory; then reap it.
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let body = first.expect("an event within 20 s").expect("a body");
+    let event: Value = serde_json::from_str(&body).expect("JSON");
+    assert!(event["type"].as_str().is_some_and(|t| t.contains('.')), "{event}");
+}

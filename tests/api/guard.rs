@@ -220,7 +220,8 @@ async fn zero_turns_the_guard_off() {
 }
 
 /// The status page shows a banner while a token is held, with a Release button (a POST with
-/// the CSRF token) that lets the IdP's retry through; the held request's journal entry says why.
+/// the CSRF token, then a confirmation) that lets the IdP's retry through; the held request's
+/// journal entry says why.
 #[tokio::test]
 async fn the_overview_shows_the_hold_and_releases_it() {
     let app = TestApp::spawn_with(guarded(1)).await;
@@ -237,17 +238,26 @@ async fn the_overview_shows_the_hold_and_releases_it() {
     assert!(html.contains(r#"id="guard-test""#) && html.contains(&old[1]), "banner: {html}");
     let start = html.find(r#"name="csrf" value=""#).expect("csrf") + r#"name="csrf" value=""#.len();
     let csrf = html[start..].split('"').next().unwrap_or_default().to_owned();
-    let release = |csrf: &str| {
+    let release = |csrf: &str, confirm: &str| {
         browser
             .post(format!("{}/guard/test/release", app.origin))
             .header("Cookie", cookie.clone())
             .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form_encode(&[("csrf", csrf)]))
+            .body(form_encode(&[("csrf", csrf), ("confirm", confirm)]))
             .send()
     };
-    assert_eq!(release("forged").await.expect("post").status(), StatusCode::FORBIDDEN, "CSRF is checked");
+    assert_eq!(release("forged", "yes").await.expect("post").status(), StatusCode::FORBIDDEN, "CSRF is checked");
     assert_held(&app.patch(&format!("/Users/{}", old[1]), &deactivate()).await, "test");
-    assert_eq!(release(&csrf).await.expect("post").status(), StatusCode::SEE_OTHER);
+    // Issue 16: the button asks first (a page whose form needs a ticked box); asking releases nothing.
+    let asked = release(&csrf, "").await.expect("post");
+    assert_eq!(asked.status(), StatusCode::OK);
+    let page = asked.text().await.expect("html");
+    assert!(page.contains(r#"id="release-confirm""#) && page.contains(r#"name="confirm" value="yes" required"#));
+    assert!(page.contains(&format!(r#"<a href="/users/{}">"#, old[1])), "the held user: {page}");
+    assert_held(&app.patch(&format!("/Users/{}", old[1]), &deactivate()).await, "test");
+    assert_eq!(release(&csrf, "yes").await.expect("post").status(), StatusCode::SEE_OTHER);
+    let again = release(&csrf, "").await.expect("post");
+    assert_eq!(again.status(), StatusCode::NOT_FOUND, "nothing is held any more");
     assert_eq!(app.patch(&format!("/Users/{}", old[1]), &deactivate()).await.status, StatusCode::OK);
     let html = home(&browser).await.expect("overview").text().await.expect("html");
     assert!(!html.contains(r#"id="guard-test""#), "no banner once released");

@@ -608,6 +608,7 @@ async fn every_page_has_one_h1_a_favicon_and_the_navigation_before_log_out() {
         entry,
         "/check".to_owned(),
         "/users/no-such-user".to_owned(),
+        "/webhooks".to_owned(),
     ];
     let anon = Browser::new(&app);
     let mut pages = Vec::new();
@@ -995,4 +996,120 @@ async fn group_history_names_members_and_links_them() {
     assert!(history.contains(&format!(r#"<a href="/groups/{inner}">Inner &#60;team&#62;</a>"#)), "{history}");
     assert!(history.contains(&format!("<code>{gone}</code>")), "a deleted member keeps its id: {history}");
     assert!(!history.contains(&format!(">{ann}<")), "no bare id of a known member: {history}");
+}
+
+/// The `<tr>` of `/webhooks` whose endpoint is `name`.
+fn webhook_row<'a>(html: &'a str, name: &str) -> &'a str {
+    let start = html.find(&format!("<span class=\"hook-name\">{name}</span>")).unwrap_or_else(|| panic!("no {name}"));
+    let rest = &html[start..];
+    &rest[..rest.find("</tr>").unwrap_or(rest.len())]
+}
+
+#[tokio::test]
+async fn webhooks_page_shows_delivery_and_replays_after_a_confirmation() {
+    use scimbox::service::webhooks;
+    let (app, b) = logged_in().await;
+    let empty = b.get("/webhooks").await;
+    assert!(empty.assert_ok().contains(r#"id="webhooks-none""#), "{}", empty.html);
+    assert!(empty.html.contains(r#"<a href="/webhooks" aria-current="page">Webhooks</a>"#), "in the navigation");
+    app.create_user(&user("ann@example.com")).await;
+    webhooks::add(&app.db, "billing", "http://127.0.0.1:9/hook", Some("user.*")).await.expect("add");
+    webhooks::add(&app.db, "groups-only", "http://127.0.0.1:9/g", Some("group.*")).await.expect("add");
+    app.create_user(&user("ben@example.com")).await;
+    app.create_user(&user("cy@example.com")).await;
+    // The delivering worker is not running in this server: a failed attempt, as it records one.
+    let id = webhooks::endpoint_ids(&app.db).await.expect("ids")[0];
+    let hook = webhooks::endpoint(&app.db, id).await.expect("read").expect("billing");
+    webhooks::failed(&app.db, &hook, "connection refused (os error 111)", 1.0).await.expect("failed");
+
+    let page = b.get("/webhooks").await;
+    let billing = webhook_row(page.assert_ok(), "billing");
+    assert!(billing.contains(">retrying</span>") && billing.contains("1 failed attempt"), "{billing}");
+    assert!(billing.contains("<strong>2</strong> events behind, oldest <time"), "lag and its age: {billing}");
+    assert!(billing.contains("connection refused (os error 111)"), "last error: {billing}");
+    assert!(billing.contains("http://127.0.0.1:9/hook") && billing.contains("<code>user.*</code>"), "{billing}");
+    assert!(billing.contains("nothing delivered yet"), "{billing}");
+    assert!(billing.contains("data-label=\"Next attempt\" class=\"next\"><time"), "{billing}");
+    let groups = webhook_row(&page.html, "groups-only");
+    assert!(groups.contains(">ok</span>") && groups.contains("up to date"), "{groups}");
+    assert!(page.html.contains("1 endpoint cannot deliver right now"), "{}", page.html);
+    let cursor = |name: &'static str| {
+        let db = app.db.clone();
+        async move {
+            let all = webhooks::list(&db).await.expect("list");
+            all.into_iter().find(|s| s.name == name).map(|s| (s.cursor, s.attempts)).expect("listed")
+        }
+    };
+    let before = cursor("billing").await;
+    assert!(before.0 > 0 && before.1 == 1, "{before:?}");
+
+    // CSRF first, then the confirmation step: nothing is replayed until the box is ticked.
+    assert_eq!(b.post("/webhooks/billing/replay", &[("from", "1")]).await.status, StatusCode::FORBIDDEN);
+    let csrf = csrf_of(&page.html);
+    let asked = b.post("/webhooks/billing/replay", &[("csrf", &csrf), ("from", "1")]).await;
+    let confirm = part(asked.assert_ok(), "replay-confirm");
+    assert!(confirm.contains(r#"name="confirm" value="yes" required"#) && confirm.contains(r#"name="from" value="1""#));
+    assert!(asked.html.contains("every kept event from 1 on again"), "{}", asked.html);
+    let unticked = b.post("/webhooks/billing/replay", &[("csrf", &csrf), ("from", "1"), ("confirm", "")]).await;
+    assert!(unticked.assert_ok().contains(r#"id="replay-confirm""#));
+    assert_eq!(cursor("billing").await, before, "asking replayed nothing");
+
+    // Wrong input: a clear page each, nothing done.
+    let bad = b.post("/webhooks/billing/replay", &[("csrf", &csrf), ("from", "soon"), ("confirm", "yes")]).await;
+    assert!(bad.status == StatusCode::BAD_REQUEST && bad.html.contains("is not an event seq"), "{}", bad.html);
+    let beyond = b.post("/webhooks/billing/replay", &[("csrf", &csrf), ("from", "9999"), ("confirm", "yes")]).await;
+    assert!(
+        beyond.status == StatusCode::BAD_REQUEST && beyond.html.contains("beyond the newest event"),
+        "{}",
+        beyond.html
+    );
+    let unknown = b.post("/webhooks/nope/replay", &[("csrf", &csrf), ("from", "1")]).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let unknown = b.post("/webhooks/nope/replay", &[("csrf", &csrf), ("from", "1"), ("confirm", "yes")]).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(cursor("billing").await, before);
+
+    let done = b.post("/webhooks/billing/replay", &[("csrf", &csrf), ("from", "1"), ("confirm", "yes")]).await;
+    assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/webhooks?replayed=billing&from=1"));
+    assert_eq!(cursor("billing").await, (0, 0), "the same operation as `webhook replay --from 1`");
+    let after = b.get(done.location()).await;
+    assert!(after.assert_ok().contains(r#"id="notice""#) && after.html.contains("delivers again from event 1"));
+    let billing = webhook_row(&after.html, "billing");
+    assert!(billing.contains(">ok</span>") && billing.contains("<strong>3</strong> events behind"), "{billing}");
+    let forged = b.get("/webhooks?replayed=everything&from=1").await;
+    assert!(!forged.html.contains(r#"id="notice""#), "only a real endpoint is announced");
+}
+
+#[tokio::test]
+async fn overview_counts_each_connections_rate_limit_refusals() {
+    let app = TestApp::spawn_with(|mut c| {
+        (c.rate, c.burst) = (1, 2);
+        c
+    })
+    .await;
+    add_alice(&app).await;
+    let mut b = Browser::new(&app);
+    b.login("alice", PASSWORD).await;
+    let mut refused = 0;
+    for _ in 0..6 {
+        if app.get("/Users").await.status == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 2, "the limit refused {refused}");
+    let home = eventually(&b, "/", "class=\"n limited\" data-label=\"Rate-limited\"><strong").await;
+    let row = part(&home, "connections");
+    assert!(row.contains(">Rate-limited</abbr></th>"), "{row}");
+    assert!(
+        row.contains("data-label=\"Rate-limited\"><strong class=\"bad-text\" title=\"Refused 429 by --rate"),
+        "{row}"
+    );
+    let shown: u64 = row
+        .split("data-label=\"Rate-limited\"><strong")
+        .nth(1)
+        .and_then(|s| s.split('>').nth(1))
+        .and_then(|s| s.split('<').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert_eq!(shown, refused, "{row}");
 }

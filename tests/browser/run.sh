@@ -7,7 +7,8 @@
 #      DevTools protocol and downloads no browser of its own) and axe-core (npm, pinned, into
 #      target/tools/: the accessibility rules every page is checked against);
 #   2. builds scimbox, seeds a fresh database through the CLI (a token, an admin whose password
-#      goes in on stdin, the accounts ACME > ACME-EU, ACME-US and GLOBEX, roles) and starts
+#      goes in on stdin, the accounts ACME > ACME-EU, ACME-US and GLOBEX, roles, a webhook whose
+#      receiver is down) and starts
 #      `scimbox serve` on it, on a free loopback port;
 #   3. runs tests/browser/scenario.mjs (log in, users, a user, the journal, /check with the WASM
 #      checker, escaping), which prints `browser: N passed, M failed`.
@@ -88,6 +89,8 @@ cli account add ACME-EU --name "Acme Europe" --parent ACME
 cli account add ACME-US --name "Acme Americas" --parent ACME
 cli account add GLOBEX --name "Globex Corporation"
 for role in Admin Editor Viewer; do cli role add "$role"; done
+# A webhook whose receiver is never there (the discard port): /webhooks shows it retrying.
+cli webhook add --name billing --url http://127.0.0.1:9/hook --types 'user.*' >/dev/null
 
 NO_COLOR=1 RUST_LOG=info "$bin" serve --db "$db" --listen 127.0.0.1:0 >"$out/server.log" 2>&1 &
 server_pid=$!

@@ -388,11 +388,15 @@ async function adminPages() {
   await page.setViewportSize({ width: 1280, height: 800 });
   await go("/journal?failures=1");
   const entry = await page.locator("main table tbody tr a[href^='/journal/']").first().getAttribute("href");
+  // A userName wider than a phone in the page's h1 font (the demo's are about this long).
+  const long = await scim("POST", "/Users", { schemas: [USER_URN], userName: "frances.elizabeth.allen@research.acme.example" });
+  if (long.status !== 201) throw new Error(`creating the long userName: ${long.status}`);
   return [
+    `/users/${encodeURIComponent(long.body.id)}`,
     "/", "/?refresh=30", "/users", "/users?account=ACME-EU&sort=-changed",
     `/users/${encodeURIComponent(users["ada.lovelace@acme.example"])}`, "/accounts", "/groups",
     `/groups/${encodeURIComponent(groupId)}`, "/tokens", "/journal", "/journal?failures=1", entry,
-    `/check?from=${entry.split("/").pop()}`, "/check",
+    `/check?from=${entry.split("/").pop()}`, "/check", "/webhooks",
   ];
 }
 
@@ -480,6 +484,7 @@ const MUST_SHOW = {
   "/users": ["#users .badge", "#users th a"],
   "/tokens": ["#tokens .badge", "#tokens button", "#tokens th"],
   "/journal?failures=1": [".entries .status", ".entries .reason", ".entries .fix", ".entries .path"],
+  "/webhooks": ["#webhooks .badge", "#webhooks .lag", "#webhooks .error", "#webhooks button", "#webhooks input[name=from]"],
 };
 
 await check("every admin page at 1280 and 390 px: no sideways scroll, no console error, one h1, no axe violation", async () => {
@@ -622,6 +627,34 @@ await check("revoke needs a second, explicit step (no JavaScript involved)", asy
   expect(new URL(page.url()).search === "?revoked=doomed", `after confirming at ${page.url()}`);
   const row = await page.locator("#tokens tr", { hasText: "doomed" }).innerText();
   expect(row.includes("revoked"), `the token is not revoked: ${row}`);
+  await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+await check("webhooks: state, lag and last error; replay needs a second, explicit step", async () => {
+  await page.setViewportSize({ width: 390, height: 800 });
+  await go("/");
+  expect(await page.locator("nav[aria-label=Main] a[href='/webhooks']").count() === 1, "no Webhooks in the navigation");
+  await go("/webhooks");
+  const row = page.locator("#webhooks tbody tr", { hasText: "billing" });
+  // The receiver is never there: the first attempt fails within a second or two.
+  for (let i = 0; i < 30 && !(await row.innerText()).includes("retrying"); i++) {
+    await page.waitForTimeout(500);
+    await go("/webhooks");
+  }
+  const shown = await row.innerText();
+  expect(shown.includes("retrying") && /\d+ events? behind/.test(shown) && /refused|connect/i.test(shown), `the row: ${shown}`);
+  const from = await row.locator("input[name=from]").inputValue();
+  await Promise.all([page.waitForNavigation(), row.locator("button[aria-label='Replay billing']").click()]);
+  expect(new URL(page.url()).pathname === "/webhooks/billing/replay", `after Replay at ${page.url()}`);
+  expect((await text("#replay-warning")).includes(`every kept event from ${from} on again`), "no confirmation asked");
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), "the confirmation is wider than a phone");
+  await page.click("#replay-confirm button[type=submit]");
+  await page.waitForTimeout(200);
+  expect(new URL(page.url()).pathname === "/webhooks/billing/replay", "an unticked confirmation was sent");
+  await page.check("#confirm-replay");
+  await Promise.all([page.waitForNavigation(), page.click("#replay-confirm button[type=submit]")]);
+  expect(new URL(page.url()).search === `?replayed=billing&from=${from}`, `after confirming at ${page.url()}`);
+  expect((await text("#notice")).includes(`delivers again from event ${from}`), "the replay is not announced");
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 

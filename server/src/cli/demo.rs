@@ -103,6 +103,12 @@ async fn demo(args: DemoArgs, dir: &Path) -> Result<(), String> {
     let base = format!("http://{target}{}", config.base_path);
     let origin = format!("http://{target}");
 
+    // Webhook delivery, as `serve` runs it (`crate::run`): an endpoint added to the demo's
+    // database with `scimbox webhook add` gets its events.
+    let delivery = {
+        let (db, base) = (db.clone(), base.clone());
+        crate::supervise::spawn("webhooks", move || crate::webhooks::run(db.clone(), base.clone(), 1.0))
+    };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(crate::serve(AppState::new(db, config), listener, async move {
         let _ = stopped.await;
@@ -159,6 +165,7 @@ async fn demo(args: DemoArgs, dir: &Path) -> Result<(), String> {
         () = &mut shutdown => {}
     }
     eprintln!("stopping");
+    delivery.abort();
     let _ = stop.send(());
     match server.await {
         Ok(Ok(())) => Ok(()),

@@ -24,6 +24,7 @@ pub mod groups;
 pub mod guard;
 pub mod health;
 pub mod journal;
+pub mod rollup;
 pub mod rows;
 pub mod stats;
 pub mod text_need;

@@ -26,6 +26,7 @@ mod tree;
 mod trend;
 mod user;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -54,6 +55,8 @@ pub fn router() -> Router<AppState> {
         .route("/guard/{name}/release", post(guard::release))
         .route("/journal", get(journal::page))
         .route("/journal/{seq}", get(journal::entry))
+        .route("/webhooks", get(webhooks::page))
+        .route("/webhooks/{name}/replay", post(webhooks::replay))
         .route("/check", get(check::page).post(check::submit))
         .merge(statics::router())
 }
@@ -69,12 +72,13 @@ pub struct NavItem {
 }
 
 /// The navigation bar's links: `(href, label)`.
-const NAV: [(&str, &str); 7] = [
+const NAV: [(&str, &str); 8] = [
     ("/", "Overview"),
     ("/users", "Users"),
     ("/accounts", "Accounts"),
     ("/groups", "Groups"),
     ("/tokens", "Tokens"),
+    ("/webhooks", "Webhooks"),
     ("/journal", "Journal"),
     ("/check", "Check"),
 ];

@@ -1,5 +1,5 @@
 //! `/`: the overview: users active and inactive, each IdP connection's requests and failures in
-//! the last 24 hours and its last contact, its trends (per hour over 24 hours, per day over 7
+//! the last 24 hours (and the rate limiter's refusals, from the hourly counts) and its last contact, its trends (per hour over 24 hours, per day over 7
 //! days, drawn as SVG by [`super::trend`]), and the tokens that expire within 14 days.
 //! `/?refresh=30` reloads the page every 30 seconds (`<meta http-equiv="refresh">`, no
 //! JavaScript), an admin's choice the page shows and can turn off.
@@ -32,6 +32,8 @@ pub struct ConnectionRow {
     pub requests: u64,
     /// Of which failed.
     pub failures: u64,
+    /// Of which the rate limiter refused (429, `--rate`), over the hourly trend's 24 hours.
+    pub limited: u64,
     /// Last request, if any.
     pub last_contact: Option<Stamp>,
 }
@@ -127,6 +129,7 @@ pub async fn page(
             .connections
             .into_iter()
             .map(|c| ConnectionRow {
+                limited: t.hourly.iter().find(|s| s.connection.as_ref() == Some(&c.name)).map_or(0, |s| s.limited()),
                 last_contact: Stamp::opt(c.last_contact.as_deref(), at),
                 name: c.name,
                 client: c.client,

@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn bars_scale_to_the_busiest_period_and_stack_failures() {
-        let p = |start: &str, requests, failures| Period { start: start.into(), requests, failures };
+        let p = |start: &str, requests, failures| Period { start: start.into(), requests, failures, limited: 0 };
         let s = Series {
             connection: Some("okta".into()),
             periods: vec![p("2026-12-07T10:00:00.000Z", 4, 1), p("2026-12-07T11:00:00.000Z", 0, 0)],

@@ -17,6 +17,7 @@ pub mod setup;
 pub mod trends;
 pub mod user;
 pub mod users;
+pub mod webhooks;
 
 use scimbox_validator::accounts::Catalogue;
 

@@ -2,14 +2,15 @@
 //! last 24 hours and its last contact, the tokens that expire soon, and what stops the store or
 //! the journal from keeping up (issue 11's store faults and shed-journal notices).
 
-use time::{Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime, Time};
 
 use crate::clock;
 use crate::db::Db;
-use crate::db::journal::{self as store, ConnectionStats};
+use crate::db::journal::ConnectionStats;
+use crate::db::rollup;
 use crate::db::tokens::{self, TokenInfo};
 pub use crate::db::ui::UserCounts;
-use crate::db::ui::user_counts;
+use crate::db::ui::{connection_stats, user_counts};
 use crate::journal::Recorder;
 use crate::service::Result;
 use crate::service::tokens::TokenStatus;
@@ -63,9 +64,24 @@ pub struct Overview {
 /// tokens' own status rule).
 pub async fn overview(db: &Db, journal: &Recorder) -> Result<Overview> {
     let at = clock::now();
-    let since = timestamp(at - Duration::days(1));
-    let (users, stats, all) =
-        db.read(move |c| Ok((user_counts(c)?, store::stats_24h(c, &since)?, tokens::list(c)?))).await?;
+    let day_ago = at - Duration::days(1);
+    let since = timestamp(day_ago);
+    // The first hour boundary after `since`: whole hours from there on are counted per hour.
+    let whole = timestamp(
+        day_ago.replace_time(Time::from_hms(day_ago.hour(), 0, 0).unwrap_or(Time::MIDNIGHT)) + Duration::HOUR,
+    );
+    let (users, stats, all) = db
+        .read(move |c| {
+            // The live tokens' names (whatever their status: `connections` keeps the live ones)
+            // and every other connection seen in the last 24 hours.
+            let all = tokens::list(c)?;
+            let mut names: Vec<String> = all.iter().map(|t| t.name.clone()).collect();
+            names.extend(rollup::tokens_since(c, &rollup::hour_of(&since))?);
+            names.sort();
+            names.dedup();
+            Ok((user_counts(c)?, connection_stats(c, &names, &since, &whole)?, all))
+        })
+        .await?;
     let stamp = timestamp(at);
     let live: Vec<TokenInfo> = all.into_iter().filter(|t| TokenStatus::of(t, &stamp) == TokenStatus::Active).collect();
     Ok(Overview {

@@ -1,15 +1,17 @@
 //! The overview's trends: each connection's requests and failures per hour over the last 24
-//! hours and per day over the last 7 days, counted in SQL from the journal, one index range per
-//! period ([`crate::db::ui::journal_count`]), every period present (a quiet hour is a zero, not
-//! a gap), so that the page only draws. Periods are UTC hours and days; the page shows their starts in
-//! the browser's time zone. The journal is pruned by age and count, so a long-running busy
-//! server's 7 days may start later than 7 days ago: the view says from when it has entries.
+//! hours and per day over the last 7 days, and the rate limiter's refusals, every period present
+//! (a quiet hour is a zero, not a gap), so that the page only draws. They are read from the
+//! journal's hourly counts (`db::rollup`, which the journal's writer keeps with each batch), not
+//! from the journal's rows: a week of a busy server is a few hundred rows there. Periods are UTC
+//! hours and days; the page shows their starts in the browser's time zone. The counts are kept
+//! for 8 days whatever the journal's own limits, so a busy server whose journal keeps fewer
+//! entries than a week's still shows its week.
 
 use time::{Duration, OffsetDateTime, Time};
 
 use crate::clock;
 use crate::db::Db;
-use crate::db::ui::{journal_count, trend_connections};
+use crate::db::rollup::{self, Hour};
 use crate::service::Result;
 use crate::stamp::timestamp;
 
@@ -19,7 +21,7 @@ pub const HOURS: usize = 24;
 pub const DAYS: usize = 7;
 
 /// One period of a series.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Period {
     /// When it starts (as stored: RFC 3339 UTC).
     pub start: String,
@@ -27,6 +29,8 @@ pub struct Period {
     pub requests: u64,
     /// Of which failed.
     pub failures: u64,
+    /// Of which the rate limiter refused (429).
+    pub limited: u64,
 }
 
 /// A connection's periods, oldest first.
@@ -42,6 +46,11 @@ impl Series {
     /// Requests and failures over the whole span.
     pub fn totals(&self) -> (u64, u64) {
         self.periods.iter().fold((0, 0), |(r, f), p| (r + p.requests, f + p.failures))
+    }
+
+    /// Requests the rate limiter refused over the whole span.
+    pub fn limited(&self) -> u64 {
+        self.periods.iter().map(|p| p.limited).sum()
     }
 }
 
@@ -61,41 +70,46 @@ pub async fn trends(db: &Db) -> Result<Trends> {
     trends_at(db, clock::now()).await
 }
 
-/// The trends as of `at`.
+/// The trends as of `at`, from the hourly counts (`db::rollup`): every connection's hours of
+/// the 7-day span in one range read, summed into hours and days here. Counting the journal
+/// itself, a range of its token index per connection and period, took about 80 ms for a
+/// 100,000-entry week (see the ignored test `trends_at_a_busy_week` for the comparison).
 pub async fn trends_at(db: &Db, at: OffsetDateTime) -> Result<Trends> {
     let hour = at.replace_time(Time::from_hms(at.hour(), 0, 0).unwrap_or(Time::MIDNIGHT));
     let day = at.replace_time(Time::MIDNIGHT);
     let hours = starts(hour, Duration::HOUR, HOURS);
     let days = starts(day, Duration::DAY, DAYS);
-    // A period ends where the next starts; the last (the current hour or day) at its own end.
-    let hour_end = timestamp(hour + Duration::HOUR);
-    let day_end = timestamp(day + Duration::DAY);
-    let (hourly, daily) = db
-        .read(move |c| {
-            let count = |token: Option<&str>, starts: &[String], end: &str| {
-                let ends = starts.iter().skip(1).map(String::as_str).chain([end]);
-                starts
-                    .iter()
-                    .zip(ends)
-                    .map(|(from, until)| {
-                        let (requests, failures) = journal_count(c, token, from, until)?;
-                        Ok(Period { start: from.clone(), requests, failures })
-                    })
-                    .collect::<Result<Vec<_>, crate::db::StoreError>>()
-            };
-            let mut hourly = Vec::new();
-            let mut daily = Vec::new();
-            for connection in trend_connections(c, &days[0])? {
-                let token = connection.as_deref();
-                let (h, d) = (count(token, &hours, &hour_end)?, count(token, &days, &day_end)?);
-                hourly.push(Series { connection: connection.clone(), periods: h });
-                daily.push(Series { connection, periods: d });
+    let (from, until) = (days[0].clone(), timestamp(hour + Duration::HOUR));
+    let rows = db.read(move |c| rollup::since(c, &from)).await?;
+    let mut hourly = Vec::new();
+    let mut daily = Vec::new();
+    // The rows come by connection, then hour: one run per connection.
+    let mut rest = rows.as_slice();
+    while let Some(first) = rest.first() {
+        let run = rest.iter().take_while(|h| h.token == first.token).count();
+        let (mine, next) = rest.split_at(run);
+        rest = next;
+        // An hour after the current one (a clock set back) is not in any period.
+        let mine: Vec<&Hour> = mine.iter().filter(|h| h.hour < until).collect();
+        if mine.iter().all(|h| h.requests == 0) {
+            continue;
+        }
+        // Hours are whole: one falls in the period whose start it is, or a day's when it has
+        // that day's date.
+        let sum = |inside: &dyn Fn(&str) -> bool, start: &String| {
+            let mut p = Period { start: start.clone(), ..Period::default() };
+            for h in mine.iter().filter(|h| inside(&h.hour)) {
+                (p.requests, p.failures, p.limited) =
+                    (p.requests + h.requests, p.failures + h.failures, p.limited + h.limited);
             }
-            Ok((hourly, daily))
-        })
-        .await?;
+            p
+        };
+        let h = hours.iter().map(|s| sum(&|hour| hour == s.as_str(), s)).collect();
+        let d = days.iter().map(|s| sum(&|hour| hour.get(..10) == s.get(..10), s)).collect();
+        hourly.push(Series { connection: first.token.clone(), periods: h });
+        daily.push(Series { connection: first.token.clone(), periods: d });
+    }
     let order = |s: &Series| (s.connection.is_none(), s.connection.clone());
-    let (mut hourly, mut daily) = (hourly, daily);
     hourly.sort_by_key(order);
     daily.sort_by_key(order);
     Ok(Trends { at, hourly, daily })
@@ -111,7 +125,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::db::journal::{Entry, insert};
+    use crate::db::journal::Entry;
 
     #[tokio::test]
     async fn periods_are_counted_per_connection_with_quiet_ones_as_zeros() {
@@ -135,9 +149,10 @@ mod tests {
             e("2026-12-07T12:00:00.000Z", None, 401),
             e("2026-11-30T23:59:59.999Z", Some("okta"), 200), // before both
         ];
-        db.write(move |c| entries.iter().try_for_each(|x| insert(c, x).map(drop)))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        // As the server writes them: the journal's writer keeps the hourly counts.
+        let recorder = crate::journal::Recorder::default();
+        entries.into_iter().for_each(|x| recorder.record(x, None));
+        recorder.flush(&db).await.unwrap_or_else(|e| panic!("{e}"));
 
         let t = trends_at(&db, at).await.unwrap_or_else(|e| panic!("{e}"));
         let names = |s: &[Series]| s.iter().map(|x| x.connection.clone()).collect::<Vec<_>>();
@@ -156,5 +171,97 @@ mod tests {
         assert_eq!(days[0], ("2026-12-01", 0));
         assert_eq!(&days[5..], [("2026-12-06", 1), ("2026-12-07", 3)]);
         assert_eq!(t.daily[0].totals(), (1, 1));
+    }
+
+    /// The trend query's cost at the size issue 16 names: 100,000 journal entries over a week
+    /// from four connections, written as the server writes them ([`crate::journal::Recorder`]).
+    /// Run with `cargo test -p scimbox --lib trends_at_a_busy_week -- --ignored --nocapture`;
+    /// it prints the median of nine reads of both spans.
+    #[tokio::test]
+    #[ignore = "a measurement: builds a 100,000-entry journal"]
+    async fn trends_at_a_busy_week() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let db = Db::open(&dir.path().join("t.db")).unwrap_or_else(|e| panic!("{e}"));
+        let at = clock::now();
+        let recorder = crate::journal::Recorder::default();
+        let week = 7 * 86_400_000i64;
+        for i in 0..100_000i64 {
+            let when = at - Duration::milliseconds(week * i / 100_000);
+            recorder.record(
+                Entry {
+                    at: timestamp(when),
+                    token_name: Some(["okta", "entra", "onelogin", "jumpcloud"][(i % 4) as usize].into()),
+                    method: "PATCH".into(),
+                    path: "/scim/v2/Users/x".into(),
+                    status: if i % 10 == 0 { 400 } else { 200 },
+                    ..Entry::default()
+                },
+                None,
+            );
+            if i % 10_000 == 9_999 {
+                recorder.flush(&db).await.unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+        // Before V16 the trends counted the journal itself: one range of its token index per
+        // connection and period. Both ways, interleaved, nine times; the same numbers.
+        let by_journal = |at: OffsetDateTime| {
+            let hour = at.replace_time(Time::from_hms(at.hour(), 0, 0).unwrap_or(Time::MIDNIGHT));
+            let day = at.replace_time(Time::MIDNIGHT);
+            let (hours, days) = (starts(hour, Duration::HOUR, HOURS), starts(day, Duration::DAY, DAYS));
+            let ends = [timestamp(hour + Duration::HOUR), timestamp(day + Duration::DAY)];
+            db.read(move |c| {
+                let mut out = Vec::new();
+                for token in crate::db::ui::trend_connections(c, &days[0])? {
+                    for (starts, end) in [(&hours, &ends[0]), (&days, &ends[1])] {
+                        let ends = starts.iter().skip(1).chain([end]);
+                        for (from, until) in starts.iter().zip(ends) {
+                            out.push(crate::db::ui::journal_count(c, token.as_deref(), from, until)?);
+                        }
+                    }
+                }
+                Ok(out)
+            })
+        };
+        let (mut old, mut new) = (Vec::new(), Vec::new());
+        for _ in 0..9 {
+            let start = std::time::Instant::now();
+            let counted = by_journal(at).await.unwrap_or_else(|e| panic!("{e}"));
+            old.push(start.elapsed());
+            let start = std::time::Instant::now();
+            let t = trends_at(&db, at).await.unwrap_or_else(|e| panic!("{e}"));
+            new.push(start.elapsed());
+            let rolled: Vec<(u64, u64)> = t
+                .hourly
+                .iter()
+                .zip(&t.daily)
+                .flat_map(|(h, d)| h.periods.iter().chain(&d.periods).map(|p| (p.requests, p.failures)))
+                .collect();
+            assert_eq!(rolled, counted, "the hourly counts agree with the journal");
+            let total: u64 = t.daily.iter().map(|s| s.totals().0).sum();
+            assert!(total > 90_000, "{total}");
+        }
+        let mut overview = Vec::new();
+        for _ in 0..9 {
+            let start = std::time::Instant::now();
+            let o = super::super::overview::overview(&db, &recorder).await.unwrap_or_else(|e| panic!("{e}"));
+            overview.push(start.elapsed());
+            assert_eq!(o.connections.len(), 4);
+            // The same numbers as the query the overview used before (the whole journal grouped).
+            let since = timestamp(o.at - Duration::days(1));
+            let before = db.read(move |c| crate::db::journal::stats_24h(c, &since)).await.unwrap_or_default();
+            let brief = |name: &str, r: u64, f: u64| (name.to_owned(), r, f);
+            let was: Vec<_> = before.iter().map(|s| brief(&s.token_name, s.requests_24h, s.failures_24h)).collect();
+            let now: Vec<_> = o.connections.iter().map(|s| brief(&s.name, s.requests, s.failures)).collect();
+            assert_eq!(now, was);
+        }
+        overview.sort();
+        println!("the overview's other reads (users, connections, tokens): median {:?}", overview[4]);
+        old.sort();
+        new.sort();
+        println!(
+            "trends of a 100,000-entry week, median of 9 (min..max): counting the journal {:?} ({:?}..{:?}), \
+             the hourly counts {:?} ({:?}..{:?})",
+            old[4], old[0], old[8], new[4], new[0], new[8]
+        );
     }
 }
