@@ -18,7 +18,10 @@ const PKG_FILES: [(&str, &str); 3] = [
 fn main() {
     println!("cargo:rerun-if-changed=../migrations");
     println!("cargo:rerun-if-changed=../web/pkg");
-    let pkg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/pkg");
+    // Read when the script runs, not when it was compiled: a build script compiled in another
+    // checkout (a moved target directory) must still look in this one.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| ".".into());
+    let pkg = Path::new(&manifest_dir).join("../web/pkg");
     for (file, var) in PKG_FILES {
         let path = pkg.join(file);
         match std::fs::read(&path) {
