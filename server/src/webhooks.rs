@@ -9,8 +9,8 @@
 //! process, replays and removals made by the CLI are seen within that).
 //!
 //! The client is hyper's HTTP/1.1, one kept-alive connection per endpoint (a new one when the
-//! receiver closed it or an attempt failed), plain http only (no TLS client is built in; see
-//! [`crate::service::webhooks::check_url`]).
+//! receiver closed it or an attempt failed), over TCP for `http://` URLs and over TLS for
+//! `https://` ones ([`Tls`]: certificate and name checked, TLS 1.2 or 1.3).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -24,6 +24,9 @@ use tokio::task::JoinHandle;
 use crate::clock;
 use crate::db::Db;
 use crate::service::webhooks::{self as hooks, ATTEMPT_TIMEOUT};
+
+mod tls;
+pub use tls::Tls;
 
 /// How often the endpoints and each endpoint's state are looked at again: added and removed
 /// endpoints, replays and events from another process are seen within this.
@@ -43,8 +46,9 @@ impl Drop for Owned {
 }
 
 /// Delivers to every endpoint until cancelled. `base` is the SCIM base URL the events'
-/// `resource.location` is built under; `scale` multiplies the retry delays (1 but in tests).
-pub async fn run(db: Db, base: String, scale: f64) {
+/// `resource.location` is built under; `scale` multiplies the retry delays (1 but in tests);
+/// `tls` is the client for `https://` endpoints.
+pub async fn run(db: Db, base: String, scale: f64, tls: Tls) {
     let mut tasks: HashMap<i64, Owned> = HashMap::new();
     loop {
         match hooks::endpoint_ids(&db).await {
@@ -53,8 +57,8 @@ pub async fn run(db: Db, base: String, scale: f64) {
                 tasks.retain(|id, t| ids.contains(id) && !t.0.is_finished());
                 for id in ids {
                     tasks.entry(id).or_insert_with(|| {
-                        let (db, base) = (db.clone(), base.clone());
-                        Owned(tokio::spawn(deliver(db, id, base, scale)))
+                        let (db, base, tls) = (db.clone(), base.clone(), tls.clone());
+                        Owned(tokio::spawn(deliver(db, id, base, scale, tls)))
                     });
                 }
             }
@@ -71,7 +75,7 @@ pub async fn run(db: Db, base: String, scale: f64) {
 /// recorded, so the endpoint's writes commit in order. Until it has committed, the task goes by
 /// what it knows (`ahead`): the stored cursor may lag by that one event, which a crash at that
 /// moment sends again, as at least once allows.
-async fn deliver(db: Db, id: i64, base: String, scale: f64) {
+async fn deliver(db: Db, id: i64, base: String, scale: f64, tls: Tls) {
     let mut woken = db.events_committed();
     // The last success (generation, seq) whose record may not have committed yet, and that record.
     let mut ahead: Option<(i64, i64)> = None;
@@ -117,7 +121,7 @@ async fn deliver(db: Db, id: i64, base: String, scale: f64) {
                 continue;
             }
         };
-        let attempt = post(&mut kept, &hook.url, &hook.secret, &event.id, &body);
+        let attempt = post(&mut kept, &tls, &hook.url, &hook.secret, &event.id, &body);
         let sent = match tokio::time::timeout(ATTEMPT_TIMEOUT, attempt).await {
             Ok(outcome) => outcome,
             Err(_) => Err(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())),
@@ -169,11 +173,13 @@ struct Kept {
 }
 
 /// POSTs `body` (event `id`) to `url`, signed with `secret`, on the kept-alive connection when
-/// there is one that still works, else on a new one (kept for the next event); `Ok` on a 2xx.
-async fn post(kept: &mut Option<Kept>, url: &str, secret: &str, id: &str, body: &str) -> Result<(), String> {
+/// there is one that still works, else on a new one (kept for the next event; over `tls` for
+/// an `https://` URL); `Ok` on a 2xx.
+async fn post(kept: &mut Option<Kept>, tls: &Tls, url: &str, secret: &str, id: &str, body: &str) -> Result<(), String> {
     let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
     let host = uri.host().ok_or("the URL has no host")?.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let port = uri.port_u16().unwrap_or(80);
+    let https = uri.scheme_str() == Some("https");
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
     let authority = uri.authority().map_or_else(|| host.clone(), |a| a.as_str().to_owned());
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let timestamp = clock::now().unix_timestamp();
@@ -209,10 +215,14 @@ async fn post(kept: &mut Option<Kept>, url: &str, secret: &str, id: &str, body: 
         .await
         .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
     let _ = stream.set_nodelay(true);
-    let (mut send, driver) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
-    let driver = Owned(tokio::spawn(async move {
-        let _ = driver.await;
-    }));
+    let (mut send, driver) = if https {
+        let stream = tls.connect(&host, stream).await?;
+        let (send, conn) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        (send, Owned(tokio::spawn(async move { drop(conn.await) })))
+    } else {
+        let (send, conn) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        (send, Owned(tokio::spawn(async move { drop(conn.await) })))
+    };
     let resp = send.send_request(request()?).await.map_err(|e| format!("sending: {e}"))?;
     let outcome = answer(resp).await;
     *kept = Some(Kept { url: url.to_owned(), send, _driver: driver });

@@ -23,12 +23,12 @@ use crate::helpers::user;
 
 /// One POST the receiver got.
 #[derive(Debug, Clone)]
-struct Got {
+pub(crate) struct Got {
     id: String,
     timestamp: String,
-    signature: String,
+    pub(crate) signature: String,
     body: String,
-    event: Value,
+    pub(crate) event: Value,
 }
 
 impl Got {
@@ -40,16 +40,18 @@ impl Got {
 /// A webhook receiver: records every POST; answers 503 while `down` is above zero (counting
 /// down one per request when `countdown`), else 204 after `delay`.
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     got: Arc<Mutex<Vec<Got>>>,
     refused: Arc<AtomicUsize>,
     down: Arc<AtomicUsize>,
     delay_ms: Arc<AtomicUsize>,
     addr: Option<SocketAddr>,
+    /// Whether it is served over TLS ([`Receiver::start_tls`]).
+    tls: bool,
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         let mut r = Receiver::default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
         r.addr = Some(listener.local_addr().expect("addr"));
@@ -65,8 +67,39 @@ impl Receiver {
         r
     }
 
-    fn url(&self) -> String {
-        format!("http://{}/hook", self.addr.expect("started"))
+    /// [`Receiver::start`] behind TLS with `config` (its certificate and key): an https receiver.
+    pub(crate) async fn start_tls(config: Arc<rustls::ServerConfig>) -> Receiver {
+        let mut r = Receiver { tls: true, ..Receiver::default() };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+        r.addr = Some(listener.local_addr().expect("addr"));
+        let state = r.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let state = state.clone();
+                async move { state.take(&headers, &body).await }
+            }),
+        );
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let (acceptor, app) = (acceptor.clone(), app.clone());
+                tokio::spawn(async move {
+                    // A client that refuses the certificate ends the handshake: nothing to serve.
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    let io = hyper_util::rt::TokioIo::new(tls);
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                });
+            }
+        });
+        r
+    }
+
+    pub(crate) fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}/hook", self.addr.expect("started"))
     }
 
     async fn take(&self, headers: &HeaderMap, body: &Bytes) -> StatusCode {
@@ -93,12 +126,12 @@ impl Receiver {
         StatusCode::NO_CONTENT
     }
 
-    fn got(&self) -> Vec<Got> {
+    pub(crate) fn got(&self) -> Vec<Got> {
         self.got.lock().expect("lock").clone()
     }
 
     /// Waits (up to `within`) until the received events include `n` distinct ones.
-    async fn wait_for(&self, n: usize, within: Duration) -> Vec<Got> {
+    pub(crate) async fn wait_for(&self, n: usize, within: Duration) -> Vec<Got> {
         let until = Instant::now() + within;
         loop {
             let got = self.got();
@@ -113,7 +146,7 @@ impl Receiver {
 
 /// The Standard Webhooks signature, computed here from the specification: base64 of
 /// HMAC-SHA256 over `{id}.{timestamp}.{body}`, keyed with the base64-decoded part after `whsec_`.
-fn expected_signature(secret: &str, g: &Got) -> String {
+pub(crate) fn expected_signature(secret: &str, g: &Got) -> String {
     let key = base64::engine::general_purpose::STANDARD
         .decode(secret.strip_prefix("whsec_").expect("whsec_ prefix"))
         .expect("base64 secret");
@@ -126,7 +159,7 @@ fn expected_signature(secret: &str, g: &Got) -> String {
 /// every event before it (of its types) did; duplicates (a resend) are allowed. Returns the
 /// distinct events in order.
 #[track_caller]
-fn assert_in_order(got: &[Got]) -> Vec<Got> {
+pub(crate) fn assert_in_order(got: &[Got]) -> Vec<Got> {
     let mut firsts: Vec<Got> = Vec::new();
     let mut seen = HashSet::new();
     for g in got {
@@ -155,7 +188,7 @@ fn seqs(got: &[Got]) -> Vec<i64> {
 }
 
 /// `scimbox webhook add`; asserts success and returns the secret (stdout's only line).
-fn add(db: &Path, name: &str, url: &str, types: Option<&str>) -> String {
+pub(crate) fn add(db: &Path, name: &str, url: &str, types: Option<&str>) -> String {
     let mut args = vec!["webhook", "add", "--db", db.to_str().unwrap(), "--name", name, "--url", url];
     if let Some(t) = types {
         args.extend(["--types", t]);
@@ -173,7 +206,7 @@ fn add(db: &Path, name: &str, url: &str, types: Option<&str>) -> String {
     secret
 }
 
-fn run_ok(args: &[&str]) -> String {
+pub(crate) fn run_ok(args: &[&str]) -> String {
     let out = cli(args);
     assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
@@ -188,7 +221,7 @@ async fn setup(env: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf, String, Ser
     (dir, db, token, server)
 }
 
-async fn create_users(server: &Server, token: &str, prefix: &str, n: usize) -> Vec<String> {
+pub(crate) async fn create_users(server: &Server, token: &str, prefix: &str, n: usize) -> Vec<String> {
     let client = reqwest::Client::new();
     let mut ids = Vec::new();
     for i in 0..n {
@@ -209,7 +242,7 @@ async fn create_users(server: &Server, token: &str, prefix: &str, n: usize) -> V
 
 /// Runs the `standardwebhooks` package's verifier on each delivery, if the venv has it; whether
 /// it ran.
-fn python_verifies(secret: &str, got: &[Got]) -> bool {
+pub(crate) fn python_verifies(secret: &str, got: &[Got]) -> bool {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/conformance-venv/bin/python");
     let has = python.exists()
         && std::process::Command::new(&python)
@@ -461,8 +494,8 @@ async fn replay_resends_from_seq() {
     assert_eq!(replayed, originals, "the same events, same webhook-ids, in order");
 }
 
-/// The CLI refuses what cannot work, clearly: https (no TLS client yet), other schemes, a taken
-/// name, an unknown type, an unknown webhook.
+/// The CLI refuses what cannot work, clearly: schemes other than https and http, a taken name,
+/// an unknown type, an unknown webhook.
 #[test]
 fn cli_refusals() {
     let dir = tempfile::tempdir().unwrap();
@@ -474,10 +507,8 @@ fn cli_refusals() {
         assert!(out.stdout.is_empty(), "nothing on stdout");
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    let e = err(&["webhook", "add", "--db", db, "--name", "a", "--url", "https://example.com/hook"]);
-    assert!(e.contains("https is not supported yet"), "{e}");
     let e = err(&["webhook", "add", "--db", db, "--name", "a", "--url", "ftp://example.com/hook"]);
-    assert!(e.contains("http://"), "{e}");
+    assert!(e.contains("https://") && e.contains("http://"), "{e}");
     let e =
         err(&["webhook", "add", "--db", db, "--name", "a", "--url", "http://127.0.0.1:1/h", "--types", "user.nope"]);
     assert!(e.contains("matches no event type"), "{e}");

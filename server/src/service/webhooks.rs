@@ -1,7 +1,7 @@
 //! Webhooks (issue 14, item 4): endpoints the change feed's events are POSTed to, one at a
 //! time, in `seq` order, at least once, signed the Standard Webhooks way.
 //!
-//! - An endpoint is added with a name, an `http://` URL and optional type patterns
+//! - An endpoint is added with a name, an `http://` or `https://` URL and optional type patterns
 //!   (`user.*,group.created`, as the feed's `types`); [`add`] makes its signing secret,
 //!   `whsec_` + base64 of 32 random bytes. The secret is stored as made: it is needed to sign
 //!   every delivery (the database file is mode 0600). Delivery starts after the newest event
@@ -137,9 +137,9 @@ pub fn check_name(raw: &str) -> Result<&str> {
     Ok(name)
 }
 
-/// Checks an endpoint URL: `http://HOST[:PORT]/PATH`. `https://` is refused for now (no TLS
-/// client is built in: put a TLS-terminating proxy such as a local nginx in front of an https
-/// receiver and give its http address), every other scheme too.
+/// Checks an endpoint URL: `http://` or `https://HOST[:PORT]/PATH` (https: the receiver's
+/// certificate is checked when delivering, see [`crate::webhooks::Tls`]); every other scheme is
+/// refused.
 pub fn check_url(raw: &str) -> Result<String> {
     let url = raw.trim();
     if url.chars().count() > MAX_URL_CHARS {
@@ -147,14 +147,8 @@ pub fn check_url(raw: &str) -> Result<String> {
     }
     let uri: http::Uri = url.parse().map_err(|e| Error::invalid(format!("\"{url}\" is not a URL: {e}")))?;
     match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return Err(Error::invalid(format!(
-                "\"{url}\": https is not supported yet (this build has no TLS client); deliver to http, such as a \
-                 TLS-terminating proxy on the same host that forwards to the https receiver"
-            )));
-        }
-        _ => return Err(Error::invalid(format!("\"{url}\": a webhook URL must start with http://"))),
+        Some("http" | "https") => {}
+        _ => return Err(Error::invalid(format!("\"{url}\": a webhook URL must start with https:// or http://"))),
     }
     if uri.host().is_none_or(str::is_empty) {
         return Err(Error::invalid(format!("\"{url}\" has no host")));
@@ -355,9 +349,10 @@ mod tests {
     }
 
     #[test]
-    fn urls_http_only() {
+    fn urls_http_or_https() {
         assert!(check_url("http://127.0.0.1:9000/hook").is_ok());
-        assert!(check_url("https://example.com/hook").is_err_and(|e| e.to_string().contains("https is not supported")));
+        assert!(check_url("https://example.com/hook").is_ok());
+        assert!(check_url("https:///hook").is_err());
         assert!(check_url("ftp://example.com/").is_err());
         assert!(check_url("example.com/hook").is_err());
         assert!(check_url("http://user:pw@example.com/").is_err());
