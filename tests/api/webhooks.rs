@@ -558,3 +558,61 @@ async fn a_types_filter_passes_long_runs_at_once() {
     assert_eq!(got[0].event["data"]["displayName"], "late");
     assert!(took < Duration::from_millis(1300), "350 other events passed over in {took:?}");
 }
+
+/// `webhook replay` on a failing endpoint sends again, in order, every event from the seq it is
+/// given, including events delivered before the receiver went down, and the endpoint is
+/// delivering again: what comes last is exactly the events from that seq, once each, in order.
+#[tokio::test]
+async fn replay_after_failing_resends_everything_from_seq_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("scimbox.db");
+    let token = create_token(&db, "idp", None);
+    let env = [("SCIMBOX_WEBHOOK_RETRY_SCALE", "0.00001")];
+    let server = Server::start_with(&db, &dir.path().join("server.log"), &[], &env).await;
+    let rx = Receiver::start().await;
+    add(&db, "flaky", &rx.url(), Some("user.*"));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    create_users(&server, &token, "a", 3).await;
+    let before = rx.wait_for(3, Duration::from_secs(10)).await;
+    assert_eq!(assert_in_order(&before).len(), 3, "{:?}", seqs(&before));
+
+    rx.down.store(1, Ordering::SeqCst);
+    create_users(&server, &token, "b", 4).await;
+    let until = Instant::now() + Duration::from_secs(20);
+    let listed = loop {
+        let listed = run_ok(&["webhook", "list", "--db", db.to_str().unwrap()]);
+        if listed.contains("failing") || Instant::now() > until {
+            break listed;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(listed.contains("failing"), "the schedule ran out: {listed}");
+    assert_eq!(rx.got().len(), 3, "nothing delivered while down");
+
+    let from = before[0].seq();
+    rx.down.store(0, Ordering::SeqCst);
+    run_ok(&["webhook", "replay", "--db", db.to_str().unwrap(), "flaky", "--from", &from.to_string()]);
+    // Every event from `from` once more after the replay: the three again and the four new ones.
+    let until = Instant::now() + Duration::from_secs(15);
+    let got = loop {
+        let got = rx.got();
+        let tail: Vec<String> =
+            got.iter().rev().take(7).filter_map(|g| g.event["data"]["userName"].as_str().map(str::to_owned)).collect();
+        if tail.len() == 7
+            && tail.iter().rev().map(String::as_str).eq(["a-000", "a-001", "a-002", "b-000", "b-001", "b-002", "b-003"])
+            || Instant::now() > until
+        {
+            break got;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let firsts = assert_in_order(&got);
+    assert_eq!(firsts.len(), 7, "each event at least once, first deliveries in order: {:?}", seqs(&got));
+    let tail: Vec<i64> = got[got.len().saturating_sub(7)..].iter().map(Got::seq).collect();
+    let expected: Vec<i64> = firsts.iter().map(Got::seq).collect();
+    assert_eq!(tail, expected, "the replay sent every event from seq {from}, in order: {:?}", seqs(&got));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(rx.got().len(), got.len(), "nothing more after the replay caught up");
+    let listed = run_ok(&["webhook", "list", "--db", db.to_str().unwrap()]);
+    assert!(listed.contains("delivering") && !listed.contains("failing"), "{listed}");
+}
