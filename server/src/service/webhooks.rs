@@ -280,35 +280,40 @@ pub fn due_in(h: &Webhook) -> Duration {
     Duration::try_from(at - clock::now()).unwrap_or(Duration::ZERO)
 }
 
-/// The next event for `h`, as it is POSTed: the event and its JSON body. When events after the
-/// cursor are all of types the endpoint does not take, the cursor moves over them and `None`
-/// comes back (as it does when there is nothing new). `base` is the SCIM base URL.
-pub async fn next_event(db: &Db, h: &Webhook, base: &str) -> Result<Option<(FeedEvent, String)>> {
+/// The next events for `h` after its cursor, in `seq` order, as they are POSTed: each event
+/// and its JSON body (those of one page of the feed that the endpoint takes; the worker sends
+/// them one at a time and asks again once they are all delivered, so that a backlog costs one
+/// read per page rather than one per event). When events after the cursor are all of types the
+/// endpoint does not take, the cursor moves over them and nothing comes back (as when there is
+/// nothing new). `base` is the SCIM base URL.
+pub async fn next_events(db: &Db, h: &Webhook, base: &str) -> Result<Vec<(FeedEvent, String)>> {
     let mut after = h.cursor;
     loop {
         let window = db.read(move |c| crate::db::events::after(c, after, None, PAGE)).await?;
         let full = window.events.len() >= PAGE as usize;
-        if let Some(e) = window.events.into_iter().find(|e| wants(h.types.as_deref(), &e.kind)) {
+        let mut out = Vec::new();
+        for e in window.events.into_iter().filter(|e| wants(h.types.as_deref(), &e.kind)) {
             let shown = events::shown(e, base)?;
             let body = serde_json::to_string(&shown).map_err(|e| Error::Internal(e.to_string()))?;
-            return Ok(Some((shown, body)));
+            out.push((shown, body));
         }
-        if window.through <= after {
-            return Ok(None);
+        if !out.is_empty() || window.through <= after {
+            return Ok(out);
         }
         let (id, generation, through) = (h.id, h.generation, window.through);
         let moved = db.write(move |c| store::passed(c, id, generation, through)).await?;
         // A full page of other types: look at the next one at once (a replay meanwhile: stop).
         if !moved || !full {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         after = through;
     }
 }
 
-/// Records that event `seq` was delivered to `h` (a 2xx came back).
-pub async fn delivered(db: &Db, h: &Webhook, seq: i64) -> Result<()> {
-    let (id, generation, now) = (h.id, h.generation, clock::now_stamp());
+/// Records that endpoint `id` (in `generation`: a replay since makes this a no-op) delivered
+/// every event of its types through `seq` (2xx came back).
+pub async fn delivered(db: &Db, id: i64, generation: i64, seq: i64) -> Result<()> {
+    let now = clock::now_stamp();
     db.write(move |c| store::delivered(c, id, generation, seq, &now)).await?;
     Ok(())
 }
