@@ -2,8 +2,8 @@
 # Runs every check and test scimbox has. On a fresh machine it first installs what it needs:
 # the pinned Rust toolchain with its components and the wasm32 target (rust-toolchain.toml),
 # wasm-bindgen-cli and binaryen under target/tools (scripts/build-wasm.sh), Debian's chromium
-# (scripts/parity.sh), the conformance checkers in a Python venv
-# (scripts/requirements-conformance.txt) and the benchmark's peer (scripts/bench.sh, whose
+# (scripts/parity.sh), the conformance checkers and standardwebhooks in a Python venv
+# (scripts/requirements-conformance.txt, before the tests) and the benchmark's peer (scripts/bench.sh, whose
 # smoke run ends the tests).
 #
 #   scripts/test.sh            everything (what CI runs)
@@ -29,6 +29,21 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 step "browser validator: web/pkg/ is what validator-wasm/ builds (scripts/build-wasm.sh --check)"
 scripts/build-wasm.sh --check   # first run: installs wasm-bindgen-cli and binaryen into target/tools
+
+step "Python venv: the conformance checkers and standardwebhooks (scripts/requirements-conformance.txt)"
+# Before the tests: tests/api/webhooks.rs verifies signatures with the standardwebhooks package
+# of this venv (and fails, rather than skips, without it when CI is set). Without the PyPI
+# checkers (SCIMBOX_SKIP_CONFORMANCE=1) only that package is installed, at its pinned version.
+venv=target/conformance-venv
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+if [ "${SCIMBOX_SKIP_CONFORMANCE:-0}" != 1 ]; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-conformance.txt
+else
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -c scripts/requirements-conformance.txt standardwebhooks
+fi
+"$venv/bin/python" -c 'import standardwebhooks'
 
 step "unit, doc and integration tests"
 cargo test --workspace --locked

@@ -10,7 +10,8 @@
 //! - `paging` ([`workloads::paging`]): scimbox in this process, every user read page by page by
 //!   `startIndex` and by cursor (RFC 9865), and the first and the last page each way.
 //! - `feed` ([`workloads::feed`]): scimbox in this process, paced changes from several IdP
-//!   clients and one follower of the change feed: the lag from a change's 2xx to its event.
+//!   clients, one follower of the change feed and one webhook receiver: the lag from a change's
+//!   2xx to its event.
 //!
 //! Every answer is checked; a run stops rather than time a failure. Output is a plain-text table,
 //! or JSON with `--json`.
@@ -59,7 +60,8 @@ enum Workload {
     Membership(membership::Args),
     /// Every user read page by page by startIndex and by cursor, and one page deep in the list.
     Paging(paging::Args),
-    /// The change feed's lag behind paced writes, and the create rate with events (issue 14).
+    /// The change feed's and a webhook's lag behind paced writes, and the create rate with
+    /// events (issue 14).
     Feed(feed::Args),
     /// scimbox beside the limit (bare axum, raw SQLite) and a peer (scim2-server) on issue 7's
     /// workloads, at 100,000 users: one table of figures and ratios from one run.

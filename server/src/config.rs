@@ -73,6 +73,9 @@ pub struct Config {
     /// What webhook retry delays are multiplied by: 1 in production; tests shorten them with
     /// `SCIMBOX_WEBHOOK_RETRY_SCALE` (see [`crate::service::webhooks::RETRY_SCHEDULE`]).
     pub webhook_retry_scale: f64,
+    /// A PEM file of CA certificates trusted for `https://` webhook receivers beside the public
+    /// roots (`serve --webhook-ca`), for receivers with a private CA.
+    pub webhook_ca: Option<PathBuf>,
 }
 
 /// Scheduled backups (`serve --backup-dir DIR --backup-every DURATION --backup-keep N`).
@@ -112,6 +115,7 @@ impl Config {
             backup: None,
             events_max_age: Duration::from_secs(90 * 86_400),
             webhook_retry_scale: 1.0,
+            webhook_ca: None,
         }
     }
 

@@ -76,7 +76,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             None => format!("http://{addr}{}", config.base_path),
         };
         let (db, scale) = (db.clone(), config.webhook_retry_scale);
-        Background(supervise::spawn("webhooks", move || webhooks::run(db.clone(), base.clone(), scale)))
+        let tls = webhooks::Tls::new(config.webhook_ca.as_deref()).map_err(|e| format!("--webhook-ca: {e}"))?;
+        Background(supervise::spawn("webhooks", move || webhooks::run(db.clone(), base.clone(), scale, tls.clone())))
     };
     let state = AppState::new(db, config);
     let _metrics = metrics.map(|l| {

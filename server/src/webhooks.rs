@@ -9,10 +9,10 @@
 //! process, replays and removals made by the CLI are seen within that).
 //!
 //! The client is hyper's HTTP/1.1, one kept-alive connection per endpoint (a new one when the
-//! receiver closed it or an attempt failed), plain http only (no TLS client is built in; see
-//! [`crate::service::webhooks::check_url`]).
+//! receiver closed it or an attempt failed), over TCP for `http://` URLs and over TLS for
+//! `https://` ones ([`Tls`]: certificate and name checked, TLS 1.2 or 1.3).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
@@ -23,11 +23,19 @@ use tokio::task::JoinHandle;
 
 use crate::clock;
 use crate::db::Db;
+use crate::service::events::FeedEvent;
 use crate::service::webhooks::{self as hooks, ATTEMPT_TIMEOUT};
+
+mod tls;
+pub use tls::Tls;
 
 /// How often the endpoints and each endpoint's state are looked at again: added and removed
 /// endpoints, replays and events from another process are seen within this.
 pub const POLL: Duration = Duration::from_millis(500);
+
+/// The most successes that may wait for their record while one is in flight: what a crash at
+/// the worst moment sends again, beyond the events the record in flight covers.
+const MAX_UNRECORDED: usize = 256;
 
 /// The most of a receiver's answer that is read (and then dropped).
 const MAX_ANSWER: usize = 64 * 1024;
@@ -43,8 +51,9 @@ impl Drop for Owned {
 }
 
 /// Delivers to every endpoint until cancelled. `base` is the SCIM base URL the events'
-/// `resource.location` is built under; `scale` multiplies the retry delays (1 but in tests).
-pub async fn run(db: Db, base: String, scale: f64) {
+/// `resource.location` is built under; `scale` multiplies the retry delays (1 but in tests);
+/// `tls` is the client for `https://` endpoints.
+pub async fn run(db: Db, base: String, scale: f64, tls: Tls) {
     let mut tasks: HashMap<i64, Owned> = HashMap::new();
     loop {
         match hooks::endpoint_ids(&db).await {
@@ -53,8 +62,8 @@ pub async fn run(db: Db, base: String, scale: f64) {
                 tasks.retain(|id, t| ids.contains(id) && !t.0.is_finished());
                 for id in ids {
                     tasks.entry(id).or_insert_with(|| {
-                        let (db, base) = (db.clone(), base.clone());
-                        Owned(tokio::spawn(deliver(db, id, base, scale)))
+                        let (db, base, tls) = (db.clone(), base.clone(), tls.clone());
+                        Owned(tokio::spawn(deliver(db, id, base, scale, tls)))
                     });
                 }
             }
@@ -66,17 +75,28 @@ pub async fn run(db: Db, base: String, scale: f64) {
 
 /// One endpoint's delivery loop; returns when the endpoint is removed.
 ///
-/// The record of a success is written while the next event is being sent (its durable commit
-/// would otherwise double the time per event), and is waited for before the next outcome is
-/// recorded, so the endpoint's writes commit in order. Until it has committed, the task goes by
-/// what it knows (`ahead`): the stored cursor may lag by that one event, which a crash at that
-/// moment sends again, as at least once allows.
-async fn deliver(db: Db, id: i64, base: String, scale: f64) {
+/// The record of a success is written while the next events are being sent: a durable commit
+/// per event would cap delivery at one event per commit (a few hundred a second on a busy
+/// disk). While one record is in flight, later successes only note the newest seq, written by
+/// the next record once that one committed ([`MAX_UNRECORDED`] at most, then the task waits).
+/// Records are waited for before a failure is recorded or the task idles, so the endpoint's
+/// writes commit in order. Until they have committed, the task goes by what it knows
+/// (`ahead`): the stored cursor may lag by those events, which a crash at that moment sends
+/// again (in order, with their webhook-ids), as at least once allows.
+async fn deliver(db: Db, id: i64, base: String, scale: f64, tls: Tls) {
     let mut woken = db.events_committed();
     // The last success (generation, seq) whose record may not have committed yet, and that record.
     let mut ahead: Option<(i64, i64)> = None;
     let mut pending: Option<JoinHandle<Result<(), crate::service::Error>>> = None;
+    // Successes after the one in flight, not handed to a record yet: the newest and how many.
+    let mut unrecorded: Option<(i64, i64)> = None;
+    let mut unrecorded_count = 0usize;
     let mut kept: Option<Kept> = None;
+    // Events read ahead (one page of the feed, of the endpoint's types), the first one next, and
+    // the (generation, cursor) they follow: dropped when the endpoint's state says otherwise (a
+    // replay, a success whose record failed).
+    let mut queue: VecDeque<(FeedEvent, String)> = VecDeque::new();
+    let mut queued_after: Option<(i64, i64)> = None;
     loop {
         let mut hook = match hooks::endpoint(&db, id).await {
             Ok(Some(h)) => h,
@@ -101,50 +121,100 @@ async fn deliver(db: Db, id: i64, base: String, scale: f64) {
             tokio::time::sleep(due.min(POLL)).await;
             continue;
         }
-        woken.mark_unchanged();
-        let (event, body) = match hooks::next_event(&db, &hook, &base).await {
-            Ok(Some(next)) => next,
-            Ok(None) => {
-                if !settle(&mut pending, &hook.name).await {
-                    ahead = None;
+        if queued_after != Some((hook.generation, hook.cursor)) {
+            queue.clear();
+        }
+        if queue.is_empty() {
+            woken.mark_unchanged();
+            match hooks::next_events(&db, &hook, &base).await {
+                Ok(next) if next.is_empty() => {
+                    unrecorded_count = 0;
+                    if !flush(&db, id, &mut pending, unrecorded.take(), &hook.name).await {
+                        ahead = None;
+                    }
+                    let _ = tokio::time::timeout(POLL, woken.changed()).await;
+                    continue;
                 }
-                let _ = tokio::time::timeout(POLL, woken.changed()).await;
-                continue;
+                Ok(next) => {
+                    queue.extend(next);
+                    queued_after = Some((hook.generation, hook.cursor));
+                }
+                Err(e) => {
+                    tracing::warn!(webhook = %hook.name, error = %e, "webhooks: could not read the next events");
+                    tokio::time::sleep(POLL).await;
+                    continue;
+                }
             }
-            Err(e) => {
-                tracing::warn!(webhook = %hook.name, error = %e, "webhooks: could not read the next event");
-                tokio::time::sleep(POLL).await;
-                continue;
-            }
-        };
-        let attempt = post(&mut kept, &hook.url, &hook.secret, &event.id, &body);
+        }
+        let Some((event, body)) = queue.front() else { continue };
+        let attempt = post(&mut kept, &tls, &hook.url, &hook.secret, &event.id, body);
         let sent = match tokio::time::timeout(ATTEMPT_TIMEOUT, attempt).await {
             Ok(outcome) => outcome,
             Err(_) => Err(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())),
         };
-        if !settle(&mut pending, &hook.name).await {
-            // The previous success was not recorded: go back to the stored cursor (it is sent again).
+        let seq = event.seq;
+        // A record in flight still: note this success for the next one (up to MAX_UNRECORDED).
+        let busy = pending.as_ref().is_some_and(|p| !p.is_finished());
+        if sent.is_ok() && busy && unrecorded_count < MAX_UNRECORDED {
+            queue.pop_front();
+            queued_after = Some((hook.generation, seq));
+            ahead = Some((hook.generation, seq));
+            unrecorded = Some((hook.generation, seq));
+            unrecorded_count += 1;
+            continue;
+        }
+        // Before a failure is recorded, every success before it is; before a new record, the
+        // one in flight has committed.
+        let earlier = if sent.is_ok() { None } else { unrecorded.take() };
+        unrecorded = None;
+        unrecorded_count = 0;
+        if !flush(&db, id, &mut pending, earlier, &hook.name).await {
+            // A success was not recorded: go back to the stored cursor (from there all is sent again).
             ahead = None;
             tokio::time::sleep(POLL).await;
             continue;
         }
         match sent {
             Ok(()) => {
-                ahead = Some((hook.generation, event.seq));
-                let (db, hook) = (db.clone(), hook.clone());
-                pending = Some(tokio::spawn(async move { hooks::delivered(&db, &hook, event.seq).await }));
+                queue.pop_front();
+                queued_after = Some((hook.generation, seq));
+                ahead = Some((hook.generation, seq));
+                pending = Some(record(&db, hook.generation, hook.id, seq));
             }
             Err(why) => {
-                tracing::warn!(webhook = %hook.name, seq = event.seq, attempts = hook.attempts + 1, error = %why,
+                tracing::warn!(webhook = %hook.name, seq = seq, attempts = hook.attempts + 1, error = %why,
                     "webhook delivery failed; it will be retried");
                 if let Err(e) = hooks::failed(&db, &hook, &why, scale).await {
-                    tracing::warn!(webhook = %hook.name, seq = event.seq, error = %e,
+                    tracing::warn!(webhook = %hook.name, seq = seq, error = %e,
                         "webhooks: could not record a failed attempt");
                     tokio::time::sleep(POLL).await;
                 }
             }
         }
     }
+}
+
+/// Starts the record of a success: endpoint `id` (in `generation`) delivered through `seq`.
+fn record(db: &Db, generation: i64, id: i64, seq: i64) -> JoinHandle<Result<(), crate::service::Error>> {
+    let db = db.clone();
+    tokio::spawn(async move { hooks::delivered(&db, id, generation, seq).await })
+}
+
+/// Waits for the record in flight, then records `newest` (generation, seq) if given and waits
+/// for that too; whether all were recorded.
+async fn flush(
+    db: &Db,
+    id: i64,
+    pending: &mut Option<JoinHandle<Result<(), crate::service::Error>>>,
+    newest: Option<(i64, i64)>,
+    name: &str,
+) -> bool {
+    if !settle(pending, name).await {
+        return false;
+    }
+    let Some((generation, seq)) = newest else { return true };
+    *pending = Some(record(db, generation, id, seq));
+    settle(pending, name).await
 }
 
 /// Waits for the record of the previous success, if one is in flight; whether it was recorded.
@@ -169,11 +239,13 @@ struct Kept {
 }
 
 /// POSTs `body` (event `id`) to `url`, signed with `secret`, on the kept-alive connection when
-/// there is one that still works, else on a new one (kept for the next event); `Ok` on a 2xx.
-async fn post(kept: &mut Option<Kept>, url: &str, secret: &str, id: &str, body: &str) -> Result<(), String> {
+/// there is one that still works, else on a new one (kept for the next event; over `tls` for
+/// an `https://` URL); `Ok` on a 2xx.
+async fn post(kept: &mut Option<Kept>, tls: &Tls, url: &str, secret: &str, id: &str, body: &str) -> Result<(), String> {
     let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
     let host = uri.host().ok_or("the URL has no host")?.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let port = uri.port_u16().unwrap_or(80);
+    let https = uri.scheme_str() == Some("https");
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
     let authority = uri.authority().map_or_else(|| host.clone(), |a| a.as_str().to_owned());
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let timestamp = clock::now().unix_timestamp();
@@ -209,10 +281,14 @@ async fn post(kept: &mut Option<Kept>, url: &str, secret: &str, id: &str, body: 
         .await
         .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
     let _ = stream.set_nodelay(true);
-    let (mut send, driver) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
-    let driver = Owned(tokio::spawn(async move {
-        let _ = driver.await;
-    }));
+    let (mut send, driver) = if https {
+        let stream = tls.connect(&host, stream).await?;
+        let (send, conn) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        (send, Owned(tokio::spawn(async move { drop(conn.await) })))
+    } else {
+        let (send, conn) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        (send, Owned(tokio::spawn(async move { drop(conn.await) })))
+    };
     let resp = send.send_request(request()?).await.map_err(|e| format!("sending: {e}"))?;
     let outcome = answer(resp).await;
     *kept = Some(Kept { url: url.to_owned(), send, _driver: driver });

@@ -46,4 +46,5 @@ mod ui;
 mod user_names;
 mod users;
 mod webhooks;
+mod webhooks_https;
 mod writes;

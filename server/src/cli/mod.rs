@@ -183,6 +183,10 @@ struct ServeArgs {
     #[arg(long, env = "SCIMBOX_EVENTS_DAYS", default_value_t = 90, value_name = "DAYS",
           value_parser = clap::value_parser!(u64).range(1..=36_500))]
     events_days: u64,
+    /// A PEM file of CA certificates to trust, beside the public ones, for https:// webhook
+    /// receivers (a private CA); read at start.
+    #[arg(long, env = "SCIMBOX_WEBHOOK_CA", value_name = "FILE")]
+    webhook_ca: Option<PathBuf>,
 }
 
 /// `--guard-max`: a number, or `auto`.
@@ -420,6 +424,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         )?,
         events_max_age: std::time::Duration::from_secs(args.events_days * 86_400),
         webhook_retry_scale: webhooks::retry_scale_from_env()?,
+        webhook_ca: args.webhook_ca,
         ..config
     };
     // The blocking pool runs the reads (at most db::READERS at a time) and password checks; left

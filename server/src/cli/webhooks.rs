@@ -17,7 +17,7 @@ pub(super) enum WebhookCommand {
         /// The endpoint's name, such as "billing-app".
         #[arg(long)]
         name: String,
-        /// Where to POST events: an http:// URL (https is not supported yet: see docs/webhooks.md).
+        /// Where to POST events: an https:// or http:// URL (a private CA: `serve --webhook-ca`).
         #[arg(long)]
         url: String,
         /// Only these event types, comma-separated, `*` matching any characters (user.*,group.*).

@@ -1,7 +1,7 @@
 //! Webhooks (issue 14, item 4): endpoints the change feed's events are POSTed to, one at a
 //! time, in `seq` order, at least once, signed the Standard Webhooks way.
 //!
-//! - An endpoint is added with a name, an `http://` URL and optional type patterns
+//! - An endpoint is added with a name, an `http://` or `https://` URL and optional type patterns
 //!   (`user.*,group.created`, as the feed's `types`); [`add`] makes its signing secret,
 //!   `whsec_` + base64 of 32 random bytes. The secret is stored as made: it is needed to sign
 //!   every delivery (the database file is mode 0600). Delivery starts after the newest event
@@ -137,9 +137,9 @@ pub fn check_name(raw: &str) -> Result<&str> {
     Ok(name)
 }
 
-/// Checks an endpoint URL: `http://HOST[:PORT]/PATH`. `https://` is refused for now (no TLS
-/// client is built in: put a TLS-terminating proxy such as a local nginx in front of an https
-/// receiver and give its http address), every other scheme too.
+/// Checks an endpoint URL: `http://` or `https://HOST[:PORT]/PATH` (https: the receiver's
+/// certificate is checked when delivering, see [`crate::webhooks::Tls`]); every other scheme is
+/// refused.
 pub fn check_url(raw: &str) -> Result<String> {
     let url = raw.trim();
     if url.chars().count() > MAX_URL_CHARS {
@@ -147,14 +147,8 @@ pub fn check_url(raw: &str) -> Result<String> {
     }
     let uri: http::Uri = url.parse().map_err(|e| Error::invalid(format!("\"{url}\" is not a URL: {e}")))?;
     match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return Err(Error::invalid(format!(
-                "\"{url}\": https is not supported yet (this build has no TLS client); deliver to http, such as a \
-                 TLS-terminating proxy on the same host that forwards to the https receiver"
-            )));
-        }
-        _ => return Err(Error::invalid(format!("\"{url}\": a webhook URL must start with http://"))),
+        Some("http" | "https") => {}
+        _ => return Err(Error::invalid(format!("\"{url}\": a webhook URL must start with https:// or http://"))),
     }
     if uri.host().is_none_or(str::is_empty) {
         return Err(Error::invalid(format!("\"{url}\" has no host")));
@@ -286,35 +280,40 @@ pub fn due_in(h: &Webhook) -> Duration {
     Duration::try_from(at - clock::now()).unwrap_or(Duration::ZERO)
 }
 
-/// The next event for `h`, as it is POSTed: the event and its JSON body. When events after the
-/// cursor are all of types the endpoint does not take, the cursor moves over them and `None`
-/// comes back (as it does when there is nothing new). `base` is the SCIM base URL.
-pub async fn next_event(db: &Db, h: &Webhook, base: &str) -> Result<Option<(FeedEvent, String)>> {
+/// The next events for `h` after its cursor, in `seq` order, as they are POSTed: each event
+/// and its JSON body (those of one page of the feed that the endpoint takes; the worker sends
+/// them one at a time and asks again once they are all delivered, so that a backlog costs one
+/// read per page rather than one per event). When events after the cursor are all of types the
+/// endpoint does not take, the cursor moves over them and nothing comes back (as when there is
+/// nothing new). `base` is the SCIM base URL.
+pub async fn next_events(db: &Db, h: &Webhook, base: &str) -> Result<Vec<(FeedEvent, String)>> {
     let mut after = h.cursor;
     loop {
         let window = db.read(move |c| crate::db::events::after(c, after, None, PAGE)).await?;
         let full = window.events.len() >= PAGE as usize;
-        if let Some(e) = window.events.into_iter().find(|e| wants(h.types.as_deref(), &e.kind)) {
+        let mut out = Vec::new();
+        for e in window.events.into_iter().filter(|e| wants(h.types.as_deref(), &e.kind)) {
             let shown = events::shown(e, base)?;
             let body = serde_json::to_string(&shown).map_err(|e| Error::Internal(e.to_string()))?;
-            return Ok(Some((shown, body)));
+            out.push((shown, body));
         }
-        if window.through <= after {
-            return Ok(None);
+        if !out.is_empty() || window.through <= after {
+            return Ok(out);
         }
         let (id, generation, through) = (h.id, h.generation, window.through);
         let moved = db.write(move |c| store::passed(c, id, generation, through)).await?;
         // A full page of other types: look at the next one at once (a replay meanwhile: stop).
         if !moved || !full {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         after = through;
     }
 }
 
-/// Records that event `seq` was delivered to `h` (a 2xx came back).
-pub async fn delivered(db: &Db, h: &Webhook, seq: i64) -> Result<()> {
-    let (id, generation, now) = (h.id, h.generation, clock::now_stamp());
+/// Records that endpoint `id` (in `generation`: a replay since makes this a no-op) delivered
+/// every event of its types through `seq` (2xx came back).
+pub async fn delivered(db: &Db, id: i64, generation: i64, seq: i64) -> Result<()> {
+    let now = clock::now_stamp();
     db.write(move |c| store::delivered(c, id, generation, seq, &now)).await?;
     Ok(())
 }
@@ -355,9 +354,10 @@ mod tests {
     }
 
     #[test]
-    fn urls_http_only() {
+    fn urls_http_or_https() {
         assert!(check_url("http://127.0.0.1:9000/hook").is_ok());
-        assert!(check_url("https://example.com/hook").is_err_and(|e| e.to_string().contains("https is not supported")));
+        assert!(check_url("https://example.com/hook").is_ok());
+        assert!(check_url("https:///hook").is_err());
         assert!(check_url("ftp://example.com/").is_err());
         assert!(check_url("example.com/hook").is_err());
         assert!(check_url("http://user:pw@example.com/").is_err());

@@ -11,11 +11,20 @@
 //! 2xx; it then counts as 0 and as "early"). Every acknowledged change must come out of the feed
 //! exactly once and nothing else may: the run fails otherwise.
 //!
+//! A webhook receives the same changes: a receiver in this process (`hooks`: hyper on loopback,
+//! answering `204`) is added as a webhook of all types before the server starts, and the
+//! server's webhook worker delivers to it. Its lag is measured as the follower's (the POST read
+//! whole minus the change's 2xx, matched by type and user id); every delivery's signature is
+//! verified, every change's event must come (duplicates are counted, as at least once allows),
+//! and whether the first deliveries kept `seq` order is reported. The webhook is removed once
+//! everything came, before the unpaced creates.
+//!
 //! Then, with the feed idle, `--unpaced-clients` connections (32, as `compare`) create users as
 //! fast as the server answers for `--unpaced-seconds`: the create rate with an event in every
 //! write. There is no way to turn events off, so the figure to set it beside is the create rate
 //! of `compare` (before issue 14, and from a child process; see `docs/benchmarks.md`).
 
+mod hooks;
 mod report;
 
 use std::collections::{HashMap, VecDeque};
@@ -90,11 +99,18 @@ pub async fn run(args: &Args) -> anyhow::Result<FeedReport> {
         if args.smoke { (200, 1.0, 0.3) } else { (args.rate, args.seconds, args.unpaced_seconds) };
     let (_dir, path, db) = super::fresh_db(args.dir.as_ref())?;
     let app_token = issue_app_token(&db).await?;
-    let server = Scimbox::start(db, &path).await?;
-    let result = drive(&server, &app_token, rate, args.clients, seconds, (unpaced, args.unpaced_clients)).await;
+    let receiver = hooks::start(&db).await?;
+    let server = Scimbox::start(db.clone(), &path).await?;
+    // `Scimbox::start` is the library's `serve`; `scimbox serve` runs the webhook worker beside
+    // it (`scimbox::run`), and so does this run.
+    let tls = scimbox::webhooks::Tls::new(None).map_err(|e| anyhow::anyhow!(e))?;
+    let worker = tokio::spawn(scimbox::webhooks::run(db.clone(), server.base.clone(), 1.0, tls));
+    let result =
+        drive(&server, &db, receiver, &app_token, rate, args.clients, seconds, (unpaced, args.unpaced_clients)).await;
+    worker.abort();
     server.stop().await?;
-    let (paced, follower, create) = result?;
-    FeedReport::new(Machine::this(), rate, args.clients, seconds, paced, follower, create)
+    let (paced, follower, received, create) = result?;
+    FeedReport::new(Machine::this(), rate, args.clients, seconds, paced, follower, &received, create)
 }
 
 /// Issues the follower's token: scope `app`, the kind an application reads the feed with.
@@ -134,14 +150,17 @@ pub struct Followed {
     polls: u64,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn drive(
     server: &Scimbox,
+    db: &Db,
+    receiver: hooks::Receiver,
     app_token: &str,
     rate: usize,
     clients: usize,
     seconds: f64,
     (unpaced, unpaced_clients): (f64, usize),
-) -> anyhow::Result<(Paced, Followed, load::Throughput)> {
+) -> anyhow::Result<(Paced, Followed, hooks::Received, load::Throughput)> {
     let http = reqwest::Client::builder()
         .no_proxy()
         .tcp_nodelay(true)
@@ -153,12 +172,17 @@ async fn drive(
     let (done_tx, done_rx) = watch::channel(None::<usize>);
     let follower = tokio::spawn(follow(http.clone(), feed_url, format!("Bearer {app_token}"), done_rx));
 
-    eprintln!("feed: {rate} changes/s from {clients} clients for {seconds} s, one follower");
+    eprintln!("feed: {rate} changes/s from {clients} clients for {seconds} s, one follower, one webhook");
     let paced = changes(&http, &server.base, &server.token, rate, clients, seconds).await;
     // Tell the follower how many to expect (0 if the changes failed, so that it stops too).
     let _ = done_tx.send(Some(paced.as_ref().map_or(0, |p| p.acks.len())));
     let followed = follower.await.context("the follower panicked")?;
     let (paced, followed) = (paced?, followed?);
+    // The webhook had the changes' time and the follower's to catch up; then it goes, so that
+    // the unpaced creates below measure the same thing as before webhooks.
+    receiver.wait_for(paced.acks.len(), DRAIN).await;
+    let received = receiver.finish(db).await?;
+    tokio::time::sleep(scimbox::webhooks::POLL * 2).await;
 
     eprintln!("feed: unpaced creates from {unpaced_clients} clients for {unpaced} s");
     let target = Target { addr, base_path, auth: Some(format!("Bearer {}", server.token)) };
@@ -168,7 +192,7 @@ async fn drive(
     );
     let budget = Budget::Time { limit: Duration::from_secs_f64(unpaced), max: u64::MAX };
     let create = load::run(&target, unpaced_clients, budget, script).await.context("unpaced creates")?;
-    Ok((paced, followed, create))
+    Ok((paced, followed, received, create))
 }
 
 fn user_body(name: &str) -> Value {

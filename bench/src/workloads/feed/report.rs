@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::hooks::{Received, WebhookFigures};
 use super::{Followed, Paced, lag_figures};
 use crate::load::Throughput;
 use crate::stats::Latency;
@@ -39,12 +40,16 @@ pub struct FeedReport {
     pub lag: Latency,
     /// Events read before their change's client had read the 2xx (counted as 0 ms).
     pub early: u64,
+    /// The webhook receiver's figures over the same paced changes (lag measured the same way).
+    pub webhook: WebhookFigures,
     /// Unpaced creates, every one writing its event.
     pub create: Throughput,
 }
 
 impl FeedReport {
-    /// Builds the report; fails unless every change came out of the feed exactly once.
+    /// Builds the report; fails unless every change came out of the feed exactly once, and
+    /// reached the webhook, every delivery verifying.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         machine: Machine,
         target_rate: usize,
@@ -52,9 +57,11 @@ impl FeedReport {
         seconds: f64,
         paced: Paced,
         followed: Followed,
+        received: &Received,
         create: Throughput,
     ) -> anyhow::Result<Self> {
         let (lag, early) = lag_figures(&paced, &followed)?;
+        let webhook = WebhookFigures::new(&paced, received)?;
         let changes = paced.acks.len() as u64;
         Ok(Self {
             workload: "feed",
@@ -71,6 +78,7 @@ impl FeedReport {
             polls: followed.polls,
             lag,
             early,
+            webhook,
             create,
         })
     }
@@ -82,13 +90,13 @@ impl Report for FeedReport {
         let lines = [
             format!(
                 "scimbox-bench feed: {} changes/s asked from {} IdP clients for {} s, one follower long-polling \
-                 GET /api/v1/events (wait=30, limit=1000)",
+                 GET /api/v1/events (wait=30, limit=1000), one webhook receiver answering 204",
                 thousands(self.target_rate as u64),
                 self.clients,
                 self.seconds
             ),
-            "in-process server on 127.0.0.1; lag = the follower reading the event minus the client reading the \
-             change's 2xx"
+            "in-process server on 127.0.0.1; lag = the follower reading the event (the receiver reading the POST, \
+             signature verified) minus the client reading the change's 2xx"
                 .to_owned(),
             format!("machine: {} CPUs, {} {}", m.cpus, m.os, m.arch),
         ];
@@ -114,6 +122,15 @@ impl Report for FeedReport {
         t.row("  p99", vec![format!("{:.2}", self.lag.p99_ms)]);
         t.row("  max", vec![format!("{:.2}", self.lag.max_ms)]);
         t.row("  events before their 2xx", vec![thousands(self.early)]);
+        let w = &self.webhook;
+        t.section("webhook");
+        t.row("  events received (signatures verified)", vec![thousands(w.events_received)]);
+        t.row("  duplicates", vec![thousands(w.duplicates)]);
+        t.row("  order kept (by seq)", vec![if w.order_kept { "yes" } else { "NO" }.to_owned()]);
+        t.row("  lag p50, ms", vec![format!("{:.2}", w.lag.median_ms)]);
+        t.row("  lag p99, ms", vec![format!("{:.2}", w.lag.p99_ms)]);
+        t.row("  lag max, ms", vec![format!("{:.2}", w.lag.max_ms)]);
+        t.row("  events before their 2xx", vec![thousands(w.early)]);
         t.section(format!("unpaced creates, {} clients (an event each)", self.create.connections));
         t.row("  creates/s", vec![format!("{:.0}", self.create.rate)]);
         t.row("  median ms", vec![format!("{:.2}", self.create.latency.median_ms)]);
