@@ -45,5 +45,6 @@ mod transfer;
 mod ui;
 mod user_names;
 mod users;
+mod wal;
 mod webhooks;
 mod writes;

@@ -6,7 +6,8 @@
 //! each inside its own savepoint of one transaction, commits once, and only then answers each
 //! caller. A write that fails rolls back its savepoint alone. With `synchronous=FULL` a commit
 //! is on disk when it returns, so an acknowledged write survives `kill -9` and power loss, and
-//! concurrent writers share one fsync instead of paying one each.
+//! concurrent writers share one fsync instead of paying one each. WAL checkpoints run on a
+//! thread of their own, not inside the writer's commits ([`checkpoint`]).
 //!
 //! The file is created 0600, and the writer refuses to acknowledge a commit into a file that was
 //! removed or replaced; a full disk or an unwritable file is [`StoreError::Unavailable`] (see
@@ -18,6 +19,7 @@ pub mod accounts;
 pub mod admins;
 pub mod backup;
 pub mod changes;
+pub mod checkpoint;
 pub mod compat;
 pub mod events;
 pub mod groups;
@@ -169,11 +171,12 @@ impl Db {
         }
         let (tx, rx) = crossbeam_channel::unbounded::<Job>();
         let events = Arc::new(events::Notifier::default());
+        let checkpoints = start_checkpoints(path, &writer_conn)?;
         std::thread::Builder::new()
             .name("scimbox-writer".into())
             .spawn({
                 let (health, events) = (Arc::clone(&health), Arc::clone(&events));
-                move || writer_loop(writer_conn, rx, &health, &events)
+                move || writer_loop(writer_conn, rx, &health, &events, &checkpoints)
             })
             .map_err(|e| StoreError::Internal(format!("starting the writer thread: {e}")))?;
         let readers = ReaderPool { conns: Mutex::new(conns), permits: Semaphore::new(READERS) };
@@ -267,6 +270,30 @@ impl Db {
     }
 }
 
+/// The writer's side of the checkpoint thread ([`checkpoint`]): a tick after each commit, and
+/// the thread's request to catch up.
+struct Checkpoints {
+    ticks: crossbeam_channel::Sender<()>,
+    shared: Arc<checkpoint::Shared>,
+}
+
+/// Turns the writer connection's automatic checkpoints off and starts the thread that does them
+/// instead, on a connection of its own; it ends when the writer does.
+fn start_checkpoints(path: &Path, writer_conn: &Connection) -> Result<Checkpoints, StoreError> {
+    let conn = connect(path)?;
+    writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+    let (ticks, rx) = crossbeam_channel::bounded(1);
+    let shared = Arc::new(checkpoint::Shared::default());
+    std::thread::Builder::new()
+        .name("scimbox-checkpoint".into())
+        .spawn({
+            let shared = Arc::clone(&shared);
+            move || checkpoint::run(&conn, &rx, &shared)
+        })
+        .map_err(|e| StoreError::Internal(format!("starting the checkpoint thread: {e}")))?;
+    Ok(Checkpoints { ticks, shared })
+}
+
 /// Returns a reader permit when dropped.
 struct PermitBack<'a>(&'a Semaphore);
 
@@ -318,6 +345,7 @@ fn writer_loop(
     rx: crossbeam_channel::Receiver<Job>,
     health: &health::Health,
     events: &events::Notifier,
+    checkpoints: &Checkpoints,
 ) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -333,6 +361,14 @@ fn writer_loop(
         if events::take_wrote() {
             events.committed(&conn);
         }
+        // The log is copied back into the database file by the checkpoint thread; the writer
+        // does it only when asked, when that thread cannot end the log under sustained writes.
+        if checkpoints.shared.take_wanted()
+            && let Err(e) = checkpoint::passive(&conn)
+        {
+            tracing::warn!(error = %e, "the writer's WAL checkpoint failed");
+        }
+        let _ = checkpoints.ticks.try_send(());
     }
 }
 
