@@ -340,7 +340,9 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String, wi
         }
         Ok((row, body))
     };
-    let (row, body) = db.write(write).await?;
+    // No savepoint: the create fails, if at all, before its first change (the insert that may
+    // meet a taken userName), or as the whole batch does.
+    let (row, body) = db.write_unshielded(write).await?;
     if with.0 {
         let location = location(&base, &row.id);
         return Ok(Rendered { body, id: row.id, version: row.version, location });
