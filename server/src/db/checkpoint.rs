@@ -5,16 +5,16 @@
 //! from its beginning. SQLite's automatic checkpoint does this inside the commit that crosses
 //! 1,000 pages, on the committing connection: here the one writer thread, which every write of
 //! the server waits for. So the writer's connection runs with `wal_autocheckpoint = 0`, and this
-//! thread, on a connection of its own, checkpoints instead ([`run`]).
+//! thread, on a connection of its own, checkpoints instead.
 //!
 //! A `PASSIVE` checkpoint never waits for the writer or readers and never blocks them; the writer
 //! keeps appending while it copies. That is also its limit: under sustained writes there is
 //! always a commit newer than the checkpoint, the log is never wholly copied, the writer never
 //! restarts it, and the file would grow without bound. So when a checkpoint reports more than
-//! [`CATCH_UP_FRAMES`] frames in the log, it asks the writer to catch up ([`Shared::wanted`]):
-//! between two batches, holding the write lock anyway, the writer runs one `PASSIVE` checkpoint
-//! of its own, which only has to copy what was committed since this thread's last one, and the
-//! next batch then starts the log again. The log is thus bounded by about [`CATCH_UP_FRAMES`] plus
+//! [`CATCH_UP_FRAMES`] frames in the log, it asks the writer to catch up: between two batches,
+//! when nothing of this process writes, the writer runs one `PASSIVE` checkpoint of its own,
+//! which only has to copy what was committed since this thread's last one, and the next batch
+//! then starts the log again. The log is thus bounded by about [`CATCH_UP_FRAMES`] plus
 //! what is committed during one checkpoint. (A long read, such as a backup, still pins the
 //! frames it may need; SQLite restarts the log after it ends.)
 //!
