@@ -298,17 +298,22 @@ impl Db {
 }
 
 /// The writer's side of the checkpoint thread ([`checkpoint`]): a tick after each commit, and
-/// the thread's request to catch up.
+/// what the writer needs to catch up when the log grows too long.
 struct Checkpoints {
     ticks: crossbeam_channel::Sender<()>,
     shared: Arc<checkpoint::Shared>,
+    /// The `-wal` file, whose length says when the writer must catch up.
+    wal: std::path::PathBuf,
 }
 
 /// Turns the writer connection's automatic checkpoints off and starts the thread that does them
 /// instead, on a connection of its own; it ends when the writer does.
 fn start_checkpoints(path: &Path, writer_conn: &Connection) -> Result<Checkpoints, StoreError> {
     let conn = connect(path)?;
-    writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+    writer_conn.execute_batch(&format!(
+        "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
+        checkpoint::CATCH_UP_BYTES
+    ))?;
     let (ticks, rx) = crossbeam_channel::bounded(1);
     let shared = Arc::new(checkpoint::Shared::default());
     std::thread::Builder::new()
@@ -318,7 +323,9 @@ fn start_checkpoints(path: &Path, writer_conn: &Connection) -> Result<Checkpoint
             move || checkpoint::run(&conn, &rx, &shared)
         })
         .map_err(|e| StoreError::Internal(format!("starting the checkpoint thread: {e}")))?;
-    Ok(Checkpoints { ticks, shared })
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    Ok(Checkpoints { ticks, shared, wal: wal.into() })
 }
 
 /// Returns a reader permit when dropped.
@@ -420,9 +427,10 @@ fn writer_loop(
             events.committed(&conn);
         }
         // The log is copied back into the database file by the checkpoint thread; the writer
-        // does it only when asked, when that thread cannot end the log under sustained writes.
-        if checkpoints.shared.take_wanted()
-            && let Err(e) = checkpoint::passive(&conn)
+        // does it only when the log grew past its bound, which under sustained writes that
+        // thread cannot end (see `checkpoint`).
+        if checkpoint::over_bound(&checkpoints.wal)
+            && let Err(e) = checkpoints.shared.checkpoint(&conn)
         {
             tracing::warn!(error = %e, "the writer's WAL checkpoint failed");
         }
