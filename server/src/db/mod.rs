@@ -511,17 +511,20 @@ mod tests {
 
     use super::{Db, StoreError};
 
-    /// Holds the writer for a moment, so that the writes sent meanwhile form one batch.
+    /// Holds the writer for a moment, so that the writes sent meanwhile form one batch; returns
+    /// once the holding write runs.
     async fn hold(db: &Db) -> tokio::task::JoinHandle<Result<(), StoreError>> {
         let db = db.clone();
+        let (started, running) = tokio::sync::oneshot::channel();
         let job = tokio::spawn(async move {
-            db.write(|_| {
+            db.write(move |_| {
+                let _ = started.send(());
                 std::thread::sleep(Duration::from_millis(300));
                 Ok(())
             })
             .await
         });
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        running.await.unwrap_or_else(|e| panic!("{e}"));
         job
     }
 
