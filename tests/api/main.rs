@@ -45,6 +45,7 @@ mod transfer;
 mod ui;
 mod user_names;
 mod users;
+mod wal;
 mod webhooks;
 mod webhooks_https;
 mod writes;

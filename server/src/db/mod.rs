@@ -6,7 +6,8 @@
 //! each inside its own savepoint of one transaction, commits once, and only then answers each
 //! caller. A write that fails rolls back its savepoint alone. With `synchronous=FULL` a commit
 //! is on disk when it returns, so an acknowledged write survives `kill -9` and power loss, and
-//! concurrent writers share one fsync instead of paying one each.
+//! concurrent writers share one fsync instead of paying one each. WAL checkpoints run on a
+//! thread of their own, not inside the writer's commits ([`checkpoint`]).
 //!
 //! The file is created 0600, and the writer refuses to acknowledge a commit into a file that was
 //! removed or replaced; a full disk or an unwritable file is [`StoreError::Unavailable`] (see
@@ -18,6 +19,7 @@ pub mod accounts;
 pub mod admins;
 pub mod backup;
 pub mod changes;
+pub mod checkpoint;
 pub mod compat;
 pub mod events;
 pub mod groups;
@@ -170,11 +172,12 @@ impl Db {
         }
         let (tx, rx) = crossbeam_channel::unbounded::<Job>();
         let events = Arc::new(events::Notifier::default());
+        let checkpoints = start_checkpoints(path, &writer_conn)?;
         std::thread::Builder::new()
             .name("scimbox-writer".into())
             .spawn({
                 let (health, events) = (Arc::clone(&health), Arc::clone(&events));
-                move || writer_loop(writer_conn, rx, &health, &events)
+                move || writer_loop(writer_conn, rx, &health, &events, &checkpoints)
             })
             .map_err(|e| StoreError::Internal(format!("starting the writer thread: {e}")))?;
         let readers = ReaderPool { conns: Mutex::new(conns), permits: Semaphore::new(READERS) };
@@ -244,6 +247,30 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        self.write_as(Shield::Savepoint, f).await
+    }
+
+    /// [`Db::write`] for a write that, when it fails, fails before it changes any row (a refused
+    /// `INSERT` changes nothing: SQLite undoes a failing statement), such as a create whose
+    /// first change is the insert that may meet a taken name. It runs without a savepoint of its
+    /// own: a savepoint makes SQLite copy every page the job touches, already changed by earlier
+    /// jobs of the batch, into its sub-journal first, about a quarter of the writer's work per
+    /// create (issue 17). The writer checks the promise: if such a write fails after changing
+    /// rows (a store fault, a panic), its whole batch is rolled back and refused, so no part of
+    /// it ever commits.
+    pub async fn write_unshielded<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.write_as(Shield::None, f).await
+    }
+
+    async fn write_as<T, F>(&self, shield: Shield, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
         let deadline = crate::deadline::current();
         let expired = deadline.clone();
@@ -252,7 +279,10 @@ impl Db {
                 Some(_) if expired.is_some_and(|d| d.passed()) => Err(StoreError::DeadlinePassed),
                 Some(conn) => {
                     events::begin_job(); // its events are one transaction (RFC 9967 `txn`)
-                    in_savepoint(conn, f)
+                    match shield {
+                        Shield::Savepoint => in_savepoint(conn, f),
+                        Shield::None => unshielded(conn, f),
+                    }
                 }
                 None => Err(StoreError::Internal("could not begin a write transaction".into())),
             };
@@ -266,6 +296,37 @@ impl Db {
         self.writer.send(job).map_err(|_| closed())?;
         rx.await.map_err(|_| closed())?
     }
+}
+
+/// The writer's side of the checkpoint thread ([`checkpoint`]): a tick after each commit, and
+/// what the writer needs to catch up when the log grows too long.
+struct Checkpoints {
+    ticks: crossbeam_channel::Sender<()>,
+    shared: Arc<checkpoint::Shared>,
+    /// The `-wal` file, whose length says when the writer must catch up.
+    wal: std::path::PathBuf,
+}
+
+/// Turns the writer connection's automatic checkpoints off and starts the thread that does them
+/// instead, on a connection of its own; it ends when the writer does.
+fn start_checkpoints(path: &Path, writer_conn: &Connection) -> Result<Checkpoints, StoreError> {
+    let conn = connect(path)?;
+    writer_conn.execute_batch(&format!(
+        "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
+        checkpoint::CATCH_UP_BYTES
+    ))?;
+    let (ticks, rx) = crossbeam_channel::bounded(1);
+    let shared = Arc::new(checkpoint::Shared::default());
+    std::thread::Builder::new()
+        .name("scimbox-checkpoint".into())
+        .spawn({
+            let shared = Arc::clone(&shared);
+            move || checkpoint::run(&conn, &rx, &shared)
+        })
+        .map_err(|e| StoreError::Internal(format!("starting the checkpoint thread: {e}")))?;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    Ok(Checkpoints { ticks, shared, wal: wal.into() })
 }
 
 /// Returns a reader permit when dropped.
@@ -301,10 +362,41 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, S
     out
 }
 
+/// How a job's changes are undone if it fails.
+#[derive(Debug, Clone, Copy)]
+enum Shield {
+    /// Its own savepoint, rolled back alone.
+    Savepoint,
+    /// None: it promises to fail only before changing anything ([`Db::write_unshielded`]).
+    None,
+}
+
+/// Runs a job that has no savepoint ([`Db::write_unshielded`]); if it fails after changing rows
+/// anyway, the batch is marked to be rolled back whole ([`BROKEN_PROMISE`]).
+fn unshielded<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    let changes = conn.total_changes();
+    let out = catch_unwind(AssertUnwindSafe(|| f(conn)))
+        .unwrap_or_else(|_| Err(StoreError::Internal("a write panicked".into())));
+    let out = out.and_then(|v| changes::end_of_write(conn).map(|()| v));
+    if let Err(e) = &out {
+        if let StoreError::Unavailable(reason) = e {
+            JOB_FAULT.with(|f| f.replace(Some(reason.clone())));
+        }
+        if conn.total_changes() != changes {
+            tracing::error!(error = %e, "a write without a savepoint failed after changing rows; its batch is rolled back");
+            BROKEN_PROMISE.with(|b| b.set(true));
+        }
+    }
+    out
+}
+
 std::thread_local! {
     /// On the writer thread: the store fault (full disk, read-only file) a job of the current
     /// batch met, so that the batch's empty commit does not count as the store being healthy.
     static JOB_FAULT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    /// On the writer thread: a job without a savepoint failed after changing rows, so the
+    /// current batch must not commit.
+    static BROKEN_PROMISE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Runs one statement without a result, prepared once per connection: the writer runs these
@@ -319,6 +411,7 @@ fn writer_loop(
     rx: crossbeam_channel::Receiver<Job>,
     health: &health::Health,
     events: &events::Notifier,
+    checkpoints: &Checkpoints,
 ) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -334,6 +427,15 @@ fn writer_loop(
         if events::take_wrote() {
             events.committed(&conn);
         }
+        // The log is copied back into the database file by the checkpoint thread; the writer
+        // does it only when the log grew past its bound, which under sustained writes that
+        // thread cannot end (see `checkpoint`).
+        if checkpoint::over_bound(&checkpoints.wal)
+            && let Err(e) = checkpoints.shared.checkpoint(&conn)
+        {
+            tracing::warn!(error = %e, "the writer's WAL checkpoint failed");
+        }
+        let _ = checkpoints.ticks.try_send(());
     }
 }
 
@@ -367,7 +469,15 @@ fn run_batch(conn: &Connection, batch: Vec<Job>, health: &health::Health) {
     // The store fault (full disk, read-only file) a job met, if any: it explains an aborted
     // batch, and an otherwise empty commit must not count as the store being healthy.
     let job_fault = JOB_FAULT.with(|f| f.take());
-    let commit = if aborted {
+    let commit = if BROKEN_PROMISE.with(|b| b.replace(false)) {
+        if !conn.is_autocommit() {
+            let _ = run(conn, "ROLLBACK");
+        }
+        Err(match job_fault.clone() {
+            Some(reason) => StoreError::Unavailable(reason),
+            None => StoreError::Internal("a write failed half-way; its batch was rolled back".into()),
+        })
+    } else if aborted {
         let reason = job_fault.clone().unwrap_or_else(|| "a write failed and SQLite rolled its batch back".into());
         Err(StoreError::Unavailable(reason))
     } else {
@@ -398,6 +508,90 @@ fn same(e: &StoreError) -> StoreError {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use super::{Db, StoreError};
+
+    /// Holds the writer for a moment, so that the writes sent meanwhile form one batch; returns
+    /// once the holding write runs.
+    async fn hold(db: &Db) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+        let db = db.clone();
+        let (started, running) = tokio::sync::oneshot::channel();
+        let job = tokio::spawn(async move {
+            db.write(move |_| {
+                let _ = started.send(());
+                std::thread::sleep(Duration::from_millis(300));
+                Ok(())
+            })
+            .await
+        });
+        running.await.unwrap_or_else(|e| panic!("{e}"));
+        job
+    }
+
+    fn insert(db: &Db, x: &'static str) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+        let db = db.clone();
+        tokio::spawn(
+            async move { db.write(move |c| Ok(c.execute("INSERT INTO t (x) VALUES (?1)", [x]).map(drop)?)).await },
+        )
+    }
+
+    /// A write without a savepoint (issue 17) that fails before changing anything leaves its
+    /// batch alone; one that fails after changing rows takes the whole batch back, so that no
+    /// part of it commits, and every write of that batch is answered with an error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_without_a_savepoint_that_fails_half_way_takes_its_batch_back() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let db = Db::open(&dir.path().join("w.db")).unwrap_or_else(|e| panic!("{e}"));
+        db.write(|c| Ok(c.execute_batch("CREATE TABLE t (x TEXT NOT NULL)")?)).await.unwrap_or_else(|e| panic!("{e}"));
+        let rows = |db: &Db| {
+            let db = db.clone();
+            async move {
+                db.read(|c| {
+                    let mut s = c.prepare("SELECT x FROM t ORDER BY x")?;
+                    let xs = s.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+                    Ok(xs)
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+            }
+        };
+
+        let held = hold(&db).await;
+        let a = insert(&db, "a");
+        let refused = tokio::spawn({
+            let db = db.clone();
+            async move { db.write_unshielded(|_| Err::<(), _>(StoreError::Conflict("taken".into()))).await }
+        });
+        let b = insert(&db, "b");
+        assert!(held.await.is_ok_and(|r| r.is_ok()));
+        assert!(a.await.is_ok_and(|r| r.is_ok()), "a write beside a clean refusal commits");
+        assert!(matches!(refused.await, Ok(Err(StoreError::Conflict(_)))));
+        assert!(b.await.is_ok_and(|r| r.is_ok()), "a write beside a clean refusal commits");
+        assert_eq!(rows(&db).await, ["a", "b"]);
+
+        let held = hold(&db).await;
+        let c = insert(&db, "c");
+        let broken = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.write_unshielded(|c| {
+                    c.execute("INSERT INTO t (x) VALUES ('half')", [])?;
+                    Err::<(), _>(StoreError::Internal("failed after a change".into()))
+                })
+                .await
+            }
+        });
+        let d = insert(&db, "d");
+        assert!(held.await.is_ok_and(|r| r.is_ok()));
+        assert!(broken.await.is_ok_and(|r| r.is_err()));
+        assert!(c.await.is_ok_and(|r| r.is_err()), "its batch is refused, not committed without it");
+        assert!(d.await.is_ok_and(|r| r.is_err()), "its batch is refused, not committed without it");
+        assert_eq!(rows(&db).await, ["a", "b"], "nothing of the broken batch committed");
+        insert(&db, "e").await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows(&db).await, ["a", "b", "e"], "the next batch commits");
+    }
+
     /// Storage is handed the time of each write and never reads the clock (issue 12): one write
     /// records one moment, and a test can choose it. Clippy's `disallowed-methods` already keeps
     /// `OffsetDateTime::now_utc` inside `clock`; this keeps `clock` itself out of `db`.

@@ -100,8 +100,33 @@ pub(crate) fn record(
     at: &str,
     data: &Value,
 ) -> Result<(), StoreError> {
-    let (id, data) = (new_id(), serde_json::to_string(data)?);
-    let e = NewEvent { id: &id, kind, at, resource_type, resource_id, actor, data: &data };
+    record_prepared(c, &prepare(data)?, kind, resource_type, resource_id, actor, at)
+}
+
+/// An event's id and serialised `data`, made before its write when the data is known then (a
+/// new user without accounts: see `users::create`), so that the writer thread, which every
+/// write waits for, only inserts the row (issue 17).
+pub(crate) struct Prepared {
+    id: String,
+    data: String,
+}
+
+/// Gives an event its id and serialises its `data`.
+pub(crate) fn prepare(data: &Value) -> Result<Prepared, StoreError> {
+    Ok(Prepared { id: new_id(), data: serde_json::to_string(data)? })
+}
+
+/// [`record`] of a [`Prepared`] event.
+pub(crate) fn record_prepared(
+    c: &Connection,
+    event: &Prepared,
+    kind: &str,
+    resource_type: &str,
+    resource_id: &str,
+    actor: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    let e = NewEvent { id: &event.id, kind, at, resource_type, resource_id, actor, data: &event.data };
     store::insert(c, &e).map(drop)
 }
 

@@ -301,6 +301,20 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String, wi
     let now = clock::now_stamp();
     let required = required.to_vec();
     let (actor, at) = (events::actor(), base.clone());
+    // A new user is in no group (its id is new) and, when its document names no accounts, holds
+    // no access: its GET form is known before the write. Rendering it and serialising its event
+    // here leaves the writer only the inserts (issue 17). A document naming accounts is settled
+    // against the registry and rendered inside the write, as is a revived user.
+    let new = UserRow { seq: 0, id, version: 1, created: now.clone(), last_modified: now.clone(), doc };
+    let early = match payloads::mentions_accounts(&new.doc) {
+        true => None,
+        false => {
+            let body = to_resource(&new, &base);
+            let event = events::prepare(&body)?;
+            Some((body, event))
+        }
+    };
+    let UserRow { id, mut doc, .. } = new;
     let write = move |c: &Connection| {
         if payloads::mentions_accounts(&doc) {
             payloads::settle(&mut doc, &accounts::catalogue(c)?)?;
@@ -314,6 +328,10 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String, wi
             }
             other => (other?, Some("user.created"), None),
         };
+        if let (Some((body, event)), None) = (early, &before) {
+            events::record_prepared(c, &event, "user.created", "User", &row.id, &actor, &now)?;
+            return Ok((row, body));
+        }
         // The event's data is the user as a GET returns it now, rendered here, in the write.
         let body = render(c, &row, &at, WithAccess(true))?;
         if let Some(kind) = kind {
@@ -322,7 +340,9 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String, wi
         }
         Ok((row, body))
     };
-    let (row, body) = db.write(write).await?;
+    // No savepoint: the create fails, if at all, before its first change (the insert that may
+    // meet a taken userName), or as the whole batch does.
+    let (row, body) = db.write_unshielded(write).await?;
     if with.0 {
         let location = location(&base, &row.id);
         return Ok(Rendered { body, id: row.id, version: row.version, location });
