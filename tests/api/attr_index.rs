@@ -324,3 +324,36 @@ async fn an_old_database_gets_its_index_filled() {
     assert_eq!(page.resources.len(), 1, "{page:?}");
     assert_eq!(page.resources[0]["userName"], "old2005");
 }
+
+/// `scimbox import` (the real binary) indexes what it inserts: the copy's index is the source's.
+#[tokio::test]
+async fn an_import_is_indexed() {
+    let app = seeded().await;
+    let group = json!({"schemas": [GROUP_URN], "displayName": "Imported Group"});
+    assert_eq!(app.post("/Groups", &group).await.status, StatusCode::CREATED);
+    let dir = tempfile::tempdir().unwrap();
+    let (file, copy) = (dir.path().join("dump.ndjson"), dir.path().join("copy.db"));
+    for args in [
+        ["export", "--db", app.db_path.to_str().unwrap(), "--out", file.to_str().unwrap()],
+        ["import", "--db", copy.to_str().unwrap(), "--in", file.to_str().unwrap()],
+    ] {
+        let out = crate::helpers::run_scimbox(&args, "");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let index = |path: &std::path::Path| -> Vec<(i64, String, String, String)> {
+        let c = rusqlite::Connection::open(path).unwrap();
+        let sql = "SELECT a.kind, a.attr, a.key, COALESCE(u.id, g.id) FROM attr_index a
+                   LEFT JOIN users u ON a.kind = 1 AND u.seq = a.seq
+                   LEFT JOIN groups g ON a.kind = 2 AND g.seq = a.seq ORDER BY 1, 4, 2, 3";
+        let mut stmt = c.prepare(sql).unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    };
+    let source = index(&app.db_path);
+    assert!(
+        source.len() > 20 && source.iter().any(|r| r.0 == 2 && r.2 == "imported group"),
+        "{:?}",
+        &source[source.len() - 3..]
+    );
+    assert_eq!(index(&copy), source);
+}
