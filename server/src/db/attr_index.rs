@@ -6,7 +6,7 @@
 //! Which attributes, and the key of a value, come from the validator
 //! (`scimbox_validator::filter::index`: the schema tables and the evaluator's case folding), so
 //! the index and the evaluator cannot disagree. This module keeps the rows in step: every write
-//! of a resource ([`write`], called by `users`, `groups`, `rows::delete` and `transfer` in the
+//! of a resource ([`write()`], called by `users`, `groups`, `rows::delete` and `transfer` in the
 //! same transaction as the row) deletes the entries its old document had and its new one lacks
 //! and inserts the reverse, nothing else.
 //!

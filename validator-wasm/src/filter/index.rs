@@ -3,8 +3,8 @@
 //! such an index.
 //!
 //! Both halves are computed here, beside the evaluator, from the same schema tables and with the
-//! evaluator's own case folding ([`super::fold`], per `caseExact`, RFC 7643 §2.2), so an index
-//! built from [`entries`] and a lookup derived by [`plan`] cannot disagree with
+//! evaluator's own case folding (`filter::eval`'s `fold`, per `caseExact`, RFC 7643 §2.2), so
+//! an index built from [`entries`] and a lookup derived by [`plan`] cannot disagree with
 //! [`Filter::matches`]: every resource the evaluator matches is among those the plan finds.
 //! The plan may find more (a key is truncated to [`KEY_BYTES`]; `and` inside `emails[...]` is
 //! two lookups that may meet in different values), so the server still evaluates the filter on
