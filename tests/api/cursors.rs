@@ -254,10 +254,14 @@ async fn filtered_and_sorted_walks_return_exactly_the_matches() {
             want.push(u["id"].as_str().expect("id").to_owned());
         }
     }
-    let (pages, last) = walk(&app, "/Users", &[("count", "4"), ("filter", "userName sw \"match\"")]).await;
+    let (pages, last) = walk(&app, "/Users", &[("count", "4"), ("filter", "userName co \"match\"")]).await;
     assert_eq!(pages.concat(), want);
     assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4, 2]);
     assert!(last.get("totalResults").is_none(), "a scan that stopped early does not know the total");
+    // `sw` is a range of the attribute index (issue 17): the total is known.
+    let (pages, last) = walk(&app, "/Users", &[("count", "4"), ("filter", "userName sw \"match\"")]).await;
+    assert_eq!(pages.concat(), want);
+    assert_eq!(last["totalResults"], want.len());
 
     // Indexed (externalId) and the rest of the filter evaluated: the total is known.
     let (pages, last) =

@@ -8,6 +8,7 @@ mod access;
 mod access_events;
 mod accounts_cli;
 mod admin;
+mod attr_index;
 mod auth_tokens;
 mod backup;
 mod bulk;

@@ -91,6 +91,7 @@ pub fn insert(conn: &Connection, id: &str, doc: Map<String, Value>, now: &str) -
     .execute(params![id, name, fold(&name), key_of(&doc, "externalId"), now, serde_json::to_string(&doc)?])
     .map_err(|e| map_unique(e, &name))?;
     let seq = conn.last_insert_rowid();
+    super::attr_index::write(conn, Kind::Group, seq, None, Some(&doc))?;
     let after = Some(Value::Object(doc.clone()));
     changes::record(
         conn,
@@ -133,6 +134,7 @@ pub fn save(
         serde_json::to_string(&doc)?
     ])
     .map_err(|e| map_unique(e, &name))?;
+    super::attr_index::write(conn, Kind::Group, current.seq, Some(&current.doc), Some(&doc))?;
     let after = Some(changes::with_members(&doc, changes::take_members(conn, current.seq)?));
     let (id, before) = (current.id.as_str(), Some(&current.doc));
     changes::record(

@@ -17,6 +17,7 @@
 
 pub mod accounts;
 pub mod admins;
+pub mod attr_index;
 pub mod backup;
 pub mod changes;
 pub mod checkpoint;
@@ -153,6 +154,7 @@ pub fn migrate(path: &Path) -> Result<Connection, StoreError> {
         .run(&mut conn)
         .map_err(|e| StoreError::Internal(format!("migrating {}: {e}", path.display())))?;
     users::rekey(&mut conn)?; // derived keys whose spelling changed (migrations/V8)
+    attr_index::prepare(&conn)?; // an index for other attributes is emptied, to be filled (V15)
     Ok(conn)
 }
 
@@ -160,6 +162,7 @@ impl Db {
     /// Opens (creating and migrating) the database and starts the writer thread.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let writer_conn = migrate(path)?;
+        let fill = attr_index::prepare(&writer_conn)?; // an older database's index, filled by the writer
         let health = Arc::new(health::Health::new(path));
         if writer_conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
             health.note(Err(&StoreError::Unavailable("the database file is read-only".into())));
@@ -180,6 +183,9 @@ impl Db {
                 move || writer_loop(writer_conn, rx, &health, &events, &checkpoints)
             })
             .map_err(|e| StoreError::Internal(format!("starting the writer thread: {e}")))?;
+        if fill {
+            let _ = tx.send(attr_index::fill_job(tx.clone(), std::time::Instant::now(), 0));
+        }
         let readers = ReaderPool { conns: Mutex::new(conns), permits: Semaphore::new(READERS) };
         Ok(Self { writer: tx, readers: Arc::new(readers), health, events })
     }

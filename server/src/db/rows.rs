@@ -231,6 +231,7 @@ pub fn delete(
     check(&current)?;
     let sql = format!("DELETE FROM {} WHERE seq = ?1", kind.table());
     conn.prepare_cached(&sql)?.execute([current.seq])?;
+    super::attr_index::write(conn, kind, current.seq, Some(&current.doc), None)?;
     let before = Some(&current.doc);
     changes::record(conn, Record { kind, id, action: Action::Deleted, version: None, before, after: None, at })?;
     Ok(current)

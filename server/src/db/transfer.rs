@@ -130,7 +130,9 @@ pub fn put_user(conn: &Connection, r: &Resource<'_>) -> Result<(), StoreError> {
         serde_json::to_string(r.doc)?
     ])
     .map_err(|e| users::map_unique(e, &keys.user_name))?;
-    users::write_emails(conn, conn.last_insert_rowid(), &keys.emails)
+    let seq = conn.last_insert_rowid();
+    super::attr_index::write(conn, super::rows::Kind::User, seq, None, Some(r.doc))?;
+    users::write_emails(conn, seq, &keys.emails)
 }
 
 /// Inserts a group (without members); a taken displayName is a [`StoreError::Conflict`].
@@ -152,7 +154,7 @@ pub fn put_group(conn: &Connection, r: &Resource<'_>) -> Result<(), StoreError> 
         serde_json::to_string(r.doc)?
     ])
     .map_err(|e| groups::map_unique(e, &name))?;
-    Ok(())
+    super::attr_index::write(conn, super::rows::Kind::Group, conn.last_insert_rowid(), None, Some(r.doc))
 }
 
 /// Adds a membership as exported, after its group and member; keeps the group's member count.

@@ -108,6 +108,7 @@ pub fn insert(conn: &Connection, id: &str, doc: Map<String, Value>, now: &str) -
     .map_err(|e| map_unique(e, &keys.user_name))?;
     let seq = conn.last_insert_rowid();
     write_emails(conn, seq, &keys.emails)?;
+    super::attr_index::write(conn, Kind::User, seq, None, Some(&doc))?;
     changes::record_created(conn, Kind::User, id, &doc, &json, now)?;
     Ok(UserRow { seq, id: id.into(), version: 1, created: now.into(), last_modified: now.into(), doc })
 }
@@ -149,6 +150,7 @@ pub fn update(
     ])
     .map_err(|e| map_unique(e, &keys.user_name))?;
     write_emails(conn, current.seq, &keys.emails)?;
+    super::attr_index::write(conn, Kind::User, current.seq, Some(&current.doc), Some(&doc))?;
     let (before, after) = (Some(&current.doc), Some(Value::Object(doc.clone())));
     let id = current.id.as_str();
     changes::record(

@@ -1,9 +1,12 @@
 //! Lists and searches (RFC 7644 §3.4.2, §3.4.3), the same for every resource type.
 //!
 //! Without a filter or sort a page comes straight from SQLite in insertion order. A filter with
-//! an indexed equality among its top-level `and` terms reads only the rows that index finds;
-//! any other filter evaluates every row, one at a time, keeping only the matches' sort keys and
-//! row numbers in memory; then the page's rows are read. Before a row is evaluated, SQLite
+//! an equality on a key column (`id`, `userName`, `externalId`, `emails.value`; a Group's
+//! `displayName`, `members.value`) among its top-level `and` terms reads only the rows that
+//! index finds; else a filter the attribute index can narrow (`eq` or `sw` on any string
+//! attribute, combined with `and`/`or`: `db::attr_index`) reads the rows it finds and evaluates
+//! them; any other filter evaluates every row, one at a time, keeping only the matches' sort
+//! keys and row numbers in memory; then the page's rows are read. Before a row is evaluated, SQLite
 //! checks its stored text for the literals the filter needs (`prefilter`), so rows that cannot
 //! match are never decoded. Either way the validator's one filter
 //! evaluator decides, so every attribute of the schema is filterable and sortable.
@@ -20,6 +23,7 @@
 use std::cmp::Ordering;
 
 use rusqlite::Connection;
+use scimbox_validator::filter::index as filter_index;
 use scimbox_validator::filter::{CompareOp, Filter, Literal, SortKey, cmp_sort_keys, sort_key};
 use scimbox_validator::path::AttrPath;
 use scimbox_validator::schema::{ResourceType, USER_RESOURCE};
@@ -28,6 +32,7 @@ use serde_json::Value;
 use super::cursor::{self, Position, Scope};
 use super::prefilter;
 use super::{Error, Result};
+use crate::db::attr_index;
 use crate::db::rows::{self, Kind, ResourceRow};
 use crate::db::{Db, StoreError};
 
@@ -410,6 +415,15 @@ fn indexed<T: Listed>(c: &Connection, f: Option<&Filter>, rt: &ResourceType) -> 
         if let Some(found) = T::lookup(c, term)? {
             return Ok(Some((found, without(f, term, rt))));
         }
+    }
+    // Any other string attribute: the attribute index (`db::attr_index`, issue 17) finds the
+    // rows its plan for the filter can match (`eq`, `sw`; `and` intersects, `or` unites). Its
+    // keys only narrow (a key is cut to 200 bytes; `emails[type eq "work" and value eq "x"]`
+    // may meet in two values), so the whole filter is evaluated on what it finds.
+    if let Some(plan) = filter_index::plan(f, rt, attr_index::leaves(T::KIND))
+        && let Some(seqs) = attr_index::find(c, T::KIND, &plan)?
+    {
+        return Ok(Some((rows::by_seqs(c, T::KIND, &seqs)?, Some(f.clone()))));
     }
     Ok(None)
 }

@@ -44,6 +44,7 @@ mod check;
 mod eval;
 #[cfg(test)]
 mod fixtures;
+pub mod index;
 mod lex;
 mod parse;
 mod sort;
