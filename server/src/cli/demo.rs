@@ -107,7 +107,9 @@ async fn demo(args: DemoArgs, dir: &Path) -> Result<(), String> {
     // database with `scimbox webhook add` gets its events.
     let delivery = {
         let (db, base) = (db.clone(), base.clone());
-        crate::supervise::spawn("webhooks", move || crate::webhooks::run(db.clone(), base.clone(), 1.0))
+        // The demo has no --webhook-ca: public roots only.
+        let tls = crate::webhooks::Tls::new(None).map_err(|e| format!("webhook TLS: {e}"))?;
+        crate::supervise::spawn("webhooks", move || crate::webhooks::run(db.clone(), base.clone(), 1.0, tls.clone()))
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(crate::serve(AppState::new(db, config), listener, async move {
