@@ -26,6 +26,7 @@ pub mod health;
 pub mod journal;
 pub mod rows;
 pub mod stats;
+pub mod stored;
 pub mod text_need;
 pub mod tokens;
 pub mod transfer;
@@ -150,6 +151,7 @@ pub fn migrate(path: &Path) -> Result<Connection, StoreError> {
         .run(&mut conn)
         .map_err(|e| StoreError::Internal(format!("migrating {}: {e}", path.display())))?;
     users::rekey(&mut conn)?; // derived keys whose spelling changed (migrations/V8)
+    stored::fill(&mut conn)?; // users' stored text, once for a database from before V14
     Ok(conn)
 }
 

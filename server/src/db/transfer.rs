@@ -115,8 +115,8 @@ pub struct Resource<'a> {
 pub fn put_user(conn: &Connection, r: &Resource<'_>) -> Result<(), StoreError> {
     let keys = Keys::of(r.doc);
     conn.prepare_cached(
-        "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         r.id,
@@ -127,7 +127,8 @@ pub fn put_user(conn: &Connection, r: &Resource<'_>) -> Result<(), StoreError> {
         r.version,
         r.created,
         r.last_modified,
-        serde_json::to_string(r.doc)?
+        serde_json::to_string(r.doc)?,
+        super::stored::user_body(r.id, r.doc)?
     ])
     .map_err(|e| users::map_unique(e, &keys.user_name))?;
     users::write_emails(conn, conn.last_insert_rowid(), &keys.emails)
