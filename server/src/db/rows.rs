@@ -106,20 +106,29 @@ pub struct StoredRow {
     /// `schemas`, `id` and the document's attributes as one JSON object
     /// ([`super::stored::user_body`]).
     pub body: String,
+    /// Whether it is a direct member of any group (when not, it has no `groups` at all, and
+    /// reading them is skipped: the common case, asked in the same statement as the row).
+    pub in_groups: bool,
 }
 
 impl FromRow for Fetched {
     fn columns(kind: Kind) -> &'static str {
         match kind {
             // The document only when there is no body: a body's row never copies it out.
-            Kind::User => "body, CASE WHEN body IS NULL THEN doc END",
-            Kind::Group => "NULL, doc",
+            Kind::User => {
+                "body, CASE WHEN body IS NULL THEN doc END,
+                 EXISTS (SELECT 1 FROM group_members WHERE member_id = users.id)"
+            }
+            Kind::Group => "NULL, doc, 0",
         }
     }
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
         let (seq, id, version, created, last_modified) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
         Ok(match r.get::<_, Option<String>>(5)? {
-            Some(body) => Fetched::Stored(StoredRow { seq, id, version, created, last_modified, body }),
+            Some(body) => {
+                let in_groups = r.get(7)?;
+                Fetched::Stored(StoredRow { seq, id, version, created, last_modified, body, in_groups })
+            }
             None => {
                 let doc = serde_json::from_str(&r.get::<_, String>(6)?)?;
                 Fetched::Doc(ResourceRow { seq, id, version, created, last_modified, doc })

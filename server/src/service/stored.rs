@@ -46,7 +46,7 @@ fn splice(c: &Connection, row: &StoredRow, base: &str) -> Result<String, StoreEr
         .ok_or_else(|| StoreError::Internal(format!("user {}: stored body is not a JSON object", row.id)))?;
     let mut out = Vec::with_capacity(row.body.len() + base.len() + 160);
     out.extend_from_slice(open.as_bytes());
-    let groups = users::groups_of(c, &row.id, base)?;
+    let groups = if row.in_groups { users::groups_of(c, &row.id, base)? } else { Vec::new() };
     if !groups.is_empty() {
         out.extend_from_slice(b",\"groups\":");
         push_json(&mut out, &groups)?;
