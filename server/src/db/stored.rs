@@ -40,11 +40,32 @@ pub fn user_object(id: &str, doc: &Map<String, Value>) -> Map<String, Value> {
 
 /// The stored body of user `id` with document `doc` ([`user_object`] as compact JSON), or
 /// `None` when its effective access must be computed at read time (its payloads name accounts).
-pub fn user_body(id: &str, doc: &Map<String, Value>) -> Result<Option<String>, StoreError> {
+///
+/// `doc_json` is `doc` as compact JSON (what the write stores in `doc`): a compact object's
+/// members are written one after the other, so the body is `schemas` and `id` followed by that
+/// text's members, the same bytes as serialising [`user_object`], without copying the tree.
+pub fn user_body(id: &str, doc: &Map<String, Value>, doc_json: &str) -> Result<Option<String>, StoreError> {
     if mentions_accounts(doc) {
         return Ok(None);
     }
-    Ok(Some(serde_json::to_string(&user_object(id, doc))?))
+    let members = doc_json
+        .strip_prefix('{')
+        .and_then(|d| d.strip_suffix('}'))
+        .ok_or_else(|| StoreError::Internal("a user's document is not a JSON object".into()))?;
+    let schemas: Vec<&str> = std::iter::once(USER_URN)
+        .chain(USER_RESOURCE.extensions.iter().map(|e| e.schema.id).filter(|s| doc.contains_key(*s)))
+        .collect();
+    let mut out = String::with_capacity(doc_json.len() + id.len() + 128);
+    out.push_str("{\"schemas\":");
+    out.push_str(&serde_json::to_string(&schemas)?);
+    out.push_str(",\"id\":");
+    out.push_str(&serde_json::to_string(id)?);
+    if !members.is_empty() {
+        out.push(',');
+        out.push_str(members);
+    }
+    out.push('}');
+    Ok(Some(out))
 }
 
 /// Which spelling of `users.body` this build writes (in `key_versions`, as `users.body`).
@@ -76,8 +97,9 @@ pub fn fill(conn: &mut Connection) -> Result<usize, StoreError> {
         let mut rows = read.query([])?;
         while let Some(r) = rows.next()? {
             let (seq, id, doc): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            // Written again from the tree: a row's stored text may not be this build's spelling.
             let doc: Map<String, Value> = serde_json::from_str(&doc)?;
-            let body = user_body(&id, &doc)?;
+            let body = user_body(&id, &doc, &serde_json::to_string(&doc)?)?;
             if body.is_some() || rewrite {
                 set.execute(params![seq, body])?;
                 written += 1;
@@ -115,17 +137,37 @@ mod tests {
         }
     }
 
+    fn body(id: &str, d: &Map<String, Value>) -> Option<String> {
+        user_body(id, d, &serde_json::to_string(d).unwrap()).unwrap()
+    }
+
     /// A user with account payloads has no body: its access is computed at read time.
     #[test]
     fn users_whose_payloads_name_accounts_have_no_body() {
-        assert!(user_body("1", &doc(json!({"userName": "a", "accounts": ["x"]}))).unwrap().is_none());
+        assert!(body("1", &doc(json!({"userName": "a", "accounts": ["x"]}))).is_none());
         let ext = scimbox_validator::schema::SCIMBOX_USER_URN;
-        assert!(user_body("1", &doc(json!({"userName": "a", ext: {"accounts": "x"}}))).unwrap().is_none());
-        let body = user_body("1", &doc(json!({"userName": "a", "active": true}))).unwrap();
+        assert!(body("1", &doc(json!({"userName": "a", ext: {"accounts": "x"}}))).is_none());
+        let body = body("1", &doc(json!({"userName": "a", "active": true})));
         assert_eq!(
             body.as_deref(),
             Some(r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"1","userName":"a","active":true}"#)
         );
+    }
+
+    /// The body spliced from the document's text is the serialised [`user_object`], byte for
+    /// byte: extensions in `schemas`, escapes, numbers, nesting, an empty document.
+    #[test]
+    fn the_body_is_the_serialised_user_object() {
+        let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        for d in [
+            json!({}),
+            json!({"userName": "Zo\u{eb} \"q\" \\ </x>\t\u{1F600}", "active": false, "n": 1.5, "m": -3}),
+            json!({"userName": "a", ent: {"manager": {"value": "m"}}, "emails": [{"value": "a@x", "primary": true}]}),
+        ] {
+            let d = doc(d);
+            let want = serde_json::to_string(&user_object("id \"1\"", &d)).unwrap();
+            assert_eq!(body("id \"1\"", &d).as_deref(), Some(want.as_str()));
+        }
     }
 
     /// A document changed behind the server's back (an older binary, a hand-made UPDATE) loses

@@ -101,7 +101,7 @@ pub(super) fn write_emails(conn: &Connection, seq: i64, emails: &[String]) -> Re
 pub fn insert(conn: &Connection, id: &str, doc: Map<String, Value>, now: &str) -> Result<UserRow, StoreError> {
     let keys = Keys::of(&doc);
     let json = serde_json::to_string(&doc)?;
-    let body = stored::user_body(id, &doc)?;
+    let body = stored::user_body(id, &doc, &json)?;
     conn.prepare_cached(
         "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc, body)
          VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8)",
@@ -135,7 +135,7 @@ pub fn update(
     let keys = Keys::of(&doc);
     let json = serde_json::to_string(&doc)?;
     let version = current.version + 1;
-    let body = stored::user_body(&current.id, &doc)?;
+    let body = stored::user_body(&current.id, &doc, &json)?;
     conn.prepare_cached(
         "UPDATE users SET user_name = ?2, user_name_key = ?3, external_id = ?4, active = ?5,
                 version = ?6, last_modified = ?7, doc = ?8, body = ?9 WHERE seq = ?1",
