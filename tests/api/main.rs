@@ -41,6 +41,7 @@ mod rate_limits;
 mod rotation;
 mod set_format;
 mod storage_faults;
+mod stored_bodies;
 mod token_parity;
 mod transfer;
 mod ui;

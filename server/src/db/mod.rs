@@ -30,6 +30,7 @@ pub mod journal;
 pub mod rollup;
 pub mod rows;
 pub mod stats;
+pub mod stored;
 pub mod text_need;
 pub mod tokens;
 pub mod transfer;
@@ -154,6 +155,7 @@ pub fn migrate(path: &Path) -> Result<Connection, StoreError> {
         .run(&mut conn)
         .map_err(|e| StoreError::Internal(format!("migrating {}: {e}", path.display())))?;
     users::rekey(&mut conn)?; // derived keys whose spelling changed (migrations/V8)
+    stored::fill(&mut conn)?; // users' stored text, once for a database from before V14
     attr_index::prepare(&conn)?; // an index for other attributes is emptied, to be filled (V15)
     Ok(conn)
 }

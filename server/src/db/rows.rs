@@ -57,8 +57,98 @@ fn decode(raw: Raw) -> Result<ResourceRow, StoreError> {
     Ok(ResourceRow { seq, id, version, created, last_modified, doc })
 }
 
+/// What a read makes of a row: the columns it selects after `seq, id, version, created,
+/// last_modified`, and how it turns them into a value.
+pub trait FromRow: Sized {
+    /// The columns of `kind` it reads after the five common ones.
+    fn columns(kind: Kind) -> &'static str;
+    /// The value of a row selected with [`Self::columns`].
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError>;
+    /// Its insertion number.
+    fn seq(&self) -> i64;
+}
+
+impl FromRow for ResourceRow {
+    fn columns(_: Kind) -> &'static str {
+        "doc"
+    }
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        decode(from_row(r)?)
+    }
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+}
+
+/// A resource as a default read needs it: its stored text when it has one (a user's
+/// `users.body`, see [`super::stored`]), else its decoded document.
+#[derive(Debug, Clone)]
+pub enum Fetched {
+    /// The stored text: copied, never decoded.
+    Stored(StoredRow),
+    /// No stored text (a group, a user whose access is computed, a row from before V14).
+    Doc(ResourceRow),
+}
+
+/// A resource's row with its stored text instead of its document.
+#[derive(Debug, Clone)]
+pub struct StoredRow {
+    /// Insertion order.
+    pub seq: i64,
+    /// The SCIM id.
+    pub id: String,
+    /// `meta.version`'s number.
+    pub version: i64,
+    /// `meta.created`.
+    pub created: String,
+    /// `meta.lastModified`.
+    pub last_modified: String,
+    /// `schemas`, `id` and the document's attributes as one JSON object
+    /// ([`super::stored::user_body`]).
+    pub body: String,
+    /// Whether it is a direct member of any group (when not, it has no `groups` at all, and
+    /// reading them is skipped: the common case, asked in the same statement as the row).
+    pub in_groups: bool,
+}
+
+impl FromRow for Fetched {
+    fn columns(kind: Kind) -> &'static str {
+        match kind {
+            // The document only when there is no body: a body's row never copies it out.
+            Kind::User => {
+                "body, CASE WHEN body IS NULL THEN doc END,
+                 EXISTS (SELECT 1 FROM group_members WHERE member_id = users.id)"
+            }
+            Kind::Group => "NULL, doc, 0",
+        }
+    }
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        let (seq, id, version, created, last_modified) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        Ok(match r.get::<_, Option<String>>(5)? {
+            Some(body) => {
+                let in_groups = r.get(7)?;
+                Fetched::Stored(StoredRow { seq, id, version, created, last_modified, body, in_groups })
+            }
+            None => {
+                let doc = serde_json::from_str(&r.get::<_, String>(6)?)?;
+                Fetched::Doc(ResourceRow { seq, id, version, created, last_modified, doc })
+            }
+        })
+    }
+    fn seq(&self) -> i64 {
+        match self {
+            Fetched::Stored(r) => r.seq,
+            Fetched::Doc(r) => r.seq,
+        }
+    }
+}
+
 fn select(kind: Kind, rest: &str) -> String {
-    format!("SELECT seq, id, version, created, last_modified, doc FROM {} {rest}", kind.table())
+    select_as::<ResourceRow>(kind, rest)
+}
+
+fn select_as<R: FromRow>(kind: Kind, rest: &str) -> String {
+    format!("SELECT seq, id, version, created, last_modified, {} FROM {} {rest}", R::columns(kind), kind.table())
 }
 
 /// Rows of `kind` matching `rest` (a WHERE/ORDER BY tail) with these arguments.
@@ -68,15 +158,36 @@ pub fn query(
     rest: &str,
     args: impl rusqlite::Params,
 ) -> Result<Vec<ResourceRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(&select(kind, rest))?;
-    let rows = stmt.query_map(args, from_row)?;
-    rows.map(|r| decode(r?)).collect()
+    query_as(conn, kind, rest, args)
+}
+
+/// [`query`], each row read as `R`.
+pub fn query_as<R: FromRow>(
+    conn: &Connection,
+    kind: Kind,
+    rest: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<R>, StoreError> {
+    let mut stmt = conn.prepare_cached(&select_as::<R>(kind, rest))?;
+    let mut rows = stmt.query(args)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(R::from_row(r)?);
+    }
+    Ok(out)
 }
 
 /// The resource with this id.
 pub fn get(conn: &Connection, kind: Kind, id: &str) -> Result<Option<ResourceRow>, StoreError> {
     let raw = conn.prepare_cached(&select(kind, "WHERE id = ?1"))?.query_row([id], from_row).optional()?;
     raw.map(decode).transpose()
+}
+
+/// The resource with this id as a default read needs it (its stored text, when it has one).
+pub fn fetch(conn: &Connection, kind: Kind, id: &str) -> Result<Option<Fetched>, StoreError> {
+    let mut stmt = conn.prepare_cached(&select_as::<Fetched>(kind, "WHERE id = ?1"))?;
+    let mut rows = stmt.query([id])?;
+    rows.next()?.map(Fetched::from_row).transpose()
 }
 
 /// How many resources there are.
@@ -93,17 +204,17 @@ pub fn count(conn: &Connection, kind: Kind) -> Result<u64, StoreError> {
 /// table, whose leaves hold the documents: the first query finds the page's first `seq`, the
 /// second reads the page from there. Both run in the caller's read transaction, so they see one
 /// snapshot and the page is exactly `LIMIT limit OFFSET offset` over the table.
-pub fn page(conn: &Connection, kind: Kind, offset: u64, limit: u64) -> Result<Vec<ResourceRow>, StoreError> {
+pub fn page<R: FromRow>(conn: &Connection, kind: Kind, offset: u64, limit: u64) -> Result<Vec<R>, StoreError> {
     let (limit, offset) = (i64::try_from(limit).unwrap_or(i64::MAX), i64::try_from(offset).unwrap_or(i64::MAX));
     if offset == 0 {
-        return query(conn, kind, "ORDER BY seq LIMIT ?1", [limit]);
+        return query_as(conn, kind, "ORDER BY seq LIMIT ?1", [limit]);
     }
     snapshot(conn, || {
         let table = kind.table();
         let sql = format!("SELECT seq FROM {table} INDEXED BY {table}_seq ORDER BY seq LIMIT 1 OFFSET ?1");
         let first: Option<i64> = conn.prepare_cached(&sql)?.query_row([offset], |r| r.get(0)).optional()?;
         match first {
-            Some(first) => query(conn, kind, "WHERE seq >= ?1 ORDER BY seq LIMIT ?2", params![first, limit]),
+            Some(first) => query_as(conn, kind, "WHERE seq >= ?1 ORDER BY seq LIMIT ?2", params![first, limit]),
             None => Ok(Vec::new()),
         }
     })
@@ -143,14 +254,19 @@ pub fn scan(
 /// A keyset page in the default order: at most `limit` rows with `seq` above `after` (RFC 9865
 /// cursors). `seq` is the rowid, so this is a range read of the table whose cost does not
 /// depend on how many rows come before it.
-pub fn page_after(conn: &Connection, kind: Kind, after: i64, limit: u64) -> Result<Vec<ResourceRow>, StoreError> {
-    query(conn, kind, "WHERE seq > ?1 ORDER BY seq LIMIT ?2", params![after, i64::try_from(limit).unwrap_or(i64::MAX)])
+pub fn page_after<R: FromRow>(conn: &Connection, kind: Kind, after: i64, limit: u64) -> Result<Vec<R>, StoreError> {
+    query_as(
+        conn,
+        kind,
+        "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        params![after, i64::try_from(limit).unwrap_or(i64::MAX)],
+    )
 }
 
 /// The keyset page before a position (a `previousCursor`): at most `limit` rows with `seq` below
 /// `before`, the nearest first.
-pub fn page_before(conn: &Connection, kind: Kind, before: i64, limit: u64) -> Result<Vec<ResourceRow>, StoreError> {
-    query(
+pub fn page_before<R: FromRow>(conn: &Connection, kind: Kind, before: i64, limit: u64) -> Result<Vec<R>, StoreError> {
+    query_as(
         conn,
         kind,
         "WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
@@ -207,11 +323,16 @@ fn scan_from(
 
 /// The resources with these insertion numbers, in the order given.
 pub fn by_seqs(conn: &Connection, kind: Kind, seqs: &[i64]) -> Result<Vec<ResourceRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(&select(kind, "WHERE seq = ?1"))?;
+    by_seqs_as(conn, kind, seqs)
+}
+
+/// [`by_seqs`], each row read as `R`.
+pub fn by_seqs_as<R: FromRow>(conn: &Connection, kind: Kind, seqs: &[i64]) -> Result<Vec<R>, StoreError> {
+    let mut stmt = conn.prepare_cached(&select_as::<R>(kind, "WHERE seq = ?1"))?;
     let mut out = Vec::with_capacity(seqs.len());
     for seq in seqs {
-        if let Some(raw) = stmt.query_row([seq], from_row).optional()? {
-            out.push(decode(raw)?);
+        if let Some(r) = stmt.query([seq])?.next()? {
+            out.push(R::from_row(r)?);
         }
     }
     Ok(out)
@@ -275,13 +396,14 @@ mod tests {
         assert_eq!(all.len(), 34);
         for offset in 0..40 {
             for limit in [0, 1, 7, 100] {
-                let got: Vec<i64> = page(&c, Kind::User, offset, limit).unwrap().iter().map(|r| r.seq).collect();
+                let got: Vec<i64> =
+                    page::<ResourceRow>(&c, Kind::User, offset, limit).unwrap().iter().map(|r| r.seq).collect();
                 let want: Vec<i64> = all.iter().copied().skip(offset as usize).take(limit as usize).collect();
                 assert_eq!(got, want, "offset {offset}, limit {limit}");
             }
         }
-        assert!(page(&c, Kind::Group, 5, 10).unwrap().is_empty());
-        assert!(page(&c, Kind::User, u64::MAX, u64::MAX).unwrap().is_empty());
+        assert!(page::<ResourceRow>(&c, Kind::Group, 5, 10).unwrap().is_empty());
+        assert!(page::<ResourceRow>(&c, Kind::User, u64::MAX, u64::MAX).unwrap().is_empty());
     }
 
     /// The offset is skipped in the narrow index, never in the table (RFC 7644 §3.4.2.4 paging
@@ -312,7 +434,8 @@ mod tests {
         users_with_gaps(&c, 50);
         let all: Vec<i64> = query(&c, Kind::User, "ORDER BY seq", []).unwrap().iter().map(|r| r.seq).collect();
         for after in [i64::MIN, 0, 1, 3, 4, 49, 50] {
-            let got: Vec<i64> = page_after(&c, Kind::User, after, 5).unwrap().iter().map(|r| r.seq).collect();
+            let got: Vec<i64> =
+                page_after::<ResourceRow>(&c, Kind::User, after, 5).unwrap().iter().map(|r| r.seq).collect();
             let want: Vec<i64> = all.iter().copied().filter(|s| *s > after).take(5).collect();
             assert_eq!(got, want, "after {after}");
             let mut scanned = Vec::new();
@@ -322,7 +445,8 @@ mod tests {
             })
             .unwrap();
             assert_eq!(scanned, want.iter().copied().take(3).collect::<Vec<_>>(), "scan after {after}");
-            let got: Vec<i64> = page_before(&c, Kind::User, after, 5).unwrap().iter().map(|r| r.seq).collect();
+            let got: Vec<i64> =
+                page_before::<ResourceRow>(&c, Kind::User, after, 5).unwrap().iter().map(|r| r.seq).collect();
             let want: Vec<i64> = all.iter().rev().copied().filter(|s| *s < after).take(5).collect();
             assert_eq!(got, want, "before {after}");
             let mut scanned = Vec::new();
@@ -352,7 +476,10 @@ mod tests {
         r.execute_batch("PRAGMA query_only = ON;").unwrap();
         let n = snapshot(&r, || snapshot(&r, || count(&r, Kind::User))).unwrap();
         assert_eq!(n, 7);
-        assert_eq!(page(&r, Kind::User, 3, 2).unwrap().iter().map(|x| x.seq).collect::<Vec<_>>(), [5, 7]);
+        assert_eq!(
+            page::<ResourceRow>(&r, Kind::User, 3, 2).unwrap().iter().map(|x| x.seq).collect::<Vec<_>>(),
+            [5, 7]
+        );
         assert!(r.is_autocommit());
     }
 }

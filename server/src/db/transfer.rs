@@ -114,9 +114,11 @@ pub struct Resource<'a> {
 /// Inserts a user with its lookup keys; a taken userName is a [`StoreError::Conflict`].
 pub fn put_user(conn: &Connection, r: &Resource<'_>) -> Result<(), StoreError> {
     let keys = Keys::of(r.doc);
+    let json = serde_json::to_string(r.doc)?;
+    let body = super::stored::user_body(r.id, r.doc, &json)?;
     conn.prepare_cached(
-        "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         r.id,
@@ -127,7 +129,8 @@ pub fn put_user(conn: &Connection, r: &Resource<'_>) -> Result<(), StoreError> {
         r.version,
         r.created,
         r.last_modified,
-        serde_json::to_string(r.doc)?
+        json,
+        body
     ])
     .map_err(|e| users::map_unique(e, &keys.user_name))?;
     let seq = conn.last_insert_rowid();

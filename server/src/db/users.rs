@@ -11,6 +11,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::StoreError;
 use super::changes::{self, Action, Record};
 use super::rows::{self, Kind, ResourceRow};
+use super::stored;
 
 /// A stored user.
 pub type UserRow = ResourceRow;
@@ -100,11 +101,12 @@ pub(super) fn write_emails(conn: &Connection, seq: i64, emails: &[String]) -> Re
 pub fn insert(conn: &Connection, id: &str, doc: Map<String, Value>, now: &str) -> Result<UserRow, StoreError> {
     let keys = Keys::of(&doc);
     let json = serde_json::to_string(&doc)?;
+    let body = stored::user_body(id, &doc, &json)?;
     conn.prepare_cached(
-        "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7)",
+        "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8)",
     )?
-    .execute(params![id, keys.user_name, user_name_key(&keys.user_name), keys.external_id, keys.active, now, json])
+    .execute(params![id, keys.user_name, user_name_key(&keys.user_name), keys.external_id, keys.active, now, json, body])
     .map_err(|e| map_unique(e, &keys.user_name))?;
     let seq = conn.last_insert_rowid();
     write_emails(conn, seq, &keys.emails)?;
@@ -134,9 +136,10 @@ pub fn update(
     let keys = Keys::of(&doc);
     let json = serde_json::to_string(&doc)?;
     let version = current.version + 1;
+    let body = stored::user_body(&current.id, &doc, &json)?;
     conn.prepare_cached(
         "UPDATE users SET user_name = ?2, user_name_key = ?3, external_id = ?4, active = ?5,
-                version = ?6, last_modified = ?7, doc = ?8 WHERE seq = ?1",
+                version = ?6, last_modified = ?7, doc = ?8, body = ?9 WHERE seq = ?1",
     )?
     .execute(params![
         current.seq,
@@ -146,7 +149,8 @@ pub fn update(
         keys.active,
         version,
         now,
-        json
+        json,
+        body
     ])
     .map_err(|e| map_unique(e, &keys.user_name))?;
     write_emails(conn, current.seq, &keys.emails)?;

@@ -12,10 +12,11 @@ use serde_json::{Value, json};
 
 use super::extract::{BaseUrl, Params, Projection, ResourceId, ScimJson, list_query};
 use super::{AppState, scim_json};
-use crate::error::AppError;
+use crate::error::{AppError, SCIM_JSON};
 use crate::service::cursor::{self, Position, Scope, Walk};
 use crate::service::groups::{self, Members};
 use crate::service::list::{Keyset, ListQuery, PAGE_BYTES, Page, json_len};
+use crate::service::stored::{self, Text};
 use crate::service::users::WithAccess;
 use crate::service::{self, Preconditions, Rendered, etag, tag_list_matches, users};
 
@@ -64,6 +65,15 @@ pub trait Api: Send + Sync + 'static {
     fn delete(st: &AppState, id: String, pre: Preconditions) -> impl Future<Output = service::Result<()>> + Send;
     /// A list page: the total and the page's resources.
     fn list(st: &AppState, q: ListQuery, base: String, out: Out) -> impl Future<Output = service::Result<Page>> + Send;
+    /// GET by id without a projection, as JSON text (issue 17: from stored text where there is
+    /// some).
+    fn get_text(st: &AppState, id: String, base: String) -> impl Future<Output = service::Result<Text>> + Send;
+    /// A list page without a projection, its resources as JSON text.
+    fn list_text(
+        st: &AppState,
+        q: ListQuery,
+        base: String,
+    ) -> impl Future<Output = service::Result<Page<String>>> + Send;
 }
 
 /// What the projection asks of related data (group members, a user's access), decided before
@@ -128,6 +138,12 @@ impl Api for UsersApi {
     async fn list(st: &AppState, q: ListQuery, base: String, out: Out) -> service::Result<Page> {
         users::list(&st.db, q, base, out.access).await
     }
+    async fn get_text(st: &AppState, id: String, base: String) -> service::Result<Text> {
+        stored::user(&st.db, &id, base).await
+    }
+    async fn list_text(st: &AppState, q: ListQuery, base: String) -> service::Result<Page<String>> {
+        stored::users(&st.db, q, base).await
+    }
 }
 
 impl Api for GroupsApi {
@@ -166,6 +182,12 @@ impl Api for GroupsApi {
     async fn list(st: &AppState, q: ListQuery, base: String, out: Out) -> service::Result<Page> {
         groups::list(&st.db, q, base, out.members).await
     }
+    async fn get_text(st: &AppState, id: String, base: String) -> service::Result<Text> {
+        stored::group(&st.db, &id, base).await
+    }
+    async fn list_text(st: &AppState, q: ListQuery, base: String) -> service::Result<Page<String>> {
+        stored::groups(&st.db, q, base).await
+    }
 }
 
 /// The `ETag` of a version (the same text as the body's `meta.version`).
@@ -186,6 +208,32 @@ fn resource_response(status: StatusCode, rt: &ResourceType, r: Rendered, proj: &
         headers.insert(header::LOCATION, v);
     }
     resp
+}
+
+/// A response whose body is JSON text already (a default read, see [`stored`]): the bytes
+/// [`scim_json`] would write for the same resource.
+fn scim_text(status: StatusCode, body: String) -> Response {
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    resp
+}
+
+/// Whether no projection applies (neither `attributes` nor `excludedAttributes`): the default
+/// read, served as text.
+fn plain(proj: &Projection) -> bool {
+    proj.attributes.is_empty() && proj.excluded.is_empty()
+}
+
+/// `304 Not Modified` when `If-None-Match` names the version (RFC 7232 §4.1).
+fn not_modified(pre: &Preconditions, version: i64) -> Option<Response> {
+    if !pre.if_none_match.as_deref().is_some_and(|m| tag_list_matches(m, version)) {
+        return None;
+    }
+    let mut resp = StatusCode::NOT_MODIFIED.into_response();
+    if let Some(v) = etag_header(version) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    Some(resp)
 }
 
 fn projection(params: &Params) -> Result<Projection, AppError> {
@@ -211,12 +259,19 @@ pub async fn get<A: Api>(
     pre: Preconditions,
 ) -> Result<Response, AppError> {
     let proj = projection(&params)?;
-    let full = A::get(&st, id, base, Out::new(&proj, Answer::Read)).await?;
-    if pre.if_none_match.as_deref().is_some_and(|m| tag_list_matches(m, full.version)) {
-        let mut resp = StatusCode::NOT_MODIFIED.into_response();
-        if let Some(v) = etag_header(full.version) {
+    if plain(&proj) {
+        let Text { body, version } = A::get_text(&st, id, base).await?;
+        if let Some(resp) = not_modified(&pre, version) {
+            return Ok(resp);
+        }
+        let mut resp = scim_text(StatusCode::OK, body);
+        if let Some(v) = etag_header(version) {
             resp.headers_mut().insert(header::ETAG, v);
         }
+        return Ok(resp);
+    }
+    let full = A::get(&st, id, base, Out::new(&proj, Answer::Read)).await?;
+    if let Some(resp) = not_modified(&pre, full.version) {
         return Ok(resp);
     }
     Ok(resource_response(StatusCode::OK, A::rt(), full, &proj))
@@ -452,6 +507,10 @@ fn search_query(body: &Value) -> Result<(ListQuery, Projection), AppError> {
 async fn run_list<A: Api>(st: &AppState, q: ListQuery, proj: Projection, base: String) -> Result<Response, AppError> {
     // A cursor page has no index (RFC 9865 §2's responses carry none).
     let start = q.cursor.is_none().then_some(q.start_index);
+    if plain(&proj) {
+        let Page { total, resources, next_cursor, previous_cursor, .. } = A::list_text(st, q, base).await?;
+        return Ok(list_text_response(total, start, resources, [next_cursor, previous_cursor]));
+    }
     let Page { total, resources: items, next_cursor, previous_cursor, .. } =
         A::list(st, q, base, Out::new(&proj, Answer::Read)).await?;
     let resources = items.into_iter().map(|r| proj.apply(A::rt(), r)).collect();
@@ -465,11 +524,40 @@ fn list_response(
     total: Option<u64>,
     start: Option<u64>,
     resources: Vec<Value>,
-    [next, previous]: [Option<String>; 2],
+    cursors: [Option<String>; 2],
 ) -> Response {
+    let mut body = list_head(total, start, resources.len(), cursors);
+    body["Resources"] = json!(resources);
+    scim_json(StatusCode::OK, &body)
+}
+
+/// [`list_response`] of resources that are JSON text already: the same bytes, `Resources`
+/// (the last member) spliced in.
+fn list_text_response(
+    total: Option<u64>,
+    start: Option<u64>,
+    resources: Vec<String>,
+    cursors: [Option<String>; 2],
+) -> Response {
+    let head = list_head(total, start, resources.len(), cursors).to_string();
+    let mut body = String::with_capacity(head.len() + resources.iter().map(|r| r.len() + 1).sum::<usize>() + 16);
+    body.push_str(head.strip_suffix('}').unwrap_or(&head));
+    body.push_str(",\"Resources\":[");
+    for (i, r) in resources.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(r);
+    }
+    body.push_str("]}");
+    scim_text(StatusCode::OK, body)
+}
+
+/// A ListResponse's members before `Resources`, in their order.
+fn list_head(total: Option<u64>, start: Option<u64>, items: usize, [next, previous]: [Option<String>; 2]) -> Value {
     let mut body = json!({
         "schemas": [LIST_RESPONSE_URN],
-        "itemsPerPage": resources.len(),
+        "itemsPerPage": items,
     });
     if let Some(total) = total {
         body["totalResults"] = json!(total);
@@ -483,6 +571,5 @@ fn list_response(
     if let Some(previous) = previous {
         body["previousCursor"] = json!(previous);
     }
-    body["Resources"] = json!(resources);
-    scim_json(StatusCode::OK, &body)
+    body
 }

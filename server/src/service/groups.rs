@@ -458,5 +458,5 @@ impl Listed for Groups {
 
 /// GET /Groups and POST /Groups/.search.
 pub async fn list(db: &Db, q: ListQuery, base: String, which: Members) -> Result<Page> {
-    list_rendered::<Groups>(db, q, base, move |c, r, base| render(c, r, base, which)).await
+    list_rendered::<Groups, _, _>(db, q, base, move |c, r, base| render(c, r, base, which)).await
 }

@@ -33,7 +33,7 @@ use super::cursor::{self, Position, Scope};
 use super::prefilter;
 use super::{Error, Result};
 use crate::db::attr_index;
-use crate::db::rows::{self, Kind, ResourceRow};
+use crate::db::rows::{self, FromRow, Kind, ResourceRow};
 use crate::db::{Db, StoreError};
 
 /// The most resources one list response carries (`filter.maxResults`).
@@ -112,13 +112,13 @@ impl Keyset {
     }
 }
 
-/// One page of a list.
+/// One page of a list, its rows read as `R` (documents, or stored text where there is some).
 #[derive(Debug)]
-pub struct ListPage {
+pub struct ListPage<R = ResourceRow> {
     /// Every match, not only this page's; `None` when a keyset page stopped its scan early.
     pub total: Option<u64>,
     /// The page's rows.
-    pub rows: Vec<ResourceRow>,
+    pub rows: Vec<R>,
     /// With `sortBy` on a keyset page, each row's sort key (for the next page's start).
     pub keys: Vec<Option<SortKey>>,
     /// On a keyset page: whether matches lie beyond the page in its direction (after its last
@@ -126,15 +126,16 @@ pub struct ListPage {
     pub more: bool,
 }
 
-/// A rendered list page: what `GET /{Resources}` and `.search` answer, before projection.
+/// A rendered list page: what `GET /{Resources}` and `.search` answer, before projection; its
+/// resources as JSON trees, or (`Page<String>`) as JSON text when no projection applies.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Page {
+pub struct Page<I = Value> {
     /// Every match, not only this page's (`totalResults`); `None` when not known (a keyset
     /// page whose filter scan stopped early: RFC 9865 §2 lets `totalResults` be left out).
     pub total: Option<u64>,
     /// The page's resources, fully rendered; fewer than asked for when [`PAGE_BYTES`] ended
     /// the page.
-    pub resources: Vec<Value>,
+    pub resources: Vec<I>,
     /// On a keyset page with matches after it: where the next page starts (right after the
     /// last resource returned, also when [`PAGE_BYTES`] cut the page short).
     pub next: Option<Keyset>,
@@ -191,7 +192,7 @@ pub fn check_query(rt: &ResourceType, q: &ListQuery) -> Result<()> {
 }
 
 /// Filters, sorts and pages (see the module documentation).
-pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result<ListPage, StoreError> {
+pub fn list_rows<T: Listed, R: FromRow>(c: &Connection, q: &ListQuery, base: &str) -> Result<ListPage<R>, StoreError> {
     // A keyset page of nothing is a request for the total (RFC 9865 §2 `count`): index paging
     // answers it the same, and counts every match.
     let keyset = q.keyset.as_ref().filter(|_| q.count > 0);
@@ -295,18 +296,21 @@ pub fn list_rows<T: Listed>(c: &Connection, q: &ListQuery, base: &str) -> Result
     };
     let (keys, seqs): (Vec<Option<SortKey>>, Vec<i64>) = window.into_iter().unzip();
     let keys = if keyset.is_some() && q.sort_by.is_some() { keys } else { Vec::new() };
-    Ok(ListPage { total, rows: rows::by_seqs(c, T::KIND, &seqs)?, keys, more })
+    Ok(ListPage { total, rows: rows::by_seqs_as(c, T::KIND, &seqs)?, keys, more })
 }
 
 /// A list page of `T`, each row rendered by `render`, after checking the query: what
 /// `GET /{Resources}` and `.search` answer. A `cursor` is read here ([`cursor::open`]) and the
 /// page carries the next and the previous one.
-pub async fn list_rendered<T: Listed>(
+///
+/// Rows are read as `R` and rendered as `I`: documents into trees (what a projection works
+/// on), or stored text into text (a default read, issue 17: see [`crate::db::stored`]).
+pub async fn list_rendered<T: Listed, R: FromRow + Send + 'static, I: Item + Send + 'static>(
     db: &Db,
     mut q: ListQuery,
     base: String,
-    render: impl Fn(&Connection, &ResourceRow, &str) -> Result<Value, StoreError> + Send + 'static,
-) -> Result<Page> {
+    render: impl Fn(&Connection, &R, &str) -> Result<I, StoreError> + Send + 'static,
+) -> Result<Page<I>> {
     check_query(T::resource_type(), &q)?;
     let walk = match q.cursor.take() {
         Some(raw) => {
@@ -319,12 +323,12 @@ pub async fn list_rendered<T: Listed>(
     let point = at_most_one(T::resource_type(), &q);
     let budget = q.max_bytes.unwrap_or(PAGE_BYTES);
     let work = move |c: &Connection| {
-        let mut listed = list_rows::<T>(c, &q, &base)?;
+        let mut listed = list_rows::<T, R>(c, &q, &base)?;
         if matches!(q.keyset, Some(Keyset::Before { .. })) && listed.rows.is_empty() && q.count > 0 {
             // Nothing is left before the page the client came from (deleted since): the page
             // before it is the first one.
             q.keyset = Some(Keyset::Start);
-            listed = list_rows::<T>(c, &q, &base)?;
+            listed = list_rows::<T, R>(c, &q, &base)?;
         }
         let ListPage { total, rows, keys, more } = listed;
         // A page going back fills from its end, so that it meets the page the client came from.
@@ -333,11 +337,11 @@ pub async fn list_rendered<T: Listed>(
         if backward {
             order.reverse();
         }
-        let mut taken: Vec<(usize, Value)> = Vec::with_capacity(rows.len());
+        let mut taken: Vec<(usize, I)> = Vec::with_capacity(rows.len());
         let mut used = 0;
         for i in order {
             let resource = render(c, &rows[i], &base)?;
-            used += json_len(&resource);
+            used += resource.json_len();
             if used > budget && !taken.is_empty() {
                 break; // the page stops here (see PAGE_BYTES)
             }
@@ -349,9 +353,9 @@ pub async fn list_rendered<T: Listed>(
         // A keyset page continues right after its last resource, also when the budget cut it,
         // and goes back from right before its first, unless it is the first page.
         let cut = taken.len() < rows.len();
-        let at = |i: usize| (rows[i].seq, keys.get(i).cloned().flatten());
+        let at = |i: usize| (rows[i].seq(), keys.get(i).cloned().flatten());
         let (first, last) = (taken.first().map(|(i, _)| at(*i)), taken.last().map(|(i, _)| at(*i)));
-        let resources: Vec<Value> = taken.into_iter().map(|(_, r)| r).collect();
+        let resources: Vec<I> = taken.into_iter().map(|(_, r)| r).collect();
         let (next, prev) = match &q.keyset {
             None => (None, None),
             Some(Keyset::Before { .. }) => (last, first.filter(|_| more || cut)),
@@ -369,6 +373,26 @@ pub async fn list_rendered<T: Listed>(
         page.previous_cursor = cursor(page.prev.clone());
     }
     Ok(page)
+}
+
+/// A rendered resource of a list page, as far as the page's byte budget ([`PAGE_BYTES`]) is
+/// concerned.
+pub trait Item {
+    /// Its length as compact JSON.
+    fn json_len(&self) -> usize;
+}
+
+impl Item for Value {
+    fn json_len(&self) -> usize {
+        json_len(self)
+    }
+}
+
+/// Compact JSON text.
+impl Item for String {
+    fn json_len(&self) -> usize {
+        self.len()
+    }
 }
 
 /// The length of `v` as compact JSON, without building the text.

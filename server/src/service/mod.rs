@@ -14,6 +14,7 @@ pub mod list;
 pub mod metrics;
 pub mod prefilter;
 pub mod status;
+pub mod stored;
 pub mod tokens;
 pub mod transfer;
 pub mod users;

@@ -20,7 +20,7 @@ use scimbox_validator::access::{Access, TreeIndex};
 use scimbox_validator::accounts::{self as payloads, Catalogue, Document};
 use scimbox_validator::patch::{PatchOperation, apply_patch_checked, parse_patch};
 use scimbox_validator::resource::{check_immutable, check_required, normalize};
-use scimbox_validator::schema::{ResourceType, SCIMBOX_USER_URN, USER_RESOURCE, USER_URN};
+use scimbox_validator::schema::{ResourceType, SCIMBOX_USER_URN, USER_RESOURCE};
 use serde_json::{Map, Value, json};
 
 use super::list::{EqTerm, ListQuery, Listed, Page, list_rendered};
@@ -30,6 +30,7 @@ use crate::clock;
 use crate::db::accounts;
 use crate::db::groups::{self, MemberType};
 use crate::db::rows::{self, Kind, ResourceRow};
+use crate::db::stored;
 use crate::db::users::{self, Lookup, UserRow};
 use crate::db::{Db, StoreError};
 
@@ -58,25 +59,16 @@ pub fn meta(resource_type: &str, row: &ResourceRow, location: String) -> Value {
 
 /// The SCIM representation of a stored user, without its `groups`, with `meta.location` under
 /// `base` (the SCIM base URL).
+/// Its attributes are those a stored body holds ([`stored::user_object`]), so the two read paths
+/// agree byte for byte.
 pub fn to_resource(row: &UserRow, base: &str) -> Value {
-    let mut m = Map::new();
-    let mut schemas = vec![Value::from(USER_URN)];
-    for ext in USER_RESOURCE.extensions {
-        if row.doc.contains_key(ext.schema.id) {
-            schemas.push(ext.schema.id.into());
-        }
-    }
-    m.insert("schemas".into(), Value::Array(schemas));
-    m.insert("id".into(), row.id.clone().into());
-    for (k, v) in &row.doc {
-        m.insert(k.clone(), v.clone());
-    }
+    let mut m = stored::user_object(&row.id, &row.doc);
     m.insert("meta".into(), meta("User", row, location(base, &row.id)));
     Value::Object(m)
 }
 
 /// The URL of user `id` under `base`.
-fn location(base: &str, id: &str) -> String {
+pub(crate) fn location(base: &str, id: &str) -> String {
     format!("{base}/Users/{id}")
 }
 
@@ -132,19 +124,14 @@ pub fn render(c: &Connection, row: &UserRow, base: &str, with: WithAccess) -> Re
 
 /// [`render`] with the registry of the operation (`None`: without access), shared by the users
 /// of one list page.
-fn render_with(c: &Connection, row: &UserRow, base: &str, registry: Option<&Registry>) -> Result<Value, StoreError> {
+pub(crate) fn render_with(
+    c: &Connection,
+    row: &UserRow,
+    base: &str,
+    registry: Option<&Registry>,
+) -> Result<Value, StoreError> {
     let mut res = to_resource(row, base);
-    let groups: Vec<Value> = groups::memberships(c, &row.id)?
-        .into_iter()
-        .map(|g| {
-            json!({
-                "value": g.id,
-                "$ref": format!("{base}/Groups/{}", g.id),
-                "display": g.display,
-                "type": if g.direct { "direct" } else { "indirect" },
-            })
-        })
-        .collect();
+    let groups = groups_of(c, &row.id, base)?;
     let access = match registry {
         Some(registry) => access_with(c, &row.doc, registry)?,
         None => Vec::new(),
@@ -161,6 +148,22 @@ fn render_with(c: &Connection, row: &UserRow, base: &str, registry: Option<&Regi
         }
     }
     Ok(res)
+}
+
+/// The read-only `groups` of user `id` (RFC 7643 §4.1.2): direct and indirect, in the order the
+/// groups were created.
+pub(crate) fn groups_of(c: &Connection, id: &str, base: &str) -> Result<Vec<Value>, StoreError> {
+    Ok(groups::memberships(c, id)?
+        .into_iter()
+        .map(|g| {
+            json!({
+                "value": g.id,
+                "$ref": format!("{base}/Groups/{}", g.id),
+                "display": g.display,
+                "type": if g.direct { "direct" } else { "indirect" },
+            })
+        })
+        .collect())
 }
 
 /// The user's effective access (see [`scimbox_validator::access`]). The payloads were checked
@@ -571,7 +574,7 @@ impl Listed for Users {
 /// access needs read once for the page.
 pub async fn list(db: &Db, q: ListQuery, base: String, with: WithAccess) -> Result<Page> {
     let registry = with.0.then(Registry::default);
-    list_rendered::<Users>(db, q, base, move |c, r, base| render_with(c, r, base, registry.as_ref())).await
+    list_rendered::<Users, _, _>(db, q, base, move |c, r, base| render_with(c, r, base, registry.as_ref())).await
 }
 
 /// Whether a member id names a User or a Group (for group membership).
@@ -582,6 +585,8 @@ pub fn member_type(c: &Connection, id: &str) -> Result<Option<MemberType>, Store
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    use scimbox_validator::schema::USER_URN;
 
     use super::*;
     use crate::db::changes;
