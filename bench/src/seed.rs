@@ -49,7 +49,7 @@ pub async fn users(db: &Db, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Seeds `n` users as [`users`] does and returns the id of every `every`th one (users
+/// Seeds `n` users as [`users()`] does and returns the id of every `every`th one (users
 /// `0, every, 2 * every, ...`), by number: what a benchmark needs to address users by id
 /// without keeping a million ids.
 pub async fn users_sampled(db: &Db, n: usize, every: usize) -> anyhow::Result<Vec<(usize, String)>> {
