@@ -4,9 +4,13 @@
 # target/bench-venv, then runs `scimbox-bench compare` and prints its table; then
 # `scimbox-bench paging` (issue 13: every user by startIndex and by cursor, 100,000 users), then
 # `scimbox-bench feed` (issue 14: the change feed's lag behind 1,000 changes/s for 10 s).
+# `--users 1000000` (or any size above 100,000) runs `scimbox-bench scale` instead (issue 17: the
+# release binary at 10,000 / 100,000 / that many users, one column each; about 20 minutes and
+# 2 GB of temporary disk for a million); the smoke run runs its smallest form too.
 #
 #   scripts/bench.sh                      100,000 users, the table of docs/benchmarks.md
 #   scripts/bench.sh --users 20000        any `scimbox-bench compare` option passes through
+#   scripts/bench.sh --users 1000000      the scaling table of docs/benchmarks.md (not in the tests)
 #   scripts/bench.sh --json               the figures as JSON
 #   scripts/bench.sh --smoke              a few hundred users on debug builds: checks that every
 #                                         workload runs (the test script does this), no figures
@@ -15,6 +19,8 @@ cd "$(dirname "$0")/.."
 
 profile=release
 args=()
+scale_args=()
+scale_to=""
 paging_args=()
 feed_args=()
 for arg in "$@"; do
@@ -24,15 +30,32 @@ for arg in "$@"; do
             args+=(--users 300 --seconds 0.2 --entra-users 40 --membership-ops 10 --import-seconds 10)
             paging_args+=(--users 300 --samples 3)
             feed_args+=(--smoke)
+            scale_args+=(--smoke)
             ;;
         --json)
             args+=("$arg")
             paging_args+=("$arg")
             feed_args+=("$arg")
+            scale_args+=("$arg")
             ;;
         *) args+=("$arg") ;;
     esac
 done
+# `--users N` above 100,000: the scaling table rather than the comparison (whose peer and POST
+# seeding would take hours at that size).
+for i in "${!args[@]}"; do
+    if [ "${args[$i]}" = --users ] && [ -n "${args[$((i + 1))]:-}" ]; then
+        n="${args[$((i + 1))]//_/}"
+        if [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 100000 ]; then
+            scale_to="$n"
+        fi
+    fi
+done
+if [ -n "$scale_to" ] && [ "$profile" = release ]; then
+    cargo build --locked --release -p scimbox -p scimbox-bench
+    exec target/release/scimbox-bench scale --users "10000,100000,$scale_to" --scimbox target/release/scimbox \
+        "${scale_args[@]}"
+fi
 
 venv=target/bench-venv
 if [ ! -x "$venv/bin/gunicorn" ]; then
@@ -49,4 +72,8 @@ fi
 echo
 "target/$profile/scimbox-bench" paging "${paging_args[@]}"
 echo
-exec "target/$profile/scimbox-bench" feed "${feed_args[@]}"
+"target/$profile/scimbox-bench" feed "${feed_args[@]}"
+if [ "$profile" = debug ]; then
+    echo
+    exec "target/$profile/scimbox-bench" scale --scimbox "target/$profile/scimbox" "${scale_args[@]}"
+fi

@@ -12,6 +12,9 @@
 //! - `feed` ([`workloads::feed`]): scimbox in this process, paced changes from several IdP
 //!   clients, one follower of the change feed and one webhook receiver: the lag from a change's
 //!   2xx to its event.
+//! - `scale` ([`workloads::scale`]): the release binary on databases of 10,000 to 1,000,000
+//!   users seeded through the library: reads, deep pages, Okta's import, creates, the status
+//!   overview, database size, ready time and peak memory, one column per size.
 //!
 //! Every answer is checked; a run stops rather than time a failure. Output is a plain-text table,
 //! or JSON with `--json`.
@@ -40,7 +43,7 @@ use clap::{Parser, Subcommand};
 
 use std::net::SocketAddr;
 
-use workloads::{compare, feed, membership, paging};
+use workloads::{compare, feed, membership, paging, scale};
 
 /// Benchmarks of scimbox: the real server, in-process, over loopback.
 #[derive(Debug, Parser)]
@@ -66,6 +69,8 @@ enum Workload {
     /// scimbox beside the limit (bare axum, raw SQLite) and a peer (scim2-server) on issue 7's
     /// workloads, at 100,000 users: one table of figures and ratios from one run.
     Compare(compare::Args),
+    /// How the costs grow with the number of users: one column per size (issue 17).
+    Scale(scale::Args),
     /// The limit's HTTP server: a bare axum handler with a fixed JSON body (started by `compare`).
     #[command(hide = true)]
     BareAxum {
@@ -97,6 +102,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Workload::Compare(args) => {
             let report = runtime.block_on(compare::run(&args)).context("the comparison failed")?;
+            workloads::print(&report, cli.json)
+        }
+        Workload::Scale(args) => {
+            let report = runtime.block_on(scale::run(&args)).context("the scale benchmark failed")?;
             workloads::print(&report, cli.json)
         }
         Workload::BareAxum { listen } => {

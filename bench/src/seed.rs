@@ -49,6 +49,45 @@ pub async fn users(db: &Db, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Seeds `n` users as [`users()`] does and returns the id of every `every`th one (users
+/// `0, every, 2 * every, ...`), by number: what a benchmark needs to address users by id
+/// without keeping a million ids.
+pub async fn users_sampled(db: &Db, n: usize, every: usize) -> anyhow::Result<Vec<(usize, String)>> {
+    let every = every.max(1);
+    let mut sampled = Vec::with_capacity(n / every + 1);
+    for start in (0..n).step_by(BATCH) {
+        let range = start..n.min(start + BATCH);
+        let docs = range.clone().map(|i| Ok((i, user_doc(i)?))).collect::<anyhow::Result<Vec<_>>>()?;
+        let now = clock::now_stamp();
+        let kept = db
+            .write(move |c| {
+                let mut kept = Vec::new();
+                for (i, doc) in docs {
+                    let id = new_id();
+                    users::insert(c, &id, doc, &now)?;
+                    if i % every == 0 {
+                        kept.push((i, id));
+                    }
+                }
+                Ok(kept)
+            })
+            .await
+            .with_context(|| format!("cannot insert users {}..{}", range.start, range.end))?;
+        sampled.extend(kept);
+    }
+    Ok(sampled)
+}
+
+/// The userName of seeded user `i`.
+pub fn user_name(i: usize) -> String {
+    format!("user{i:06}@bench.example")
+}
+
+/// The displayName of seeded user `i` (not indexed: `displayName eq` is a scan).
+pub fn display_name(i: usize) -> String {
+    format!("Bench User {i}")
+}
+
 /// Inserts users numbered `range` in one write, as members of the group `member_of` if given;
 /// returns the first one's id.
 async fn insert_users(
@@ -80,9 +119,9 @@ fn user_doc(i: usize) -> anyhow::Result<Map<String, Value>> {
     normalized(
         &USER_RESOURCE,
         json!({
-            "userName": format!("user{i:06}@bench.example"),
-            "displayName": format!("Bench User {i}"),
-            "emails": [{ "value": format!("user{i:06}@bench.example"), "type": "work", "primary": true }],
+            "userName": user_name(i),
+            "displayName": display_name(i),
+            "emails": [{ "value": user_name(i), "type": "work", "primary": true }],
             "active": true,
         }),
     )

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use crate::clock;
 use crate::config::Config;
 use crate::db::journal as store;
-use crate::db::{Db, StoreError, changes, events, rollup};
+use crate::db::{Db, StoreError, events, rollup};
 pub use explain::explain;
 
 /// How often pending entries are written.
@@ -331,15 +331,13 @@ pub async fn prune(db: &Db, config: &Config) -> Result<usize, StoreError> {
     let before = crate::stamp::timestamp(clock::now() - config.journal_max_age);
     let keep = config.journal_max_rows;
     let mut total = 0;
-    for table in [Table::Journal, Table::Changes] {
+    for table in ["journal", "changes"] {
+        // Rows at or below the cut are beyond the newest `keep`. Read once per pass, on a reader:
+        // rows added meanwhile are newer, so the cut still keeps at least `keep` rows.
+        let cut = db.read(move |c| store::nth_newest(c, table, keep)).await?;
         loop {
             let before = before.clone();
-            let n = db
-                .write(move |c| match table {
-                    Table::Journal => store::prune(c, &before, keep, BATCH as u32),
-                    Table::Changes => changes::prune(c, &before, keep, BATCH as u32),
-                })
-                .await?;
+            let n = db.write(move |c| store::prune_through(c, table, &before, cut, BATCH as u32)).await?;
             total += n;
             if n < BATCH {
                 break;
@@ -360,12 +358,6 @@ pub async fn prune(db: &Db, config: &Config) -> Result<usize, StoreError> {
         }
     }
     Ok(total)
-}
-
-#[derive(Clone, Copy)]
-enum Table {
-    Journal,
-    Changes,
 }
 
 #[cfg(test)]

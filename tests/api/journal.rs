@@ -175,6 +175,41 @@ async fn retention_prunes_the_oldest_by_count_and_everything_by_age() {
     assert!(left.is_empty(), "{left:#?}");
 }
 
+/// A backlog of many batches (a bulk import's history, or a first start on a big database) is
+/// pruned in one pass down to exactly the newest `journal_max_rows`, whatever arrives meanwhile:
+/// the pass reads its cut once and deletes below it batch by batch.
+#[tokio::test]
+async fn a_backlog_of_many_batches_is_pruned_to_the_newest_in_one_pass() {
+    let app = TestApp::spawn().await;
+    let at = scimbox::stamp::timestamp(scimbox::clock::now());
+    app.db
+        .write(move |c| {
+            for i in 0..1_234 {
+                let e = Entry {
+                    at: at.clone(),
+                    method: "GET".into(),
+                    path: "/x".into(),
+                    status: 200,
+                    query: Some(format!("n={i}")),
+                    ..Entry::default()
+                };
+                journal::insert(c, &e)?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("insert");
+    let addr = "127.0.0.1:0".parse().expect("addr");
+    let keep = scimbox::Config { journal_max_rows: 100, ..scimbox::Config::new(app.db_path.clone(), addr) };
+    let pruned = scimbox::journal::prune(&app.db, &keep).await.expect("prune");
+    assert!(pruned >= 1_134, "{pruned} pruned");
+    let left = app.db.read(|c| journal::recent(c, 1_000, 0, false)).await.expect("read");
+    assert_eq!(left.len(), 100);
+    let marked: Vec<_> = left.iter().filter_map(|e| e.query.as_deref()).filter(|q| q.starts_with("n=")).collect();
+    assert_eq!(marked.first().copied(), Some("n=1233"), "the newest stay");
+    assert!(marked.iter().all(|q| q[2..].parse::<u32>().is_ok_and(|n| n >= 1_134)), "{marked:?}");
+}
+
 #[tokio::test]
 async fn user_changes_have_before_and_after_without_the_password() {
     let app = TestApp::spawn().await;

@@ -6,6 +6,7 @@ pub mod compare;
 pub mod feed;
 pub mod membership;
 pub mod paging;
+pub mod scale;
 
 use std::path::PathBuf;
 

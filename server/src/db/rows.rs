@@ -198,26 +198,61 @@ pub fn count(conn: &Connection, kind: Kind) -> Result<u64, StoreError> {
 }
 
 /// A page in the default order: the rows at 0-based positions `offset..offset + limit`
-/// (RFC 7644 §3.4.2.4: `startIndex` is `offset + 1`).
-///
-/// The offset is skipped in the narrow `{table}_seq` index (migration V7) rather than in the
-/// table, whose leaves hold the documents: the first query finds the page's first `seq`, the
-/// second reads the page from there. Both run in the caller's read transaction, so they see one
-/// snapshot and the page is exactly `LIMIT limit OFFSET offset` over the table.
+/// (RFC 7644 §3.4.2.4: `startIndex` is `offset + 1`), read in one snapshot with the count it
+/// needs (see [`page_counted`]).
 pub fn page<R: FromRow>(conn: &Connection, kind: Kind, offset: u64, limit: u64) -> Result<Vec<R>, StoreError> {
-    let (limit, offset) = (i64::try_from(limit).unwrap_or(i64::MAX), i64::try_from(offset).unwrap_or(i64::MAX));
+    snapshot(conn, || page_counted(conn, kind, offset, limit, count(conn, kind)?))
+}
+
+/// [`page`] for a caller that has counted the table (`total`) in the snapshot it is reading, as
+/// a list does for `totalResults`: the page is exactly `LIMIT limit OFFSET offset` over the table.
+///
+/// Finding the page's first row costs as little as that count allows: the first `seq` is
+/// `min(seq) + offset` when the insertion numbers have no gaps (no resource deleted, the usual
+/// case for a directory that deactivates rather than deletes: a count equal to `max - min + 1`
+/// proves it), and is otherwise skipped to in the narrow `{table}_seq` index (migration V7) from
+/// whichever end of the list is nearer, never in the table, whose leaves hold the documents. So
+/// the last page of a million users costs what the first does, and a walk by `startIndex` over a
+/// list with gaps skips at most half of it per page.
+pub fn page_counted<R: FromRow>(
+    conn: &Connection,
+    kind: Kind,
+    offset: u64,
+    limit: u64,
+    total: u64,
+) -> Result<Vec<R>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    if offset >= total || limit == 0 {
+        return Ok(Vec::new());
+    }
     if offset == 0 {
         return query_as(conn, kind, "ORDER BY seq LIMIT ?1", [limit]);
     }
-    snapshot(conn, || {
-        let table = kind.table();
-        let sql = format!("SELECT seq FROM {table} INDEXED BY {table}_seq ORDER BY seq LIMIT 1 OFFSET ?1");
-        let first: Option<i64> = conn.prepare_cached(&sql)?.query_row([offset], |r| r.get(0)).optional()?;
-        match first {
-            Some(first) => query_as(conn, kind, "WHERE seq >= ?1 ORDER BY seq LIMIT ?2", params![first, limit]),
-            None => Ok(Vec::new()),
-        }
+    snapshot(conn, || match seq_at(conn, kind, offset, total)? {
+        Some(first) => query_as(conn, kind, "WHERE seq >= ?1 ORDER BY seq LIMIT ?2", params![first, limit]),
+        None => Ok(Vec::new()),
     })
+}
+
+/// The `seq` of the row at 0-based position `offset` (below `total`, the table's count in this
+/// snapshot) in the default order.
+fn seq_at(conn: &Connection, kind: Kind, offset: u64, total: u64) -> Result<Option<i64>, StoreError> {
+    let table = kind.table();
+    // Two subqueries: SQLite answers a lone min() or max() of the rowid from one end of the
+    // b-tree, but both in one SELECT by reading every row.
+    let ends = format!("SELECT (SELECT min(seq) FROM {table}), (SELECT max(seq) FROM {table})");
+    let (min, max): (Option<i64>, Option<i64>) =
+        conn.prepare_cached(&ends)?.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (offset, total) = (i64::try_from(offset).unwrap_or(i64::MAX), i64::try_from(total).unwrap_or(i64::MAX));
+    if let (Some(min), Some(max)) = (min, max)
+        && max.checked_sub(min).and_then(|span| span.checked_add(1)) == Some(total)
+    {
+        return Ok(min.checked_add(offset));
+    }
+    let from_end = total - 1 - offset;
+    let (order, skip) = if from_end < offset { ("DESC", from_end) } else { ("", offset) };
+    let sql = format!("SELECT seq FROM {table} INDEXED BY {table}_seq ORDER BY seq {order} LIMIT 1 OFFSET ?1");
+    Ok(conn.prepare_cached(&sql)?.query_row([skip], |r| r.get(0)).optional()?)
 }
 
 /// Runs `f` inside a savepoint, so that its statements read one snapshot of the database (a
@@ -406,14 +441,52 @@ mod tests {
         assert!(page::<ResourceRow>(&c, Kind::User, u64::MAX, u64::MAX).unwrap().is_empty());
     }
 
+    /// Every shape of insertion numbers gives `LIMIT/OFFSET`'s page: contiguous from 1, contiguous
+    /// after the first ones were deleted (arithmetic from `min`), a gap near either end (a skip
+    /// from the nearer end), and a `total` at or past the end.
+    #[test]
+    fn pages_match_limit_offset_whichever_way_the_first_row_is_found() {
+        let (_d, c) = db();
+        let mut ins = c
+            .prepare(
+                "INSERT INTO users (seq, id, user_name, user_name_key, version, created, last_modified, doc)
+                 VALUES (?1, ?2, ?2, ?2, 1, 't', 't', '{}')",
+            )
+            .unwrap();
+        for seq in 1..=40 {
+            ins.execute(params![seq, format!("u{seq}")]).unwrap();
+        }
+        let check = |label: &str| {
+            let all: Vec<i64> = query(&c, Kind::User, "ORDER BY seq", []).unwrap().iter().map(|r| r.seq).collect();
+            for offset in 0..=all.len() as u64 + 1 {
+                for limit in [1, 3, 100] {
+                    let got: Vec<i64> =
+                        page::<ResourceRow>(&c, Kind::User, offset, limit).unwrap().iter().map(|r| r.seq).collect();
+                    let want: Vec<i64> = all.iter().copied().skip(offset as usize).take(limit as usize).collect();
+                    assert_eq!(got, want, "{label}: offset {offset}, limit {limit}");
+                }
+            }
+        };
+        check("contiguous from 1");
+        c.execute("DELETE FROM users WHERE seq <= 5", []).unwrap();
+        check("contiguous from 6");
+        c.execute("DELETE FROM users WHERE seq = 9", []).unwrap();
+        check("a gap near the start");
+        c.execute("DELETE FROM users WHERE seq IN (36, 38)", []).unwrap();
+        check("gaps near both ends");
+        let total = count(&c, Kind::User).unwrap();
+        assert!(page_counted::<ResourceRow>(&c, Kind::User, total, 10, total).unwrap().is_empty());
+        assert!(page_counted::<ResourceRow>(&c, Kind::User, 3, 0, total).unwrap().is_empty());
+    }
+
     /// The offset is skipped in the narrow index, never in the table (RFC 7644 §3.4.2.4 paging
     /// must not cost a full read of the documents before the page).
     #[test]
     fn the_offset_is_skipped_in_the_seq_index() {
         let (_d, c) = db();
-        for table in ["users", "groups"] {
+        for (table, order) in [("users", ""), ("groups", ""), ("users", "DESC"), ("groups", "DESC")] {
             let sql = format!(
-                "EXPLAIN QUERY PLAN SELECT seq FROM {table} INDEXED BY {table}_seq ORDER BY seq LIMIT 1 OFFSET 5"
+                "EXPLAIN QUERY PLAN SELECT seq FROM {table} INDEXED BY {table}_seq ORDER BY seq {order} LIMIT 1 OFFSET 5"
             );
             let plan: Vec<String> = c
                 .prepare(&sql)
@@ -422,7 +495,7 @@ mod tests {
                 .unwrap()
                 .collect::<Result<_, _>>()
                 .unwrap();
-            assert_eq!(plan, [format!("SCAN {table} USING COVERING INDEX {table}_seq")], "{table}");
+            assert_eq!(plan, [format!("SCAN {table} USING COVERING INDEX {table}_seq")], "{table} {order}");
         }
     }
 

@@ -24,17 +24,14 @@ pub fn population(conn: &Connection) -> Result<Population, StoreError> {
 }
 
 fn counts(conn: &Connection) -> Result<Population, StoreError> {
-    let (active, inactive, groups): (i64, i64, i64) = conn
-        .prepare_cached(
-            "SELECT (SELECT COUNT(*) FROM users WHERE active = 1),
-                (SELECT COUNT(*) FROM users WHERE active = 0),
-                (SELECT COUNT(*) FROM groups)",
-        )?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    // Active users are all users less the inactive ones: `active = 1` would read most of the
+    // `users_active` index entry by entry, slower than the plain count (see `ui::user_counts`).
+    let (users, inactive) = super::ui::total_and_inactive(conn)?;
+    let groups: i64 = conn.prepare_cached("SELECT COUNT(*) FROM groups")?.query_row([], |r| r.get(0))?;
     let n = |v: i64| u64::try_from(v).unwrap_or(0);
     let tokens = conn
         .prepare_cached("SELECT DISTINCT name FROM tokens WHERE revoked IS NULL ORDER BY name")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    Ok(Population { users_active: n(active), users_inactive: n(inactive), groups: n(groups), tokens })
+    Ok(Population { users_active: users.saturating_sub(inactive), users_inactive: inactive, groups: n(groups), tokens })
 }

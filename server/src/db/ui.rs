@@ -22,16 +22,24 @@ pub struct UserCounts {
     pub inactive: u64,
 }
 
-/// How many users are active and inactive.
+/// How many users are active and inactive, in one snapshot.
+///
+/// Two counts rather than a `GROUP BY active`: the total is SQLite's plain `COUNT(*)` (a walk
+/// of the narrowest index, the fastest count it has) and the inactive ones a range of the
+/// `users_active` index (V9), as long as there are inactive users. Grouping instead read every
+/// entry of that index and added it to its group: about six times slower at 1,000,000 users
+/// (docs/benchmarks.md, the scale table).
 pub fn user_counts(c: &Connection) -> Result<UserCounts, StoreError> {
-    let mut stmt = c.prepare_cached("SELECT active, COUNT(*) FROM users GROUP BY active")?;
-    let mut counts = UserCounts::default();
-    for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
-        let (active, n) = row?;
-        let n = u64::try_from(n).unwrap_or(0);
-        if active == 0 { counts.inactive += n } else { counts.active += n }
-    }
-    Ok(counts)
+    let (total, inactive) = total_and_inactive(c)?;
+    Ok(UserCounts { active: total.saturating_sub(inactive), inactive })
+}
+
+/// All users and those with `active` false, in one statement (one snapshot).
+pub(crate) fn total_and_inactive(c: &Connection) -> Result<(u64, u64), StoreError> {
+    let (total, inactive): (i64, i64) = c
+        .prepare_cached("SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM users WHERE active = 0)")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok((u64::try_from(total).unwrap_or(0), u64::try_from(inactive).unwrap_or(0)))
 }
 
 /// What the users list asks for.

@@ -203,7 +203,8 @@ pub fn list_rows<T: Listed, R: FromRow>(c: &Connection, q: &ListQuery, base: &st
     if q.filter.is_none() && q.sort_by.is_none() {
         // One snapshot: the total and the page agree even while writes commit.
         return rows::snapshot(c, || {
-            let total = Some(rows::count(c, T::KIND)?);
+            let counted = rows::count(c, T::KIND)?;
+            let total = Some(counted);
             if keyset.is_some() {
                 let mut rows = match backward {
                     true => rows::page_before(c, T::KIND, pivot_seq, want)?, // nearest first
@@ -216,7 +217,7 @@ pub fn list_rows<T: Listed, R: FromRow>(c: &Connection, q: &ListQuery, base: &st
                 }
                 return Ok(ListPage { total, rows, keys: Vec::new(), more });
             }
-            let rows = if q.count == 0 { Vec::new() } else { rows::page(c, T::KIND, offset, q.count)? };
+            let rows = rows::page_counted(c, T::KIND, offset, q.count, counted)?;
             Ok(ListPage { total, rows, keys: Vec::new(), more: false })
         });
     }

@@ -340,7 +340,7 @@ async fn workloads(server: &Server, args: &Args, users: u64, seconds: Duration) 
 /// [`load::run`] on `server`, noting the server's CPU time per unit: from the start until the
 /// server is idle again, so that work a workload leaves behind (the journal's flush, SQLite's
 /// checkpoint) is counted for it, not for the next one.
-async fn timed(
+pub(crate) async fn timed(
     server: &Server,
     connections: usize,
     budget: Budget,
