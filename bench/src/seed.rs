@@ -83,7 +83,7 @@ pub fn user_name(i: usize) -> String {
     format!("user{i:06}@bench.example")
 }
 
-/// The displayName of seeded user `i` (not indexed: `displayName eq` is a scan).
+/// The displayName of seeded user `i` (found through the attribute index, V15).
 pub fn display_name(i: usize) -> String {
     format!("Bench User {i}")
 }

@@ -100,10 +100,11 @@ pub struct Figures {
     pub get_by_id: Throughput,
     /// `filter=userName eq "…"`.
     pub filter_indexed: Throughput,
-    /// `filter=displayName eq "…"`: not indexed by scimbox; the peer builds an equality index
-    /// for any attribute on its first `eq` filter.
+    /// `filter=displayName eq "…"`: answered by scimbox's attribute index (V15; a scan before);
+    /// the peer builds an equality index for any attribute on its first `eq` filter.
     pub filter_display_eq: Throughput,
-    /// `filter=displayName sw "…"`: a scan in both.
+    /// `filter=displayName sw "…"`: a key range of scimbox's attribute index (V15), a scan in the
+    /// peer.
     pub filter_scan: Throughput,
     /// Okta's import, one page of 100 at a time.
     pub import: Import,

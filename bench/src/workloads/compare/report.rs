@@ -127,14 +127,14 @@ impl CompareReport {
         by_name.limit = Some(self.limit.bare_axum.rate);
         lines.push(by_name);
         lines.push(Line::new(
-            format!("filter displayName eq (not indexed), req/s [{} clients]", self.few_clients),
+            format!("filter displayName eq (attribute index), req/s [{} clients]", self.few_clients),
             Better::Higher,
             s.filter_display_eq.rate,
             peer(|f| f.filter_display_eq.rate),
             1,
         ));
         lines.push(Line::new(
-            format!("filter displayName sw (scan), req/s [{} clients]", self.few_clients),
+            format!("filter displayName sw (attribute index range), req/s [{} clients]", self.few_clients),
             Better::Higher,
             s.filter_scan.rate,
             peer(|f| f.filter_scan.rate),

@@ -22,7 +22,7 @@ pub fn user_name(n: u64) -> String {
     format!("user{n}@bench.example")
 }
 
-/// The displayName of seeded user `n` (not indexed by scimbox). The number is zero-padded so
+/// The displayName of seeded user `n` (in scimbox's attribute index since V15, a scan before). The number is zero-padded so
 /// that `sw` with a whole name matches that user alone.
 pub fn display_name(n: u64) -> String {
     format!("Bench User {n:07}")
