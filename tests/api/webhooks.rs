@@ -387,14 +387,7 @@ async fn a_receiver_down_for_the_retries_gets_every_event_in_order_once_back() {
     create_users(&server, &token, "d", 10).await;
 
     // The ten attempts of the schedule (scaled: 2.7 s in all), then failing.
-    let until = Instant::now() + Duration::from_secs(20);
-    let listed = loop {
-        let listed = run_ok(&["webhook", "list", "--db", db.to_str().unwrap()]);
-        if listed.contains("failing") || Instant::now() > until {
-            break listed;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let listed = list_once_failing(&db).await;
     assert!(listed.contains("failing"), "the schedule ran out: {listed}");
     assert!(listed.contains("HTTP 503"), "the last error is shown: {listed}");
     assert!(rx.refused.load(Ordering::SeqCst) >= 10, "retried through the schedule");
@@ -578,14 +571,7 @@ async fn replay_after_failing_resends_everything_from_seq_in_order() {
 
     rx.down.store(1, Ordering::SeqCst);
     create_users(&server, &token, "b", 4).await;
-    let until = Instant::now() + Duration::from_secs(20);
-    let listed = loop {
-        let listed = run_ok(&["webhook", "list", "--db", db.to_str().unwrap()]);
-        if listed.contains("failing") || Instant::now() > until {
-            break listed;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let listed = list_once_failing(&db).await;
     assert!(listed.contains("failing"), "the schedule ran out: {listed}");
     assert_eq!(rx.got().len(), 3, "nothing delivered while down");
 
@@ -615,4 +601,16 @@ async fn replay_after_failing_resends_everything_from_seq_in_order() {
     assert_eq!(rx.got().len(), got.len(), "nothing more after the replay caught up");
     let listed = run_ok(&["webhook", "list", "--db", db.to_str().unwrap()]);
     assert!(listed.contains("delivering") && !listed.contains("failing"), "{listed}");
+}
+
+/// `webhook list` once an endpoint shows `failing`, or after 20 s (the caller asserts it).
+async fn list_once_failing(db: &std::path::Path) -> String {
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let listed = run_ok(&["webhook", "list", "--db", db.to_str().unwrap()]);
+        if listed.contains("failing") || Instant::now() > until {
+            return listed;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

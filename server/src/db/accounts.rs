@@ -279,9 +279,7 @@ mod tests {
 
     /// A migrated database in a temporary directory (kept alive by the returned guard).
     fn db() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let conn = crate::db::migrate(&dir.path().join("a.db")).expect("migrate");
-        (dir, conn)
+        crate::db::scratch()
     }
 
     /// Acme (ACC100) with EU (ACC110, itself with FR ACC111) and US (ACC120); Beta (ACC200).

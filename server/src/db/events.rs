@@ -260,9 +260,7 @@ mod tests {
     use super::*;
 
     fn db() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let c = super::super::migrate(&dir.path().join("e.db")).unwrap_or_else(|e| panic!("{e}"));
-        (dir, c)
+        crate::db::scratch()
     }
 
     fn add(c: &Connection, n: i64, at: &str) -> i64 {

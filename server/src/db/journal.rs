@@ -214,9 +214,7 @@ mod tests {
     use super::*;
 
     fn db() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let c = super::super::migrate(&dir.path().join("j.db")).unwrap_or_else(|e| panic!("{e}"));
-        (dir, c)
+        crate::db::scratch()
     }
 
     fn entry(at: &str, status: u16, token: &str) -> Entry {

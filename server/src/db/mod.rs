@@ -514,6 +514,19 @@ fn same(e: &StoreError) -> StoreError {
     }
 }
 
+/// The file [`scratch`] creates in its directory, for a test that opens a second connection.
+#[cfg(test)]
+pub(crate) const SCRATCH_FILE: &str = "scratch.db";
+
+/// A migrated database in a directory of its own, for this module's unit tests: the directory
+/// goes when the first value is dropped.
+#[cfg(test)]
+pub(crate) fn scratch() -> (tempfile::TempDir, Connection) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let conn = migrate(&dir.path().join(SCRATCH_FILE)).unwrap_or_else(|e| panic!("{e}"));
+    (dir, conn)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

@@ -86,21 +86,16 @@ mod tests {
     use super::*;
 
     fn db() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let c = super::super::migrate(&dir.path().join("r.db")).unwrap_or_else(|e| panic!("{e}"));
-        (dir, c)
+        crate::db::scratch()
+    }
+
+    fn h(token: Option<&str>, hour: &str, requests: u64, failures: u64, limited: u64) -> Hour {
+        Hour { token: token.map(Into::into), hour: hour.into(), requests, failures, limited }
     }
 
     #[test]
     fn counts_add_up_per_connection_and_hour_and_prune_by_hour() {
         let (_dir, c) = db();
-        let h = |token: Option<&str>, hour: &str, requests, failures, limited| Hour {
-            token: token.map(Into::into),
-            hour: hour.into(),
-            requests,
-            failures,
-            limited,
-        };
         add(&c, &[h(Some("okta"), "2026-12-07T11:00:00.000Z", 3, 1, 1), h(None, "2026-12-07T11:00:00.000Z", 2, 2, 0)])
             .unwrap_or_else(|e| panic!("{e}"));
         add(
@@ -152,13 +147,6 @@ mod tests {
         let sql = include_str!("../../../migrations/V16__journal_hours.sql");
         let backfill = &sql[sql.find("INSERT INTO journal_hours").unwrap_or(0)..];
         c.execute_batch(backfill).unwrap_or_else(|e| panic!("{e}"));
-        let h = |token: Option<&str>, hour: &str, requests, failures, limited| Hour {
-            token: token.map(Into::into),
-            hour: hour.into(),
-            requests,
-            failures,
-            limited,
-        };
         assert_eq!(
             since(&c, "2026-12-07T00:00:00.000Z").unwrap_or_default(),
             [h(None, "2026-12-07T12:00:00.000Z", 1, 1, 0), h(Some("okta"), "2026-12-07T11:00:00.000Z", 3, 2, 1)]

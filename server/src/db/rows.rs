@@ -404,9 +404,7 @@ mod tests {
     use super::*;
 
     fn db() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let c = super::super::migrate(&dir.path().join("r.db")).unwrap_or_else(|e| panic!("{e}"));
-        (dir, c)
+        crate::db::scratch()
     }
 
     /// Users 1..=n, then every third one deleted: insertion numbers with gaps.
@@ -545,7 +543,7 @@ mod tests {
     fn snapshots_nest_and_work_on_read_only_connections() {
         let (d, c) = db();
         users_with_gaps(&c, 10);
-        let r = super::super::connect(&d.path().join("r.db")).unwrap();
+        let r = super::super::connect(&d.path().join(crate::db::SCRATCH_FILE)).unwrap();
         r.execute_batch("PRAGMA query_only = ON;").unwrap();
         let n = snapshot(&r, || snapshot(&r, || count(&r, Kind::User))).unwrap();
         assert_eq!(n, 7);

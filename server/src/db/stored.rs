@@ -125,9 +125,7 @@ mod tests {
     use super::*;
 
     fn db() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let c = super::super::migrate(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
-        (dir, c)
+        crate::db::scratch()
     }
 
     fn doc(v: Value) -> Map<String, Value> {
