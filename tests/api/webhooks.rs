@@ -241,6 +241,19 @@ pub(crate) async fn create_users(server: &Server, token: &str, prefix: &str, n: 
     ids
 }
 
+/// Creates one group named `name` (no members) through the SCIM API.
+async fn create_group(server: &Server, token: &str, name: &str) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/Groups", server.base))
+        .bearer_auth(token)
+        .header("Content-Type", "application/scim+json")
+        .body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name}).to_string())
+        .send()
+        .await
+        .expect("POST /Groups");
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
 /// Runs the `standardwebhooks` package's verifier on each delivery, if the venv has it; whether
 /// it ran. Without it the check is skipped, unless the environment variable `CI` is set: then
 /// the test fails (scripts/test.sh makes the venv before the tests, so there it always runs).
@@ -306,16 +319,7 @@ async fn signed_ordered_filtered_and_picked_up_within_a_second() {
     assert!(started.elapsed() < Duration::from_millis(1500), "picked up within a second: {:?}", started.elapsed());
 
     create_users(&server, &token, "v", 4).await;
-    let client = reqwest::Client::new();
-    let r = client
-        .post(format!("{}/Groups", server.base))
-        .bearer_auth(&token)
-        .header("Content-Type", "application/scim+json")
-        .body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "g1"}).to_string())
-        .send()
-        .await
-        .expect("POST /Groups");
-    assert_eq!(r.status(), StatusCode::CREATED);
+    create_group(&server, &token, "g1").await;
 
     let got = all.wait_for(6, Duration::from_secs(10)).await;
     let kinds: Vec<&str> = got.iter().map(|g| g.event["type"].as_str().unwrap_or("")).collect();
@@ -333,7 +337,7 @@ async fn signed_ordered_filtered_and_picked_up_within_a_second() {
     // The body is the object the feed returns for the event.
     let app = run_ok(&["token", "create", "--db", db.to_str().unwrap(), "--name", "reader", "--scope", "app"]);
     let app = app.trim();
-    let feed: Value = client
+    let feed: Value = reqwest::Client::new()
         .get(format!("{}/api/v1/events?limit=1000", server.origin))
         .bearer_auth(app)
         .send()
@@ -530,16 +534,7 @@ fn cli_refusals() {
 async fn a_types_filter_passes_long_runs_at_once() {
     let (_dir, db, token, server) = setup(&[]).await;
     create_users(&server, &token, "p", 350).await;
-    let client = reqwest::Client::new();
-    let r = client
-        .post(format!("{}/Groups", server.base))
-        .bearer_auth(&token)
-        .header("Content-Type", "application/scim+json")
-        .body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "late"}).to_string())
-        .send()
-        .await
-        .expect("POST /Groups");
-    assert_eq!(r.status(), StatusCode::CREATED);
+    create_group(&server, &token, "late").await;
     let rx = Receiver::start().await;
     add(&db, "g", &rx.url(), Some("group.created"));
     tokio::time::sleep(Duration::from_millis(700)).await; // the server has picked it up

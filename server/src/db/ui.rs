@@ -460,29 +460,6 @@ pub fn connection_stats(
     Ok(out)
 }
 
-/// The connections with a request at or after `since` (`None`: requests without a valid
-/// token), by name. One pass over the `journal_token` index, no sort.
-pub fn trend_connections(c: &Connection, since: &str) -> Result<Vec<Option<String>>, StoreError> {
-    let mut stmt = c.prepare_cached("SELECT token_name FROM journal GROUP BY token_name HAVING MAX(at) >= ?1")?;
-    let rows = stmt.query_map([since], |r| r.get(0))?;
-    rows.collect::<Result<_, _>>().map_err(Into::into)
-}
-
-/// Requests and failures (status >= 400) of one connection received in `[from, until)`: a
-/// range of the `journal_token` index (token, time, status), which holds every column used.
-/// The trends were counted this way before the hourly counts (`db::rollup`, V16) took over; it
-/// stays as the reference those are checked and measured against (about 80 ms for both spans of
-/// a 100,000-entry week with four connections; grouping by a computed period took 450 ms).
-pub fn journal_count(c: &Connection, token: Option<&str>, from: &str, until: &str) -> Result<(u64, u64), StoreError> {
-    let mut stmt = c.prepare_cached(
-        "SELECT COUNT(*), SUM(status >= 400) FROM journal WHERE token_name IS ?1 AND at >= ?2 AND at < ?3",
-    )?;
-    let (n, bad) = stmt.query_row(params![token, from, until], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0)))
-    })?;
-    Ok((u64::try_from(n).unwrap_or(0), u64::try_from(bad).unwrap_or(0)))
-}
-
 /// The userNames of the users and the displayNames of the groups among `ids`, by id, `true`
 /// for a group: one indexed query per table, so a history page that names hundreds of
 /// members costs two lookups. An id of neither (a member deleted since) is left out.
