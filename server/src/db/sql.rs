@@ -13,7 +13,7 @@
 //! (a full disk, a read-only file) keeps that reason for [`super::StoreError::Unavailable`].
 //!
 //! What only SQLite has (backups, checkpoints, PRAGMAs, custom SQL functions, the migration
-//! runner) reaches the rusqlite connection through [`Connection::sqlite`], inside `db` only;
+//! runner) reaches the rusqlite connection through `Connection::sqlite`, inside `db` only;
 //! nothing outside `db` names rusqlite (`tests/api/architecture.rs` checks).
 
 use std::ops::Deref;
@@ -96,7 +96,7 @@ impl<T> OptionalExtension<T> for Result<T> {
     }
 }
 
-/// A value that can be bound as a parameter. Object safe (`&dyn ToSql`, as [`params!`] makes).
+/// A value that can be bound as a parameter. Object safe (`&dyn ToSql`, as `params!` makes).
 /// Today every rusqlite parameter type is one; another engine adds its own requirement here.
 pub trait ToSql: rusqlite::ToSql {}
 
@@ -141,7 +141,7 @@ impl rusqlite::ToSql for Value {
     }
 }
 
-/// A statement's parameters: `[]`, `[a, b]` (one type), [`params!`] (mixed types, a slice of
+/// A statement's parameters: `[]`, `[a, b]` (one type), `params!` (mixed types, a slice of
 /// `&dyn ToSql`), `&[&dyn ToSql]`, `()`, or [`params_from_iter`].
 ///
 /// Each form is handed to the engine as it is: no copy, no allocation.
