@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 use std::time::Instant;
 
-use super::sql::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, ToSql, params};
 use scimbox_validator::filter::index::{self, Leaf, Plan};
 use scimbox_validator::schema::{GROUP_RESOURCE, USER_RESOURCE};
 use serde_json::{Map, Value};
@@ -126,16 +126,14 @@ fn insert<'a>(
 ) -> Result<(), StoreError> {
     let entries: Vec<_> = entries.collect();
     for chunk in entries.chunks(ROWS_PER_INSERT) {
-        let mut ins = conn.prepare_cached(insert_sql(chunk.len()))?;
-        let mut at = 1;
+        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(2 * chunk.len() + 2);
         for (attr, key) in chunk {
-            ins.raw_bind_parameter(at, attr)?;
-            ins.raw_bind_parameter(at + 1, key)?;
-            at += 2;
+            args.push(attr);
+            args.push(key);
         }
-        ins.raw_bind_parameter(at, k)?;
-        ins.raw_bind_parameter(at + 1, seq)?;
-        ins.raw_execute()?;
+        args.push(&k);
+        args.push(&seq);
+        conn.prepare_cached(insert_sql(chunk.len()))?.execute(&args[..])?;
     }
     Ok(())
 }
