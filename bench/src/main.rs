@@ -28,6 +28,7 @@
 
 mod client;
 mod instance;
+mod launch;
 mod limit;
 mod load;
 mod process;
