@@ -36,10 +36,8 @@ impl Binary {
     /// cannot run at all is an error; one whose help cannot be read gets the flags every scimbox
     /// has had, and a note on stderr.
     pub async fn probe(path: &Path) -> anyhow::Result<Self> {
-        let version = output(path, &["--version"])
-            .await
-            .with_context(|| format!("cannot run {}", path.display()))?
-            .map_or_else(|| "unknown".to_owned(), |v| v.trim().to_owned());
+        let version = output(path, &["--version"]).await?.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let version = version.unwrap_or_else(|| "unknown".to_owned());
         let mut flags = Vec::new();
         for command in [&["serve", "--help"][..], &["token", "create", "--help"][..]] {
             let help = output(path, command).await?;

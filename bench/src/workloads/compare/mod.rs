@@ -15,7 +15,7 @@
 
 mod peer;
 mod report;
-mod scim;
+pub(crate) mod scim;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
