@@ -38,6 +38,7 @@ mod parity;
 mod patch_ops;
 mod prefilter;
 mod rate_limits;
+mod read_path;
 mod rotation;
 mod set_format;
 mod storage_faults;

@@ -12,15 +12,16 @@
 //! serialised here, so callers get text either way.
 
 use rusqlite::Connection;
+use scimbox_validator::schema::USER_RESOURCE;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::groups::{self, Members};
-use super::list::{ListQuery, Page, list_rendered};
+use super::list::{self, ListQuery, PAGE_BYTES, Page, Point, check_query, list_rendered};
 use super::users::{self, Registry};
 use super::{Error, Result, etag};
 use crate::db::rows::{self, Fetched, Kind, StoredRow};
-use crate::db::{Db, StoreError};
+use crate::db::{Db, StoreError, stored};
 
 /// A resource rendered as JSON text, with what the response's headers need (as
 /// [`super::Rendered`] has them).
@@ -95,11 +96,48 @@ pub async fn group(db: &Db, id: &str, base: String) -> Result<Text> {
 }
 
 /// GET /Users and POST /Users/.search without a projection: each user of the page as text, the
-/// registry read at most once for the page.
+/// registry read at most once for the page. A lookup by a unique key (an IdP's `userName eq`
+/// before each create) is [`point`].
 pub async fn users(db: &Db, q: ListQuery, base: String) -> Result<Page<String>> {
+    check_query(&USER_RESOURCE, &q)?;
+    if q.cursor.is_none() && q.keyset.is_none() && list::point(&USER_RESOURCE, &q).is_some() {
+        return point(db, q, base).await;
+    }
     let registry = Registry::default();
     list_rendered::<users::Users, Fetched, String>(db, q, base, move |c, r, base| user_text(c, r, base, &registry))
         .await
+}
+
+/// A list whose filter is `userName eq` or `id eq` alone ([`list::Point`]): its users (at most
+/// one) read by that key in one statement on the calling worker, and counted as they are read,
+/// instead of an index lookup, a second read of the page's rows and a page machinery built for
+/// thousands (issue 17). The answer is the one [`list_rendered`] gives: `totalResults` is every
+/// match, `startIndex` and `count` window them, the byte budget applies.
+async fn point(db: &Db, q: ListQuery, base: String) -> Result<Page<String>> {
+    db.read_now(move |c| {
+        let found = match list::point(&USER_RESOURCE, &q) {
+            Some(Point::Id(id)) => stored::users_with_id(c, id)?,
+            Some(Point::UserName(name)) => stored::users_named(c, name)?,
+            None => return Err(StoreError::Internal("not a lookup by a unique key".into())),
+        };
+        let registry = Registry::default();
+        let budget = q.max_bytes.unwrap_or(PAGE_BYTES);
+        let offset = usize::try_from(q.start_index.saturating_sub(1)).unwrap_or(usize::MAX);
+        let count = usize::try_from(q.count).unwrap_or(usize::MAX);
+        let (mut resources, mut used) = (Vec::new(), 0);
+        for row in found.iter().skip(offset).take(count) {
+            let text = user_text(c, row, &base, &registry)?;
+            used += text.len();
+            if used > budget && !resources.is_empty() {
+                break; // the page stops here (see PAGE_BYTES)
+            }
+            resources.push(text);
+        }
+        let total = Some(found.len() as u64);
+        Ok(Page { total, resources, next: None, next_cursor: None, prev: None, previous_cursor: None })
+    })
+    .await
+    .map_err(Error::from)
 }
 
 /// GET /Groups and POST /Groups/.search without a projection: the tree path, as text.
