@@ -132,9 +132,8 @@ pub fn app(state: AppState) -> Router {
         .merge(ui::router())
         .merge(scim)
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), deadline))
         .merge(feed_routes(&state))
-        .layer(middleware::from_fn(log_requests));
+        .layer(middleware::from_fn_with_state(state.clone(), log_and_deadline));
     // Counted only when someone can read the counts (`--metrics-listen`).
     let app = match state.config.metrics_listen {
         Some(_) => app.layer(middleware::from_fn_with_state(state.clone(), metrics::count)),
@@ -257,11 +256,15 @@ fn observe(state: &AppState, req: &Request, token: &str, bare: bool) {
 /// answered with its real outcome (see [`crate::deadline`]). The writer refuses a write whose
 /// deadline passed while it queued, so a 408 never hides a commit; and the writer's jobs are
 /// bounded (a PATCH's operations are capped), so the wait after the deadline is short.
-async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn deadline<F, Fut>(state: &AppState, req: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let limit = state.config.request_timeout;
     let at = tokio::time::Instant::now() + limit;
     let deadline = Deadline::new(at.into_std());
-    let run = crate::deadline::scope(deadline.clone(), next.run(req));
+    let run = crate::deadline::scope(deadline.clone(), inner(req));
     tokio::pin!(run);
     match tokio::time::timeout_at(at, &mut run).await {
         Ok(resp) => resp,
@@ -279,12 +282,16 @@ async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Re
 /// answered ones at `debug` (`RUST_LOG=scimbox=debug` shows them): the journal on the status
 /// page already keeps the traffic, and a line per request was a twentieth of the server's work
 /// under load.
-async fn log_requests(req: Request, next: Next) -> Response {
+async fn log_requests<F, Fut>(req: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     // The target is shared, not copied: the path is only read for a line that is logged.
     let (method, uri) = (req.method().clone(), req.uri().clone());
     let path = uri.path();
     let start = Instant::now();
-    let resp = next.run(req).await;
+    let resp = inner(req).await;
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     let status = resp.status().as_u16();
     if let Some(InternalCause(cause)) = resp.extensions().get::<InternalCause>() {
@@ -295,6 +302,21 @@ async fn log_requests(req: Request, next: Next) -> Response {
         tracing::debug!(%method, %path, status, ms, "request");
     }
     resp
+}
+
+/// Outermost on the app: the request's log line ([`log_requests`]) around its deadline
+/// ([`deadline`]), which every route has but the change feed's (its long poll has its own bound,
+/// see [`feed`]). One layer for both (issue 17): each layer costs every request a clone of the
+/// service inside it, a boxed future and a move of everything inside that.
+async fn log_and_deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let feed = req.uri().path() == feed::PATH;
+    log_requests(req, |req| async move {
+        match feed {
+            true => next.run(req).await,
+            false => deadline(&state, req, |req| next.run(req)).await,
+        }
+    })
+    .await
 }
 
 /// Collapses repeated slashes and drops a trailing slash, so `/scim/v2//Users/` routes like
