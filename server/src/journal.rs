@@ -302,7 +302,7 @@ fn is_successful_read(e: &Entry) -> bool {
     is_read(&e.method, &e.path, e.status)
 }
 
-/// [`is_successful_read`] of a request not yet made an [`Entry`]: `method`, the `path` as the
+/// Whether a request is a successful read (as its listing counts it), before it is made an [`Entry`]: `method`, the `path` as the
 /// client sent it, and the answer's `status`.
 pub fn is_read(method: &str, path: &str, status: u16) -> bool {
     status < 400 && (method == "GET" || (method == "POST" && path.ends_with("/.search")))

@@ -27,7 +27,7 @@ pub async fn tag_token(req: Request, next: Next) -> Response {
     tag_token_around(req, |req| next.run(req)).await
 }
 
-/// [`tag_token`] around `inner` (see [`super::protect`]).
+/// [`tag_token`] around `inner` (the protected routes call it inside their one layer).
 pub async fn tag_token_around<F, Fut>(req: Request, inner: F) -> Response
 where
     F: FnOnce(Request) -> Fut,

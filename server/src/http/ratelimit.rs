@@ -121,7 +121,7 @@ pub async fn per_token(State(state): State<AppState>, req: Request, next: Next) 
     per_token_around(&state, req, |req| next.run(req)).await
 }
 
-/// [`per_token`] around `inner` (see [`super::protect`]).
+/// [`per_token`] around `inner` (the protected routes call it inside their one layer).
 pub async fn per_token_around<F, Fut>(state: &AppState, req: Request, inner: F) -> Response
 where
     F: FnOnce(Request) -> Fut,
@@ -143,7 +143,7 @@ pub async fn anonymous(State(state): State<AppState>, req: Request, next: Next) 
     anonymous_around(&state, req, |req| next.run(req)).await
 }
 
-/// [`anonymous`] around `inner` (see [`super::protect`]).
+/// [`anonymous`] around `inner` (the protected routes call it inside their one layer).
 pub async fn anonymous_around<F, Fut>(state: &AppState, req: Request, inner: F) -> Response
 where
     F: FnOnce(Request) -> Fut,

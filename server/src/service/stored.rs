@@ -97,7 +97,7 @@ pub async fn group(db: &Db, id: &str, base: String) -> Result<Text> {
 
 /// GET /Users and POST /Users/.search without a projection: each user of the page as text, the
 /// registry read at most once for the page. A lookup by a unique key (an IdP's `userName eq`
-/// before each create) is [`point`].
+/// before each create) is read by that key alone (`point`).
 pub async fn users(db: &Db, q: ListQuery, base: String) -> Result<Page<String>> {
     check_query(&USER_RESOURCE, &q)?;
     if q.cursor.is_none() && q.keyset.is_none() && list::point(&USER_RESOURCE, &q).is_some() {
