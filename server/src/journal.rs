@@ -302,8 +302,8 @@ fn is_successful_read(e: &Entry) -> bool {
     is_read(&e.method, &e.path, e.status)
 }
 
-/// Whether a request is a successful read (as its listing counts it), before it is made an [`Entry`]: `method`, the `path` as the
-/// client sent it, and the answer's `status`.
+/// Whether a request is a successful read (as its listing counts it), before it is made an
+/// [`Entry`]: `method`, the `path` as the client sent it, and the answer's `status`.
 pub fn is_read(method: &str, path: &str, status: u16) -> bool {
     status < 400 && (method == "GET" || (method == "POST" && path.ends_with("/.search")))
 }
