@@ -110,6 +110,21 @@ struct Queue {
 }
 
 impl Queue {
+    /// Appends an entry, or sheds it when the queue is full; keeps its body while memory allows.
+    fn enqueue(&mut self, entry: Entry, mut body: Option<Body>) {
+        if self.items.len() >= MAX_PENDING {
+            self.shed_one(&entry.at);
+            return;
+        }
+        let size = body.as_ref().map_or(0, |b| b.bytes.len());
+        if self.bytes + size > MAX_PENDING_BYTES {
+            body = body.map(Body::without_bytes);
+        } else {
+            self.bytes += size;
+        }
+        self.items.push_back(Pending { entry, body });
+    }
+
     /// Whether one more successful read at `second` may be listed.
     fn admit_read(&mut self, second: u64) -> bool {
         if second != self.read_second {
@@ -138,24 +153,38 @@ impl Recorder {
         self.push(entry, body);
     }
 
-    fn push(&self, entry: Entry, mut body: Option<Body>) {
+    /// Whether a successful read arriving at `at` (formatted only if it is the first left out)
+    /// is listed; if not, it is counted as left out here. The middleware asks this before it
+    /// builds the read's [`Entry`], so a read past [`READS_PER_SECOND`] costs a count and no
+    /// copies of its path, query and client (issue 17: most of the journal's cost per GET). An
+    /// admitted read is then handed to [`Recorder::record_admitted`].
+    pub fn admit_read(&self, at: impl FnOnce() -> String) -> bool {
+        let Ok(mut q) = self.queue.lock() else { return false };
+        if q.admit_read(self.began.elapsed().as_secs()) {
+            return true;
+        }
+        q.reads_left_out += 1;
+        if q.first_left_out.is_none() {
+            q.first_left_out = Some(at());
+        }
+        false
+    }
+
+    /// Queues one request that [`Recorder::admit_read`] already admitted, or that is no
+    /// successful read.
+    pub fn record_admitted(&self, entry: Entry, body: Option<Body>) {
+        let Ok(mut q) = self.queue.lock() else { return };
+        q.enqueue(entry, body);
+    }
+
+    fn push(&self, entry: Entry, body: Option<Body>) {
         let Ok(mut q) = self.queue.lock() else { return };
         if is_successful_read(&entry) && !q.admit_read(self.began.elapsed().as_secs()) {
             q.reads_left_out += 1;
             q.first_left_out.get_or_insert(entry.at);
             return;
         }
-        if q.items.len() >= MAX_PENDING {
-            q.shed_one(&entry.at);
-            return;
-        }
-        let size = body.as_ref().map_or(0, |b| b.bytes.len());
-        if q.bytes + size > MAX_PENDING_BYTES {
-            body = body.map(Body::without_bytes);
-        } else {
-            q.bytes += size;
-        }
-        q.items.push_back(Pending { entry, body });
+        q.enqueue(entry, body);
     }
 
     /// Writes what is pending. When a write fails, the batch that failed and everything after
@@ -270,7 +299,13 @@ fn rate_limited(e: &Entry) -> bool {
 
 /// A successful read: GET, or a POST to `.search`, answered below 400.
 fn is_successful_read(e: &Entry) -> bool {
-    e.status < 400 && (e.method == "GET" || (e.method == "POST" && e.path.ends_with("/.search")))
+    is_read(&e.method, &e.path, e.status)
+}
+
+/// Whether a request is a successful read (as its listing counts it), before it is made an
+/// [`Entry`]: `method`, the `path` as the client sent it, and the answer's `status`.
+pub fn is_read(method: &str, path: &str, status: u16) -> bool {
+    status < 400 && (method == "GET" || (method == "POST" && path.ends_with("/.search")))
 }
 
 /// The entry standing for `count` successful reads that were not listed, the first at `at`.
@@ -372,6 +407,32 @@ mod tests {
             status,
             ..Entry::default()
         }
+    }
+
+    /// The middleware's order (admit a read first, then record it) lists and counts as
+    /// [`Recorder::record`] does, and formats the first left-out read's time only once.
+    #[test]
+    fn reads_admitted_before_their_entry_is_built_are_counted_alike() {
+        let recorder = Recorder::default();
+        let mut stamped = 0;
+        for _ in 0..READS_PER_SECOND + 5 {
+            if recorder.admit_read(|| {
+                stamped += 1;
+                "2026-11-30T00:00:01.000Z".into()
+            }) {
+                recorder.record_admitted(request("GET", "/scim/v2/Users/x", 200), None);
+            }
+        }
+        recorder.record_admitted(request("GET", "/scim/v2/Users/y", 404), None);
+        let q = recorder.queue.lock().expect("queue");
+        let listed = q.items.iter().filter(|p| is_successful_read(&p.entry)).count() as u64;
+        assert_eq!(listed + q.reads_left_out, u64::from(READS_PER_SECOND) + 5);
+        assert!(q.reads_left_out > 0 && listed >= u64::from(READS_PER_SECOND));
+        assert_eq!(stamped, 1, "only the first left-out read's time is formatted");
+        assert_eq!(q.first_left_out.as_deref(), Some("2026-11-30T00:00:01.000Z"));
+        assert_eq!(q.items.back().map(|p| p.entry.status), Some(404));
+        assert!(is_read("POST", "/scim/v2/Users/.search", 200) && !is_read("POST", "/scim/v2/Users", 201));
+        assert!(!is_read("GET", "/scim/v2/Users/x", 404));
     }
 
     #[test]

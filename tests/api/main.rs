@@ -39,6 +39,7 @@ mod parity;
 mod patch_ops;
 mod prefilter;
 mod rate_limits;
+mod read_path;
 mod rotation;
 mod set_format;
 mod storage_faults;

@@ -19,6 +19,7 @@ use scimbox_validator::schema::{USER_RESOURCE, USER_URN};
 use serde_json::{Map, Value};
 
 use super::StoreError;
+use super::rows::{self, Fetched, Kind};
 
 /// `schemas`, `id` and the document's attributes of user `id` (without `groups`, `meta` or
 /// effective access): `schemas` lists the core schema and each extension the document holds.
@@ -66,6 +67,18 @@ pub fn user_body(id: &str, doc: &Map<String, Value>, doc_json: &str) -> Result<O
     }
     out.push('}');
     Ok(Some(out))
+}
+
+/// The users a default read of `userName eq name` lists: those whose uniqueness key is
+/// `name`'s (at most one), oldest first, read as the stored text where there is some, in one
+/// statement (issue 17: no second read by `seq`, no document decoded to be dropped).
+pub fn users_named(conn: &Connection, name: &str) -> Result<Vec<Fetched>, StoreError> {
+    rows::query_as(conn, Kind::User, "WHERE user_name_key = ?1 ORDER BY seq", [super::users::user_name_key(name)])
+}
+
+/// [`users_named`] for `id eq`.
+pub fn users_with_id(conn: &Connection, id: &str) -> Result<Vec<Fetched>, StoreError> {
+    rows::query_as(conn, Kind::User, "WHERE id = ?1 ORDER BY seq", [id])
 }
 
 /// Which spelling of `users.body` this build writes (in `key_versions`, as `users.body`).

@@ -5,28 +5,42 @@
 
 mod capture;
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::{OriginalUri, Request, State};
-use axum::http::{HeaderMap, header};
-use axum::middleware::Next;
+use axum::extract::{OriginalUri, Request};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::response::Response;
 
 use super::{AppState, OriginalPath};
-use crate::clock;
 use crate::error::{ErrorInfo, InternalCause};
-use crate::journal::{Entry, Recorder, redact};
+use crate::journal::{self, Entry, Recorder, redact};
+use crate::{clock, stamp};
 
 /// The middleware on the protected SCIM routes: records each request once it is answered (or
 /// abandoned: timed out, or the client went away).
-pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let (mut req, sink) = capture::tee(req);
+///
+/// What the entry needs of the request is kept as it arrived ([`Arrival`]: shared clones, the
+/// time unformatted) and made into an [`Entry`] only when it is listed: a successful read past
+/// the journal's rate is only counted (issue 17: building the entry was most of the journal's
+/// cost per GET). A request without a body (no `Content-Length`, no `Transfer-Encoding`: RFC
+/// 9112 §6.3) has its body left unwrapped, as there is nothing to copy.
+///
+/// Called by [`super::protect`] around the layers inside it (`inner`).
+pub async fn record<F, Fut>(state: &AppState, req: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let has_body =
+        req.headers().contains_key(header::CONTENT_LENGTH) || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let (mut req, sink) = if has_body { capture::tee(req) } else { (req, capture::Sink::default()) };
     let token = TokenSlot::default();
     req.extensions_mut().insert(token.clone());
-    let entry = Some(start(&req));
-    let mut flight = InFlight { recorder: Arc::clone(&state.journal), entry, sink, token, began: Instant::now() };
-    let resp = next.run(req).await;
+    let arrival = Some(Arrival::of(&req));
+    let mut flight = InFlight { recorder: Arc::clone(&state.journal), arrival, sink, token, began: Instant::now() };
+    let resp = inner(req).await;
     flight.finish(&resp);
     resp
 }
@@ -53,7 +67,7 @@ pub fn identify(req: &Request, token_name: &str) {
 /// A request being answered; recorded as abandoned if dropped before [`InFlight::finish`].
 struct InFlight {
     recorder: Arc<Recorder>,
-    entry: Option<Entry>,
+    arrival: Option<Arrival>,
     sink: capture::Sink,
     token: TokenSlot,
     began: Instant,
@@ -61,8 +75,18 @@ struct InFlight {
 
 impl InFlight {
     fn finish(&mut self, resp: &Response) {
-        let Some(mut e) = self.entry.take() else { return };
-        e.status = resp.status().as_u16();
+        let Some(arrival) = self.arrival.take() else { return };
+        let status = resp.status().as_u16();
+        let listed = if journal::is_read(arrival.method.as_str(), arrival.path(), status) {
+            self.recorder.admit_read(|| stamp::timestamp(arrival.at))
+        } else {
+            true
+        };
+        if !listed {
+            return;
+        }
+        let mut e = arrival.entry();
+        e.status = status;
         e.duration_ms = self.began.elapsed().as_secs_f64() * 1000.0;
         e.token_name = self.token.name();
         if let Some(info) = resp.extensions().get::<ErrorInfo>() {
@@ -72,40 +96,76 @@ impl InFlight {
         if let Some(InternalCause(cause)) = resp.extensions().get::<InternalCause>() {
             e.detail = Some(format!("internal error: {cause}"));
         }
-        if e.resource_id.is_none() && e.resource_type.is_some() && resp.status().as_u16() == 201 {
+        if e.resource_id.is_none() && e.resource_type.is_some() && status == 201 {
             e.resource_id = created_id(resp.headers());
         }
-        self.recorder.record(e, self.sink.take());
+        self.recorder.record_admitted(e, self.sink.take());
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if let Some(mut e) = self.entry.take() {
+        if let Some(arrival) = self.arrival.take() {
+            let mut e = arrival.entry();
             e.status = 408;
             e.token_name = self.token.name();
             e.duration_ms = self.began.elapsed().as_secs_f64() * 1000.0;
             e.detail = Some("no answer: the request timed out or the client closed the connection".into());
-            self.recorder.record(e, self.sink.take());
+            self.recorder.record_admitted(e, self.sink.take());
         }
     }
 }
 
-/// What is known of a request when it arrives.
-fn start(req: &Request) -> Entry {
-    let h = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let full = req.extensions().get::<OriginalUri>().map_or(req.uri(), |u| &u.0);
-    let path = req.extensions().get::<OriginalPath>().map_or(full.path(), |p| p.0.as_str());
-    let (resource_type, resource_id) = resource_of(req.uri().path());
-    Entry {
-        at: clock::now_stamp(),
-        client: h(header::USER_AGENT).map(|ua| ua.trim().chars().take(200).collect()),
-        method: req.method().as_str().to_owned(),
-        path: path.chars().take(2000).collect(),
-        query: full.query().map(|q| redact::query(&q.chars().take(4000).collect::<String>())),
-        resource_type: resource_type.map(str::to_owned),
-        resource_id,
-        ..Entry::default()
+/// What is known of a request when it arrives, as it arrived: the parts of the request line and
+/// the User-Agent are shared clones, the time is not formatted yet.
+struct Arrival {
+    at: time::OffsetDateTime,
+    method: Method,
+    /// The target as routed (relative to the SCIM base).
+    routed: Uri,
+    /// The target as received ([`OriginalUri`]), when routing changed it.
+    full: Option<Uri>,
+    /// The path as the client sent it ([`OriginalPath`]), when it was normalised.
+    sent: Option<String>,
+    user_agent: Option<HeaderValue>,
+}
+
+impl Arrival {
+    fn of(req: &Request) -> Self {
+        let full = req.extensions().get::<OriginalUri>().map(|u| u.0.clone()).filter(|u| u != req.uri());
+        Self {
+            at: clock::now(),
+            method: req.method().clone(),
+            routed: req.uri().clone(),
+            full,
+            sent: req.extensions().get::<OriginalPath>().map(|p| p.0.clone()),
+            user_agent: req.headers().get(header::USER_AGENT).cloned(),
+        }
+    }
+
+    /// The path as the client sent it.
+    fn path(&self) -> &str {
+        self.sent.as_deref().unwrap_or_else(|| self.full.as_ref().unwrap_or(&self.routed).path())
+    }
+
+    /// The entry as far as the request tells it.
+    fn entry(&self) -> Entry {
+        let full = self.full.as_ref().unwrap_or(&self.routed);
+        let (resource_type, resource_id) = resource_of(self.routed.path());
+        Entry {
+            at: stamp::timestamp(self.at),
+            client: self
+                .user_agent
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.trim().chars().take(200).collect()),
+            method: self.method.as_str().to_owned(),
+            path: self.path().chars().take(2000).collect(),
+            query: full.query().map(|q| redact::query(&q.chars().take(4000).collect::<String>())),
+            resource_type: resource_type.map(str::to_owned),
+            resource_id,
+            ..Entry::default()
+        }
     }
 }
 

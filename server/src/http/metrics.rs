@@ -24,8 +24,17 @@ struct Accepted(String);
 
 /// Inside the token check: notes on the response which token was accepted.
 pub async fn tag_token(req: Request, next: Next) -> Response {
+    tag_token_around(req, |req| next.run(req)).await
+}
+
+/// [`tag_token`] around `inner` (the protected routes call it inside their one layer).
+pub async fn tag_token_around<F, Fut>(req: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     let name = req.extensions().get::<Principal>().map(|p| p.token_name.clone());
-    let mut resp = next.run(req).await;
+    let mut resp = inner(req).await;
     if let Some(name) = name {
         resp.extensions_mut().insert(Accepted(name));
     }

@@ -15,6 +15,7 @@ pub mod extract;
 mod feed;
 mod journal;
 pub mod metrics;
+mod protect;
 pub mod ratelimit;
 pub mod resources;
 pub mod target;
@@ -118,11 +119,7 @@ pub fn app(state: AppState) -> Router {
         .route("/Bulk", post(bulk::post))
         .route("/Me", any(me))
         .route("/Me/{*rest}", any(me))
-        .route_layer(middleware::from_fn_with_state(state.clone(), ratelimit::per_token))
-        .route_layer(middleware::from_fn(metrics::tag_token))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
-        .route_layer(middleware::from_fn_with_state(state.clone(), ratelimit::anonymous))
-        .route_layer(middleware::from_fn_with_state(state.clone(), journal::record));
+        .route_layer(middleware::from_fn_with_state(state.clone(), protect::layers));
     let discovery = discovery::router().route_layer(middleware::from_fn_with_state(state.clone(), ratelimit::open));
     let scim = discovery.merge(protected).method_not_allowed_fallback(method_not_allowed);
     let scim = match state.config.base_path.as_str() {
@@ -135,9 +132,8 @@ pub fn app(state: AppState) -> Router {
         .merge(ui::router())
         .merge(scim)
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), deadline))
         .merge(feed_routes(&state))
-        .layer(middleware::from_fn(log_requests));
+        .layer(middleware::from_fn_with_state(state.clone(), log_and_deadline));
     // Counted only when someone can read the counts (`--metrics-listen`).
     let app = match state.config.metrics_listen {
         Some(_) => app.layer(middleware::from_fn_with_state(state.clone(), metrics::count)),
@@ -203,7 +199,16 @@ async fn me() -> AppError {
 }
 
 /// Refuses requests without a live bearer token (401 as a SCIM error, RFC 7644 §2).
-async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    require_token_around(&state, req, |req| next.run(req)).await
+}
+
+/// [`require_token`] around `inner` (see [`protect`]).
+async fn require_token_around<F, Fut>(state: &AppState, mut req: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let header = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
     let Some(header) = header else {
         return AppError::unauthorized("missing Authorization header; send \"Authorization: Bearer <token>\"")
@@ -215,13 +220,13 @@ async fn require_token(State(state): State<AppState>, mut req: Request, next: Ne
     let bare = !header.trim_start().get(..7).is_some_and(|s| s.eq_ignore_ascii_case("bearer "));
     match state.tokens.check(&state.db, token).await {
         Ok(Some(principal)) => {
-            observe(&state, &req, &principal.token_name, bare);
+            observe(state, &req, &principal.token_name, bare);
             journal::identify(&req, &principal.token_name);
             if let Some(refused) = feed::app_refusal(&principal, &req) {
                 return refused;
             }
             req.extensions_mut().insert(principal);
-            next.run(req).await
+            inner(req).await
         }
         Ok(None) => AppError::unauthorized("the bearer token is unknown, revoked or expired").into_response(),
         Err(e) => AppError::from(e).into_response(),
@@ -243,8 +248,7 @@ fn observe(state: &AppState, req: &Request, token: &str, bare: bool) {
     if bare {
         seen.push(Quirk::BareToken);
     }
-    state.compat.client(token, h(header::USER_AGENT));
-    state.compat.quirks(token, &seen);
+    state.compat.request(token, h(header::USER_AGENT), &seen);
 }
 
 /// Answers 408 when a request (its body included) takes longer than the configured limit, unless
@@ -252,11 +256,15 @@ fn observe(state: &AppState, req: &Request, token: &str, bare: bool) {
 /// answered with its real outcome (see [`crate::deadline`]). The writer refuses a write whose
 /// deadline passed while it queued, so a 408 never hides a commit; and the writer's jobs are
 /// bounded (a PATCH's operations are capped), so the wait after the deadline is short.
-async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn deadline<F, Fut>(state: &AppState, req: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let limit = state.config.request_timeout;
     let at = tokio::time::Instant::now() + limit;
     let deadline = Deadline::new(at.into_std());
-    let run = crate::deadline::scope(deadline.clone(), next.run(req));
+    let run = crate::deadline::scope(deadline.clone(), inner(req));
     tokio::pin!(run);
     match tokio::time::timeout_at(at, &mut run).await {
         Ok(resp) => resp,
@@ -274,10 +282,16 @@ async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Re
 /// answered ones at `debug` (`RUST_LOG=scimbox=debug` shows them): the journal on the status
 /// page already keeps the traffic, and a line per request was a twentieth of the server's work
 /// under load.
-async fn log_requests(req: Request, next: Next) -> Response {
-    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+async fn log_requests<F, Fut>(req: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    // The target is shared, not copied: the path is only read for a line that is logged.
+    let (method, uri) = (req.method().clone(), req.uri().clone());
+    let path = uri.path();
     let start = Instant::now();
-    let resp = next.run(req).await;
+    let resp = inner(req).await;
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     let status = resp.status().as_u16();
     if let Some(InternalCause(cause)) = resp.extensions().get::<InternalCause>() {
@@ -288,6 +302,21 @@ async fn log_requests(req: Request, next: Next) -> Response {
         tracing::debug!(%method, %path, status, ms, "request");
     }
     resp
+}
+
+/// Outermost on the app: the request's log line ([`log_requests`]) around its deadline
+/// ([`deadline`]), which every route has but the change feed's (its long poll has its own bound,
+/// see [`feed`]). One layer for both (issue 17): each layer costs every request a clone of the
+/// service inside it, a boxed future and a move of everything inside that.
+async fn log_and_deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let feed = req.uri().path() == feed::PATH;
+    log_requests(req, |req| async move {
+        match feed {
+            true => next.run(req).await,
+            false => deadline(&state, req, |req| next.run(req)).await,
+        }
+    })
+    .await
 }
 
 /// Collapses repeated slashes and drops a trailing slash, so `/scim/v2//Users/` routes like

@@ -9,6 +9,7 @@
 //! The per-token check sits right after authentication ([`per_token`]), which is also where the
 //! request's writes learn their token for the deprovisioning guard ([`guard::scope`]).
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -117,21 +118,39 @@ fn client(req: Request, config: &Config) -> (Request, Option<IpAddr>) {
 /// Inside the token check: the token's bucket, then the handler with the token as the
 /// deprovisioning guard's caller.
 pub async fn per_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    per_token_around(&state, req, |req| next.run(req)).await
+}
+
+/// [`per_token`] around `inner` (the protected routes call it inside their one layer).
+pub async fn per_token_around<F, Fut>(state: &AppState, req: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let Some(token) = req.extensions().get::<Principal>().map(|p| p.token_name.clone()) else {
-        return next.run(req).await;
+        return inner(req).await;
     };
     if let Err(e) = state.rate_limits.take_token(&token) {
         return e.into_response();
     }
     let caller = Caller { token, guard: Arc::clone(&state.deprovisioning) };
-    guard::scope(caller, next.run(req)).await
+    guard::scope(caller, inner(req)).await
 }
 
 /// Outside the token check: a request it refused (401) counts against its address, and over
 /// the address's limit the answer is 429 instead.
 pub async fn anonymous(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    anonymous_around(&state, req, |req| next.run(req)).await
+}
+
+/// [`anonymous`] around `inner` (the protected routes call it inside their one layer).
+pub async fn anonymous_around<F, Fut>(state: &AppState, req: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let (req, ip) = client(req, &state.config);
-    let resp = next.run(req).await;
+    let resp = inner(req).await;
     if resp.status() != StatusCode::UNAUTHORIZED {
         return resp;
     }

@@ -427,6 +427,32 @@ fn at_most_one(rt: &ResourceType, q: &ListQuery) -> bool {
         && matches!(&q.filter, Some(Filter::Compare(p, CompareOp::Eq, Literal::String(_))) if unique(p))
 }
 
+/// The unique key a query looks its users up by, when its whole filter is `userName eq "…"` or
+/// `id eq "…"` (core attributes, no sort): the users it finds are at most one (a userName's
+/// uniqueness key, or an id), so a default read may answer it from that key alone (issue 17,
+/// `service::stored`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Point<'a> {
+    /// `id eq` this.
+    Id(&'a str),
+    /// `userName eq` this.
+    UserName(&'a str),
+}
+
+/// [`Point`] of a query over `rt` (Users only).
+pub fn point<'q>(rt: &ResourceType, q: &'q ListQuery) -> Option<Point<'q>> {
+    if !at_most_one(rt, q) {
+        return None;
+    }
+    match &q.filter {
+        Some(Filter::Compare(p, CompareOp::Eq, Literal::String(v))) if p.name.eq_ignore_ascii_case("id") => {
+            Some(Point::Id(v))
+        }
+        Some(Filter::Compare(_, CompareOp::Eq, Literal::String(v))) => Some(Point::UserName(v)),
+        _ => None,
+    }
+}
+
 /// What an index answered: the rows its term finds, and the rest of the filter.
 type Indexed = (Vec<ResourceRow>, Option<Filter>);
 

@@ -152,7 +152,15 @@ impl CompareReport {
             2,
         );
         import.target = Some(("< 5 s".into(), s.import.seconds < 5.0));
+        // The limit: as many bare GETs as the import has pages, one after another (the import's
+        // seconds are for every page, measured or projected).
+        let bare = self.limit.bare_sequential.seconds;
+        import.limit = Some(bare);
         lines.push(import);
+        let times = s.import.seconds / bare;
+        let mut ratio = Line::new("Okta import / as many sequential bare GETs, x", Better::Lower, times, None, 2);
+        ratio.target = Some(("<= 3x".into(), times <= 3.0));
+        lines.push(ratio);
         lines.push(Line::new(
             "Entra cycle (lookup, POST, PATCH), users/s",
             Better::Higher,
