@@ -15,6 +15,7 @@ mod bulk;
 mod check_page;
 mod compat;
 mod config_file;
+mod create_text;
 mod cursors;
 mod demo;
 mod discovery;

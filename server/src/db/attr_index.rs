@@ -38,19 +38,34 @@ pub const FILL_BATCH: i64 = 1000;
 pub const MAX_CANDIDATES: usize = 10_000;
 
 struct Table {
+    /// What a filter's plan may look up.
     leaves: Vec<Leaf>,
+    /// What this table holds: `leaves` but those another index of the same keys answers
+    /// ([`KEYED`]).
+    written: Vec<Leaf>,
     signature: String,
 }
 
+/// The user attributes looked up in their own indexes rather than in this table: a user's
+/// `users.user_name_key` (unique) and `user_emails.value_key` hold the same values, folded as
+/// the evaluator folds them, so entries here only repeated them, two of a create's five B-tree
+/// inserts (issue 17, creates round 3). [`lookup`] reads those indexes for these paths.
+const KEYED: [&str; 2] = [USER_NAME, EMAIL_VALUE];
+const USER_NAME: &str = "userName";
+const EMAIL_VALUE: &str = "emails.value";
+
 fn table(kind: Kind) -> &'static Table {
-    fn make(rt: &'static scimbox_validator::schema::ResourceType, outside: &[&str]) -> Table {
+    fn make(rt: &'static scimbox_validator::schema::ResourceType, outside: &[&str], keyed: &[&str]) -> Table {
         let leaves = index::leaves(rt, outside);
-        Table { signature: index::signature(&leaves), leaves }
+        let written: Vec<Leaf> = leaves.iter().filter(|l| !keyed.contains(&l.path.as_str())).cloned().collect();
+        // The signature names what is written: a database indexed with the keyed paths too is
+        // emptied and filled again at start (`prepare`), which drops their entries.
+        Table { signature: index::signature(&written), leaves, written }
     }
     // Kept outside the document: a user's `groups` and `access` are computed, a group's
     // `members` are rows of `group_members`.
-    static USERS: LazyLock<Table> = LazyLock::new(|| make(&USER_RESOURCE, &["groups", "access"]));
-    static GROUPS: LazyLock<Table> = LazyLock::new(|| make(&GROUP_RESOURCE, &["members"]));
+    static USERS: LazyLock<Table> = LazyLock::new(|| make(&USER_RESOURCE, &["groups", "access"], &KEYED));
+    static GROUPS: LazyLock<Table> = LazyLock::new(|| make(&GROUP_RESOURCE, &["members"], &[]));
     match kind {
         Kind::User => &USERS,
         Kind::Group => &GROUPS,
@@ -71,6 +86,11 @@ pub fn leaves(kind: Kind) -> &'static [Leaf] {
     &table(kind).leaves
 }
 
+/// The attributes this table holds entries of for `kind`.
+fn written(kind: Kind) -> &'static [Leaf] {
+    &table(kind).written
+}
+
 /// Brings the index of resource `seq` from `before` (its old document, `None` for a new row) to
 /// `after` (`None` for a deleted row): only the entries that differ are deleted or inserted.
 pub fn write(
@@ -80,7 +100,7 @@ pub fn write(
     before: Option<&Map<String, Value>>,
     after: Option<&Map<String, Value>>,
 ) -> Result<(), StoreError> {
-    let leaves = leaves(kind);
+    let leaves = written(kind);
     let entries = |doc: Option<&Map<String, Value>>| doc.map(|d| index::entries(leaves, d)).unwrap_or_default();
     let (old, new) = (entries(before), entries(after));
     if old == new {
@@ -103,7 +123,7 @@ pub type Entries = BTreeSet<(&'static str, String)>;
 /// The entries `doc`, a document of `kind`, puts in the index (made before a create's write:
 /// see [`insert_entries`]).
 pub fn entries(kind: Kind, doc: &Map<String, Value>) -> Entries {
-    index::entries(leaves(kind), doc)
+    index::entries(written(kind), doc)
 }
 
 /// Inserts the [`entries`] of a new resource `seq`: what [`write()`] does for a row without a
@@ -205,7 +225,7 @@ pub fn fill_step(conn: &Connection) -> Result<(usize, bool), StoreError> {
             .prepare_cached(&sql)?
             .query_map(params![through, FILL_BATCH], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
-        let leaves = leaves(kind);
+        let leaves = written(kind);
         for (seq, doc) in &rows {
             let doc: Map<String, Value> = serde_json::from_str(doc)?;
             insert(conn, code(kind), *seq, index::entries(leaves, &doc).iter())?;
@@ -269,7 +289,12 @@ pub fn find(conn: &Connection, kind: Kind, plan: &Plan) -> Result<Option<Vec<i64
 fn lookup(conn: &Connection, kind: Kind, plan: &Plan) -> Result<Option<Vec<i64>>, StoreError> {
     let limit = (MAX_CANDIDATES + 1) as i64;
     let known = |path: &str| leaves(kind).iter().any(|l| l.path == path);
+    let keyed = |path: &str| matches!(kind, Kind::User) && KEYED.contains(&path);
     let seqs: Vec<i64> = match plan {
+        Plan::Eq { path, .. } | Plan::Range { path, .. } if keyed(path) => match keyed_lookup(conn, plan)? {
+            Some(seqs) => seqs,
+            None => return Ok(None),
+        },
         Plan::Eq { path, key } if known(path) => conn
             .prepare_cached("SELECT seq FROM attr_index WHERE kind = ?1 AND attr = ?2 AND key = ?3 LIMIT ?4")?
             .query_map(params![code(kind), path, key, limit], |r| r.get(0))?
@@ -322,6 +347,79 @@ fn lookup(conn: &Connection, kind: Kind, plan: &Plan) -> Result<Option<Vec<i64>>
         }
     };
     Ok((seqs.len() <= MAX_CANDIDATES).then_some(seqs))
+}
+
+/// A key that may have been cut to [`index::KEY_BYTES`] (a character is at most 4 bytes): it
+/// no longer equals the full key of its value, only starts it.
+fn maybe_cut(key: &str) -> bool {
+    key.len() + 4 > index::KEY_BYTES
+}
+
+/// A [`KEYED`] path's lookup, in `users.user_name_key` or `user_emails.value_key`: a superset
+/// of what the evaluator matches (the filter is evaluated on it), or `None` when those keys
+/// cannot narrow it.
+///
+/// `user_emails.value_key` is the value folded as the evaluator folds `emails.value` (uncut), so
+/// `eq` is its key and `sw` its range, as here. `user_name_key` is the folded userName trimmed
+/// and in NFC (`users::user_name_key`): names the evaluator finds equal have one such key, so
+/// `eq` reads it; a prefix of a trimmed, composed name is only certain for ASCII text (an ASCII
+/// character composes with nothing before it), so `sw` reads the range of an ASCII literal
+/// without its leading spaces and its last character, which a combining mark could have
+/// composed with; shorter or other literals, and cut keys, are left to the scan.
+fn keyed_lookup(conn: &Connection, plan: &Plan) -> Result<Option<Vec<i64>>, StoreError> {
+    let limit = (MAX_CANDIDATES + 1) as i64;
+    let range = |sql_eq: &str, sql_from: &str, sql_between: &str, from: &str, below: Option<&str>, eq: bool| {
+        let rows: Result<Vec<i64>, StoreError> = match (eq, below) {
+            (true, _) => Ok(conn
+                .prepare_cached(sql_eq)?
+                .query_map(params![from, limit], |r| r.get(0))?
+                .collect::<Result<_, _>>()?),
+            (false, Some(below)) => Ok(conn
+                .prepare_cached(sql_between)?
+                .query_map(params![from, below, limit], |r| r.get(0))?
+                .collect::<Result<_, _>>()?),
+            (false, None) => Ok(conn
+                .prepare_cached(sql_from)?
+                .query_map(params![from, limit], |r| r.get(0))?
+                .collect::<Result<_, _>>()?),
+        };
+        rows
+    };
+    let names = (
+        "SELECT seq FROM users WHERE user_name_key = ?1 LIMIT ?2",
+        "SELECT seq FROM users WHERE user_name_key >= ?1 LIMIT ?2",
+        "SELECT seq FROM users WHERE user_name_key >= ?1 AND user_name_key < ?2 LIMIT ?3",
+    );
+    let emails = (
+        "SELECT user_seq FROM user_emails WHERE value_key = ?1 LIMIT ?2",
+        "SELECT user_seq FROM user_emails WHERE value_key >= ?1 LIMIT ?2",
+        "SELECT user_seq FROM user_emails WHERE value_key >= ?1 AND value_key < ?2 LIMIT ?3",
+    );
+    let mut seqs = match plan {
+        Plan::Eq { path, key } if path == USER_NAME => {
+            if maybe_cut(key) {
+                return Ok(None);
+            }
+            range(names.0, names.1, names.2, &super::users::user_name_key(key), None, true)?
+        }
+        Plan::Range { path, prefix, .. } if path == USER_NAME => {
+            let p = prefix.trim_start();
+            if !p.is_ascii() || p.len() < 2 {
+                return Ok(None);
+            }
+            let from = &p[..p.len() - 1];
+            range(names.0, names.1, names.2, from, index::successor(from).as_deref(), false)?
+        }
+        Plan::Eq { key, .. } if maybe_cut(key) => {
+            range(emails.0, emails.1, emails.2, key, index::successor(key).as_deref(), false)?
+        }
+        Plan::Eq { key, .. } => range(emails.0, emails.1, emails.2, key, None, true)?,
+        Plan::Range { prefix, below, .. } => range(emails.0, emails.1, emails.2, prefix, below.as_deref(), false)?,
+        Plan::And(_) | Plan::Or(_) => return Ok(None),
+    };
+    seqs.sort_unstable();
+    seqs.dedup();
+    Ok(Some(seqs))
 }
 
 #[cfg(test)]
@@ -380,9 +478,10 @@ mod tests {
         let t = "2001-01-01T00:00:00.000Z";
         let u = users::insert(&c, "u1", doc(json!({"userName": "Ann", "title": "Boss"})), t).unwrap();
         let row = |a: &str, k: &str| (1, a.to_owned(), k.to_owned(), u.seq);
-        assert_eq!(entries(&c), [row("title", "boss"), row("userName", "ann")]);
+        assert_eq!(entries(&c), [row("title", "boss")], "userName is keyed in users.user_name_key");
         users::update(&c, "u1", t, |_| Ok(doc(json!({"userName": "Ann", "nickName": "A"})))).unwrap();
-        assert_eq!(entries(&c), [row("nickName", "a"), row("userName", "ann")]);
+        assert_eq!(entries(&c), [row("nickName", "a")]);
+        assert_eq!(find(&c, Kind::User, &plan_of(r#"userName eq "ANN""#)).unwrap(), Some(vec![u.seq]));
         assert_eq!(find(&c, Kind::User, &plan_of(r#"nickName eq "A""#)).unwrap(), Some(vec![u.seq]));
         assert_eq!(find(&c, Kind::User, &plan_of(r#"title eq "boss""#)).unwrap(), Some(vec![]));
         let g = groups::insert(&c, "g1", doc(json!({"displayName": "Staff"})), t).unwrap();
@@ -412,8 +511,29 @@ mod tests {
         assert_eq!(find(&c, Kind::User, &plan).unwrap(), None);
         assert_eq!(fill_step(&c).unwrap(), (5, true));
         assert_eq!(find(&c, Kind::User, &plan).unwrap(), Some(vec![8]));
-        assert_eq!(entries(&c).len() as i64, 2 * n);
+        assert_eq!(entries(&c).len() as i64, n, "titles; userName is keyed elsewhere");
         assert!(!prepare(&c).unwrap(), "recorded: nothing more to fill");
+    }
+
+    /// An index written with userName and emails.value entries (before round 3) carries another
+    /// signature: it is emptied and filled again, without them.
+    #[test]
+    fn entries_of_keyed_paths_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = crate::db::migrate(&dir.path().join("a.db")).unwrap();
+        let t = "2001-01-01T00:00:00.000Z";
+        users::insert(&c, "u1", doc(json!({"userName": "Ann", "emails": [{"value": "A@x.example"}]})), t).unwrap();
+        let old = table(Kind::User).signature.replace(";displayName", ";userName=i;displayName");
+        assert_ne!(old, table(Kind::User).signature);
+        c.execute("UPDATE attr_index_state SET signature = ?1 WHERE kind = 1", [&old]).unwrap();
+        c.execute("INSERT INTO attr_index (kind, attr, key, seq) VALUES (1, 'userName', 'ann', 1)", []).unwrap();
+        assert!(prepare(&c).unwrap(), "a fill is pending");
+        assert_eq!(entries(&c), []);
+        assert_eq!(fill_step(&c).unwrap(), (1, true));
+        assert_eq!(entries(&c), []);
+        assert_eq!(find(&c, Kind::User, &plan_of(r#"emails.value sw "a@""#)).unwrap(), Some(vec![1]));
+        assert_eq!(find(&c, Kind::User, &plan_of(r#"userName sw "a""#)).unwrap(), None, "too short to narrow");
+        assert_eq!(find(&c, Kind::User, &plan_of(r#"userName sw "an""#)).unwrap(), Some(vec![1]));
     }
 
     #[test]

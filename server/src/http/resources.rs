@@ -199,7 +199,12 @@ fn etag_header(version: i64) -> Option<HeaderValue> {
 /// (RFC 7644 §3.3, §3.14); the service hands both typed, equal to the body's `meta`.
 fn resource_response(status: StatusCode, rt: &ResourceType, r: Rendered, proj: &Projection) -> Response {
     let location = HeaderValue::from_str(&r.location).ok();
-    let mut resp = scim_json(status, &proj.apply(rt, r.body));
+    // Without a projection the body's text, when the service has it (a create's event data,
+    // issue 17), goes out as is: the bytes `scim_json` would write.
+    let mut resp = match (plain(proj), r.text) {
+        (true, Some(text)) => scim_text(status, text),
+        _ => scim_json(status, &proj.apply(rt, r.body)),
+    };
     let headers = resp.headers_mut();
     if let Some(v) = etag_header(r.version) {
         headers.insert(header::ETAG, v);

@@ -116,6 +116,13 @@ pub(crate) fn prepare(data: &Value) -> Result<Prepared, StoreError> {
     Ok(Prepared { id: new_id(), data: serde_json::to_string(data)? })
 }
 
+impl Prepared {
+    /// Its serialised `data`, for a response that is the same text.
+    pub(crate) fn into_data(self) -> String {
+        self.data
+    }
+}
+
 /// [`record`] of a [`Prepared`] event.
 pub(crate) fn record_prepared(
     c: &Connection,

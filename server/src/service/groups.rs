@@ -107,7 +107,7 @@ fn location(base: &str, id: &str) -> String {
 /// [`render`], with the version and location typed beside the body.
 fn rendered(c: &Connection, row: &GroupRow, base: &str, which: Members) -> Result<Rendered, StoreError> {
     let body = render(c, row, base, which)?;
-    Ok(Rendered { body, id: row.id.clone(), version: row.version, location: location(base, &row.id) })
+    Ok(Rendered { body, id: row.id.clone(), version: row.version, location: location(base, &row.id), text: None })
 }
 
 /// Turns normalised member values into members that exist (see the module rules).

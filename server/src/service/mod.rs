@@ -38,6 +38,10 @@ pub struct Rendered {
     pub version: i64,
     /// Its URL, as in `meta.location`.
     pub location: String,
+    /// `body` serialised, when the service has that text already (a create's event data is the
+    /// same JSON as its 201 response, RFC 7644 §3.3): an entry point answering without a
+    /// projection sends it as is instead of serialising `body` again (issue 17).
+    pub text: Option<String>,
 }
 
 /// `If-Match` / `If-None-Match` of a request (RFC 7644 §3.14, RFC 7232), checked against the

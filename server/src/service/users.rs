@@ -75,7 +75,7 @@ pub(crate) fn location(base: &str, id: &str) -> String {
 /// [`render`], with the version and location typed beside the body.
 fn rendered(c: &Connection, row: &UserRow, base: &str, with: WithAccess) -> Result<Rendered, StoreError> {
     let body = render(c, row, base, with)?;
-    Ok(Rendered { body, id: row.id.clone(), version: row.version, location: location(base, &row.id) })
+    Ok(Rendered { body, id: row.id.clone(), version: row.version, location: location(base, &row.id), text: None })
 }
 
 /// Whether a rendered user carries its effective `access`. It is `returned: default` (RFC 7643
@@ -348,7 +348,7 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String, wi
         };
         if let (Some((body, event)), None) = (early, &before) {
             events::record_prepared(c, &event, "user.created", "User", &row.id, &actor, &now)?;
-            return Ok((row, body));
+            return Ok((row, body, Some(event.into_data())));
         }
         // The event's data is the user as a GET returns it now, rendered here, in the write.
         let body = render(c, &row, &at, WithAccess(true))?;
@@ -356,14 +356,15 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String, wi
             events::record(c, kind, "User", &row.id, &actor, &now, &body)?;
             access_events(c, &row.id, before.as_ref().map(|b| &b.doc), Some(&row.doc), &actor, &now)?;
         }
-        Ok((row, body))
+        Ok((row, body, None))
     };
     // No savepoint: the create fails, if at all, before its first change (the insert that may
     // meet a taken userName), or as the whole batch does.
-    let (row, body) = db.write_unshielded(write).await?;
+    let (row, body, text) = db.write_unshielded(write).await?;
     if with.0 {
+        // The event's data, when prepared, is this body's text: the response reuses it.
         let location = location(&base, &row.id);
-        return Ok(Rendered { body, id: row.id, version: row.version, location });
+        return Ok(Rendered { body, id: row.id, version: row.version, location, text });
     }
     // Without access the response is rendered again, after the commit and off the writer.
     Ok(db.read_now(move |c| rendered(c, &row, &base, with)).await?)

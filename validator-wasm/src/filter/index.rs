@@ -263,7 +263,7 @@ fn locate<'l>(
 /// The least string greater than every string that starts with `prefix`: its last character
 /// that can be incremented, incremented, and what follows it dropped (code point order is UTF-8
 /// byte order). `None` when there is none (every character is `char::MAX`).
-fn successor(prefix: &str) -> Option<String> {
+pub fn successor(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();
     while let Some(last) = chars.pop() {
         let next = match last {
