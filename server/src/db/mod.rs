@@ -27,6 +27,7 @@ pub mod groups;
 pub mod guard;
 pub mod health;
 pub mod journal;
+pub mod pg;
 pub mod rollup;
 pub mod rows;
 pub mod stats;

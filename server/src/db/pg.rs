@@ -1,0 +1,334 @@
+//! PostgreSQL, the second engine (issue 18): what `--db postgres://...` opens instead of a file.
+//!
+//! The shape stays the one of [`super`]: reads on a pool of connections (deadpool-postgres, as
+//! many as [`super::READERS`]) from the blocking threads, writes on one writer thread that keeps
+//! the group commit (one transaction per batch, a savepoint per write). Each batch first takes
+//! [`BATCH_LOCK`] with `pg_advisory_xact_lock`, so the writers of several instances on one
+//! database commit one at a time: the change feed's `seq` (an identity) then grows in commit
+//! order across instances, as it does with SQLite's single writer.
+//!
+//! tokio-postgres is asynchronous and its connections are futures that a runtime must drive. They
+//! run on a small runtime of this engine's own ([`Driver`]), not the caller's, because the store
+//! is opened from synchronous code (the CLI opens it before its runtime exists) as well as from
+//! async code (`serve`). The writer thread and the blocking threads wait on that runtime with
+//! [`tokio::runtime::Handle::block_on`]; no async worker ever does, which is why `Db::read_now`
+//! falls back to `Db::read` on this engine.
+
+#![expect(dead_code, reason = "the facade's PostgreSQL connection uses the rest (issue 18, next step)")]
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tokio::runtime::Handle;
+
+use super::StoreError;
+
+mod embedded {
+    refinery::embed_migrations!("../migrations-pg");
+}
+
+/// The advisory lock every write batch takes (`pg_advisory_xact_lock`), released by its commit:
+/// the ASCII of "scimbox1", one global order for the writers of every instance.
+pub const BATCH_LOCK: i64 = 0x7363_696d_626f_7831;
+
+/// The URL in a `--db` value, when it names a PostgreSQL database (`postgres://` or
+/// `postgresql://`, libpq's two URI schemes); anything else is a file path (SQLite).
+pub fn url(location: &Path) -> Option<&str> {
+    let text = location.to_str()?;
+    let lower = text.get(..13).unwrap_or(text).to_ascii_lowercase();
+    (lower.starts_with("postgres://") || lower.starts_with("postgresql://")).then_some(text)
+}
+
+/// A URL fit for logs and pages: its password, if any, replaced by `***`.
+pub fn shown(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+impl super::Db {
+    /// Creates and migrates the store at `location` (a file, or a `postgres://` URL) and starts
+    /// nothing (`scimbox migrate`); returns how to name it in a message.
+    pub fn migrate_only(location: &Path) -> Result<String, StoreError> {
+        match url(location) {
+            Some(url) => open(url).map(|engine| engine.shown),
+            None => super::migrate(location).map(|_| location.display().to_string()),
+        }
+    }
+
+    /// How to name the store at `location` in logs and pages: a file's path, or a URL without
+    /// its password.
+    pub fn shown(location: &Path) -> String {
+        url(location).map_or_else(|| location.display().to_string(), shown)
+    }
+}
+
+/// The runtime that drives this engine's connections, on a thread of its own that ends (and drops
+/// the runtime, which a runtime may not be inside another) when the last handle to it goes.
+pub(crate) struct Driver {
+    handle: Handle,
+    stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+}
+
+impl Driver {
+    fn start() -> Result<Arc<Self>, StoreError> {
+        let (ready, handle) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("scimbox-pg".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("scimbox-pg-io")
+                    .enable_all()
+                    .build();
+                match rt {
+                    Ok(rt) => {
+                        let _ = ready.send(Ok(rt.handle().clone()));
+                        rt.block_on(async {
+                            let _ = stopped.await;
+                        });
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e.to_string()));
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Internal(format!("starting the PostgreSQL driver thread: {e}")))?;
+        let handle = handle
+            .recv()
+            .map_err(|_| StoreError::Internal("the PostgreSQL driver thread ended".into()))?
+            .map_err(|e| StoreError::Internal(format!("starting the PostgreSQL driver: {e}")))?;
+        Ok(Arc::new(Self { handle, stop: Mutex::new(Some(stop)) }))
+    }
+
+    /// Runs `f` to its end on this runtime, from a thread that is no async worker (the writer,
+    /// a blocking thread, or the opening thread).
+    pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.handle.block_on(f)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Ok(mut stop) = self.stop.lock()
+            && let Some(stop) = stop.take()
+        {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// An opened PostgreSQL store: the driver, the readers' pool and the writer's connection.
+pub(crate) struct Engine {
+    pub(crate) driver: Arc<Driver>,
+    pub(crate) readers: deadpool_postgres::Pool,
+    pub(crate) writer: deadpool_postgres::Pool,
+    /// What logs and errors show of the URL.
+    pub(crate) shown: String,
+}
+
+/// Connects to the database at `url` and applies the pending migrations of `migrations-pg/`.
+/// Runs on a thread of its own: the caller may be an async worker, where waiting is not allowed.
+pub(crate) fn open(url: &str) -> Result<Engine, StoreError> {
+    let url = url.to_owned();
+    std::thread::scope(|s| {
+        s.spawn(|| open_here(&url))
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Internal("opening PostgreSQL panicked".into())))
+    })
+}
+
+fn open_here(url: &str) -> Result<Engine, StoreError> {
+    let shown = shown(url);
+    let config: tokio_postgres::Config =
+        url.parse().map_err(|e| StoreError::Internal(format!("--db {shown}: not a PostgreSQL URL: {e}")))?;
+    let driver = Driver::start()?;
+    let pool = |size: usize| {
+        let manager = deadpool_postgres::Manager::from_config(
+            config.clone(),
+            tokio_postgres::NoTls,
+            deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast },
+        );
+        deadpool_postgres::Pool::builder(manager)
+            .max_size(size)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Internal(format!("PostgreSQL pool for {shown}: {e}")))
+    };
+    let engine = Engine { readers: pool(super::READERS)?, writer: pool(1)?, driver, shown: shown.clone() };
+    engine.driver.block_on(async {
+        let mut client = engine.writer.get().await.map_err(|e| unavailable(&shown, &e))?;
+        let client: &mut tokio_postgres::Client = &mut client;
+        embedded::migrations::runner()
+            .run_async(client)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migrating {shown}: {e}")))?;
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(engine)
+}
+
+/// The highest schema version this build's PostgreSQL migrations reach.
+pub fn schema_version() -> i64 {
+    embedded::migrations::runner().get_migrations().iter().map(|m| i64::from(m.version())).max().unwrap_or(0)
+}
+
+/// A pool that cannot give a connection: the database is unreachable or refuses us.
+pub(crate) fn unavailable(shown: &str, e: &dyn std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("PostgreSQL at {shown} is unavailable: {e}"))
+}
+
+/// SQL written for SQLite's numbered placeholders (`?1`, `?2`, or a bare `?` for the next
+/// number) with PostgreSQL's (`$1`, `$2`). Quoted text, quoted names and comments are copied as
+/// they are. Statements are rewritten once and kept ([`Rewrites`]).
+pub fn placeholders(sql: &str) -> Cow<'_, str> {
+    if !sql.contains('?') {
+        return Cow::Borrowed(sql);
+    }
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len() + 8);
+    let (mut i, mut next, mut copied) = (0, 1_u32, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            quote @ (b'\'' | b'"') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'?' => {
+                out.push_str(&sql[copied..i]);
+                let digits = bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+                let n = if digits == 0 { next } else { sql[i + 1..i + 1 + digits].parse().unwrap_or(next) };
+                next = n + 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+                i += 1 + digits;
+                copied = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&sql[copied.min(sql.len())..]);
+    Cow::Owned(out)
+}
+
+/// Rewritten statements, by their SQLite text (the statements are a fixed set, plus the few that
+/// are built per filter: the cache stays small).
+#[derive(Default)]
+pub(crate) struct Rewrites(Mutex<HashMap<String, Arc<str>>>);
+
+impl Rewrites {
+    pub(crate) fn get(&self, sql: &str) -> Arc<str> {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(done) = map.get(sql) {
+            return Arc::clone(done);
+        }
+        let done: Arc<str> = placeholders(sql).into();
+        if map.len() < 4096 {
+            map.insert(sql.to_owned(), Arc::clone(&done));
+        }
+        done
+    }
+}
+
+/// A `tokio_postgres` error as the facade's words: a unique violation reads as SQLite's
+/// ("UNIQUE constraint failed: users.user_name_key"), so the code that recognises a taken
+/// value by its column does on both engines; a lost connection is the store being unavailable.
+pub(crate) fn describe(e: &tokio_postgres::Error) -> Failure {
+    if let Some(db) = e.as_db_error() {
+        if *db.code() == tokio_postgres::error::SqlState::UNIQUE_VIOLATION {
+            let columns = db
+                .detail()
+                .and_then(|d| d.strip_prefix("Key ("))
+                .and_then(|d| d.split_once(")="))
+                .map(|(cols, _)| cols)
+                .unwrap_or("");
+            let table = db.table().unwrap_or("?");
+            let named: Vec<String> = columns.split(", ").map(|c| format!("{table}.{c}")).collect();
+            return Failure::Unique(format!("UNIQUE constraint failed: {}", named.join(", ")));
+        }
+        let constraint = matches!(db.code().code(), "23000" | "23001" | "23502" | "23503" | "23514" | "23P01");
+        let text = format!("{}: {}", db.code().code(), db.message());
+        return if constraint { Failure::Constraint(text) } else { Failure::Other(text) };
+    }
+    if e.is_closed() {
+        return Failure::Unavailable(format!("the PostgreSQL connection is closed: {e}"));
+    }
+    Failure::Other(e.to_string())
+}
+
+/// What [`describe`] makes of an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// A unique index refused the row; the text is SQLite's wording.
+    Unique(String),
+    /// Another constraint (foreign key, check, not null).
+    Constraint(String),
+    /// The connection is gone.
+    Unavailable(String),
+    /// Anything else.
+    Other(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_select_postgres_and_paths_stay_paths() {
+        assert_eq!(url(Path::new("postgres://u@h/db")), Some("postgres://u@h/db"));
+        assert_eq!(url(Path::new("PostgreSQL://h/db")), Some("PostgreSQL://h/db"));
+        assert_eq!(url(Path::new("scimbox.db")), None);
+        assert_eq!(url(Path::new("./postgres://x")), None);
+        assert_eq!(url(Path::new("postgres")), None);
+    }
+
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(shown("postgres://u:secret@h:5432/db?x=1"), "postgres://u:***@h:5432/db?x=1");
+        assert_eq!(shown("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(shown("postgres://h/db"), "postgres://h/db");
+        assert_eq!(shown("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
+    }
+
+    #[test]
+    fn placeholders_are_numbered_the_postgres_way() {
+        assert_eq!(placeholders("SELECT 1"), "SELECT 1");
+        assert_eq!(
+            placeholders("SELECT * FROM t WHERE a = ?1 AND b = ?12"),
+            "SELECT * FROM t WHERE a = $1 AND b = $12"
+        );
+        assert_eq!(placeholders("INSERT INTO t VALUES (?, ?, ?)"), "INSERT INTO t VALUES ($1, $2, $3)");
+        assert_eq!(
+            placeholders("SELECT '?1', \"a?\" FROM t WHERE x = ?2 -- ?3\n AND y = ?"),
+            "SELECT '?1', \"a?\" FROM t WHERE x = $2 -- ?3\n AND y = $3"
+        );
+        assert_eq!(placeholders("SELECT ?"), "SELECT $1");
+    }
+
+    #[test]
+    fn rewrites_are_kept() {
+        let r = Rewrites::default();
+        let a = r.get("SELECT ?1");
+        let b = r.get("SELECT ?1");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(&*a, "SELECT $1");
+    }
+}
