@@ -8,7 +8,7 @@
 //! order across instances, as it does with SQLite's single writer.
 //!
 //! tokio-postgres is asynchronous and its connections are futures that a runtime must drive. They
-//! run on a small runtime of this engine's own ([`Driver`]), not the caller's, because the store
+//! run on a small runtime of this engine's own (`Driver`), not the caller's, because the store
 //! is opened from synchronous code (the CLI opens it before its runtime exists) as well as from
 //! async code (`serve`). The writer thread and the blocking threads wait on that runtime with
 //! [`tokio::runtime::Handle::block_on`]; no async worker ever does, which is why `Db::read_now`
@@ -190,7 +190,7 @@ pub(crate) fn unavailable(shown: &str, e: &dyn std::fmt::Display) -> StoreError 
 
 /// SQL written for SQLite's numbered placeholders (`?1`, `?2`, or a bare `?` for the next
 /// number) with PostgreSQL's (`$1`, `$2`). Quoted text, quoted names and comments are copied as
-/// they are. Statements are rewritten once and kept ([`Rewrites`]).
+/// they are. Statements are rewritten once and kept (`Rewrites`).
 pub fn placeholders(sql: &str) -> Cow<'_, str> {
     if !sql.contains('?') {
         return Cow::Borrowed(sql);
