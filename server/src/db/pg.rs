@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::runtime::Handle;
 
-use super::StoreError;
+use super::{StoreError, pg_value};
 
 mod embedded {
     refinery::embed_migrations!("../migrations-pg");
@@ -135,6 +135,7 @@ pub(crate) struct Engine {
     pub(crate) writer: deadpool_postgres::Pool,
     /// What logs and errors show of the URL.
     pub(crate) shown: String,
+    rewrites: Arc<Rewrites>,
 }
 
 /// Connects to the database at `url` and applies the pending migrations of `migrations-pg/`.
@@ -165,7 +166,13 @@ fn open_here(url: &str) -> Result<Engine, StoreError> {
             .build()
             .map_err(|e| StoreError::Internal(format!("PostgreSQL pool for {shown}: {e}")))
     };
-    let engine = Engine { readers: pool(super::READERS)?, writer: pool(1)?, driver, shown: shown.clone() };
+    let engine = Engine {
+        readers: pool(super::READERS)?,
+        writer: pool(1)?,
+        driver,
+        shown: shown.clone(),
+        rewrites: Arc::default(),
+    };
     engine.driver.block_on(async {
         let mut client = engine.writer.get().await.map_err(|e| unavailable(&shown, &e))?;
         let client: &mut tokio_postgres::Client = &mut client;
@@ -248,6 +255,91 @@ impl Rewrites {
     }
 }
 
+/// A PostgreSQL connection used synchronously, as the code uses a rusqlite one: every call waits
+/// on the engine's runtime, so it must be made from the writer thread or a blocking thread.
+pub struct PgConn {
+    driver: Arc<Driver>,
+    client: deadpool_postgres::Object,
+    rewrites: Arc<Rewrites>,
+}
+
+impl PgConn {
+    /// Runs one statement (SQLite placeholders, rewritten once) with `params`; the rows changed.
+    pub fn execute(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<usize, Failure> {
+        let params = bind(params)?;
+        let sql = self.rewrites.get(sql);
+        self.driver.block_on(async {
+            let stmt = self.client.prepare_cached(&sql).await.map_err(|e| describe(&e))?;
+            let refs = refs(&params);
+            let n = self.client.execute(&stmt, &refs).await.map_err(|e| describe(&e))?;
+            Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        })
+    }
+
+    /// Runs one query with `params`; every row, each as its cells.
+    pub fn query(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Vec<pg_value::Cell>>, Failure> {
+        let params = bind(params)?;
+        let sql = self.rewrites.get(sql);
+        self.driver.block_on(async {
+            let stmt = self.client.prepare_cached(&sql).await.map_err(|e| describe(&e))?;
+            let refs = refs(&params);
+            let rows = self.client.query(&stmt, &refs).await.map_err(|e| describe(&e))?;
+            rows.iter()
+                .map(|row| {
+                    (0..row.len())
+                        .map(|i| row.try_get::<_, pg_value::Cell>(i).map_err(|e| Failure::Other(e.to_string())))
+                        .collect()
+                })
+                .collect()
+        })
+    }
+
+    /// The names of a query's columns, in order.
+    pub fn columns(&self, sql: &str) -> Result<Vec<String>, Failure> {
+        let sql = self.rewrites.get(sql);
+        self.driver.block_on(async {
+            let stmt = self.client.prepare_cached(&sql).await.map_err(|e| describe(&e))?;
+            Ok(stmt.columns().iter().map(|c| c.name().to_owned()).collect())
+        })
+    }
+
+    /// Runs statements without parameters, as they are (no placeholders to rewrite).
+    pub fn execute_batch(&self, sql: &str) -> Result<(), Failure> {
+        self.driver.block_on(self.client.batch_execute(sql)).map_err(|e| describe(&e))
+    }
+
+    /// The number the last insert into a table with an identity column took in this session
+    /// (`lastval()`), as SQLite's `last_insert_rowid()`.
+    pub fn last_insert_rowid(&self) -> Result<i64, Failure> {
+        let rows = self.query("SELECT lastval()", &[])?;
+        match rows.first().and_then(|r| r.first()).map(|c| &c.0) {
+            Some(rusqlite::types::Value::Integer(n)) => Ok(*n),
+            _ => Err(Failure::Other("lastval() gave no number".into())),
+        }
+    }
+
+    /// Whether the connection is gone (the server restarted, the network dropped).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+}
+
+fn bind(params: &[&dyn rusqlite::ToSql]) -> Result<Vec<pg_value::Param>, Failure> {
+    params.iter().map(|p| pg_value::Param::of(*p).map_err(|e| Failure::Other(e.to_string()))).collect()
+}
+
+fn refs(params: &[pg_value::Param]) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)).collect()
+}
+
+impl Engine {
+    /// A connection from `pool` (the readers' or the writer's), waiting for one to be free.
+    pub(crate) fn connection(&self, pool: &deadpool_postgres::Pool) -> Result<PgConn, StoreError> {
+        let client = self.driver.block_on(pool.get()).map_err(|e| unavailable(&self.shown, &e))?;
+        Ok(PgConn { driver: Arc::clone(&self.driver), client, rewrites: Arc::clone(&self.rewrites) })
+    }
+}
+
 /// A `tokio_postgres` error as the facade's words: a unique violation reads as SQLite's
 /// ("UNIQUE constraint failed: users.user_name_key"), so the code that recognises a taken
 /// value by its column does on both engines; a lost connection is the store being unavailable.
@@ -276,7 +368,7 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> Failure {
 
 /// What [`describe`] makes of an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Failure {
+pub enum Failure {
     /// A unique index refused the row; the text is SQLite's wording.
     Unique(String),
     /// Another constraint (foreign key, check, not null).
