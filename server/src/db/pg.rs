@@ -141,15 +141,36 @@ pub(crate) struct Engine {
 /// Connects to the database at `url` and applies the pending migrations of `migrations-pg/`.
 /// Runs on a thread of its own: the caller may be an async worker, where waiting is not allowed.
 pub(crate) fn open(url: &str) -> Result<Engine, StoreError> {
-    let url = url.to_owned();
-    std::thread::scope(|s| {
-        s.spawn(|| open_here(&url))
-            .join()
-            .unwrap_or_else(|_| Err(StoreError::Internal("opening PostgreSQL panicked".into())))
+    off_thread(|| {
+        let engine = connect(url)?;
+        engine.migrate()?;
+        Ok(engine)
     })
 }
 
-fn open_here(url: &str) -> Result<Engine, StoreError> {
+/// Runs `f` on a new thread, where no runtime is entered, and waits for it.
+fn off_thread<T: Send>(f: impl FnOnce() -> Result<T, StoreError> + Send) -> Result<T, StoreError> {
+    std::thread::scope(|s| {
+        s.spawn(f).join().unwrap_or_else(|_| Err(StoreError::Internal("opening PostgreSQL panicked".into())))
+    })
+}
+
+/// An error with its causes, which refinery's and the pool's own text leave out.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// The engine without migrating (the caller is on a thread of its own).
+fn connect(url: &str) -> Result<Engine, StoreError> {
     let shown = shown(url);
     let config: tokio_postgres::Config =
         url.parse().map_err(|e| StoreError::Internal(format!("--db {shown}: not a PostgreSQL URL: {e}")))?;
@@ -173,16 +194,24 @@ fn open_here(url: &str) -> Result<Engine, StoreError> {
         shown: shown.clone(),
         rewrites: Arc::default(),
     };
-    engine.driver.block_on(async {
-        let mut client = engine.writer.get().await.map_err(|e| unavailable(&shown, &e))?;
-        let client: &mut tokio_postgres::Client = &mut client;
-        embedded::migrations::runner()
-            .run_async(client)
-            .await
-            .map_err(|e| StoreError::Internal(format!("migrating {shown}: {e}")))?;
-        Ok::<_, StoreError>(())
-    })?;
     Ok(engine)
+}
+
+impl Engine {
+    /// Applies the pending migrations of `migrations-pg/` (refinery refuses a database whose
+    /// applied migrations diverge from these).
+    fn migrate(&self) -> Result<(), StoreError> {
+        let shown = &self.shown;
+        self.driver.block_on(async {
+            let mut client = self.writer.get().await.map_err(|e| unavailable(shown, &chain(&e)))?;
+            let client: &mut tokio_postgres::Client = &mut client;
+            embedded::migrations::runner()
+                .run_async(client)
+                .await
+                .map_err(|e| StoreError::Internal(format!("migrating {shown}: {}", chain(&e))))?;
+            Ok(())
+        })
+    }
 }
 
 /// The highest schema version this build's PostgreSQL migrations reach.
@@ -324,6 +353,74 @@ impl PgConn {
     }
 }
 
+/// How one write of a batch went, as [`run_batch`] needs to know.
+pub(crate) enum JobEnd<C> {
+    /// It ran (in its savepoint, whatever its outcome); answer it with this once the commit is
+    /// known.
+    Ran(C),
+    /// It could not be undone alone (its savepoint's release or rollback failed): the whole
+    /// batch must be refused.
+    Broke(C, String),
+}
+
+/// Runs one batch of writes in one transaction on the writer's connection (see the module
+/// documentation): `BEGIN`, the batch lock, each write through `run` (which wraps it in its own
+/// savepoint: on PostgreSQL a failed statement spoils the whole transaction, so no write runs
+/// without one), then `COMMIT`. Returns each write's completion and the batch's outcome.
+pub(crate) fn run_batch<J, C>(
+    conn: &PgConn,
+    batch: Vec<J>,
+    mut run: impl FnMut(J, Option<&PgConn>) -> JobEnd<C>,
+) -> (Vec<C>, Result<(), StoreError>) {
+    let begin = conn
+        .execute_batch("BEGIN")
+        .and_then(|()| conn.query(&format!("SELECT pg_advisory_xact_lock({BATCH_LOCK})"), &[]).map(drop));
+    if let Err(e) = begin {
+        let _ = conn.execute_batch("ROLLBACK");
+        let e = e.into_store();
+        let done = batch
+            .into_iter()
+            .map(|j| match run(j, None) {
+                JobEnd::Ran(c) | JobEnd::Broke(c, _) => c,
+            })
+            .collect();
+        return (done, Err(e));
+    }
+    let mut done = Vec::with_capacity(batch.len());
+    let mut broken = None;
+    for job in batch {
+        let end = if broken.is_some() { run(job, None) } else { run(job, Some(conn)) };
+        done.push(match end {
+            JobEnd::Ran(c) => c,
+            JobEnd::Broke(c, why) => {
+                broken.get_or_insert(why);
+                c
+            }
+        });
+    }
+    let outcome = match broken {
+        Some(why) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(StoreError::Unavailable(format!("a write failed half-way; its batch was rolled back: {why}")))
+        }
+        None => conn.execute_batch("COMMIT").map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            e.into_store()
+        }),
+    };
+    (done, outcome)
+}
+
+impl Failure {
+    /// The storage error this is when nothing more specific applies.
+    pub fn into_store(self) -> StoreError {
+        match self {
+            Failure::Unavailable(t) => StoreError::Unavailable(t),
+            Failure::Unique(t) | Failure::Constraint(t) | Failure::Other(t) => StoreError::Internal(t),
+        }
+    }
+}
+
 fn bind(params: &[&dyn rusqlite::ToSql]) -> Result<Vec<pg_value::Param>, Failure> {
     params.iter().map(|p| pg_value::Param::of(*p).map_err(|e| Failure::Other(e.to_string()))).collect()
 }
@@ -335,7 +432,7 @@ fn refs(params: &[pg_value::Param]) -> Vec<&(dyn tokio_postgres::types::ToSql + 
 impl Engine {
     /// A connection from `pool` (the readers' or the writer's), waiting for one to be free.
     pub(crate) fn connection(&self, pool: &deadpool_postgres::Pool) -> Result<PgConn, StoreError> {
-        let client = self.driver.block_on(pool.get()).map_err(|e| unavailable(&self.shown, &e))?;
+        let client = self.driver.block_on(pool.get()).map_err(|e| unavailable(&self.shown, &chain(&e)))?;
         Ok(PgConn { driver: Arc::clone(&self.driver), client, rewrites: Arc::clone(&self.rewrites) })
     }
 }
@@ -382,6 +479,42 @@ pub enum Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A new, migrated database on the cluster of `SCIMBOX_TEST_PG`, or `None` without it.
+    pub(crate) fn scratch() -> Option<Engine> {
+        let url = std::env::var("SCIMBOX_TEST_PG").ok().filter(|u| !u.is_empty())?;
+        let admin = off_thread(|| connect(&url)).unwrap_or_else(|e| panic!("{e}"));
+        let name = format!("u_{}", uuid::Uuid::new_v4().simple());
+        let conn = admin.connection(&admin.readers).unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch(&format!("CREATE DATABASE {name}")).unwrap_or_else(|e| panic!("{e:?}"));
+        let server = url.rsplit_once('/').map_or(url.as_str(), |(s, _)| s);
+        Some(open(&format!("{server}/{name}")).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// A batch commits once; a write that fails is rolled back to its savepoint alone, and the
+    /// writes after it still commit (PostgreSQL would otherwise refuse every later statement).
+    #[test]
+    fn a_failed_write_goes_back_alone_and_its_batch_commits() {
+        let Some(engine) = scratch() else { return };
+        let conn = engine.connection(&engine.writer).unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch("CREATE TABLE t (x TEXT PRIMARY KEY)").unwrap_or_else(|e| panic!("{e:?}"));
+        let (done, outcome) = run_batch(&conn, vec!["a", "a", "b"], |x, c| {
+            let Some(c) = c else { return JobEnd::Ran(Err(Failure::Other("no transaction".into()))) };
+            let _ = c.execute_batch("SAVEPOINT job");
+            let r = c.execute("INSERT INTO t (x) VALUES (?1)", &[&x]);
+            if r.is_err() {
+                let _ = c.execute_batch("ROLLBACK TO job");
+            }
+            let _ = c.execute_batch("RELEASE job");
+            JobEnd::Ran(r)
+        });
+        assert!(outcome.is_ok(), "{outcome:?}");
+        assert!(done[0].is_ok() && done[2].is_ok());
+        assert!(matches!(&done[1], Err(Failure::Unique(t)) if t == "UNIQUE constraint failed: t.x"), "{:?}", done[1]);
+        let rows = conn.query("SELECT x FROM t ORDER BY x", &[]).unwrap_or_else(|e| panic!("{e:?}"));
+        let xs: Vec<_> = rows.iter().map(|r| r[0].0.clone()).collect();
+        assert_eq!(xs, [rusqlite::types::Value::Text("a".into()), rusqlite::types::Value::Text("b".into())]);
+    }
 
     #[test]
     fn urls_select_postgres_and_paths_stay_paths() {
