@@ -48,6 +48,16 @@ fi
 step "unit, doc and integration tests"
 cargo test --workspace --locked
 
+step "PostgreSQL: the suite's PostgreSQL-ready modules on a throwaway cluster (scripts/pg.sh)"
+# Installs Debian's postgresql when missing; the cluster is this run's own (a free port, a temporary
+# directory), stopped and removed on exit. Each test creates a database of its own from the URL.
+pg_url=$(scripts/pg.sh start)
+trap 'scripts/pg.sh stop "$pg_url"' EXIT
+pg_modules=(postgres::)
+SCIMBOX_TEST_PG="$pg_url" cargo test -p scimbox --test api --locked -- "${pg_modules[@]}"
+scripts/pg.sh stop "$pg_url"
+trap - EXIT
+
 step "example feed consumer against a real server (scripts/app-example.sh)"
 scripts/app-example.sh
 

@@ -36,6 +36,7 @@ mod limits;
 mod metrics;
 mod parity;
 mod patch_ops;
+mod postgres;
 mod prefilter;
 mod rate_limits;
 mod rotation;
