@@ -179,7 +179,7 @@ impl Recorder {
             let batch: Arc<Vec<Entry>> = Arc::new(entries.drain(..entries.len().min(BATCH)).collect());
             let written = Arc::clone(&batch);
             let hours = hours(&batch);
-            let write = move |c: &rusqlite::Connection| {
+            let write = move |c: &crate::db::sql::Connection| {
                 written.iter().try_for_each(|e| store::insert(c, e).map(drop))?;
                 rollup::add(c, &hours)
             };

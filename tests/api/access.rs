@@ -47,7 +47,7 @@ async fn tree(app: &TestApp) {
 /// Runs one registry change in the server's writer.
 async fn registry<F>(app: &TestApp, f: F)
 where
-    F: FnOnce(&rusqlite::Connection) -> Result<(), StoreError> + Send + 'static,
+    F: FnOnce(&scimbox::db::sql::Connection) -> Result<(), StoreError> + Send + 'static,
 {
     app.db.write(f).await.expect("registry change");
 }

@@ -194,6 +194,41 @@ fn top_level_modules_form_no_cycle() {
     assert!(graph.get("http").is_some_and(|d| d.contains("service")), "the scan sees http -> service");
 }
 
+/// Whether a line names the rusqlite crate in code (not in a `//` comment).
+fn names_rusqlite(line: &str) -> bool {
+    let code = line.split("//").next().unwrap_or_default();
+    code.match_indices("rusqlite").any(|(at, _)| !code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+}
+
+/// Issue 18: every SQL call goes through `db::sql`, so that a second engine plugs in there. A
+/// file outside `db/` that names rusqlite (unit tests included) would bypass that seam.
+#[test]
+fn nothing_outside_storage_names_rusqlite() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut faults = Vec::new();
+    let mut dirs = vec![root.clone()];
+    let mut seen = 0;
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read src") {
+            let path = entry.expect("entry").path();
+            if path == root.join("db") {
+                continue;
+            }
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                seen += 1;
+                let text = std::fs::read_to_string(&path).expect("read source");
+                for (n, line) in text.lines().enumerate().filter(|(_, l)| names_rusqlite(l)) {
+                    faults.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(seen > 50, "found only {seen} source files outside src/db");
+    report("rusqlite named outside server/src/db (use crate::db::sql's types)", &faults);
+}
+
 #[test]
 fn the_scanner_reads_imports_as_written() {
     assert_eq!(db_items("use crate::db::{self, Db, StoreError};"), ["Db", "StoreError"]);
@@ -201,4 +236,6 @@ fn the_scanner_reads_imports_as_written() {
     assert_eq!(db_items("use crate::db::users::fold;"), ["users"]);
     assert!(db_items("use scimbox::db::Db; x.db::<T>()").iter().all(|i| i == "Db" || i.is_empty()));
     assert_eq!(crate_refs("use crate::service::{self, tokens}; crate::clock::now()"), ["service", "clock"]);
+    assert!(names_rusqlite("use rusqlite::Connection;") && names_rusqlite("f(c: &rusqlite::Connection)"));
+    assert!(!names_rusqlite("// rusqlite keeps 16 statements") && !names_rusqlite("use crate::db::sql::Connection;"));
 }

@@ -91,7 +91,7 @@ async fn entries_of(app: &TestApp, table: &'static str, id: &str) -> Vec<(String
             );
             let kind = if table == "users" { 1 } else { 2 };
             let mut stmt = c.prepare(&sql)?;
-            let rows = stmt.query_map(rusqlite::params![id, kind], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let rows = stmt.query_map((&id, kind), |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await

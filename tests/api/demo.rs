@@ -20,7 +20,7 @@ const EXT: &str = "urn:ietf:params:scim:schemas:extension:scimbox:2.0:User";
 async fn eventually<T, F>(app: &TestApp, what: &str, f: F) -> T
 where
     T: Send + 'static,
-    F: Fn(&rusqlite::Connection) -> Result<Option<T>, scimbox::db::StoreError> + Send + Sync + Clone + 'static,
+    F: Fn(&scimbox::db::sql::Connection) -> Result<Option<T>, scimbox::db::StoreError> + Send + Sync + Clone + 'static,
 {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

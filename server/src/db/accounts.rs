@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, params};
 use scimbox_validator::accounts::Catalogue;
 
 use super::StoreError;
@@ -84,7 +84,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Account, StoreError> {
     find(conn, id)?.ok_or(StoreError::NotFound)
 }
 
-fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+fn account_row(r: &super::sql::Row<'_>) -> super::sql::Result<Account> {
     Ok(Account { id: r.get(0)?, name: r.get(1)?, parent_id: r.get(2)?, created: r.get(3)? })
 }
 

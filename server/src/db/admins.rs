@@ -3,7 +3,7 @@
 //! SHA-256 hashes; the rules (throttling, lifetimes) are in
 //! [`crate::service::admins`].
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, params};
 
 use super::StoreError;
 
@@ -22,7 +22,7 @@ pub struct AdminInfo {
 pub fn insert(c: &Connection, name: &str, hash: &str, now: &str) -> Result<(), StoreError> {
     let res = c.execute("INSERT INTO admins (name, hash, created) VALUES (?1, ?2, ?3)", params![name, hash, now]);
     match res {
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+        Err(super::sql::Error::Constraint(_)) => {
             Err(StoreError::Conflict(format!("an administrator named \"{name}\" already exists")))
         }
         other => other.map(drop).map_err(Into::into),

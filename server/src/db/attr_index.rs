@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 use std::time::Instant;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, params};
 use scimbox_validator::filter::index::{self, Leaf, Plan};
 use scimbox_validator::schema::{GROUP_RESOURCE, USER_RESOURCE};
 use serde_json::{Map, Value};
@@ -320,7 +320,7 @@ mod tests {
             let plan: Vec<String> = c
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                 .unwrap()
-                .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+                .query_map(crate::db::sql::params_from_iter(args), |r| r.get::<_, String>(3))
                 .unwrap()
                 .collect::<Result<_, _>>()
                 .unwrap();

@@ -11,7 +11,7 @@
 //! what is left (the members of a group being created) into the write's latest change row of
 //! that group. The pending table is therefore empty whenever a write commits.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use super::sql::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value, json};
 
 use super::StoreError;
@@ -283,7 +283,7 @@ fn amend_latest(c: &Connection, id: &str, members: Value) -> Result<(), StoreErr
     Ok(())
 }
 
-pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Change> {
+pub(super) fn from_row(r: &Row<'_>) -> super::sql::Result<Change> {
     Ok(Change {
         seq: r.get(0)?,
         at: r.get(1)?,

@@ -26,7 +26,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use super::sql::Connection;
 
 use super::StoreError;
 
@@ -68,8 +68,10 @@ pub struct Outcome {
 
 /// Runs one `PASSIVE` checkpoint on `conn`: copies what no reader still needs, waits for nobody.
 pub fn passive(conn: &Connection) -> Result<Outcome, StoreError> {
-    let (log, copied) =
-        conn.prepare_cached("PRAGMA wal_checkpoint(PASSIVE)")?.query_row([], |r| Ok((r.get(1)?, r.get(2)?)))?;
+    let (log, copied) = conn
+        .sqlite()?
+        .prepare_cached("PRAGMA wal_checkpoint(PASSIVE)")?
+        .query_row([], |r| Ok((r.get(1)?, r.get(2)?)))?;
     Ok(Outcome { log, copied })
 }
 

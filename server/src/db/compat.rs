@@ -1,6 +1,6 @@
 //! SQL for the compatibility report (see `migrations/V4__compat.sql`).
 
-use rusqlite::{Connection, params};
+use super::sql::{Connection, params};
 
 use super::StoreError;
 
@@ -69,7 +69,7 @@ pub fn cap_clients(c: &Connection, token: &str) -> Result<usize, StoreError> {
 
 /// The "other clients" tally of a connection (see [`MAX_CLIENTS`]), if any were folded.
 pub fn other_clients(c: &Connection, token: &str) -> Result<Option<Tally>, StoreError> {
-    use rusqlite::OptionalExtension;
+    use super::sql::OptionalExtension;
     c.prepare_cached(
         "SELECT user_agent, requests, first_seen, last_seen FROM token_clients WHERE token_name = ?1 AND user_agent = ?2",
     )?

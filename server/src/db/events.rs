@@ -13,7 +13,7 @@
 
 use std::cell::Cell;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, params};
 use tokio::sync::watch;
 
 use super::StoreError;
@@ -122,7 +122,7 @@ pub fn after(c: &Connection, after: i64, types: Option<&[String]>, limit: u32) -
         let pruned_through = pruned_through(c)?;
         let mut events = Vec::new();
         let cols = "seq, id, type, occurred_at, resource_type, resource_id, actor, data, coalesce(txn, seq)";
-        let read = |r: &rusqlite::Row<'_>| {
+        let read = |r: &super::sql::Row<'_>| {
             Ok(Event {
                 seq: r.get(0)?,
                 id: r.get(1)?,
@@ -148,8 +148,8 @@ pub fn after(c: &Connection, after: i64, types: Option<&[String]>, limit: u32) -
                 let marks = (0..types.len()).map(|i| format!("?{}", i + 3)).collect::<Vec<_>>().join(", ");
                 let sql =
                     format!("SELECT {cols} FROM events WHERE seq > ?1 AND type IN ({marks}) ORDER BY seq LIMIT ?2");
-                let mut args: Vec<&dyn rusqlite::ToSql> = vec![&after, &limit];
-                args.extend(types.iter().map(|t| t as &dyn rusqlite::ToSql));
+                let mut args: Vec<&dyn super::sql::ToSql> = vec![&after, &limit];
+                args.extend(types.iter().map(|t| t as &dyn super::sql::ToSql));
                 let mut stmt = c.prepare_cached(&sql)?;
                 for e in stmt.query_map(args.as_slice(), read)? {
                     events.push(e?);

@@ -2,7 +2,7 @@
 //! everything but its members; members are rows of `group_members`, so adding or removing one
 //! costs an index update whatever the group's size.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value, json};
 
 use super::StoreError;
@@ -72,7 +72,7 @@ fn key_of(doc: &Map<String, Value>, k: &str) -> Option<String> {
     doc.get(k).and_then(Value::as_str).map(str::to_owned)
 }
 
-pub(super) fn map_unique(e: rusqlite::Error, display_name: &str) -> StoreError {
+pub(super) fn map_unique(e: super::sql::Error, display_name: &str) -> StoreError {
     if rows::is_unique_violation(&e, "display_name_key") {
         return StoreError::Conflict(format!(
             "displayName \"{display_name}\" is already used by another group (unique, compared case-insensitively)"

@@ -3,7 +3,7 @@
 //! decisions are [`crate::service::guard`]'s; this module only reads and writes rows, with the
 //! times it is handed.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, params};
 
 use super::StoreError;
 
@@ -29,7 +29,7 @@ pub struct State {
     pub released_until: Option<String>,
 }
 
-fn state_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<State> {
+fn state_of(r: &super::sql::Row<'_>) -> super::sql::Result<State> {
     let sample: String = r.get(5)?;
     Ok(State {
         token: r.get(0)?,

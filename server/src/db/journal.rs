@@ -2,7 +2,7 @@
 //! written in batches by [`crate::journal`], read by the status page. The history of changes is
 //! in [`super::changes`]; its read functions are re-exported here for the pages.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use super::sql::{Connection, OptionalExtension, Row, params};
 
 use super::StoreError;
 pub use super::changes::{Change, changes_for};
@@ -50,7 +50,7 @@ impl Entry {
 pub(super) const COLUMNS: &str = "seq, at, token_name, client, method, path, query, status, duration_ms, resource_type, \
                        resource_id, scim_type, detail, body";
 
-pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
+pub(super) fn from_row(r: &Row<'_>) -> super::sql::Result<Entry> {
     Ok(Entry {
         seq: r.get(0)?,
         at: r.get(1)?,

@@ -31,6 +31,7 @@ pub mod pg;
 pub mod pg_value;
 pub mod rollup;
 pub mod rows;
+pub mod sql;
 pub mod stats;
 pub mod stored;
 pub mod text_need;
@@ -45,9 +46,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::OpenFlags;
 use scimbox_validator::ValidationError;
 use tokio::sync::{Semaphore, oneshot};
+
+use sql::Connection;
 
 mod embedded {
     refinery::embed_migrations!("../migrations");
@@ -90,12 +93,19 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+impl From<sql::Error> for StoreError {
+    fn from(e: sql::Error) -> Self {
+        match e {
+            sql::Error::Unavailable { reason, .. } => Self::Unavailable(reason.into()),
+            e => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+/// For SQLite-only code that calls rusqlite itself (backup, checkpoints, migrations).
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        match health::unavailable(&e) {
-            Some(reason) => Self::Unavailable(reason.into()),
-            None => Self::Internal(e.to_string()),
-        }
+        sql::Error::from(e).into()
     }
 }
 
@@ -133,7 +143,7 @@ pub fn connect(path: &Path) -> Result<Connection, StoreError> {
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags)
+    let conn = rusqlite::Connection::open_with_flags(path, flags)
         .map_err(|e| StoreError::Internal(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // rusqlite keeps 16 prepared statements by default; the writer alone uses more than that in
@@ -146,7 +156,7 @@ pub fn connect(path: &Path) -> Result<Connection, StoreError> {
          PRAGMA temp_store = MEMORY;",
     )?;
     text_need::register(&conn)?;
-    Ok(conn)
+    Ok(conn.into())
 }
 
 /// Creates the database file if needed and applies pending migrations (append-only; refinery
@@ -154,7 +164,7 @@ pub fn connect(path: &Path) -> Result<Connection, StoreError> {
 pub fn migrate(path: &Path) -> Result<Connection, StoreError> {
     let mut conn = connect(path)?;
     embedded::migrations::runner()
-        .run(&mut conn)
+        .run(conn.sqlite_mut()?)
         .map_err(|e| StoreError::Internal(format!("migrating {}: {e}", path.display())))?;
     users::rekey(&mut conn)?; // derived keys whose spelling changed (migrations/V8)
     stored::fill(&mut conn)?; // users' stored text, once for a database from before V14
@@ -168,7 +178,7 @@ impl Db {
         let writer_conn = migrate(path)?;
         let fill = attr_index::prepare(&writer_conn)?; // an older database's index, filled by the writer
         let health = Arc::new(health::Health::new(path));
-        if writer_conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+        if writer_conn.sqlite()?.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
             health.note(Err(&StoreError::Unavailable("the database file is read-only".into())));
         }
         let mut conns = Vec::with_capacity(READERS);
@@ -411,7 +421,7 @@ std::thread_local! {
 
 /// Runs one statement without a result, prepared once per connection: the writer runs these
 /// for every write, and parsing them each time was a measurable part of its work.
-fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+fn run(conn: &Connection, sql: &str) -> sql::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 

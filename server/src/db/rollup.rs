@@ -6,7 +6,7 @@
 //! the two never disagree about what was written; a failed batch rolls both back. Storage never
 //! reads the clock: the hours come from the entries' own stamps, the pruning cut from the caller.
 
-use rusqlite::{Connection, params};
+use super::sql::{Connection, params};
 
 use super::StoreError;
 

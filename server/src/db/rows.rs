@@ -2,7 +2,7 @@
 //! insertion number and version; the tables differ only in their indexed key columns, which
 //! `users` and `groups` maintain.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use super::sql::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
 
 use super::StoreError;
@@ -47,7 +47,7 @@ pub struct ResourceRow {
 
 type Raw = (i64, String, i64, String, String, String);
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Raw> {
+fn from_row(r: &Row<'_>) -> super::sql::Result<Raw> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
 }
 
@@ -156,7 +156,7 @@ pub fn query(
     conn: &Connection,
     kind: Kind,
     rest: &str,
-    args: impl rusqlite::Params,
+    args: impl super::sql::Params,
 ) -> Result<Vec<ResourceRow>, StoreError> {
     query_as(conn, kind, rest, args)
 }
@@ -166,13 +166,13 @@ pub fn query_as<R: FromRow>(
     conn: &Connection,
     kind: Kind,
     rest: &str,
-    args: impl rusqlite::Params,
+    args: impl super::sql::Params,
 ) -> Result<Vec<R>, StoreError> {
     let mut stmt = conn.prepare_cached(&select_as::<R>(kind, rest))?;
     let mut rows = stmt.query(args)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        out.push(R::from_row(r)?);
+        out.push(R::from_row(&r)?);
     }
     Ok(out)
 }
@@ -187,7 +187,7 @@ pub fn get(conn: &Connection, kind: Kind, id: &str) -> Result<Option<ResourceRow
 pub fn fetch(conn: &Connection, kind: Kind, id: &str) -> Result<Option<Fetched>, StoreError> {
     let mut stmt = conn.prepare_cached(&select_as::<Fetched>(kind, "WHERE id = ?1"))?;
     let mut rows = stmt.query([id])?;
-    rows.next()?.map(Fetched::from_row).transpose()
+    rows.next()?.map(|r| Fetched::from_row(&r)).transpose()
 }
 
 /// How many resources there are.
@@ -281,7 +281,7 @@ pub fn scan(
     let mut stmt = conn.prepare_cached(&select(kind, &rest))?;
     let mut rows = stmt.query(text_need::params(&args).as_slice())?;
     while let Some(r) = rows.next()? {
-        visit(decode(from_row(r)?)?)?;
+        visit(decode(from_row(&r)?)?)?;
     }
     Ok(())
 }
@@ -349,7 +349,7 @@ fn scan_from(
     let mut stmt = conn.prepare_cached(&select(kind, &rest))?;
     let mut rows = stmt.query(params.as_slice())?;
     while let Some(r) = rows.next()? {
-        if !visit(decode(from_row(r)?)?)? {
+        if !visit(decode(from_row(&r)?)?)? {
             break;
         }
     }
@@ -367,7 +367,7 @@ pub fn by_seqs_as<R: FromRow>(conn: &Connection, kind: Kind, seqs: &[i64]) -> Re
     let mut out = Vec::with_capacity(seqs.len());
     for seq in seqs {
         if let Some(r) = stmt.query([seq])?.next()? {
-            out.push(R::from_row(r)?);
+            out.push(R::from_row(&r)?);
         }
     }
     Ok(out)
@@ -394,9 +394,8 @@ pub fn delete(
 }
 
 /// Whether `e` is a UNIQUE violation on an index whose name contains `column`.
-pub fn is_unique_violation(e: &rusqlite::Error, column: &str) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, Some(msg))
-        if f.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains(column))
+pub fn is_unique_violation(e: &super::sql::Error, column: &str) -> bool {
+    e.is_constraint_on(column)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! SQL for the figures `/metrics` reads when scraped.
 
-use rusqlite::Connection;
+use super::sql::Connection;
 
 use super::StoreError;
 

@@ -13,7 +13,7 @@
 //! registry, which changes without the user being written, so it is computed on every read as
 //! before, from the document.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, params};
 use scimbox_validator::accounts::mentions_accounts;
 use scimbox_validator::schema::{USER_RESOURCE, USER_URN};
 use serde_json::{Map, Value};

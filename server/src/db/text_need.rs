@@ -11,9 +11,11 @@
 //! A document with any other byte (non-ASCII text, where Unicode folding can turn `ß` into `ss`,
 //! or a JSON escape such as `\u00df` or `\"`) always passes.
 
+use rusqlite::Connection;
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, ToSql};
+
+use super::sql::ToSql;
 
 /// The SQL function's name.
 pub const FUNCTION: &str = "scimbox_doc_may_contain";
@@ -118,7 +120,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     })
 }
 
-/// The arguments of [`TextNeed::to_sql`] as rusqlite parameters.
+/// The arguments of [`TextNeed::to_sql`] as statement parameters.
 pub fn params(args: &[String]) -> Vec<&dyn ToSql> {
     args.iter().map(|a| a as &dyn ToSql).collect()
 }

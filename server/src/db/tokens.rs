@@ -1,6 +1,6 @@
 //! SQL for bearer tokens. Only hashes are stored; see [`crate::auth`] for the secrets themselves.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, params};
 
 use super::StoreError;
 
@@ -50,11 +50,9 @@ pub fn insert_scoped(
         params![name, hash, created, expires, scope],
     );
     match res {
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-            Err(StoreError::Conflict(format!(
-                "a token named \"{name}\" already exists; revoke it first or choose another name"
-            )))
-        }
+        Err(super::sql::Error::Constraint(_)) => Err(StoreError::Conflict(format!(
+            "a token named \"{name}\" already exists; revoke it first or choose another name"
+        ))),
         other => other.map(|_| ()).map_err(Into::into),
     }
 }

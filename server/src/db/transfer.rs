@@ -6,7 +6,7 @@
 //! not change it. Token hashes, administrators, sessions, the journal and the history are never
 //! read here.
 
-use rusqlite::{Connection, params};
+use super::sql::{Connection, params};
 use serde_json::{Map, Value};
 
 use super::StoreError;

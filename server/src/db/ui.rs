@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value as Sql};
+use super::sql::{Connection, OptionalExtension, Value as Sql, params, params_from_iter};
 use scimbox_validator::accounts::{Catalogue, Document};
 use serde_json::{Map, Value};
 
@@ -436,7 +436,7 @@ pub fn connection_stats(
     let mut hours =
         c.prepare_cached("SELECT SUM(requests), SUM(failures) FROM journal_hours WHERE token = ?1 AND hour >= ?2")?;
     let mut last = c.prepare_cached("SELECT at, client FROM journal WHERE token_name = ?1 ORDER BY at DESC LIMIT 1")?;
-    let pair = |r: &rusqlite::Row<'_>| {
+    let pair = |r: &super::sql::Row<'_>| {
         let n = |i| r.get::<_, Option<i64>>(i).map(|v| u64::try_from(v.unwrap_or(0)).unwrap_or(0));
         Ok((n(0)?, n(1)?))
     };

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 use unicode_normalization::UnicodeNormalization;
 
@@ -78,7 +78,7 @@ impl Keys {
     }
 }
 
-pub(super) fn map_unique(e: rusqlite::Error, user_name: &str) -> StoreError {
+pub(super) fn map_unique(e: super::sql::Error, user_name: &str) -> StoreError {
     if rows::is_unique_violation(&e, "user_name_key") {
         return StoreError::Conflict(format!(
             "userName \"{user_name}\" is already taken by another user (userName is unique, compared \

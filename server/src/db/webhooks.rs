@@ -5,7 +5,7 @@
 //! `generation` is the one the delivery started from, so a `webhook replay` made while an
 //! attempt was in flight is not undone by that attempt's success.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, params};
 
 use super::StoreError;
 
@@ -43,7 +43,7 @@ pub struct Webhook {
 const COLS: &str = "id, name, url, secret, types, created_at, cursor, generation, attempts, next_attempt_at, \
                     last_error, last_error_at, last_delivered_at";
 
-fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
+fn read(r: &super::sql::Row<'_>) -> super::sql::Result<Webhook> {
     Ok(Webhook {
         id: r.get(0)?,
         name: r.get(1)?,

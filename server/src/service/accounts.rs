@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::Connection;
+use crate::db::sql::Connection;
 use scimbox_validator::accounts::Catalogue;
 use scimbox_validator::schema::AccountsExample;
 

@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use std::collections::BTreeMap;
 
+use crate::db::sql::Connection;
 use base64::Engine;
-use rusqlite::Connection;
 use scimbox_validator::access::Access;
 use serde_json::{Value, json};
 

@@ -16,7 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::Connection;
+use crate::db::sql::Connection;
 use scimbox_validator::filter::{CompareOp, Filter, Literal};
 use scimbox_validator::patch::{PatchOpKind, PatchOperation, apply_one, blame, parse_patch};
 use scimbox_validator::path::PatchPath;

@@ -26,7 +26,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
+use crate::db::sql::Connection;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

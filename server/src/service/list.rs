@@ -22,7 +22,7 @@
 
 use std::cmp::Ordering;
 
-use rusqlite::Connection;
+use crate::db::sql::Connection;
 use scimbox_validator::filter::index as filter_index;
 use scimbox_validator::filter::{CompareOp, Filter, Literal, SortKey, cmp_sort_keys, sort_key};
 use scimbox_validator::path::AttrPath;

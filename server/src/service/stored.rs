@@ -11,7 +11,7 @@
 //! stored body would be rewritten on every membership change) take the tree path and are
 //! serialised here, so callers get text either way.
 
-use rusqlite::Connection;
+use crate::db::sql::Connection;
 use serde::Serialize;
 use serde_json::Value;
 

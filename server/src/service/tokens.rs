@@ -394,7 +394,7 @@ pub async fn report(db: &Db, name: &str) -> Result<(Vec<Token>, Report)> {
     Ok((mine.into_iter().map(|t| Token::new(t, &at)).collect(), report))
 }
 
-fn report_of(c: &rusqlite::Connection, name: &str) -> Result<Report, StoreError> {
+fn report_of(c: &crate::db::sql::Connection, name: &str) -> Result<Report, StoreError> {
     Ok(Report {
         name: name.to_owned(),
         clients: compat::clients(c, name)?,

@@ -14,7 +14,7 @@
 use std::cell::OnceCell;
 use std::sync::Arc;
 
-use rusqlite::Connection;
+use crate::db::sql::Connection;
 use scimbox_validator::ValidationError;
 use scimbox_validator::access::{Access, TreeIndex};
 use scimbox_validator::accounts::{self as payloads, Catalogue, Document};

@@ -179,7 +179,7 @@ pub async fn journal(db: &Db, recorder: &Recorder, q: JournalQuery, f: Filters) 
 
 /// The user filter: the id of the user named `text` (by userName, any case, or by id), if
 /// there is one, and the name to look for in request bodies.
-fn user_of(c: &rusqlite::Connection, text: &str) -> Result<Option<(Option<String>, String)>, StoreError> {
+fn user_of(c: &crate::db::sql::Connection, text: &str) -> Result<Option<(Option<String>, String)>, StoreError> {
     if text.is_empty() {
         return Ok(None);
     }

@@ -1,0 +1,512 @@
+//! The storage seam: every SQL call of the server goes through these types, so that a second
+//! engine (PostgreSQL, issue 18) plugs in here, behind the same names, rather than in every
+//! module that runs a query.
+//!
+//! The types mirror the subset of rusqlite the code uses (`Connection::execute`, `query_row`,
+//! `prepare_cached`, `Row::get`, `params!`, `.optional()`), so a module moves onto the seam by
+//! its `use` line. Each type wraps the engine's own value, and each method is one `match` on the
+//! engine and a direct call: no boxing, no allocation per call or per row, parameters handed to
+//! rusqlite as they are (see [`Params`]).
+//!
+//! Errors are one type, [`Error`], with the kinds the code decides on (no row, a constraint,
+//! a conversion) and the rest as text; a SQLite fault that means the store cannot take writes
+//! (a full disk, a read-only file) keeps that reason for [`super::StoreError::Unavailable`].
+//!
+//! What only SQLite has (backups, checkpoints, PRAGMAs, custom SQL functions, the migration
+//! runner) reaches the rusqlite connection through `Connection::sqlite`, inside `db` only;
+//! nothing outside `db` names rusqlite (`tests/api/architecture.rs` checks).
+
+use std::ops::Deref;
+
+/// A result whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong in a SQL call, by the kinds storage decides on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A query that must return a row returned none ([`OptionalExtension::optional`] turns it
+    /// into `None`).
+    #[error("Query returned no rows")]
+    NoRows,
+    /// A constraint refused the change (UNIQUE, NOT NULL, CHECK, FOREIGN KEY); the text is the
+    /// engine's, which names the index or column (`UNIQUE constraint failed: users.user_name_key`).
+    #[error("{0}")]
+    Constraint(String),
+    /// A column's value does not convert to the type asked for.
+    #[error("{0}")]
+    Conversion(String),
+    /// The store cannot take writes for now; `reason` says why in an operator's words (see
+    /// [`super::health::unavailable`]), `text` is the engine's message.
+    #[error("{text}")]
+    Unavailable {
+        /// Why, for [`super::StoreError::Unavailable`].
+        reason: &'static str,
+        /// The engine's message.
+        text: String,
+    },
+    /// An operation the connection's engine does not have (a SQLite-only one on another engine).
+    #[error("{0} needs SQLite")]
+    Unsupported(&'static str),
+    /// Any other failure, as the engine words it.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    /// Whether this is a UNIQUE (or other constraint) violation whose message names `column`.
+    pub fn is_constraint_on(&self, column: &str) -> bool {
+        matches!(self, Self::Constraint(msg) if msg.contains(column))
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::Error as E;
+        match e {
+            E::QueryReturnedNoRows => Self::NoRows,
+            E::SqliteFailure(f, msg) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Self::Constraint(msg.unwrap_or_else(|| f.to_string()))
+            }
+            E::FromSqlConversionFailure(..) | E::IntegralValueOutOfRange(..) | E::InvalidColumnType(..) => {
+                Self::Conversion(e.to_string())
+            }
+            e => match super::health::unavailable(&e) {
+                Some(reason) => Self::Unavailable { reason, text: e.to_string() },
+                None => Self::Other(e.to_string()),
+            },
+        }
+    }
+}
+
+/// `.optional()`: a query's "no row" as `None` instead of an error.
+pub trait OptionalExtension<T> {
+    /// `Ok(None)` for [`Error::NoRows`], the rest unchanged.
+    fn optional(self) -> Result<Option<T>>;
+}
+
+impl<T> OptionalExtension<T> for Result<T> {
+    #[inline]
+    fn optional(self) -> Result<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(Error::NoRows) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A value that can be bound as a parameter. Object safe (`&dyn ToSql`, as `params!` makes).
+/// Today every rusqlite parameter type is one; another engine adds its own requirement here.
+pub trait ToSql: rusqlite::ToSql {}
+
+impl<T: rusqlite::ToSql + ?Sized> ToSql for T {}
+
+/// A value that can be read from a column ([`Row::get`]).
+pub trait FromSql: rusqlite::types::FromSql {}
+
+impl<T: rusqlite::types::FromSql> FromSql for T {}
+
+/// A column's position (`usize`) or name (`&str`) in a [`Row`].
+pub trait RowIndex: rusqlite::RowIndex {}
+
+impl<T: rusqlite::RowIndex> RowIndex for T {}
+
+/// A dynamically typed parameter, for statements whose arguments are assembled at run time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// An integer.
+    Integer(i64),
+    /// A floating-point number.
+    Real(f64),
+    /// Text.
+    Text(String),
+    /// Bytes.
+    Blob(Vec<u8>),
+}
+
+impl rusqlite::ToSql for Value {
+    #[inline]
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::ValueRef;
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(match self {
+            Self::Null => ValueRef::Null,
+            Self::Integer(i) => ValueRef::Integer(*i),
+            Self::Real(r) => ValueRef::Real(*r),
+            Self::Text(t) => ValueRef::Text(t.as_bytes()),
+            Self::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+/// A statement's parameters: `[]`, `[a, b]` (one type), `params!` (mixed types, a slice of
+/// `&dyn ToSql`), `&[&dyn ToSql]`, `()`, or [`params_from_iter`].
+///
+/// Each form is handed to the engine as it is: no copy, no allocation.
+pub trait Params {
+    /// The same parameters in rusqlite's form.
+    #[doc(hidden)]
+    type Sqlite: rusqlite::Params;
+    /// Converts (moves, never copies the values).
+    #[doc(hidden)]
+    fn into_sqlite(self) -> Self::Sqlite;
+}
+
+impl Params for () {
+    type Sqlite = ();
+    #[inline]
+    fn into_sqlite(self) {}
+}
+
+impl Params for [&(dyn ToSql + Send + Sync); 0] {
+    type Sqlite = [&'static (dyn rusqlite::ToSql + Send + Sync); 0];
+    #[inline]
+    fn into_sqlite(self) -> Self::Sqlite {
+        []
+    }
+}
+
+impl<'a> Params for &'a [&'a dyn ToSql] {
+    type Sqlite = rusqlite::ParamsFromIter<std::slice::Iter<'a, &'a dyn ToSql>>;
+    #[inline]
+    fn into_sqlite(self) -> Self::Sqlite {
+        rusqlite::params_from_iter(self.iter())
+    }
+}
+
+impl<'a, const N: usize> Params for &'a [&'a dyn ToSql; N] {
+    type Sqlite = rusqlite::ParamsFromIter<std::slice::Iter<'a, &'a dyn ToSql>>;
+    #[inline]
+    fn into_sqlite(self) -> Self::Sqlite {
+        rusqlite::params_from_iter(self.iter())
+    }
+}
+
+macro_rules! array_params {
+    ($($n:literal)*) => {$(
+        impl<T: ToSql> Params for [T; $n] {
+            type Sqlite = [T; $n];
+            #[inline]
+            fn into_sqlite(self) -> Self::Sqlite {
+                self
+            }
+        }
+    )*};
+}
+
+array_params!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+
+macro_rules! tuple_params {
+    ($(($($t:ident)+))*) => {$(
+        impl<$($t: ToSql),+> Params for ($($t,)+) {
+            type Sqlite = ($($t,)+);
+            #[inline]
+            fn into_sqlite(self) -> Self::Sqlite {
+                self
+            }
+        }
+    )*};
+}
+
+tuple_params!((A) (A B) (A B C) (A B C D) (A B C D E) (A B C D E F) (A B C D E F G) (A B C D E F G H));
+
+/// Parameters from an iterator of values (`params_from_iter(args.iter())`).
+#[derive(Debug, Clone)]
+pub struct ParamsFromIter<I>(I);
+
+/// Binds every item of `iter`, in order, as `?1`, `?2`, ...
+#[inline]
+pub fn params_from_iter<I>(iter: I) -> ParamsFromIter<I>
+where
+    I: IntoIterator,
+    I::Item: ToSql,
+{
+    ParamsFromIter(iter)
+}
+
+impl<I> Params for ParamsFromIter<I>
+where
+    I: IntoIterator,
+    I::Item: ToSql,
+{
+    type Sqlite = rusqlite::ParamsFromIter<I>;
+    #[inline]
+    fn into_sqlite(self) -> Self::Sqlite {
+        rusqlite::params_from_iter(self.0)
+    }
+}
+
+/// Parameters of mixed types: `params![id, name, now]` is a `&[&dyn ToSql]`.
+macro_rules! params {
+    () => {
+        &[] as &[&dyn $crate::db::sql::ToSql]
+    };
+    ($($p:expr),+ $(,)?) => {
+        &[$(&$p as &dyn $crate::db::sql::ToSql),+] as &[&dyn $crate::db::sql::ToSql]
+    };
+}
+pub(crate) use params;
+
+/// A connection to the store.
+pub struct Connection(Engine);
+
+enum Engine {
+    Sqlite(rusqlite::Connection),
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Engine::Sqlite(_) => f.write_str("Connection(SQLite)"),
+        }
+    }
+}
+
+impl From<rusqlite::Connection> for Connection {
+    fn from(c: rusqlite::Connection) -> Self {
+        Self(Engine::Sqlite(c))
+    }
+}
+
+impl Connection {
+    /// The SQLite connection underneath, for what only SQLite has (backup, checkpoints,
+    /// PRAGMAs, custom functions, migrations); [`Error::Unsupported`] on another engine.
+    #[inline]
+    pub(in crate::db) fn sqlite(&self) -> Result<&rusqlite::Connection> {
+        match &self.0 {
+            Engine::Sqlite(c) => Ok(c),
+        }
+    }
+
+    /// [`Connection::sqlite`], mutable (the migration runner takes it so).
+    #[inline]
+    pub(in crate::db) fn sqlite_mut(&mut self) -> Result<&mut rusqlite::Connection> {
+        match &mut self.0 {
+            Engine::Sqlite(c) => Ok(c),
+        }
+    }
+
+    /// Runs one statement; returns how many rows it changed.
+    #[inline]
+    pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
+        match &self.0 {
+            Engine::Sqlite(c) => Ok(c.execute(sql, params.into_sqlite())?),
+        }
+    }
+
+    /// Runs a query and maps its first row with `f`; [`Error::NoRows`] if it has none.
+    #[inline]
+    pub fn query_row<T, P, F>(&self, sql: &str, params: P, f: F) -> Result<T>
+    where
+        P: Params,
+        F: FnOnce(&Row<'_>) -> Result<T>,
+    {
+        match &self.0 {
+            Engine::Sqlite(c) => first_row(c.query_row(sql, params.into_sqlite(), wrap_once(f))),
+        }
+    }
+
+    /// Prepares a statement (parsed each time: for statements run once).
+    #[inline]
+    pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
+        match &self.0 {
+            Engine::Sqlite(c) => Ok(Statement(Stmt::Plain(c.prepare(sql)?))),
+        }
+    }
+
+    /// Prepares a statement through the connection's cache: parsed once per connection.
+    #[inline]
+    pub fn prepare_cached(&self, sql: &str) -> Result<CachedStatement<'_>> {
+        match &self.0 {
+            Engine::Sqlite(c) => Ok(Statement(Stmt::Cached(c.prepare_cached(sql)?))),
+        }
+    }
+
+    /// Runs statements separated by `;`, without parameters or results.
+    #[inline]
+    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        match &self.0 {
+            Engine::Sqlite(c) => Ok(c.execute_batch(sql)?),
+        }
+    }
+
+    /// The rowid of the last row inserted on this connection.
+    #[inline]
+    pub fn last_insert_rowid(&self) -> i64 {
+        match &self.0 {
+            Engine::Sqlite(c) => c.last_insert_rowid(),
+        }
+    }
+
+    /// Rows changed on this connection since it opened (to tell whether a job changed any).
+    #[inline]
+    pub fn total_changes(&self) -> u64 {
+        match &self.0 {
+            Engine::Sqlite(c) => c.total_changes(),
+        }
+    }
+
+    /// Whether no transaction is open (one that the engine rolled back on its own ends so).
+    #[inline]
+    pub fn is_autocommit(&self) -> bool {
+        match &self.0 {
+            Engine::Sqlite(c) => c.is_autocommit(),
+        }
+    }
+
+    /// Begins a (deferred) transaction, rolled back when dropped unless committed.
+    pub fn transaction(&mut self) -> Result<Transaction<'_>> {
+        self.execute_batch("BEGIN DEFERRED")?;
+        Ok(Transaction { conn: self })
+    }
+}
+
+/// A transaction ([`Connection::transaction`]): derefs to its connection; rolled back when
+/// dropped unless [`Transaction::commit`] ran.
+pub struct Transaction<'c> {
+    conn: &'c Connection,
+}
+
+impl Transaction<'_> {
+    /// Commits.
+    pub fn commit(self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")
+    }
+}
+
+impl Deref for Transaction<'_> {
+    type Target = Connection;
+    #[inline]
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// A prepared statement ([`Connection::prepare`], [`Connection::prepare_cached`]).
+pub struct Statement<'c>(Stmt<'c>);
+
+/// A statement from the connection's cache: the same type as [`Statement`].
+pub type CachedStatement<'c> = Statement<'c>;
+
+enum Stmt<'c> {
+    Plain(rusqlite::Statement<'c>),
+    Cached(rusqlite::CachedStatement<'c>),
+}
+
+impl<'c> Statement<'c> {
+    #[inline]
+    fn raw(&mut self) -> &mut rusqlite::Statement<'c> {
+        match &mut self.0 {
+            Stmt::Plain(s) => s,
+            Stmt::Cached(s) => s,
+        }
+    }
+
+    /// Runs the statement; returns how many rows it changed.
+    #[inline]
+    pub fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
+        Ok(self.raw().execute(params.into_sqlite())?)
+    }
+
+    /// Runs the query and maps its first row with `f`; [`Error::NoRows`] if it has none.
+    #[inline]
+    pub fn query_row<T, P, F>(&mut self, params: P, f: F) -> Result<T>
+    where
+        P: Params,
+        F: FnOnce(&Row<'_>) -> Result<T>,
+    {
+        first_row(self.raw().query_row(params.into_sqlite(), wrap_once(f)))
+    }
+
+    /// Runs the query; its rows, one at a time.
+    #[inline]
+    pub fn query<P: Params>(&mut self, params: P) -> Result<Rows<'_>> {
+        Ok(Rows(self.raw().query(params.into_sqlite())?))
+    }
+
+    /// Runs the query; its rows, each mapped with `f`.
+    #[inline]
+    pub fn query_map<T, P, F>(&mut self, params: P, f: F) -> Result<MappedRows<'_, F>>
+    where
+        P: Params,
+        F: FnMut(&Row<'_>) -> Result<T>,
+    {
+        Ok(MappedRows { rows: self.query(params)?, f })
+    }
+
+    /// Whether the query returns a row.
+    #[inline]
+    pub fn exists<P: Params>(&mut self, params: P) -> Result<bool> {
+        Ok(self.raw().exists(params.into_sqlite())?)
+    }
+}
+
+/// `f` as rusqlite's row closure: the result travels inside rusqlite's `Ok`, so that an error
+/// of `f` comes back as it was (not through rusqlite's error type).
+#[inline]
+fn wrap_once<T>(
+    f: impl FnOnce(&Row<'_>) -> Result<T>,
+) -> impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<Result<T>> {
+    move |r| Ok(f(&Row(r)))
+}
+
+#[inline]
+fn first_row<T>(out: rusqlite::Result<Result<T>>) -> Result<T> {
+    out?
+}
+
+/// A query's rows ([`Statement::query`]).
+pub struct Rows<'s>(rusqlite::Rows<'s>);
+
+impl Rows<'_> {
+    /// The next row, or `None` after the last.
+    #[inline]
+    #[allow(clippy::should_implement_trait)] // lending: each row borrows the cursor
+    pub fn next(&mut self) -> Result<Option<Row<'_>>> {
+        Ok(self.0.next()?.map(Row))
+    }
+}
+
+/// A query's rows, each mapped ([`Statement::query_map`]).
+pub struct MappedRows<'s, F> {
+    rows: Rows<'s>,
+    f: F,
+}
+
+impl<T, F> Iterator for MappedRows<'_, F>
+where
+    F: FnMut(&Row<'_>) -> Result<T>,
+{
+    type Item = Result<T>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Result<T>> {
+        match self.rows.next() {
+            Ok(Some(r)) => Some((self.f)(&r)),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+/// One row of a result.
+#[derive(Clone, Copy)]
+pub struct Row<'r>(&'r rusqlite::Row<'r>);
+
+impl Row<'_> {
+    /// The value of a column, by position or name, converted to `T`.
+    #[inline]
+    pub fn get<I: RowIndex, T: FromSql>(&self, idx: I) -> Result<T> {
+        Ok(self.0.get(idx)?)
+    }
+}
