@@ -14,8 +14,6 @@
 //! [`tokio::runtime::Handle::block_on`]; no async worker ever does, which is why `Db::read_now`
 //! falls back to `Db::read` on this engine.
 
-#![expect(dead_code, reason = "the facade's PostgreSQL connection uses the rest (issue 18, next step)")]
-
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
@@ -23,7 +21,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::runtime::Handle;
 
-use super::{StoreError, pg_value};
+use super::sql::Connection;
+use super::{Db, Job, StoreError, pg_value};
 
 mod embedded {
     refinery::embed_migrations!("../migrations-pg");
@@ -231,6 +230,25 @@ pub fn placeholders(sql: &str) -> Cow<'_, str> {
     if !sql.contains('?') {
         return Cow::Borrowed(sql);
     }
+    numbered(sql)
+}
+
+/// A statement of the code in PostgreSQL's words: its placeholders ([`placeholders`]), and
+/// SQLite's `INSERT OR IGNORE` as `INSERT ... ON CONFLICT DO NOTHING` (the one SQLite idiom the
+/// code uses verbatim in several modules; other differences branch on the dialect in `db`).
+pub fn translate(sql: &str) -> String {
+    let mut out = placeholders(sql).into_owned();
+    let head = out.trim_start();
+    if head.len() > 17 && head[..17].eq_ignore_ascii_case("INSERT OR IGNORE ") {
+        let at = out.len() - head.len();
+        out.replace_range(at..at + 17, "INSERT ");
+        let body = out.trim_end().trim_end_matches(';').to_owned();
+        out = format!("{body} ON CONFLICT DO NOTHING");
+    }
+    out
+}
+
+fn numbered(sql: &str) -> Cow<'_, str> {
     let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len() + 8);
     let (mut i, mut next, mut copied) = (0, 1_u32, 0);
@@ -276,7 +294,7 @@ impl Rewrites {
         if let Some(done) = map.get(sql) {
             return Arc::clone(done);
         }
-        let done: Arc<str> = placeholders(sql).into();
+        let done: Arc<str> = translate(sql).into();
         if map.len() < 4096 {
             map.insert(sql.to_owned(), Arc::clone(&done));
         }
@@ -290,51 +308,68 @@ pub struct PgConn {
     driver: Arc<Driver>,
     client: deadpool_postgres::Object,
     rewrites: Arc<Rewrites>,
+    /// Whether a transaction is open (tokio-postgres does not say; the facade's `is_autocommit`).
+    in_tx: std::cell::Cell<bool>,
 }
 
 impl PgConn {
     /// Runs one statement (SQLite placeholders, rewritten once) with `params`; the rows changed.
-    pub fn execute(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<usize, Failure> {
-        let params = bind(params)?;
+    pub fn execute(&self, sql: &str, params: &[pg_value::Param]) -> Result<usize, Failure> {
         let sql = self.rewrites.get(sql);
         self.driver.block_on(async {
             let stmt = self.client.prepare_cached(&sql).await.map_err(|e| describe(&e))?;
-            let refs = refs(&params);
+            let refs = refs(params);
             let n = self.client.execute(&stmt, &refs).await.map_err(|e| describe(&e))?;
             Ok(usize::try_from(n).unwrap_or(usize::MAX))
         })
     }
 
     /// Runs one query with `params`; every row, each as its cells.
-    pub fn query(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Vec<pg_value::Cell>>, Failure> {
-        let params = bind(params)?;
+    pub fn query(&self, sql: &str, params: &[pg_value::Param]) -> Result<Vec<Vec<pg_value::Cell>>, Failure> {
+        self.query_named(sql, params).map(|(_, rows)| rows)
+    }
+
+    /// [`PgConn::query`], with the result's column names.
+    pub fn query_named(
+        &self,
+        sql: &str,
+        params: &[pg_value::Param],
+    ) -> Result<(Vec<String>, Vec<Vec<pg_value::Cell>>), Failure> {
         let sql = self.rewrites.get(sql);
         self.driver.block_on(async {
             let stmt = self.client.prepare_cached(&sql).await.map_err(|e| describe(&e))?;
-            let refs = refs(&params);
+            let refs = refs(params);
             let rows = self.client.query(&stmt, &refs).await.map_err(|e| describe(&e))?;
-            rows.iter()
+            let names = stmt.columns().iter().map(|c| c.name().to_owned()).collect();
+            let rows: Result<Vec<_>, Failure> = rows
+                .iter()
                 .map(|row| {
                     (0..row.len())
                         .map(|i| row.try_get::<_, pg_value::Cell>(i).map_err(|e| Failure::Other(e.to_string())))
                         .collect()
                 })
-                .collect()
-        })
-    }
-
-    /// The names of a query's columns, in order.
-    pub fn columns(&self, sql: &str) -> Result<Vec<String>, Failure> {
-        let sql = self.rewrites.get(sql);
-        self.driver.block_on(async {
-            let stmt = self.client.prepare_cached(&sql).await.map_err(|e| describe(&e))?;
-            Ok(stmt.columns().iter().map(|c| c.name().to_owned()).collect())
+                .collect();
+            Ok((names, rows?))
         })
     }
 
     /// Runs statements without parameters, as they are (no placeholders to rewrite).
     pub fn execute_batch(&self, sql: &str) -> Result<(), Failure> {
-        self.driver.block_on(self.client.batch_execute(sql)).map_err(|e| describe(&e))
+        let out = self.driver.block_on(self.client.batch_execute(sql)).map_err(|e| describe(&e));
+        let word = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        let second = sql.split_whitespace().nth(1).unwrap_or("").to_ascii_uppercase();
+        match word.as_str() {
+            "BEGIN" | "START" if out.is_ok() => self.in_tx.set(true),
+            "COMMIT" | "END" => self.in_tx.set(false),
+            "ROLLBACK" if second != "TO" => self.in_tx.set(false),
+            _ => {}
+        }
+        out
+    }
+
+    /// Whether a transaction is open on this connection.
+    pub fn in_transaction(&self) -> bool {
+        self.in_tx.get()
     }
 
     /// The number the last insert into a table with an identity column took in this session
@@ -353,62 +388,120 @@ impl PgConn {
     }
 }
 
-/// How one write of a batch went, as [`run_batch`] needs to know.
-pub(crate) enum JobEnd<C> {
-    /// It ran (in its savepoint, whatever its outcome); answer it with this once the commit is
-    /// known.
-    Ran(C),
-    /// It could not be undone alone (its savepoint's release or rollback failed): the whole
-    /// batch must be refused.
-    Broke(C, String),
-}
-
 /// Runs one batch of writes in one transaction on the writer's connection (see the module
 /// documentation): `BEGIN`, the batch lock, each write through `run` (which wraps it in its own
 /// savepoint: on PostgreSQL a failed statement spoils the whole transaction, so no write runs
 /// without one), then `COMMIT`. Returns each write's completion and the batch's outcome.
+///
+/// A transaction that a failed rollback left spoiled would "commit" as a rollback without an
+/// error, so before `COMMIT` a probe statement must succeed.
 pub(crate) fn run_batch<J, C>(
-    conn: &PgConn,
+    conn: &Connection,
     batch: Vec<J>,
-    mut run: impl FnMut(J, Option<&PgConn>) -> JobEnd<C>,
+    mut run: impl FnMut(J, Option<&Connection>) -> C,
 ) -> (Vec<C>, Result<(), StoreError>) {
     let begin = conn
         .execute_batch("BEGIN")
-        .and_then(|()| conn.query(&format!("SELECT pg_advisory_xact_lock({BATCH_LOCK})"), &[]).map(drop));
+        .and_then(|()| conn.query_row("SELECT pg_advisory_xact_lock(?1)", [BATCH_LOCK], |_| Ok(())));
     if let Err(e) = begin {
         let _ = conn.execute_batch("ROLLBACK");
-        let e = e.into_store();
-        let done = batch
-            .into_iter()
-            .map(|j| match run(j, None) {
-                JobEnd::Ran(c) | JobEnd::Broke(c, _) => c,
-            })
-            .collect();
-        return (done, Err(e));
+        let done = batch.into_iter().map(|j| run(j, None)).collect();
+        return (done, Err(StoreError::from(e)));
     }
-    let mut done = Vec::with_capacity(batch.len());
-    let mut broken = None;
-    for job in batch {
-        let end = if broken.is_some() { run(job, None) } else { run(job, Some(conn)) };
-        done.push(match end {
-            JobEnd::Ran(c) => c,
-            JobEnd::Broke(c, why) => {
-                broken.get_or_insert(why);
-                c
-            }
-        });
-    }
-    let outcome = match broken {
-        Some(why) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(StoreError::Unavailable(format!("a write failed half-way; its batch was rolled back: {why}")))
-        }
-        None => conn.execute_batch("COMMIT").map_err(|e| {
-            let _ = conn.execute_batch("ROLLBACK");
-            e.into_store()
-        }),
-    };
+    let done: Vec<C> = batch.into_iter().map(|j| run(j, Some(conn))).collect();
+    let outcome = conn.query_row("SELECT 1", [], |_| Ok(())).and_then(|()| conn.execute_batch("COMMIT")).map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        StoreError::Unavailable(format!("the batch's transaction could not commit; nothing of it did: {e}"))
+    });
     (done, outcome)
+}
+
+/// Opens the store at `url` as a [`Db`]: the engine, and the writer thread with its own
+/// connection (taken again from its pool of one when the connection is lost).
+pub(crate) fn open_db(url: &str) -> Result<Db, StoreError> {
+    let engine = Arc::new(open(url)?);
+    // The start-up work `db::migrate` does on SQLite: derived keys, stored bodies, the index.
+    let fill = off_thread(|| {
+        let mut conn = Connection::from(engine.connection(&engine.writer)?);
+        super::users::rekey(&mut conn)?;
+        super::stored::fill(&mut conn)?;
+        super::attr_index::prepare(&conn)
+    })?;
+    let health = Arc::new(super::health::Health::new(Path::new(url)));
+    let (tx, rx) = crossbeam_channel::unbounded::<Job>();
+    let events = Arc::new(super::events::Notifier::default());
+    std::thread::Builder::new()
+        .name("scimbox-writer".into())
+        .spawn({
+            let (engine, health, events) = (Arc::clone(&engine), Arc::clone(&health), Arc::clone(&events));
+            move || writer_loop(&engine, &rx, &health, &events)
+        })
+        .map_err(|e| StoreError::Internal(format!("starting the writer thread: {e}")))?;
+    if fill {
+        let _ = tx.send(super::attr_index::fill_job(tx.clone(), std::time::Instant::now(), 0));
+    }
+    let readers =
+        super::ReaderPool { conns: Mutex::new(Vec::new()), permits: tokio::sync::Semaphore::new(super::READERS) };
+    Ok(Db { writer: tx, readers: Arc::new(readers), health, events, pg: Some(engine) })
+}
+
+/// `Db::read` on PostgreSQL: `f` on a connection of the readers' pool, on the blocking pool (which
+/// may wait on the engine's runtime; an async worker may not).
+pub(crate) async fn read<T, F>(engine: &Arc<Engine>, f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+{
+    let engine = Arc::clone(engine);
+    tokio::task::spawn_blocking(move || {
+        let conn = Connection::from(engine.connection(&engine.readers)?);
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&conn)))
+            .unwrap_or_else(|_| Err(StoreError::Internal("a read panicked".into())))
+    })
+    .await
+    .map_err(|e| StoreError::Internal(format!("read task: {e}")))?
+}
+
+fn writer_loop(
+    engine: &Engine,
+    rx: &crossbeam_channel::Receiver<Job>,
+    health: &super::health::Health,
+    events: &super::events::Notifier,
+) {
+    let mut conn: Option<Connection> = None;
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < super::MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if conn.as_ref().is_some_and(Connection::is_closed) {
+            conn = None;
+        }
+        if conn.is_none() {
+            match engine.connection(&engine.writer) {
+                Ok(c) => conn = Some(Connection::from(c)),
+                Err(e) => {
+                    health.note(Err(&e));
+                    for job in batch {
+                        job(None)(Err(super::same(&e)));
+                    }
+                    continue;
+                }
+            }
+        }
+        let Some(c) = conn.as_ref() else { continue };
+        let (done, outcome) = run_batch(c, batch, |job, c| job(c));
+        health.note(outcome.as_ref().map(|_| ()));
+        for d in done {
+            d(outcome.as_ref().map(|_| ()).map_err(super::same));
+        }
+        if super::events::take_wrote() {
+            events.committed(c);
+        }
+    }
 }
 
 impl Failure {
@@ -421,10 +514,6 @@ impl Failure {
     }
 }
 
-fn bind(params: &[&dyn rusqlite::ToSql]) -> Result<Vec<pg_value::Param>, Failure> {
-    params.iter().map(|p| pg_value::Param::of(*p).map_err(|e| Failure::Other(e.to_string()))).collect()
-}
-
 fn refs(params: &[pg_value::Param]) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)).collect()
 }
@@ -433,7 +522,12 @@ impl Engine {
     /// A connection from `pool` (the readers' or the writer's), waiting for one to be free.
     pub(crate) fn connection(&self, pool: &deadpool_postgres::Pool) -> Result<PgConn, StoreError> {
         let client = self.driver.block_on(pool.get()).map_err(|e| unavailable(&self.shown, &chain(&e)))?;
-        Ok(PgConn { driver: Arc::clone(&self.driver), client, rewrites: Arc::clone(&self.rewrites) })
+        Ok(PgConn {
+            driver: Arc::clone(&self.driver),
+            client,
+            rewrites: Arc::clone(&self.rewrites),
+            in_tx: std::cell::Cell::new(false),
+        })
     }
 }
 
@@ -496,24 +590,32 @@ mod tests {
     #[test]
     fn a_failed_write_goes_back_alone_and_its_batch_commits() {
         let Some(engine) = scratch() else { return };
-        let conn = engine.connection(&engine.writer).unwrap_or_else(|e| panic!("{e}"));
+        let conn = Connection::from(engine.connection(&engine.writer).unwrap_or_else(|e| panic!("{e}")));
         conn.execute_batch("CREATE TABLE t (x TEXT PRIMARY KEY)").unwrap_or_else(|e| panic!("{e:?}"));
         let (done, outcome) = run_batch(&conn, vec!["a", "a", "b"], |x, c| {
-            let Some(c) = c else { return JobEnd::Ran(Err(Failure::Other("no transaction".into()))) };
-            let _ = c.execute_batch("SAVEPOINT job");
-            let r = c.execute("INSERT INTO t (x) VALUES (?1)", &[&x]);
+            let Some(c) = c else { return Err(super::super::sql::Error::Other("no transaction".into())) };
+            c.execute_batch("SAVEPOINT job")?;
+            let r = c.execute("INSERT INTO t (x) VALUES (?1)", [x]);
             if r.is_err() {
-                let _ = c.execute_batch("ROLLBACK TO job");
+                c.execute_batch("ROLLBACK TO job")?;
             }
-            let _ = c.execute_batch("RELEASE job");
-            JobEnd::Ran(r)
+            c.execute_batch("RELEASE job")?;
+            r
         });
         assert!(outcome.is_ok(), "{outcome:?}");
         assert!(done[0].is_ok() && done[2].is_ok());
-        assert!(matches!(&done[1], Err(Failure::Unique(t)) if t == "UNIQUE constraint failed: t.x"), "{:?}", done[1]);
-        let rows = conn.query("SELECT x FROM t ORDER BY x", &[]).unwrap_or_else(|e| panic!("{e:?}"));
-        let xs: Vec<_> = rows.iter().map(|r| r[0].0.clone()).collect();
-        assert_eq!(xs, [rusqlite::types::Value::Text("a".into()), rusqlite::types::Value::Text("b".into())]);
+        assert!(
+            matches!(&done[1], Err(e) if e.is_constraint_on("t.x")),
+            "a taken key reads as SQLite's UNIQUE failure: {:?}",
+            done[1]
+        );
+        let mut stmt = conn.prepare("SELECT x FROM t ORDER BY x").unwrap_or_else(|e| panic!("{e}"));
+        let xs: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(xs, ["a", "b"]);
     }
 
     #[test]
@@ -546,6 +648,10 @@ mod tests {
             "SELECT '?1', \"a?\" FROM t WHERE x = $2 -- ?3\n AND y = $3"
         );
         assert_eq!(placeholders("SELECT ?"), "SELECT $1");
+        assert_eq!(
+            translate("INSERT OR IGNORE INTO t (a) VALUES (?1)"),
+            "INSERT INTO t (a) VALUES ($1) ON CONFLICT DO NOTHING"
+        );
     }
 
     #[test]
