@@ -188,8 +188,15 @@ pub fn prune(c: &Connection, before: &str, batch: u32) -> Result<usize, StoreErr
     drop(rows);
     let Some(last) = last else { return Ok(0) };
     let n = c.prepare_cached("DELETE FROM events WHERE seq <= ?1")?.execute([last])?;
-    c.prepare_cached("UPDATE events_horizon SET pruned_through = max(pruned_through, ?1) WHERE id = 1")?
-        .execute([last])?;
+    c.prepare_cached(match c.dialect() {
+        super::sql::Dialect::Sqlite => {
+            "UPDATE events_horizon SET pruned_through = max(pruned_through, ?1) WHERE id = 1"
+        }
+        super::sql::Dialect::Postgres => {
+            "UPDATE events_horizon SET pruned_through = greatest(pruned_through, ?1) WHERE id = 1"
+        }
+    })?
+    .execute([last])?;
     Ok(n)
 }
 
