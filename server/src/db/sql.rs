@@ -463,6 +463,22 @@ impl Connection {
         }
     }
 
+    /// Runs `f`, one statement whose failure the caller recovers from (a taken key, say),
+    /// so that the transaction goes on after it: SQLite undoes a failed statement by itself,
+    /// PostgreSQL spoils the transaction unless the statement had a savepoint of its own.
+    pub fn recoverable<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        if self.dialect() == Dialect::Sqlite || self.is_autocommit() {
+            return f();
+        }
+        self.execute_batch("SAVEPOINT scimbox_statement")?;
+        let out = f();
+        if out.is_err() {
+            self.execute_batch("ROLLBACK TO scimbox_statement")?;
+        }
+        self.execute_batch("RELEASE scimbox_statement")?;
+        out
+    }
+
     /// Whether the connection is lost (PostgreSQL's, when the server went away); a SQLite file's
     /// never is.
     pub fn is_closed(&self) -> bool {

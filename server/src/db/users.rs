@@ -102,11 +102,14 @@ pub fn insert(conn: &Connection, id: &str, doc: Map<String, Value>, now: &str) -
     let keys = Keys::of(&doc);
     let json = serde_json::to_string(&doc)?;
     let body = stored::user_body(id, &doc, &json)?;
-    conn.prepare_cached(
-        "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8)",
-    )?
-    .execute(params![id, keys.user_name, user_name_key(&keys.user_name), keys.external_id, keys.active, now, json, body])
+    // A taken name is recovered from (a deactivated user revived: `service::users`).
+    conn.recoverable(|| {
+        conn.prepare_cached(
+            "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8)",
+        )?
+        .execute(params![id, keys.user_name, user_name_key(&keys.user_name), keys.external_id, keys.active, now, json, body])
+    })
     .map_err(|e| map_unique(e, &keys.user_name))?;
     let seq = conn.last_insert_rowid();
     write_emails(conn, seq, &keys.emails)?;
