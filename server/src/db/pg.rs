@@ -64,6 +64,11 @@ impl super::Db {
         }
     }
 
+    /// Whether `location` names a PostgreSQL database (a `postgres://` URL), not a SQLite file.
+    pub fn is_postgres(location: &Path) -> bool {
+        url(location).is_some()
+    }
+
     /// How to name the store at `location` in logs and pages: a file's path, or a URL without
     /// its password.
     pub fn shown(location: &Path) -> String {
