@@ -107,7 +107,15 @@ pub fn recent(c: &Connection, limit: u32, offset: u32, failures_first: bool) -> 
 /// How many entries there are, and how many of them are failures.
 pub fn count(c: &Connection) -> Result<(u64, u64), StoreError> {
     let (all, failed): (i64, i64) = c
-        .prepare_cached("SELECT COUNT(*), (SELECT COUNT(*) FROM journal WHERE (status >= 400) = 1) FROM journal")?
+        .prepare_cached(match c.dialect() {
+            super::sql::Dialect::Sqlite => {
+                "SELECT COUNT(*), (SELECT COUNT(*) FROM journal WHERE (status >= 400) = 1) FROM journal"
+            }
+            // A comparison is a boolean there, never 1; `journal_failures` serves it all the same.
+            super::sql::Dialect::Postgres => {
+                "SELECT COUNT(*), (SELECT COUNT(*) FROM journal WHERE (status >= 400)) FROM journal"
+            }
+        })?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok((u64::try_from(all).unwrap_or(0), u64::try_from(failed).unwrap_or(0)))
 }
@@ -148,7 +156,8 @@ pub struct ConnectionStats {
 /// `since` (normally 24 hours ago), and its last contact.
 pub fn stats_24h(c: &Connection, since: &str) -> Result<Vec<ConnectionStats>, StoreError> {
     let mut stmt = c.prepare_cached(
-        "SELECT token_name, SUM(at >= ?1), SUM(at >= ?1 AND status >= 400), MAX(at),
+        "SELECT token_name, SUM(CASE WHEN at >= ?1 THEN 1 ELSE 0 END),
+                SUM(CASE WHEN at >= ?1 AND status >= 400 THEN 1 ELSE 0 END), MAX(at),
                 (SELECT client FROM journal j2 WHERE j2.token_name = j.token_name ORDER BY seq DESC LIMIT 1)
          FROM journal j WHERE token_name IS NOT NULL GROUP BY token_name ORDER BY token_name",
     )?;
