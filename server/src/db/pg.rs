@@ -562,7 +562,7 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> Failure {
     Failure::Other(e.to_string())
 }
 
-/// What [`describe`] makes of an error.
+/// What a PostgreSQL error means to storage (`describe`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     /// A unique index refused the row; the text is SQLite's wording.
