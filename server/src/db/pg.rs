@@ -460,8 +460,14 @@ where
     let engine = Arc::clone(engine);
     tokio::task::spawn_blocking(move || {
         let conn = Connection::from(engine.connection(&engine.readers)?);
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&conn)))
-            .unwrap_or_else(|_| Err(StoreError::Internal("a read panicked".into())))
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&conn)))
+            .unwrap_or_else(|_| Err(StoreError::Internal("a read panicked".into())));
+        // A read that failed or panicked inside a snapshot leaves its transaction open; the pool
+        // would hand that connection, stuck in an old snapshot, to the next read.
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        out
     })
     .await
     .map_err(|e| StoreError::Internal(format!("read task: {e}")))?
