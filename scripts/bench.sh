@@ -75,5 +75,9 @@ echo
 "target/$profile/scimbox-bench" feed "${feed_args[@]}"
 if [ "$profile" = debug ]; then
     echo
+    # `ab` (two binaries alternating) with the one binary on both sides: that it runs, not figures.
+    "target/$profile/scimbox-bench" ab --a "target/$profile/scimbox" --b "target/$profile/scimbox" --rounds 1 \
+        --seconds 0.2 --users 100 --clients 4
+    echo
     exec "target/$profile/scimbox-bench" scale --scimbox "target/$profile/scimbox" "${scale_args[@]}"
 fi

@@ -15,6 +15,9 @@
 //! - `scale` ([`workloads::scale`]): the release binary on databases of 10,000 to 1,000,000
 //!   users seeded through the library: reads, deep pages, Okta's import, creates, the status
 //!   overview, database size, ready time and peak memory, one column per size.
+//! - `ab` ([`workloads::ab`]): two scimbox binaries (one may be an older commit's, started with
+//!   only the flags it has: [`launch`]) alternating on one workload, each run on a fresh
+//!   database; every run, the medians, and B over A.
 //!
 //! Every answer is checked; a run stops rather than time a failure. Output is a plain-text table,
 //! or JSON with `--json`.
@@ -28,6 +31,7 @@
 
 mod client;
 mod instance;
+mod launch;
 mod limit;
 mod load;
 mod process;
@@ -43,7 +47,7 @@ use clap::{Parser, Subcommand};
 
 use std::net::SocketAddr;
 
-use workloads::{compare, feed, membership, paging, scale};
+use workloads::{ab, compare, feed, membership, paging, scale};
 
 /// Benchmarks of scimbox: the real server, in-process, over loopback.
 #[derive(Debug, Parser)]
@@ -71,6 +75,9 @@ enum Workload {
     Compare(compare::Args),
     /// How the costs grow with the number of users: one column per size (issue 17).
     Scale(scale::Args),
+    /// Two scimbox binaries alternating on one workload, run after run on fresh databases: each
+    /// run, each binary's medians and B over A (an older commit's binary works as A).
+    Ab(ab::Args),
     /// The limit's HTTP server: a bare axum handler with a fixed JSON body (started by `compare`).
     #[command(hide = true)]
     BareAxum {
@@ -106,6 +113,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Workload::Scale(args) => {
             let report = runtime.block_on(scale::run(&args)).context("the scale benchmark failed")?;
+            workloads::print(&report, cli.json)
+        }
+        Workload::Ab(args) => {
+            let report = runtime.block_on(ab::run(&args)).context("the A/B comparison failed")?;
             workloads::print(&report, cli.json)
         }
         Workload::BareAxum { listen } => {

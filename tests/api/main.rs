@@ -32,6 +32,7 @@ mod idp_okta;
 mod idp_onelogin_jumpcloud;
 mod journal;
 mod journal_hardening;
+mod lighter_writes;
 mod limits;
 mod metrics;
 mod parity;

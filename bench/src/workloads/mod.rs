@@ -2,6 +2,7 @@
 //! server did what was asked (a benchmark that times errors is worse than none), and returns a
 //! [`Report`]: serialisable for `--json`, and able to print itself as a table.
 
+pub mod ab;
 pub mod compare;
 pub mod feed;
 pub mod membership;

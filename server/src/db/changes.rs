@@ -91,23 +91,24 @@ pub(crate) fn record(c: &Connection, mut r: Record<'_>) -> Result<i64, StoreErro
     insert(c, &r, before.as_deref(), after.as_deref())
 }
 
-/// [`record`] of a creation whose document is already serialised as `json` (the text stored in
-/// the resource's own row, from `doc`): every create would otherwise copy and serialise its
-/// document a second time.
-pub(crate) fn record_created(
+/// The history's `after` text of a new resource whose stored text would hold a password, scrubbed;
+/// `None` when the stored text itself serves (no password anywhere, the usual case).
+pub(crate) fn created_text(doc: &Map<String, Value>) -> Result<Option<String>, StoreError> {
+    holds_password(doc).then(|| scrubbed_json(doc)).transpose()
+}
+
+/// Records a creation with its `after` text made beforehand ([`created_text`], else the text
+/// stored in the resource's own row): every create would otherwise serialise its document a
+/// second time, inside the write.
+pub(crate) fn record_created_text(
     c: &Connection,
     kind: Kind,
     id: &str,
-    doc: &Map<String, Value>,
-    json: &str,
+    after: &str,
     at: &str,
 ) -> Result<i64, StoreError> {
     let r = Record { kind, id, action: Action::Created, version: Some(1), before: None, after: None, at };
-    if holds_password(doc) {
-        let after = scrubbed_json(doc)?;
-        return insert(c, &r, None, Some(&after));
-    }
-    insert(c, &r, None, Some(json))
+    insert(c, &r, None, Some(after))
 }
 
 fn insert(c: &Connection, r: &Record<'_>, before: Option<&str>, after: Option<&str>) -> Result<i64, StoreError> {

@@ -142,7 +142,7 @@ pub fn for_resource(c: &Connection, resource_type: &str, id: &str, limit: u32) -
 pub struct ConnectionStats {
     /// The token's name.
     pub token_name: String,
-    /// Requests since the `since` given to [`stats_24h`].
+    /// Requests since the `since` given to [`connection_stats`](super::ui::connection_stats).
     pub requests_24h: u64,
     /// Of those, the failures (status >= 400).
     pub failures_24h: u64,
@@ -150,28 +150,6 @@ pub struct ConnectionStats {
     pub last_contact: Option<String>,
     /// The User-Agent of that request.
     pub client: Option<String>,
-}
-
-/// Per connection that the journal still remembers, ordered by name: requests and failures since
-/// `since` (normally 24 hours ago), and its last contact.
-pub fn stats_24h(c: &Connection, since: &str) -> Result<Vec<ConnectionStats>, StoreError> {
-    let mut stmt = c.prepare_cached(
-        "SELECT token_name, SUM(CASE WHEN at >= ?1 THEN 1 ELSE 0 END),
-                SUM(CASE WHEN at >= ?1 AND status >= 400 THEN 1 ELSE 0 END), MAX(at),
-                (SELECT client FROM journal j2 WHERE j2.token_name = j.token_name ORDER BY seq DESC LIMIT 1)
-         FROM journal j WHERE token_name IS NOT NULL GROUP BY token_name ORDER BY token_name",
-    )?;
-    let rows = stmt.query_map([since], |r| {
-        let n = |i: usize| r.get::<_, Option<i64>>(i).map(|v| u64::try_from(v.unwrap_or(0)).unwrap_or(0));
-        Ok(ConnectionStats {
-            token_name: r.get(0)?,
-            requests_24h: n(1)?,
-            failures_24h: n(2)?,
-            last_contact: r.get(3)?,
-            client: r.get(4)?,
-        })
-    })?;
-    rows.collect::<Result<_, _>>().map_err(Into::into)
 }
 
 /// The seq of the `keep`-th newest row of `table` counting from 0 (rows at or below it are beyond
@@ -257,15 +235,11 @@ mod tests {
     }
 
     #[test]
-    fn stats_and_pruning() {
+    fn pruning_by_age_then_by_count() {
         let (_d, c) = db();
         insert(&c, &entry("2026-01-01T00:00:00.000Z", 200, "okta")).unwrap_or_default();
         insert(&c, &entry("2026-01-02T00:00:00.000Z", 500, "okta")).unwrap_or_default();
         insert(&c, &entry("2026-01-02T00:00:01.000Z", 200, "entra")).unwrap_or_default();
-        let s = stats_24h(&c, "2026-01-01T12:00:00.000Z").unwrap_or_default();
-        assert_eq!(s.len(), 2);
-        assert_eq!((s[1].token_name.as_str(), s[1].requests_24h, s[1].failures_24h), ("okta", 1, 1));
-        assert_eq!(s[1].last_contact.as_deref(), Some("2026-01-02T00:00:00.000Z"));
         assert_eq!(prune(&c, "2026-01-01T12:00:00.000Z", 10, 100).ok(), Some(1));
         assert_eq!(prune(&c, "2000-01-01T00:00:00.000Z", 1, 100).ok(), Some(1));
         let left = recent(&c, 10, 0, false).unwrap_or_default();

@@ -717,3 +717,106 @@ impl Row<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::StoreError;
+
+    fn conn() -> Connection {
+        let c = Connection::from(rusqlite::Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}")));
+        c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n INTEGER)")
+            .unwrap_or_else(|e| panic!("{e}"));
+        c
+    }
+
+    /// Every parameter form the code uses binds in order.
+    #[test]
+    fn parameters_bind_in_every_form() -> Result<()> {
+        let c = conn();
+        c.execute("INSERT INTO t (name, n) VALUES ('a', 1)", [])?;
+        c.execute("INSERT INTO t (name, n) VALUES (?1, 2)", ["b"])?;
+        c.execute("INSERT INTO t (name, n) VALUES (?1, ?2)", params!["c", 3])?;
+        c.execute("INSERT INTO t (name, n) VALUES (?1, ?2)", ("d", 4))?;
+        c.execute(
+            "INSERT INTO t (name, n) VALUES (?1, ?2)",
+            params_from_iter([Value::Text("e".into()), Value::Integer(5)]),
+        )?;
+        let args: Vec<&dyn ToSql> = vec![&"f", &6];
+        c.execute("INSERT INTO t (name, n) VALUES (?1, ?2)", args.as_slice())?;
+        let mut s = c.prepare_cached("SELECT name FROM t WHERE n >= ?1 ORDER BY n")?;
+        let names = s.query_map([1], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>>>()?;
+        assert_eq!(names, ["a", "b", "c", "d", "e", "f"]);
+        assert!(s.exists([6])? && !s.exists([7])?);
+        Ok(())
+    }
+
+    /// No row is its own kind, which `.optional()` turns into `None`; a row is read by position
+    /// or by name; a lending cursor reads each row once.
+    #[test]
+    fn rows_and_no_rows() -> Result<()> {
+        let c = conn();
+        let none = c.query_row("SELECT n FROM t WHERE name = ?1", ["x"], |r| r.get::<_, i64>(0));
+        assert!(matches!(none, Err(Error::NoRows)));
+        assert_eq!(c.query_row("SELECT n FROM t", [], |r| r.get::<_, i64>(0)).optional()?, None);
+        c.execute("INSERT INTO t (name, n) VALUES ('a', 7)", [])?;
+        assert_eq!(c.query_row("SELECT n AS seven FROM t", [], |r| r.get::<_, i64>("seven"))?, 7);
+        let mut s = c.prepare("SELECT name, n FROM t")?;
+        let mut rows = s.query([])?;
+        let mut seen = Vec::new();
+        while let Some(r) = rows.next()? {
+            seen.push((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?));
+        }
+        assert_eq!(seen, [("a".to_owned(), Some(7))]);
+        Ok(())
+    }
+
+    /// The kinds storage decides on: a constraint names its column, a conversion is its own
+    /// kind, and an error of the caller's row closure comes back as it was.
+    #[test]
+    fn errors_by_kind() -> Result<()> {
+        let c = conn();
+        c.execute("INSERT INTO t (name) VALUES ('a')", [])?;
+        let taken = c.execute("INSERT INTO t (name) VALUES ('a')", []).err();
+        assert!(taken.as_ref().is_some_and(|e| e.is_constraint_on("t.name")), "{taken:?}");
+        assert!(taken.as_ref().is_some_and(|e| !e.is_constraint_on("t.id")));
+        assert_eq!(taken.map(|e| e.to_string()).unwrap_or_default(), "UNIQUE constraint failed: t.name");
+        let text_as_int = c.query_row("SELECT name FROM t", [], |r| r.get::<_, i64>(0));
+        assert!(matches!(text_as_int, Err(Error::Conversion(_))), "{text_as_int:?}");
+        let mine = c.query_row("SELECT 1", [], |_| Err::<(), _>(Error::Other("mine".into())));
+        assert!(matches!(&mine, Err(Error::Other(t)) if t == "mine"), "{mine:?}");
+        let bad = c.execute("SELEKT", []);
+        assert!(matches!(&bad, Err(Error::Other(t)) if t.contains("syntax error")), "{bad:?}");
+        Ok(())
+    }
+
+    /// A full disk (or a read-only file) keeps its reason up to `StoreError::Unavailable`.
+    #[test]
+    fn a_store_fault_stays_unavailable() {
+        let full = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL), None);
+        let e = Error::from(full);
+        assert!(matches!(e, Error::Unavailable { reason: "the disk holding the database is full", .. }), "{e:?}");
+        assert!(
+            matches!(StoreError::from(e), StoreError::Unavailable(r) if r == "the disk holding the database is full")
+        );
+        assert!(matches!(StoreError::from(Error::NoRows), StoreError::Internal(t) if t == "Query returned no rows"));
+    }
+
+    /// A transaction is rolled back when dropped, kept when committed.
+    #[test]
+    fn transactions_roll_back_unless_committed() -> Result<()> {
+        let mut c = conn();
+        {
+            let tx = c.transaction()?;
+            tx.execute("INSERT INTO t (name) VALUES ('dropped')", [])?;
+        }
+        assert!(c.is_autocommit());
+        let tx = c.transaction()?;
+        tx.execute("INSERT INTO t (name) VALUES ('kept')", [])?;
+        tx.commit()?;
+        let names =
+            c.prepare("SELECT name FROM t")?.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>>>()?;
+        assert_eq!(names, ["kept"]);
+        Ok(())
+    }
+}

@@ -520,6 +520,75 @@ pub fn event_time(c: &Connection, seq: i64) -> Result<Option<String>, StoreError
 mod tests {
     use super::*;
 
+    /// What `connection_stats` counts: entries in the journal from `since` up to `whole`, the
+    /// hourly counts from `whole` on, failures among both; the last contact and its client from
+    /// the newest entry; a connection without entries left out, the rest in the order asked.
+    #[test]
+    fn connection_stats_count_the_first_hour_from_the_journal_and_the_rest_by_hour() {
+        use crate::db::journal::{Entry, insert};
+        use crate::db::rollup::{self, Hour};
+        let (_d, c) = crate::db::scratch();
+        let entry = |at: &str, status: u16, token: &str, client: &str| Entry {
+            at: at.into(),
+            token_name: Some(token.into()),
+            client: Some(client.into()),
+            method: "GET".into(),
+            path: "/scim/v2/Users".into(),
+            status,
+            ..Entry::default()
+        };
+        for e in [
+            entry("2026-01-01T11:59:59.999Z", 500, "okta", "Okta/1"),
+            entry("2026-01-01T12:00:00.000Z", 200, "okta", "Okta/1"),
+            entry("2026-01-01T12:30:00.000Z", 404, "okta", "Okta/1"),
+            entry("2026-01-02T00:00:00.000Z", 500, "okta", "Okta/2"),
+            entry("2026-01-02T00:00:01.000Z", 200, "entra", "Entra/1"),
+        ] {
+            insert(&c, &e).unwrap_or_default();
+        }
+        // The hours from 13:00 on come from `journal_hours` alone, as the journal's writer keeps
+        // them: these counts say more than the journal holds, so a sum of the journal would show.
+        let hour = |token: &str, hour: &str, requests, failures| Hour {
+            token: Some(token.into()),
+            hour: hour.into(),
+            requests,
+            failures,
+            limited: 0,
+        };
+        rollup::add(
+            &c,
+            &[
+                hour("okta", "2026-01-01T12:00:00.000Z", 50, 50),
+                hour("okta", "2026-01-01T13:00:00.000Z", 7, 2),
+                hour("okta", "2026-01-02T00:00:00.000Z", 3, 1),
+                hour("entra", "2026-01-02T00:00:00.000Z", 1, 0),
+            ],
+        )
+        .unwrap_or_default();
+        let tokens = ["okta".to_owned(), "idle".to_owned(), "entra".to_owned()];
+        let s =
+            connection_stats(&c, &tokens, "2026-01-01T12:00:00.000Z", "2026-01-01T13:00:00.000Z").unwrap_or_default();
+        let got: Vec<_> = s
+            .iter()
+            .map(|s| {
+                (
+                    s.token_name.as_str(),
+                    s.requests_24h,
+                    s.failures_24h,
+                    s.last_contact.as_deref().unwrap_or(""),
+                    s.client.as_deref().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("okta", 2 + 10, 1 + 3, "2026-01-02T00:00:00.000Z", "Okta/2"),
+                ("entra", 1, 0, "2026-01-02T00:00:01.000Z", "Entra/1"),
+            ]
+        );
+    }
+
     #[test]
     fn like_escapes_wildcards() {
         assert_eq!(like_pattern("A_b%"), "%a\\_b\\%%");

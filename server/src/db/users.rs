@@ -99,23 +99,79 @@ pub(super) fn write_emails(conn: &Connection, seq: i64, emails: &[String]) -> Re
 
 /// Inserts a new user; a taken userName is a [`StoreError::Conflict`].
 pub fn insert(conn: &Connection, id: &str, doc: Map<String, Value>, now: &str) -> Result<UserRow, StoreError> {
-    let keys = Keys::of(&doc);
-    let json = serde_json::to_string(&doc)?;
-    let body = stored::user_body(id, &doc, &json)?;
-    // A taken name is recovered from (a deactivated user revived: `service::users`).
+    let new = NewUser::prepare(id, doc)?;
+    let seq = insert_new(conn, &new, now)?;
+    Ok(new.into_row(seq, now))
+}
+
+/// Everything a create writes that follows from the new user's id and document alone: its
+/// stored texts (`doc`, `body`, the history's `after`), its key columns, its emails and its
+/// attribute index entries. Made before the write, on the request's own task, so that the writer
+/// thread, which every write of the server waits for, only runs the inserts (issue 17).
+pub struct NewUser {
+    id: String,
+    doc: Map<String, Value>,
+    json: String,
+    body: Option<String>,
+    history: Option<String>,
+    user_name_key: String,
+    keys: Keys,
+    index: super::attr_index::Entries,
+}
+
+impl NewUser {
+    /// Serialises and keys the new user `id` with document `doc`.
+    pub fn prepare(id: &str, doc: Map<String, Value>) -> Result<Self, StoreError> {
+        let keys = Keys::of(&doc);
+        let json = serde_json::to_string(&doc)?;
+        let body = stored::user_body(id, &doc, &json)?;
+        let history = changes::created_text(&doc)?;
+        let index = super::attr_index::entries(Kind::User, &doc);
+        let user_name_key = user_name_key(&keys.user_name);
+        Ok(Self { id: id.into(), doc, json, body, history, user_name_key, keys, index })
+    }
+
+    /// The new user's document.
+    pub fn doc(&self) -> &Map<String, Value> {
+        &self.doc
+    }
+
+    /// Gives the document back (a create that revives a user stores it as an update instead).
+    pub fn into_doc(self) -> Map<String, Value> {
+        self.doc
+    }
+
+    /// The row [`insert_new`] wrote as `seq` at `now`.
+    pub fn into_row(self, seq: i64, now: &str) -> UserRow {
+        UserRow { seq, id: self.id, version: 1, created: now.into(), last_modified: now.into(), doc: self.doc }
+    }
+}
+
+/// Inserts a [`NewUser`] at `now`, with its emails, index entries and history row; returns its
+/// `seq`. A taken userName is a [`StoreError::Conflict`], raised by the first statement, before
+/// anything is written.
+pub fn insert_new(conn: &Connection, new: &NewUser, now: &str) -> Result<i64, StoreError> {
+    let keys = &new.keys;
+    // A taken name is recovered from (a deactivated user revived: `service::users`), which
+    // PostgreSQL allows only when the statement had a savepoint of its own.
     conn.recoverable(|| {
         conn.prepare_cached(
             "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc, body)
              VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8)",
         )?
-        .execute(params![id, keys.user_name, user_name_key(&keys.user_name), keys.external_id, keys.active, now, json, body])
+        .execute(params![new.id, keys.user_name, new.user_name_key, keys.external_id, keys.active, now, new.json, new.body])
     })
     .map_err(|e| map_unique(e, &keys.user_name))?;
     let seq = conn.last_insert_rowid();
-    write_emails(conn, seq, &keys.emails)?;
-    super::attr_index::write(conn, Kind::User, seq, None, Some(&doc))?;
-    changes::record_created(conn, Kind::User, id, &doc, &json, now)?;
-    Ok(UserRow { seq, id: id.into(), version: 1, created: now.into(), last_modified: now.into(), doc })
+    // A new row has no emails to delete first (`write_emails` would look for them).
+    let mut ins = conn.prepare_cached("INSERT INTO user_emails (user_seq, value_key) VALUES (?1, ?2)")?;
+    for e in &keys.emails {
+        ins.execute(params![seq, e])?;
+    }
+    super::attr_index::insert_entries(conn, Kind::User, seq, &new.index)?;
+    let history = new.history.as_deref().unwrap_or(&new.json);
+    changes::record_created_text(conn, Kind::User, &new.id, history, now)?;
+    Ok(seq)
 }
 
 /// The user with this id.

@@ -317,19 +317,34 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String, wi
             Some((body, event))
         }
     };
-    let UserRow { id, mut doc, .. } = new;
-    let write = move |c: &Connection| {
-        if payloads::mentions_accounts(&doc) {
-            payloads::settle(&mut doc, &accounts::catalogue(c)?)?;
+    let UserRow { id, doc, .. } = new;
+    // Its stored texts, keys and index entries too, when the document is final now: so the
+    // writer only inserts. One naming accounts is settled, and prepared, inside the write.
+    let (ready, unsettled) = match early.is_some() {
+        true => {
+            check_required(&USER_RESOURCE, &doc, &required)?;
+            (Some(users::NewUser::prepare(&id, doc)?), None)
         }
-        check_required(&USER_RESOURCE, &doc, &required)?; // again: empty accounts were dropped
-        let (row, kind, before) = match users::insert(c, &id, doc.clone(), &now) {
+        false => (None, Some(doc)),
+    };
+    let write = move |c: &Connection| {
+        let new = match (ready, unsettled) {
+            (Some(new), _) => new,
+            (None, Some(mut doc)) => {
+                payloads::settle(&mut doc, &accounts::catalogue(c)?)?;
+                check_required(&USER_RESOURCE, &doc, &required)?; // again: empty accounts were dropped
+                users::NewUser::prepare(&id, doc)?
+            }
+            (None, None) => return Err(StoreError::Internal("a create without a document".into())),
+        };
+        let (row, kind, before) = match users::insert_new(c, &new, &now) {
+            Ok(seq) => (new.into_row(seq, &now), Some("user.created"), None),
             Err(StoreError::Conflict(msg)) => {
-                let (old, row) = revive(c, doc, &now)?.ok_or(StoreError::Conflict(msg))?;
+                let (old, row) = revive(c, new.into_doc(), &now)?.ok_or(StoreError::Conflict(msg))?;
                 let kind = events::user_change(Some(&old), &row);
                 (row, kind, Some(old))
             }
-            other => (other?, Some("user.created"), None),
+            Err(e) => return Err(e),
         };
         if let (Some((body, event)), None) = (early, &before) {
             events::record_prepared(c, &event, "user.created", "User", &row.id, &actor, &now)?;

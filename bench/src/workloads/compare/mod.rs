@@ -15,7 +15,7 @@
 
 mod peer;
 mod report;
-mod scim;
+pub(crate) mod scim;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -27,6 +27,7 @@ use serde::Serialize;
 use tokio::process::Command;
 
 use super::{Machine, positive};
+use crate::launch::Binary;
 use crate::limit::{self, SqliteRates};
 use crate::load::{self, Budget, Call, Target, Throughput};
 use crate::process::{self, Server, TreeMemory};
@@ -161,13 +162,14 @@ pub async fn run(args: &Args) -> anyhow::Result<CompareReport> {
         .context("the raw SQLite measurement failed")?;
     let limit = Limit { bare_axum: bare, sqlite };
 
-    eprintln!("scimbox: {} users", args.users);
     let scimbox_bin = match &args.scimbox {
         Some(path) => path.clone(),
         None => std::env::current_exe().context("cannot find this binary")?.with_file_name("scimbox"),
     };
     let db = dir.path().join("scimbox.db");
-    let start = ScimboxStart { bin: scimbox_bin.clone(), db, log: dir.path().join("scimbox.log") };
+    let bin = Binary::probe(&scimbox_bin).await?;
+    eprintln!("scimbox: {} users ({}, {})", args.users, scimbox_bin.display(), bin.version);
+    let start = ScimboxStart { bin, db, log: dir.path().join("scimbox.log") };
     let server = start.launch().await?;
     let mut scimbox = measure(server, args, args.users as u64, seconds).await?;
     let restarted = start.launch().await?;
@@ -200,42 +202,24 @@ pub async fn run(args: &Args) -> anyhow::Result<CompareReport> {
 }
 
 /// How to start scimbox on one database file, again and again.
-struct ScimboxStart {
-    bin: PathBuf,
-    db: PathBuf,
-    log: PathBuf,
+pub(crate) struct ScimboxStart {
+    /// The binary, with the flags it accepts.
+    pub(crate) bin: Binary,
+    /// The database file.
+    pub(crate) db: PathBuf,
+    /// Where the server's output goes.
+    pub(crate) log: PathBuf,
 }
 
 impl ScimboxStart {
     /// Migrates the database and issues a token on the first call, then serves it.
-    async fn launch(&self) -> anyhow::Result<Server> {
+    pub(crate) async fn launch(&self) -> anyhow::Result<Server> {
         let fresh = !self.db.exists();
-        let token = self.cli(&["token", "create", "--name", if fresh { "bench" } else { "bench-again" }]).await?;
+        let token = self.bin.create_token(&self.db, if fresh { "bench" } else { "bench-again" }).await?;
         let addr = process::free_addr()?;
-        let mut command = Command::new(&self.bin);
-        command.arg("serve").arg("--db").arg(&self.db).arg("--listen").arg(addr.to_string());
-        // The benchmark measures capacity with one token: the per-token rate limit (issue 15),
-        // which no IdP reaches, would cap it.
-        command.arg("--rate").arg("0");
-        let target = Target { addr, base_path: "/scim/v2".into(), auth: Some(format!("Bearer {}", token.trim())) };
+        let command = self.bin.serve(&self.db, addr);
+        let target = Target { addr, base_path: "/scim/v2".into(), auth: Some(format!("Bearer {token}")) };
         Server::start("scimbox", command, target, PROBE, &self.log).await
-    }
-
-    async fn cli(&self, args: &[&str]) -> anyhow::Result<String> {
-        let out = Command::new(&self.bin)
-            .args(args)
-            .arg("--db")
-            .arg(&self.db)
-            .output()
-            .await
-            .with_context(|| format!("cannot run {}", self.bin.display()))?;
-        anyhow::ensure!(
-            out.status.success(),
-            "scimbox {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).context("scimbox printed something that is not UTF-8")
     }
 }
 

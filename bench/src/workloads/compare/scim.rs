@@ -94,6 +94,19 @@ pub fn create_users(ids: Ids) -> impl Script {
     )
 }
 
+/// POST /Users for users `first`, `first + 1`, …, checking each 201 and its id but keeping no
+/// ids (the timed creates of `ab`, after `first` users were created by [`create_users`]).
+pub fn create_users_from(first: u64) -> impl Script {
+    crate::load::single(
+        move |n| {
+            let n = first + n;
+            let name = user_name(n);
+            Call::with_body(Method::POST, "/Users".into(), user_body(&name, &format!("ext-{n}"), &display_name(n)))
+        },
+        |_, answer| created_id(answer).map(drop),
+    )
+}
+
 /// GET /Users/{id} of a spread of the seeded users.
 pub fn get_by_id(ids: Ids) -> impl Script {
     let total = ids.len() as u64;
