@@ -1,7 +1,7 @@
 //! Build-time inputs of the server:
 //!
 //! - refinery's `embed_migrations!` does not notice new migration files by itself, hence the
-//!   `rerun-if-changed` on `../migrations`;
+//!   `rerun-if-changed` on `../migrations` (and `../migrations-pg`, PostgreSQL's);
 //! - the browser validator in `../web/pkg/` (built by `scripts/build-wasm.sh`, committed) is
 //!   embedded by `src/http/assets.rs`; this computes each file's ETag and refuses to build
 //!   without the files. It never runs the wasm build itself (no nested cargo).
@@ -17,6 +17,7 @@ const PKG_FILES: [(&str, &str); 3] = [
 
 fn main() {
     println!("cargo:rerun-if-changed=../migrations");
+    println!("cargo:rerun-if-changed=../migrations-pg");
     println!("cargo:rerun-if-changed=../web/pkg");
     // Read when the script runs, not when it was compiled: a build script compiled in another
     // checkout (a moved target directory) must still look in this one.

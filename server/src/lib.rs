@@ -36,7 +36,7 @@ pub use http::{AppState, app, serve};
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
     // A missing file is a first start, or a database removed or moved away: say so, since from
     // here on the new, empty one is what IdPs write to.
-    let new = !config.db_path.exists();
+    let new = !db::Db::is_postgres(&config.db_path) && !config.db_path.exists();
     let db = db::Db::open(&config.db_path).map_err(|e| e.to_string())?;
     if new {
         tracing::warn!(
@@ -46,6 +46,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     }
     warn_expiring_tokens(&db).await;
     if let Some(schedule) = &config.backup {
+        service::backup::not_postgres(&config.db_path).map_err(|e| format!("--backup-dir: {e}"))?;
         service::backup::prepare(schedule).map_err(|e| format!("--backup-dir: {e}"))?;
     }
     say_what_is_missing(&db, &config.db_path).await;
@@ -53,7 +54,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!("scimbox listening on http://{addr}{} (database {})", config.base_path, config.db_path.display());
+    tracing::info!(
+        "scimbox listening on http://{addr}{} (database {})",
+        config.base_path,
+        db::Db::shown(&config.db_path)
+    );
     let _backups = config.backup.clone().map(|schedule| {
         tracing::info!(dir = %schedule.dir.display(), every = ?schedule.every, keep = schedule.keep, "scheduled backups on");
         let path = config.db_path.clone();

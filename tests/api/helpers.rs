@@ -1,4 +1,8 @@
 //! A real scimbox on `127.0.0.1:0` with a fresh SQLite file, and a small SCIM client for it.
+//!
+//! With `SCIMBOX_TEST_PG=postgres://...` (a role that may create databases, such as the one
+//! `scripts/pg.sh start` prints), every server gets a fresh PostgreSQL database created from that
+//! URL instead of the file (issue 18): `scripts/test.sh` runs the PostgreSQL-ready modules so.
 
 use std::path::PathBuf;
 
@@ -70,7 +74,7 @@ impl TestApp {
 
     pub async fn spawn_with(tune: impl FnOnce(Config) -> Config) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db_path = dir.path().join("scimbox.db");
+        let db_path = fresh_db(dir.path()).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let config = tune(Config::new(db_path.clone(), addr));
@@ -187,6 +191,25 @@ pub fn ids(list: &Value) -> Vec<String> {
         .as_array()
         .map(|a| a.iter().map(|r| r["id"].as_str().unwrap_or("").to_owned()).collect())
         .unwrap_or_default()
+}
+
+/// Where a test's store goes: `dir/scimbox.db`, or with `SCIMBOX_TEST_PG` set, the URL of a new,
+/// empty PostgreSQL database of its own (left behind: the cluster is a throwaway one).
+pub async fn fresh_db(dir: &std::path::Path) -> PathBuf {
+    let Some(url) = std::env::var("SCIMBOX_TEST_PG").ok().filter(|u| !u.is_empty()) else {
+        return dir.join("scimbox.db");
+    };
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("SCIMBOX_TEST_PG: connect");
+    let driver = tokio::spawn(conn);
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("SCIMBOX_TEST_PG: create database");
+    drop(client);
+    let _ = driver.await;
+    // The URL's path is its database: swap it for the new one, keeping any query.
+    let (base, query) = url.split_once('?').map_or((url.as_str(), ""), |(b, q)| (b, q));
+    let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
+    let query = if query.is_empty() { String::new() } else { format!("?{query}") };
+    PathBuf::from(format!("{server}/{name}{query}"))
 }
 
 /// The path of the `scimbox` binary built for these tests.

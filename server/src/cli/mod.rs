@@ -93,7 +93,7 @@ enum Command {
 
 #[derive(Debug, Args)]
 pub(crate) struct DbArg {
-    /// The SQLite database file.
+    /// The SQLite database file, or a PostgreSQL database's URL (`postgres://user@host/db`).
     #[arg(long, env = "SCIMBOX_DB", default_value = "scimbox.db")]
     pub(crate) db: PathBuf,
 }
@@ -286,7 +286,7 @@ pub fn main() -> ExitCode {
             Ok(())
         }
         Command::Migrate(DbArg { db }) => {
-            db::migrate(&db).map(|_| eprintln!("{} is up to date", db.display())).map_err(|e| e.to_string())
+            Db::migrate_only(&db).map(|name| eprintln!("{name} is up to date")).map_err(|e| e.to_string())
         }
         Command::Token(cmd) => return exit(token(cmd)),
         Command::Account(cmd) => return exit(account(cmd)),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{DbArg, Failure, with_store};
+use crate::db::Db;
 use crate::service::transfer;
 
 /// `scimbox export`.
@@ -39,7 +40,7 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 pub(super) fn export(args: ExportArgs) -> Result<(), Failure> {
-    if !args.db.db.is_file() {
+    if !Db::is_postgres(&args.db.db) && !args.db.db.is_file() {
         return Err(Failure::from(crate::service::Error::NotFound(format!("no database at {}", args.db.db.display()))));
     }
     let counts = match &args.out {

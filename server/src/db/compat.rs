@@ -1,6 +1,6 @@
 //! SQL for the compatibility report (see `migrations/V4__compat.sql`).
 
-use super::sql::{Connection, params};
+use super::sql::{Connection, Dialect, params};
 
 use super::StoreError;
 
@@ -28,11 +28,19 @@ pub const OTHER_CLIENTS: &str = "\u{1}other clients";
 
 /// Adds `count` requests from `user_agent` seen between `first` and `last`.
 pub fn add_client(c: &Connection, token: &str, user_agent: &str, t: &Tally) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "INSERT INTO token_clients (token_name, user_agent, requests, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (token_name, user_agent) DO UPDATE SET requests = requests + excluded.requests,
-             last_seen = max(last_seen, excluded.last_seen)",
-    )?
+    c.prepare_cached(match c.dialect() {
+        Dialect::Sqlite => {
+            "INSERT INTO token_clients (token_name, user_agent, requests, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (token_name, user_agent) DO UPDATE SET requests = requests + excluded.requests,
+                 last_seen = max(last_seen, excluded.last_seen)"
+        }
+        // PostgreSQL: target columns qualified (a bare name is ambiguous there), greatest().
+        Dialect::Postgres => {
+            "INSERT INTO token_clients AS t (token_name, user_agent, requests, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (token_name, user_agent) DO UPDATE SET requests = t.requests + excluded.requests,
+                 last_seen = greatest(t.last_seen, excluded.last_seen)"
+        }
+    })?
     .execute(params![token, user_agent, t.count, t.first_seen, t.last_seen])?;
     Ok(())
 }
@@ -46,24 +54,40 @@ pub fn cap_clients(c: &Connection, token: &str) -> Result<usize, StoreError> {
     if listed <= MAX_CLIENTS as i64 {
         return Ok(0);
     }
-    c.execute("DROP TABLE IF EXISTS temp.folded_clients", [])?;
+    let pg = c.dialect() == Dialect::Postgres;
     c.execute(
-        "CREATE TEMP TABLE folded_clients AS SELECT user_agent, requests, first_seen, last_seen FROM token_clients
-         WHERE token_name = ?1 AND user_agent <> ?2 ORDER BY requests DESC, last_seen DESC LIMIT -1 OFFSET ?3",
+        if pg { "DROP TABLE IF EXISTS pg_temp.folded_clients" } else { "DROP TABLE IF EXISTS temp.folded_clients" },
+        [],
+    )?;
+    c.execute(
+        if pg {
+            "CREATE TEMP TABLE folded_clients AS SELECT user_agent, requests, first_seen, last_seen FROM token_clients
+             WHERE token_name = ?1 AND user_agent <> ?2 ORDER BY requests DESC, last_seen DESC LIMIT ALL OFFSET ?3"
+        } else {
+            "CREATE TEMP TABLE folded_clients AS SELECT user_agent, requests, first_seen, last_seen FROM token_clients
+             WHERE token_name = ?1 AND user_agent <> ?2 ORDER BY requests DESC, last_seen DESC LIMIT -1 OFFSET ?3"
+        },
         params![token, OTHER_CLIENTS, MAX_CLIENTS as i64],
     )?;
     c.execute(
-        "INSERT INTO token_clients (token_name, user_agent, requests, first_seen, last_seen)
-         SELECT ?1, ?2, SUM(requests), MIN(first_seen), MAX(last_seen) FROM folded_clients WHERE true
-         ON CONFLICT (token_name, user_agent) DO UPDATE SET requests = requests + excluded.requests,
-             first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
+        if pg {
+            "INSERT INTO token_clients AS t (token_name, user_agent, requests, first_seen, last_seen)
+             SELECT ?1, ?2, SUM(requests), MIN(first_seen), MAX(last_seen) FROM folded_clients WHERE true
+             ON CONFLICT (token_name, user_agent) DO UPDATE SET requests = t.requests + excluded.requests,
+                 first_seen = least(t.first_seen, excluded.first_seen), last_seen = greatest(t.last_seen, excluded.last_seen)"
+        } else {
+            "INSERT INTO token_clients (token_name, user_agent, requests, first_seen, last_seen)
+             SELECT ?1, ?2, SUM(requests), MIN(first_seen), MAX(last_seen) FROM folded_clients WHERE true
+             ON CONFLICT (token_name, user_agent) DO UPDATE SET requests = requests + excluded.requests,
+                 first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)"
+        },
         params![token, OTHER_CLIENTS],
     )?;
     let n = c.execute(
         "DELETE FROM token_clients WHERE token_name = ?1 AND user_agent IN (SELECT user_agent FROM folded_clients)",
         [token],
     )?;
-    c.execute("DROP TABLE temp.folded_clients", [])?;
+    c.execute(if pg { "DROP TABLE pg_temp.folded_clients" } else { "DROP TABLE temp.folded_clients" }, [])?;
     Ok(n)
 }
 
@@ -82,11 +106,18 @@ pub fn other_clients(c: &Connection, token: &str) -> Result<Option<Tally>, Store
 
 /// Adds `count` occurrences of a quirk.
 pub fn add_quirk(c: &Connection, token: &str, quirk: &str, t: &Tally) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "INSERT INTO token_quirks (token_name, quirk, count, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (token_name, quirk) DO UPDATE SET count = count + excluded.count,
-             last_seen = max(last_seen, excluded.last_seen)",
-    )?
+    c.prepare_cached(match c.dialect() {
+        Dialect::Sqlite => {
+            "INSERT INTO token_quirks (token_name, quirk, count, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (token_name, quirk) DO UPDATE SET count = count + excluded.count,
+                 last_seen = max(last_seen, excluded.last_seen)"
+        }
+        Dialect::Postgres => {
+            "INSERT INTO token_quirks AS t (token_name, quirk, count, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (token_name, quirk) DO UPDATE SET count = t.count + excluded.count,
+                 last_seen = greatest(t.last_seen, excluded.last_seen)"
+        }
+    })?
     .execute(params![token, quirk, t.count, t.first_seen, t.last_seen])?;
     Ok(())
 }

@@ -98,10 +98,16 @@ pub struct Window {
 
 /// The highest seq ever assigned (0 before the first event).
 pub fn newest(c: &Connection) -> Result<i64, StoreError> {
-    let n: Option<i64> = c
-        .prepare_cached("SELECT seq FROM sqlite_sequence WHERE name = 'events'")?
-        .query_row([], |r| r.get(0))
-        .optional()?;
+    // PostgreSQL's identity sequence runs ahead of what has committed (other instances' batches
+    // take numbers before they commit), so the highest committed seq is read from the rows,
+    // and after a prune that emptied the table, from the horizon.
+    let sql = match c.dialect() {
+        super::sql::Dialect::Sqlite => "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
+        super::sql::Dialect::Postgres => {
+            "SELECT greatest((SELECT max(seq) FROM events), (SELECT pruned_through FROM events_horizon WHERE id = 1))"
+        }
+    };
+    let n: Option<i64> = c.prepare_cached(sql)?.query_row([], |r| r.get(0)).optional()?;
     Ok(n.unwrap_or(0))
 }
 
@@ -182,8 +188,15 @@ pub fn prune(c: &Connection, before: &str, batch: u32) -> Result<usize, StoreErr
     drop(rows);
     let Some(last) = last else { return Ok(0) };
     let n = c.prepare_cached("DELETE FROM events WHERE seq <= ?1")?.execute([last])?;
-    c.prepare_cached("UPDATE events_horizon SET pruned_through = max(pruned_through, ?1) WHERE id = 1")?
-        .execute([last])?;
+    c.prepare_cached(match c.dialect() {
+        super::sql::Dialect::Sqlite => {
+            "UPDATE events_horizon SET pruned_through = max(pruned_through, ?1) WHERE id = 1"
+        }
+        super::sql::Dialect::Postgres => {
+            "UPDATE events_horizon SET pruned_through = greatest(pruned_through, ?1) WHERE id = 1"
+        }
+    })?
+    .execute([last])?;
     Ok(n)
 }
 

@@ -218,14 +218,24 @@ pub fn member_count(conn: &Connection, group_seq: i64) -> Result<u64, StoreError
 
 /// The direct members, in the order they were added, with display names resolved.
 pub fn members(conn: &Connection, group_seq: i64) -> Result<Vec<Member>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT gm.member_id, gm.member_type,
-                COALESCE(gm.display, json_extract(u.doc, '$.displayName'), u.user_name, g.display_name)
-         FROM group_members gm
-         LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id
-         LEFT JOIN groups g ON gm.member_type = 'Group' AND g.id = gm.member_id
-         WHERE gm.group_seq = ?1 ORDER BY gm.pos",
-    )?;
+    let mut stmt = conn.prepare_cached(match conn.dialect() {
+        super::sql::Dialect::Sqlite => {
+            "SELECT gm.member_id, gm.member_type,
+                    COALESCE(gm.display, json_extract(u.doc, '$.displayName'), u.user_name, g.display_name)
+             FROM group_members gm
+             LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id
+             LEFT JOIN groups g ON gm.member_type = 'Group' AND g.id = gm.member_id
+             WHERE gm.group_seq = ?1 ORDER BY gm.pos"
+        }
+        super::sql::Dialect::Postgres => {
+            "SELECT gm.member_id, gm.member_type,
+                    COALESCE(gm.display, u.doc::jsonb ->> 'displayName', u.user_name, g.display_name)
+             FROM group_members gm
+             LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id
+             LEFT JOIN groups g ON gm.member_type = 'Group' AND g.id = gm.member_id
+             WHERE gm.group_seq = ?1 ORDER BY gm.pos"
+        }
+    })?;
     let rows = stmt.query_map([group_seq], |r| {
         let kind: String = r.get(1)?;
         Ok(Member { id: r.get(0)?, kind: MemberType::parse(&kind), display: r.get(2)? })

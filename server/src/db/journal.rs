@@ -107,7 +107,15 @@ pub fn recent(c: &Connection, limit: u32, offset: u32, failures_first: bool) -> 
 /// How many entries there are, and how many of them are failures.
 pub fn count(c: &Connection) -> Result<(u64, u64), StoreError> {
     let (all, failed): (i64, i64) = c
-        .prepare_cached("SELECT COUNT(*), (SELECT COUNT(*) FROM journal WHERE (status >= 400) = 1) FROM journal")?
+        .prepare_cached(match c.dialect() {
+            super::sql::Dialect::Sqlite => {
+                "SELECT COUNT(*), (SELECT COUNT(*) FROM journal WHERE (status >= 400) = 1) FROM journal"
+            }
+            // A comparison is a boolean there, never 1; `journal_failures` serves it all the same.
+            super::sql::Dialect::Postgres => {
+                "SELECT COUNT(*), (SELECT COUNT(*) FROM journal WHERE (status >= 400)) FROM journal"
+            }
+        })?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok((u64::try_from(all).unwrap_or(0), u64::try_from(failed).unwrap_or(0)))
 }

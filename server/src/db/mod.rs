@@ -27,6 +27,8 @@ pub mod groups;
 pub mod guard;
 pub mod health;
 pub mod journal;
+pub mod pg;
+pub mod pg_value;
 pub mod rollup;
 pub mod rows;
 pub mod sql;
@@ -126,6 +128,8 @@ pub struct Db {
     readers: Arc<ReaderPool>,
     health: Arc<health::Health>,
     events: Arc<events::Notifier>,
+    /// The PostgreSQL engine, when `--db` is a URL (`pg`); `None` on SQLite.
+    pg: Option<Arc<pg::Engine>>,
 }
 
 struct ReaderPool {
@@ -173,6 +177,9 @@ pub fn migrate(path: &Path) -> Result<Connection, StoreError> {
 impl Db {
     /// Opens (creating and migrating) the database and starts the writer thread.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(url) = pg::url(path) {
+            return pg::open_db(url);
+        }
         let writer_conn = migrate(path)?;
         let fill = attr_index::prepare(&writer_conn)?; // an older database's index, filled by the writer
         let health = Arc::new(health::Health::new(path));
@@ -199,7 +206,7 @@ impl Db {
             let _ = tx.send(attr_index::fill_job(tx.clone(), std::time::Instant::now(), 0));
         }
         let readers = ReaderPool { conns: Mutex::new(conns), permits: Semaphore::new(READERS) };
-        Ok(Self { writer: tx, readers: Arc::new(readers), health, events })
+        Ok(Self { writer: tx, readers: Arc::new(readers), health, events, pg: None })
     }
 
     /// A receiver of the highest event seq committed by this handle's writer: it changes after
@@ -220,6 +227,9 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        if let Some(engine) = &self.pg {
+            return pg::read(engine, f).await;
+        }
         // The permit goes back when the connection does, in the blocking task: a caller dropped
         // while its read runs (a request past its deadline) must not free a permit whose
         // connection is still out, or the next read finds the pool empty.
@@ -245,6 +255,10 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        // PostgreSQL is never waited on from an async worker (`pg`).
+        if self.pg.is_some() {
+            return self.read(f).await;
+        }
         let Ok(permit) = self.readers.permits.try_acquire() else { return self.read(f).await };
         // Holding a permit guarantees a connection in the pool (permits == connections).
         let conn = self.readers.conns.lock().map_err(|_| poisoned())?.pop().ok_or_else(poisoned)?;
@@ -299,7 +313,10 @@ impl Db {
                     events::begin_job(); // its events are one transaction (RFC 9967 `txn`)
                     match shield {
                         Shield::Savepoint => in_savepoint(conn, f),
-                        Shield::None => unshielded(conn, f),
+                        // PostgreSQL spoils a transaction at its first failed statement: every
+                        // write there gets a savepoint.
+                        Shield::None if conn.dialect() == sql::Dialect::Sqlite => unshielded(conn, f),
+                        Shield::None => in_savepoint(conn, f),
                     }
                 }
                 None => Err(StoreError::Internal("could not begin a write transaction".into())),

@@ -36,10 +36,11 @@ pub fn hour_of(stamp: &str) -> String {
 
 /// Adds `hours` (one row per connection and hour, counts to add) to the stored counts.
 pub fn add(c: &Connection, hours: &[Hour]) -> Result<(), StoreError> {
+    // The target's columns are named through its alias: a bare name is ambiguous on PostgreSQL.
     let mut stmt = c.prepare_cached(
-        "INSERT INTO journal_hours (token, hour, requests, failures, limited) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (token, hour) DO UPDATE SET requests = requests + excluded.requests,
-             failures = failures + excluded.failures, limited = limited + excluded.limited",
+        "INSERT INTO journal_hours AS h (token, hour, requests, failures, limited) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (token, hour) DO UPDATE SET requests = h.requests + excluded.requests,
+             failures = h.failures + excluded.failures, limited = h.limited + excluded.limited",
     )?;
     for h in hours {
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);

@@ -258,6 +258,18 @@ fn seq_at(conn: &Connection, kind: Kind, offset: u64, total: u64) -> Result<Opti
 /// Runs `f` inside a savepoint, so that its statements read one snapshot of the database (a
 /// savepoint outside a transaction begins a deferred one; inside, it nests). Read-only use.
 pub fn snapshot<T>(conn: &Connection, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    if conn.dialect() == super::sql::Dialect::Postgres {
+        // A savepoint needs a transaction there: a read connection opens a repeatable-read one
+        // (one snapshot for every statement), and inside one (the writer's, or an outer
+        // snapshot) the reads already share it.
+        if !conn.is_autocommit() {
+            return f();
+        }
+        conn.execute_batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        let out = f();
+        conn.execute_batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+        return out;
+    }
     conn.execute_batch("SAVEPOINT scimbox_snapshot")?;
     let out = f();
     conn.execute_batch("RELEASE scimbox_snapshot")?;

@@ -18,6 +18,9 @@
 
 use std::ops::Deref;
 
+use super::pg::{self, PgConn};
+use super::pg_value::{Cell, Param};
+
 /// A result whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -79,6 +82,18 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+impl From<pg::Failure> for Error {
+    fn from(f: pg::Failure) -> Self {
+        match f {
+            pg::Failure::Unique(t) | pg::Failure::Constraint(t) => Self::Constraint(t),
+            pg::Failure::Unavailable(text) => {
+                Self::Unavailable { reason: "the PostgreSQL database is unreachable", text }
+            }
+            pg::Failure::Other(t) => Self::Other(t),
+        }
+    }
+}
+
 /// `.optional()`: a query's "no row" as `None` instead of an error.
 pub trait OptionalExtension<T> {
     /// `Ok(None)` for [`Error::NoRows`], the rest unchanged.
@@ -108,9 +123,24 @@ pub trait FromSql: rusqlite::types::FromSql {}
 impl<T: rusqlite::types::FromSql> FromSql for T {}
 
 /// A column's position (`usize`) or name (`&str`) in a [`Row`].
-pub trait RowIndex: rusqlite::RowIndex {}
+pub trait RowIndex: rusqlite::RowIndex {
+    /// The position among a PostgreSQL result's column names.
+    #[doc(hidden)]
+    fn position(&self, names: &[String]) -> Option<usize>;
+}
 
-impl<T: rusqlite::RowIndex> RowIndex for T {}
+impl RowIndex for usize {
+    #[inline]
+    fn position(&self, names: &[String]) -> Option<usize> {
+        (*self < names.len()).then_some(*self)
+    }
+}
+
+impl RowIndex for &str {
+    fn position(&self, names: &[String]) -> Option<usize> {
+        names.iter().position(|n| n.eq_ignore_ascii_case(self))
+    }
+}
 
 /// A dynamically typed parameter, for statements whose arguments are assembled at run time.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,12 +182,23 @@ pub trait Params {
     /// Converts (moves, never copies the values).
     #[doc(hidden)]
     fn into_sqlite(self) -> Self::Sqlite;
+    /// The values as PostgreSQL parameters (`db::pg_value::Param`).
+    #[doc(hidden)]
+    fn into_pg(self) -> Result<Vec<Param>>;
+}
+
+/// One parameter for PostgreSQL.
+fn pg_param(v: &dyn rusqlite::ToSql) -> Result<Param> {
+    Ok(Param::of(v)?)
 }
 
 impl Params for () {
     type Sqlite = ();
     #[inline]
     fn into_sqlite(self) {}
+    fn into_pg(self) -> Result<Vec<Param>> {
+        Ok(Vec::new())
+    }
 }
 
 impl Params for [&(dyn ToSql + Send + Sync); 0] {
@@ -165,6 +206,9 @@ impl Params for [&(dyn ToSql + Send + Sync); 0] {
     #[inline]
     fn into_sqlite(self) -> Self::Sqlite {
         []
+    }
+    fn into_pg(self) -> Result<Vec<Param>> {
+        Ok(Vec::new())
     }
 }
 
@@ -174,6 +218,9 @@ impl<'a> Params for &'a [&'a dyn ToSql] {
     fn into_sqlite(self) -> Self::Sqlite {
         rusqlite::params_from_iter(self.iter())
     }
+    fn into_pg(self) -> Result<Vec<Param>> {
+        self.iter().map(|p| pg_param(*p)).collect()
+    }
 }
 
 impl<'a, const N: usize> Params for &'a [&'a dyn ToSql; N] {
@@ -181,6 +228,9 @@ impl<'a, const N: usize> Params for &'a [&'a dyn ToSql; N] {
     #[inline]
     fn into_sqlite(self) -> Self::Sqlite {
         rusqlite::params_from_iter(self.iter())
+    }
+    fn into_pg(self) -> Result<Vec<Param>> {
+        self.iter().map(|p| pg_param(*p)).collect()
     }
 }
 
@@ -191,6 +241,9 @@ macro_rules! array_params {
             #[inline]
             fn into_sqlite(self) -> Self::Sqlite {
                 self
+            }
+            fn into_pg(self) -> Result<Vec<Param>> {
+                self.iter().map(|p| pg_param(p)).collect()
             }
         }
     )*};
@@ -205,6 +258,11 @@ macro_rules! tuple_params {
             #[inline]
             fn into_sqlite(self) -> Self::Sqlite {
                 self
+            }
+            #[allow(non_snake_case)]
+            fn into_pg(self) -> Result<Vec<Param>> {
+                let ($($t,)+) = self;
+                Ok(vec![$(pg_param(&$t)?),+])
             }
         }
     )*};
@@ -236,6 +294,9 @@ where
     fn into_sqlite(self) -> Self::Sqlite {
         rusqlite::params_from_iter(self.0)
     }
+    fn into_pg(self) -> Result<Vec<Param>> {
+        self.0.into_iter().map(|p| pg_param(&p)).collect()
+    }
 }
 
 /// Parameters of mixed types: `params![id, name, now]` is a `&[&dyn ToSql]`.
@@ -254,12 +315,24 @@ pub struct Connection(Engine);
 
 enum Engine {
     Sqlite(rusqlite::Connection),
+    Postgres(PgConn),
+}
+
+/// Which engine a connection talks to, for the few statements whose dialects differ (they
+/// branch on it in `db`, never in the services).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite (a file).
+    Sqlite,
+    /// PostgreSQL (a `postgres://` URL).
+    Postgres,
 }
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
             Engine::Sqlite(_) => f.write_str("Connection(SQLite)"),
+            Engine::Postgres(_) => f.write_str("Connection(PostgreSQL)"),
         }
     }
 }
@@ -270,13 +343,35 @@ impl From<rusqlite::Connection> for Connection {
     }
 }
 
+impl From<PgConn> for Connection {
+    fn from(c: PgConn) -> Self {
+        Self(Engine::Postgres(c))
+    }
+}
+
+/// A PostgreSQL query's rows, read whole, with its column names (for [`Row::get`] by name).
+fn pg_rows(c: &PgConn, sql: &str, params: Vec<Param>) -> Result<PgRows> {
+    let (names, rows) = c.query_named(sql, &params)?;
+    Ok(PgRows { names, rows: rows.into_iter(), current: None })
+}
+
 impl Connection {
+    /// Which engine this connection talks to.
+    #[inline]
+    pub fn dialect(&self) -> Dialect {
+        match &self.0 {
+            Engine::Sqlite(_) => Dialect::Sqlite,
+            Engine::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
     /// The SQLite connection underneath, for what only SQLite has (backup, checkpoints,
     /// PRAGMAs, custom functions, migrations); [`Error::Unsupported`] on another engine.
     #[inline]
     pub(in crate::db) fn sqlite(&self) -> Result<&rusqlite::Connection> {
         match &self.0 {
             Engine::Sqlite(c) => Ok(c),
+            Engine::Postgres(_) => Err(Error::Unsupported("this operation")),
         }
     }
 
@@ -285,6 +380,7 @@ impl Connection {
     pub(in crate::db) fn sqlite_mut(&mut self) -> Result<&mut rusqlite::Connection> {
         match &mut self.0 {
             Engine::Sqlite(c) => Ok(c),
+            Engine::Postgres(_) => Err(Error::Unsupported("this operation")),
         }
     }
 
@@ -293,6 +389,7 @@ impl Connection {
     pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
         match &self.0 {
             Engine::Sqlite(c) => Ok(c.execute(sql, params.into_sqlite())?),
+            Engine::Postgres(c) => Ok(c.execute(sql, &params.into_pg()?)?),
         }
     }
 
@@ -305,6 +402,13 @@ impl Connection {
     {
         match &self.0 {
             Engine::Sqlite(c) => first_row(c.query_row(sql, params.into_sqlite(), wrap_once(f))),
+            Engine::Postgres(c) => {
+                let mut rows = pg_rows(c, sql, params.into_pg()?)?;
+                match rows.advance() {
+                    Some(row) => f(&row),
+                    None => Err(Error::NoRows),
+                }
+            }
         }
     }
 
@@ -313,6 +417,7 @@ impl Connection {
     pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
         match &self.0 {
             Engine::Sqlite(c) => Ok(Statement(Stmt::Plain(c.prepare(sql)?))),
+            Engine::Postgres(c) => Ok(Statement(Stmt::Postgres(c, sql.to_owned()))),
         }
     }
 
@@ -321,6 +426,7 @@ impl Connection {
     pub fn prepare_cached(&self, sql: &str) -> Result<CachedStatement<'_>> {
         match &self.0 {
             Engine::Sqlite(c) => Ok(Statement(Stmt::Cached(c.prepare_cached(sql)?))),
+            Engine::Postgres(c) => Ok(Statement(Stmt::Postgres(c, sql.to_owned()))),
         }
     }
 
@@ -329,6 +435,7 @@ impl Connection {
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
         match &self.0 {
             Engine::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Engine::Postgres(c) => Ok(c.execute_batch(sql)?),
         }
     }
 
@@ -337,6 +444,12 @@ impl Connection {
     pub fn last_insert_rowid(&self) -> i64 {
         match &self.0 {
             Engine::Sqlite(c) => c.last_insert_rowid(),
+            // `lastval()`: the identity's value of this session's last insert. It fails only
+            // when no insert took one, where SQLite's answer (0) is as meaningless.
+            Engine::Postgres(c) => c.last_insert_rowid().unwrap_or_else(|e| {
+                tracing::error!(error = ?e, "lastval() after an insert failed");
+                0
+            }),
         }
     }
 
@@ -345,6 +458,33 @@ impl Connection {
     pub fn total_changes(&self) -> u64 {
         match &self.0 {
             Engine::Sqlite(c) => c.total_changes(),
+            // Never asked on PostgreSQL: every write has its own savepoint there (`db::pg`).
+            Engine::Postgres(_) => 0,
+        }
+    }
+
+    /// Runs `f`, one statement whose failure the caller recovers from (a taken key, say),
+    /// so that the transaction goes on after it: SQLite undoes a failed statement by itself,
+    /// PostgreSQL spoils the transaction unless the statement had a savepoint of its own.
+    pub fn recoverable<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        if self.dialect() == Dialect::Sqlite || self.is_autocommit() {
+            return f();
+        }
+        self.execute_batch("SAVEPOINT scimbox_statement")?;
+        let out = f();
+        if out.is_err() {
+            self.execute_batch("ROLLBACK TO scimbox_statement")?;
+        }
+        self.execute_batch("RELEASE scimbox_statement")?;
+        out
+    }
+
+    /// Whether the connection is lost (PostgreSQL's, when the server went away); a SQLite file's
+    /// never is.
+    pub fn is_closed(&self) -> bool {
+        match &self.0 {
+            Engine::Sqlite(_) => false,
+            Engine::Postgres(c) => c.is_closed(),
         }
     }
 
@@ -353,12 +493,16 @@ impl Connection {
     pub fn is_autocommit(&self) -> bool {
         match &self.0 {
             Engine::Sqlite(c) => c.is_autocommit(),
+            Engine::Postgres(c) => !c.in_transaction(),
         }
     }
 
     /// Begins a (deferred) transaction, rolled back when dropped unless committed.
     pub fn transaction(&mut self) -> Result<Transaction<'_>> {
-        self.execute_batch("BEGIN DEFERRED")?;
+        self.execute_batch(match self.dialect() {
+            Dialect::Sqlite => "BEGIN DEFERRED",
+            Dialect::Postgres => "BEGIN",
+        })?;
         Ok(Transaction { conn: self })
     }
 }
@@ -401,21 +545,33 @@ pub type CachedStatement<'c> = Statement<'c>;
 enum Stmt<'c> {
     Plain(rusqlite::Statement<'c>),
     Cached(rusqlite::CachedStatement<'c>),
+    /// PostgreSQL's statements are prepared (and cached) by the connection when they run.
+    Postgres(&'c PgConn, String),
+}
+
+/// A raw SQLite statement, or the PostgreSQL connection and text to run.
+enum Raw<'s, 'c> {
+    Sqlite(&'s mut rusqlite::Statement<'c>),
+    Postgres(&'c PgConn, &'s str),
 }
 
 impl<'c> Statement<'c> {
     #[inline]
-    fn raw(&mut self) -> &mut rusqlite::Statement<'c> {
+    fn raw(&mut self) -> Raw<'_, 'c> {
         match &mut self.0 {
-            Stmt::Plain(s) => s,
-            Stmt::Cached(s) => s,
+            Stmt::Plain(s) => Raw::Sqlite(s),
+            Stmt::Cached(s) => Raw::Sqlite(s),
+            Stmt::Postgres(c, sql) => Raw::Postgres(c, sql),
         }
     }
 
     /// Runs the statement; returns how many rows it changed.
     #[inline]
     pub fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
-        Ok(self.raw().execute(params.into_sqlite())?)
+        match self.raw() {
+            Raw::Sqlite(s) => Ok(s.execute(params.into_sqlite())?),
+            Raw::Postgres(c, sql) => Ok(c.execute(sql, &params.into_pg()?)?),
+        }
     }
 
     /// Runs the query and maps its first row with `f`; [`Error::NoRows`] if it has none.
@@ -425,13 +581,22 @@ impl<'c> Statement<'c> {
         P: Params,
         F: FnOnce(&Row<'_>) -> Result<T>,
     {
-        first_row(self.raw().query_row(params.into_sqlite(), wrap_once(f)))
+        match self.raw() {
+            Raw::Sqlite(s) => first_row(s.query_row(params.into_sqlite(), wrap_once(f))),
+            Raw::Postgres(c, sql) => match pg_rows(c, sql, params.into_pg()?)?.advance() {
+                Some(row) => f(&row),
+                None => Err(Error::NoRows),
+            },
+        }
     }
 
     /// Runs the query; its rows, one at a time.
     #[inline]
     pub fn query<P: Params>(&mut self, params: P) -> Result<Rows<'_>> {
-        Ok(Rows(self.raw().query(params.into_sqlite())?))
+        match self.raw() {
+            Raw::Sqlite(s) => Ok(Rows(RowsOf::Sqlite(s.query(params.into_sqlite())?))),
+            Raw::Postgres(c, sql) => Ok(Rows(RowsOf::Postgres(pg_rows(c, sql, params.into_pg()?)?))),
+        }
     }
 
     /// Runs the query; its rows, each mapped with `f`.
@@ -447,7 +612,10 @@ impl<'c> Statement<'c> {
     /// Whether the query returns a row.
     #[inline]
     pub fn exists<P: Params>(&mut self, params: P) -> Result<bool> {
-        Ok(self.raw().exists(params.into_sqlite())?)
+        match self.raw() {
+            Raw::Sqlite(s) => Ok(s.exists(params.into_sqlite())?),
+            Raw::Postgres(c, sql) => Ok(!c.query(sql, &params.into_pg()?)?.is_empty()),
+        }
     }
 }
 
@@ -457,7 +625,7 @@ impl<'c> Statement<'c> {
 fn wrap_once<T>(
     f: impl FnOnce(&Row<'_>) -> Result<T>,
 ) -> impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<Result<T>> {
-    move |r| Ok(f(&Row(r)))
+    move |r| Ok(f(&Row(RowOf::Sqlite(r))))
 }
 
 #[inline]
@@ -466,14 +634,37 @@ fn first_row<T>(out: rusqlite::Result<Result<T>>) -> Result<T> {
 }
 
 /// A query's rows ([`Statement::query`]).
-pub struct Rows<'s>(rusqlite::Rows<'s>);
+pub struct Rows<'s>(RowsOf<'s>);
+
+enum RowsOf<'s> {
+    Sqlite(rusqlite::Rows<'s>),
+    Postgres(PgRows),
+}
+
+/// A PostgreSQL result, read whole (`db::pg`), and the row the cursor is on.
+struct PgRows {
+    names: Vec<String>,
+    rows: std::vec::IntoIter<Vec<Cell>>,
+    current: Option<Vec<Cell>>,
+}
+
+impl PgRows {
+    fn advance(&mut self) -> Option<Row<'_>> {
+        self.current = self.rows.next();
+        let names = &self.names;
+        self.current.as_deref().map(|cells| Row(RowOf::Postgres(cells, names)))
+    }
+}
 
 impl Rows<'_> {
     /// The next row, or `None` after the last.
     #[inline]
     #[allow(clippy::should_implement_trait)] // lending: each row borrows the cursor
     pub fn next(&mut self) -> Result<Option<Row<'_>>> {
-        Ok(self.0.next()?.map(Row))
+        match &mut self.0 {
+            RowsOf::Sqlite(r) => Ok(r.next()?.map(|r| Row(RowOf::Sqlite(r)))),
+            RowsOf::Postgres(r) => Ok(r.advance()),
+        }
     }
 }
 
@@ -501,13 +692,29 @@ where
 
 /// One row of a result.
 #[derive(Clone, Copy)]
-pub struct Row<'r>(&'r rusqlite::Row<'r>);
+pub struct Row<'r>(RowOf<'r>);
+
+#[derive(Clone, Copy)]
+enum RowOf<'r> {
+    Sqlite(&'r rusqlite::Row<'r>),
+    /// The cells as SQLite values (`db::pg_value::Cell`) and the result's column names.
+    Postgres(&'r [Cell], &'r [String]),
+}
 
 impl Row<'_> {
     /// The value of a column, by position or name, converted to `T`.
     #[inline]
     pub fn get<I: RowIndex, T: FromSql>(&self, idx: I) -> Result<T> {
-        Ok(self.0.get(idx)?)
+        match self.0 {
+            RowOf::Sqlite(r) => Ok(r.get(idx)?),
+            RowOf::Postgres(cells, names) => {
+                let cell = idx
+                    .position(names)
+                    .and_then(|i| cells.get(i))
+                    .ok_or_else(|| Error::Other("no such column".into()))?;
+                T::column_result(cell.as_ref()).map_err(|e| Error::Conversion(e.to_string()))
+            }
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::sql::{Connection, OptionalExtension, Value as Sql, params, params_from_iter};
+use super::sql::{Connection, Dialect, OptionalExtension, Value as Sql, params, params_from_iter};
 use scimbox_validator::accounts::{Catalogue, Document};
 use serde_json::{Map, Value};
 
@@ -287,15 +287,19 @@ pub struct JournalFilter {
 
 /// The text of a JSON body's top-level string `key`, or NULL (a body that is not JSON, or was
 /// cut, is never parsed: SQLite's JSON functions raise an error on it).
-fn body_text(key: &str) -> String {
-    format!(
-        "(CASE WHEN json_valid(j.body) AND json_type(j.body, '$.{key}') = 'text' \
-         THEN json_extract(j.body, '$.{key}') END)"
-    )
+fn body_text(dialect: Dialect, key: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!(
+            "(CASE WHEN json_valid(j.body) AND json_type(j.body, '$.{key}') = 'text' \
+             THEN json_extract(j.body, '$.{key}') END)"
+        ),
+        // migrations-pg/V1: NULL for a body that is not JSON, as above.
+        Dialect::Postgres => format!("scimbox_json_text(j.body, '{key}')"),
+    }
 }
 
 /// The WHERE clause of a journal filter (over the journal as `j`) and its arguments.
-fn journal_where(f: &JournalFilter) -> (String, Vec<Sql>) {
+fn journal_where(dialect: Dialect, f: &JournalFilter) -> (String, Vec<Sql>) {
     let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<Sql> = Vec::new();
     let arg = |args: &mut Vec<Sql>, v: Sql| {
@@ -322,10 +326,16 @@ fn journal_where(f: &JournalFilter) -> (String, Vec<Sql>) {
         let name_arg = arg(&mut args, Sql::Text(name.clone()));
         // `instr` first, on text lowered as NOCASE compares (ASCII only): a cheap test that
         // spares parsing the bodies that cannot name the user.
-        let by_body = format!(
-            "(instr(lower(j.body), lower({name_arg})) > 0 AND {} = {name_arg} COLLATE NOCASE)",
-            body_text("userName")
-        );
+        let by_body = match dialect {
+            Dialect::Sqlite => format!(
+                "(instr(lower(j.body), lower({name_arg})) > 0 AND {} = {name_arg} COLLATE NOCASE)",
+                body_text(dialect, "userName")
+            ),
+            Dialect::Postgres => format!(
+                "(strpos(lower(j.body), lower({name_arg})) > 0 AND lower({}) = lower({name_arg}))",
+                body_text(dialect, "userName")
+            ),
+        };
         match id {
             Some(id) => {
                 let id_arg = arg(&mut args, Sql::Text(id.clone()));
@@ -360,12 +370,15 @@ pub fn journal_page(
     limit: u32,
     offset: u32,
 ) -> Result<JournalRows, StoreError> {
-    let (clause, mut args) = journal_where(f);
+    let (clause, mut args) = journal_where(c.dialect(), f);
     let (total, failed): (i64, Option<i64>) = c
-        .prepare_cached(&format!("SELECT COUNT(*), SUM(j.status >= 400) FROM journal j {clause}"))?
+        .prepare_cached(&format!(
+            "SELECT COUNT(*), SUM(CASE WHEN j.status >= 400 THEN 1 ELSE 0 END) FROM journal j {clause}"
+        ))?
         .query_row(params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?;
     let columns: Vec<String> = JOURNAL_COLUMNS.split(',').map(|col| format!("j.{}", col.trim())).collect();
-    let order = if failures_first { "(j.status >= 400) DESC, j.seq DESC" } else { "j.seq DESC" };
+    let order =
+        if failures_first { "(CASE WHEN j.status >= 400 THEN 1 ELSE 0 END) DESC, j.seq DESC" } else { "j.seq DESC" };
     let n = args.len();
     args.push(Sql::Integer(limit.into()));
     args.push(Sql::Integer(offset.into()));
@@ -375,8 +388,8 @@ pub fn journal_page(
          LEFT JOIN groups g ON j.resource_type = 'Group' AND g.id = j.resource_id
          {clause} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
         columns.join(", "),
-        body_text("userName"),
-        body_text("displayName"),
+        body_text(c.dialect(), "userName"),
+        body_text(c.dialect(), "displayName"),
         n + 1,
         n + 2
     );
@@ -431,7 +444,8 @@ pub fn connection_stats(
     whole: &str,
 ) -> Result<Vec<ConnectionStats>, StoreError> {
     let mut edge = c.prepare_cached(
-        "SELECT COUNT(*), SUM(status >= 400) FROM journal WHERE token_name = ?1 AND at >= ?2 AND at < ?3",
+        "SELECT COUNT(*), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) FROM journal
+         WHERE token_name = ?1 AND at >= ?2 AND at < ?3",
     )?;
     let mut hours =
         c.prepare_cached("SELECT SUM(requests), SUM(failures) FROM journal_hours WHERE token = ?1 AND hour >= ?2")?;
@@ -467,7 +481,12 @@ pub fn names_of(c: &Connection, ids: &[String]) -> Result<HashMap<String, (bool,
     let list = serde_json::to_string(ids)?;
     let mut out = HashMap::new();
     for (table, name, group) in [("users", "user_name", false), ("groups", "display_name", true)] {
-        let sql = format!("SELECT id, {name} FROM {table} WHERE id IN (SELECT value FROM json_each(?1))");
+        let sql = match c.dialect() {
+            Dialect::Sqlite => format!("SELECT id, {name} FROM {table} WHERE id IN (SELECT value FROM json_each(?1))"),
+            Dialect::Postgres => {
+                format!("SELECT id, {name} FROM {table} WHERE id IN (SELECT jsonb_array_elements_text(?1::jsonb))")
+            }
+        };
         let mut stmt = c.prepare_cached(&sql)?;
         for row in stmt.query_map([&list], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
             let (id, name) = row?;

@@ -158,11 +158,15 @@ impl NewUser {
 /// anything is written.
 pub fn insert_new(conn: &Connection, new: &NewUser, now: &str) -> Result<i64, StoreError> {
     let keys = &new.keys;
-    conn.prepare_cached(
-        "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8)",
-    )?
-    .execute(params![new.id, keys.user_name, new.user_name_key, keys.external_id, keys.active, now, new.json, new.body])
+    // A taken name is recovered from (a deactivated user revived: `service::users`), which
+    // PostgreSQL allows only when the statement had a savepoint of its own.
+    conn.recoverable(|| {
+        conn.prepare_cached(
+            "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8)",
+        )?
+        .execute(params![new.id, keys.user_name, new.user_name_key, keys.external_id, keys.active, now, new.json, new.body])
+    })
     .map_err(|e| map_unique(e, &keys.user_name))?;
     let seq = conn.last_insert_rowid();
     // A new row has no emails to delete first (`write_emails` would look for them).

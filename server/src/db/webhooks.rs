@@ -127,11 +127,18 @@ pub fn replay(c: &Connection, name: &str, from: i64) -> Result<(), StoreError> {
 /// `false` when a replay or removal came in between (nothing changed).
 pub fn delivered(c: &Connection, id: i64, generation: i64, seq: i64, now: &str) -> Result<bool, StoreError> {
     let n = c
-        .prepare_cached(
-            "UPDATE webhooks SET cursor = max(cursor, ?3), attempts = 0, next_attempt_at = NULL,
-                    last_delivered_at = ?4
-             WHERE id = ?1 AND generation = ?2",
-        )?
+        .prepare_cached(match c.dialect() {
+            super::sql::Dialect::Sqlite => {
+                "UPDATE webhooks SET cursor = max(cursor, ?3), attempts = 0, next_attempt_at = NULL,
+                        last_delivered_at = ?4
+                 WHERE id = ?1 AND generation = ?2"
+            }
+            super::sql::Dialect::Postgres => {
+                "UPDATE webhooks SET cursor = greatest(cursor, ?3), attempts = 0, next_attempt_at = NULL,
+                        last_delivered_at = ?4
+                 WHERE id = ?1 AND generation = ?2"
+            }
+        })?
         .execute(params![id, generation, seq, now])?;
     Ok(n > 0)
 }
@@ -139,7 +146,14 @@ pub fn delivered(c: &Connection, id: i64, generation: i64, seq: i64, now: &str) 
 /// Moves the cursor of `id` over events its types filter leaves out, through `seq`.
 pub fn passed(c: &Connection, id: i64, generation: i64, seq: i64) -> Result<bool, StoreError> {
     let n = c
-        .prepare_cached("UPDATE webhooks SET cursor = max(cursor, ?3) WHERE id = ?1 AND generation = ?2")?
+        .prepare_cached(match c.dialect() {
+            super::sql::Dialect::Sqlite => {
+                "UPDATE webhooks SET cursor = max(cursor, ?3) WHERE id = ?1 AND generation = ?2"
+            }
+            super::sql::Dialect::Postgres => {
+                "UPDATE webhooks SET cursor = greatest(cursor, ?3) WHERE id = ?1 AND generation = ?2"
+            }
+        })?
         .execute(params![id, generation, seq])?;
     Ok(n > 0)
 }

@@ -89,11 +89,24 @@ fn must_exist(path: &Path, what: &str) -> Result<()> {
     if path.is_file() { Ok(()) } else { Err(Error::NotFound(format!("no {what} at {}", path.display()))) }
 }
 
+/// Backups are copies of a SQLite file (its online backup API); a PostgreSQL database has its
+/// own tools (issue 18: docs/deployment.md).
+pub fn not_postgres(db: &Path) -> Result<()> {
+    if crate::db::Db::is_postgres(db) {
+        return Err(Error::invalid(
+            "not available on PostgreSQL: backup and restore copy SQLite files; use pg_dump and \
+             pg_restore, or scimbox export and import",
+        ));
+    }
+    Ok(())
+}
+
 /// Copies the database at `db` (a running server may be writing to it) to `out`, as of one
 /// moment, and checks the copy before it takes the name `out`: SQLite's integrity check must
 /// pass and its schema version must be the database's. An existing `out` is replaced only by a
 /// copy that passed. The file is 0600, like the database.
 pub fn backup(db: &Path, out: &Path) -> Result<Done> {
+    not_postgres(db)?;
     must_exist(db, "database")?;
     distinct(db, out, "--out")?;
     if out.is_dir() {
@@ -121,6 +134,7 @@ pub fn backup(db: &Path, out: &Path) -> Result<Done> {
 /// and renamed over it, after the old database's `-wal` and `-shm` are removed (SQLite would
 /// otherwise replay the old WAL into the new file).
 pub fn restore(db: &Path, from: &Path, force: bool) -> Result<Done> {
+    not_postgres(db)?;
     must_exist(from, "backup")?;
     distinct(db, from, "--from")?;
     let found = store::check(from)?;

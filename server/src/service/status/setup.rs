@@ -44,7 +44,12 @@ pub fn token_command(db_path: &Path) -> String {
 /// relative `--db` is relative to where `serve` was started), quoted when it holds anything but
 /// plain path characters.
 fn shell_word(db_path: &Path) -> String {
-    let path = std::path::absolute(db_path).unwrap_or_else(|_| db_path.to_owned());
+    // A PostgreSQL URL as it is, without its password (the operator has it).
+    let path = if crate::db::Db::is_postgres(db_path) {
+        std::path::PathBuf::from(crate::db::Db::shown(db_path))
+    } else {
+        std::path::absolute(db_path).unwrap_or_else(|_| db_path.to_owned())
+    };
     let text = path.to_string_lossy();
     let plain = |ch: char| ch.is_ascii_alphanumeric() || "/._-+,:@%".contains(ch);
     if !text.is_empty() && text.chars().all(plain) {

@@ -1,0 +1,155 @@
+//! PostgreSQL as the store (issue 18), through the real binary: `token create | revoke` and
+//! `serve` with `--db postgres://...`, then the SCIM API on it. Each test makes a database of
+//! its own from `SCIMBOX_TEST_PG` (`scripts/pg.sh start` prints one; `scripts/test.sh` sets it).
+//! Without it they are skipped (the plain `cargo test` of `scripts/test.sh`), and its PostgreSQL
+//! step runs them with it.
+//!
+//! Every test also reads the database with a client of its own, so that a pass means the rows
+//! are in PostgreSQL, not in some file beside it.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::auth_tokens::{Server, cli, create_token};
+use crate::helpers::{Resp, fresh_db, user};
+
+/// The database URL for this test, or `None` (skip) without `SCIMBOX_TEST_PG`.
+async fn database(dir: &Path) -> Option<std::path::PathBuf> {
+    if std::env::var("SCIMBOX_TEST_PG").map_or(true, |u| u.is_empty()) {
+        eprintln!("skipped: SCIMBOX_TEST_PG is not set (scripts/pg.sh start prints a URL for it)");
+        return None;
+    }
+    Some(fresh_db(dir).await)
+}
+
+/// One number read straight from the database.
+async fn count(db: &Path, sql: &str) -> i64 {
+    let (client, conn) = tokio_postgres::connect(db.to_str().unwrap(), tokio_postgres::NoTls).await.expect("connect");
+    let driver = tokio::spawn(conn);
+    let n: i64 = client.query_one(sql, &[]).await.expect("query").get(0);
+    drop(client);
+    let _ = driver.await;
+    n
+}
+
+async fn send(
+    token: &str,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<&serde_json::Value>,
+    headers: &[(&str, &str)],
+) -> Resp {
+    let mut req = reqwest::Client::new().request(method, url).bearer_auth(token);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(b) = body {
+        req = req.header("Content-Type", "application/scim+json").body(b.to_string());
+    }
+    let r = req.send().await.expect("request");
+    let (status, headers) = (r.status(), r.headers().clone());
+    let text = r.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    Resp { status, headers, body, text }
+}
+
+#[tokio::test]
+async fn tokens_and_users_work_on_postgres() {
+    let dir = tempfile::tempdir().expect("dir");
+    let Some(db) = database(dir.path()).await else { return };
+    let token = create_token(&db, "okta", None);
+    assert_eq!(count(&db, "SELECT count(*) FROM tokens WHERE name = 'okta'").await, 1, "the token is in PostgreSQL");
+    let server = Server::start(&db, &dir.path().join("log")).await;
+    let base = &server.base;
+    use reqwest::Method as M;
+
+    // Create: 201 with W/"1"; the row is in PostgreSQL.
+    let r = send(&token, M::POST, &format!("{base}/Users"), Some(&user("alice@example.com")), &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.header("etag"), Some("W/\"1\""));
+    let id = r.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(count(&db, "SELECT count(*) FROM users").await, 1);
+
+    // A taken userName, compared case-insensitively: 409 uniqueness (PostgreSQL's 23505).
+    let r = send(&token, M::POST, &format!("{base}/Users"), Some(&user("ALICE@example.com")), &[]).await;
+    r.assert_error(409, Some("uniqueness"));
+
+    // Get, list, filter by userName.
+    let r = send(&token, M::GET, &format!("{base}/Users/{id}"), None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["userName"], "alice@example.com");
+    send(&token, M::POST, &format!("{base}/Users"), Some(&user("bob@example.com")), &[]).await;
+    let r = send(&token, M::GET, &format!("{base}/Users"), None, &[]).await;
+    assert_eq!(r.body["totalResults"], 2, "{}", r.text);
+    let r =
+        send(&token, M::GET, &format!("{base}/Users?filter=userName%20eq%20%22Alice@Example.com%22"), None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["totalResults"], 1, "{}", r.text);
+    assert_eq!(r.body["Resources"][0]["id"], id.as_str());
+
+    // PUT with If-Match: the current version wins, a stale one is 412.
+    let mut body = user("alice@example.com");
+    body["displayName"] = json!("Alice");
+    let r = send(&token, M::PUT, &format!("{base}/Users/{id}"), Some(&body), &[("If-Match", "W/\"1\"")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.header("etag"), Some("W/\"2\""));
+    let r = send(&token, M::PUT, &format!("{base}/Users/{id}"), Some(&body), &[("If-Match", "W/\"1\"")]).await;
+    r.assert_error(412, None);
+
+    // PATCH.
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    let r = send(&token, M::PATCH, &format!("{base}/Users/{id}"), Some(&patch), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["active"], false);
+    assert_eq!(r.header("etag"), Some("W/\"3\""));
+    assert_eq!(count(&db, "SELECT active FROM users WHERE user_name = 'alice@example.com'").await, 0);
+
+    // DELETE, then 404.
+    let r = send(&token, M::DELETE, &format!("{base}/Users/{id}"), None, &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = send(&token, M::GET, &format!("{base}/Users/{id}"), None, &[]).await;
+    r.assert_error(404, None);
+    assert_eq!(count(&db, "SELECT count(*) FROM users").await, 1);
+
+    // Revoke through the CLI: the running server refuses the token within its cache's life.
+    let out = cli(&["token", "revoke", "--db", db.to_str().unwrap(), "okta"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = send(&token, M::GET, &format!("{base}/Users"), None, &[]).await;
+        if r.status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(Instant::now() < deadline, "a revoked token still works: {}", r.status);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Two `scimbox serve` on one database race to create one userName: one 201, one 409.
+#[tokio::test]
+async fn two_instances_racing_creates_give_one_201_and_one_409() {
+    let dir = tempfile::tempdir().expect("dir");
+    let Some(db) = database(dir.path()).await else { return };
+    let token = create_token(&db, "okta", None);
+    let a = Server::start(&db, &dir.path().join("a.log")).await;
+    let b = Server::start(&db, &dir.path().join("b.log")).await;
+    for n in 0..10 {
+        let body = user(&format!("race{n}@example.com"));
+        let (url_a, url_b) = (format!("{}/Users", a.base), format!("{}/Users", b.base));
+        let (ra, rb) = tokio::join!(
+            send(&token, reqwest::Method::POST, &url_a, Some(&body), &[]),
+            send(&token, reqwest::Method::POST, &url_b, Some(&body), &[]),
+        );
+        let mut codes = [ra.status.as_u16(), rb.status.as_u16()];
+        codes.sort_unstable();
+        assert_eq!(codes, [201, 409], "{} / {}", ra.text, rb.text);
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM users").await, 10);
+    // Each instance sees the other's users.
+    let r = send(&token, reqwest::Method::GET, &format!("{}/Users?count=100", a.base), None, &[]).await;
+    assert_eq!(r.body["totalResults"], 10, "{}", r.text);
+}
