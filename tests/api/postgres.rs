@@ -153,3 +153,40 @@ async fn two_instances_racing_creates_give_one_201_and_one_409() {
     let r = send(&token, reqwest::Method::GET, &format!("{}/Users?count=100", a.base), None, &[]).await;
     assert_eq!(r.body["totalResults"], 10, "{}", r.text);
 }
+
+/// Two instances racing `If-Match` PUTs of one user with the same version: exactly one wins
+/// (RFC 7644 §3.14: a version that no longer matches is 412), and what is stored is the winner's.
+#[tokio::test]
+async fn two_instances_racing_if_match_puts_give_one_winner() {
+    let dir = tempfile::tempdir().expect("dir");
+    let Some(db) = database(dir.path()).await else { return };
+    let token = create_token(&db, "okta", None);
+    let a = Server::start(&db, &dir.path().join("a.log")).await;
+    let b = Server::start(&db, &dir.path().join("b.log")).await;
+    let created =
+        send(&token, reqwest::Method::POST, &format!("{}/Users", a.base), Some(&user("ifmatch@example.com")), &[])
+            .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = created.body["id"].as_str().expect("id").to_owned();
+    let (url_a, url_b) = (format!("{}/Users/{id}", a.base), format!("{}/Users/{id}", b.base));
+    for n in 0..10 {
+        let current = send(&token, reqwest::Method::GET, &url_b, None, &[]).await;
+        let etag = current.header("etag").expect("an ETag").to_owned();
+        let mut body_a = current.body.clone();
+        body_a["displayName"] = json!(format!("from a {n}"));
+        let mut body_b = current.body.clone();
+        body_b["displayName"] = json!(format!("from b {n}"));
+        let if_match = [("If-Match", etag.as_str())];
+        let (ra, rb) = tokio::join!(
+            send(&token, reqwest::Method::PUT, &url_a, Some(&body_a), &if_match),
+            send(&token, reqwest::Method::PUT, &url_b, Some(&body_b), &if_match),
+        );
+        let mut codes = [ra.status.as_u16(), rb.status.as_u16()];
+        codes.sort_unstable();
+        assert_eq!(codes, [200, 412], "round {n}: {} / {}", ra.text, rb.text);
+        let winner = if ra.status == StatusCode::OK { &ra } else { &rb };
+        let stored = send(&token, reqwest::Method::GET, &url_a, None, &[]).await;
+        assert_eq!(stored.body["displayName"], winner.body["displayName"], "round {n}: {}", stored.text);
+        assert_eq!(stored.header("etag"), winner.header("etag"), "round {n}");
+    }
+}
