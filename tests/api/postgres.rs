@@ -190,3 +190,60 @@ async fn two_instances_racing_if_match_puts_give_one_winner() {
         assert_eq!(stored.header("etag"), winner.header("etag"), "round {n}");
     }
 }
+
+/// `kill -9` of one instance under write load: every create it acknowledged (201) is in the
+/// database and served by the other instance, which goes on taking writes (issue 18).
+#[tokio::test]
+async fn kill_9_of_one_instance_loses_no_acknowledged_create() {
+    let dir = tempfile::tempdir().expect("dir");
+    let Some(db) = database(dir.path()).await else { return };
+    let token = create_token(&db, "okta", None);
+    let mut a = Server::start(&db, &dir.path().join("a.log")).await;
+    let b = Server::start(&db, &dir.path().join("b.log")).await;
+    let url_a = format!("{}/Users", a.base);
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let (token, url) = (token.clone(), url_a.clone());
+        writers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut acked = Vec::new();
+            for n in 0.. {
+                let body = user(&format!("k{w}-{n}@example.com")).to_string();
+                let sent = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("Content-Type", "application/scim+json")
+                    .body(body)
+                    .send()
+                    .await;
+                let Ok(r) = sent else { break };
+                if r.status() != StatusCode::CREATED {
+                    break;
+                }
+                let Ok(v) = r.json::<serde_json::Value>().await else { break };
+                acked.push(v["id"].as_str().expect("id").to_owned());
+            }
+            acked
+        }));
+    }
+    // Let the load run, then kill -9 (SIGKILL) instance A in the middle of it.
+    let started = Instant::now();
+    while count(&db, "SELECT count(*) FROM users").await < 200 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.kill();
+    let mut acked = Vec::new();
+    for w in writers {
+        acked.extend(w.await.expect("writer"));
+    }
+    assert!(acked.len() >= 200, "the load ran: {} creates acknowledged", acked.len());
+    for id in &acked {
+        let r = send(&token, reqwest::Method::GET, &format!("{}/Users/{id}", b.base), None, &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "acknowledged user {id} lost: {}", r.text);
+    }
+    let stored = count(&db, "SELECT count(*) FROM users").await;
+    assert!(stored >= acked.len() as i64, "{stored} stored, {} acknowledged", acked.len());
+    let after =
+        send(&token, reqwest::Method::POST, &format!("{}/Users", b.base), Some(&user("after@example.com")), &[]).await;
+    assert_eq!(after.status, StatusCode::CREATED, "B goes on taking writes: {}", after.text);
+}
