@@ -13,7 +13,7 @@
 //! registry, which changes without the user being written, so it is computed on every read as
 //! before, from the document.
 
-use super::sql::{Connection, OptionalExtension, params};
+use super::sql::{Connection, params};
 use scimbox_validator::accounts::mentions_accounts;
 use scimbox_validator::schema::{USER_RESOURCE, USER_URN};
 use serde_json::{Map, Value};
@@ -92,8 +92,7 @@ pub const USER_BODY_VERSION: i64 = 1;
 pub fn fill(conn: &mut Connection) -> Result<usize, StoreError> {
     const NAME: &str = "users.body";
     let tx = conn.transaction()?;
-    let version: Option<i64> =
-        tx.query_row("SELECT version FROM key_versions WHERE name = ?1", [NAME], |r| r.get(0)).optional()?;
+    let version = super::users::key_version(&tx, NAME)?;
     if version.is_some_and(|v| v >= USER_BODY_VERSION) {
         return Ok(0);
     }
@@ -119,11 +118,7 @@ pub fn fill(conn: &mut Connection) -> Result<usize, StoreError> {
             }
         }
     }
-    tx.execute(
-        "INSERT INTO key_versions (name, version) VALUES (?1, ?2)
-         ON CONFLICT (name) DO UPDATE SET version = excluded.version",
-        params![NAME, USER_BODY_VERSION],
-    )?;
+    super::users::set_key_version(&tx, NAME, USER_BODY_VERSION)?;
     tx.commit()?;
     if written > 0 {
         tracing::info!(written, "stored the text of users written before V14");

@@ -246,6 +246,21 @@ pub fn lookup(conn: &Connection, by: &Lookup) -> Result<Vec<UserRow>, StoreError
 /// the case-folded userName. See `migrations/V8__key_versions.sql`.
 pub const USER_NAME_KEY_VERSION: i64 = 2;
 
+/// The version of the derived spelling `name` recorded in `key_versions` (V8), if any.
+pub(super) fn key_version(c: &Connection, name: &str) -> Result<Option<i64>, StoreError> {
+    Ok(c.query_row("SELECT version FROM key_versions WHERE name = ?1", [name], |r| r.get(0)).optional()?)
+}
+
+/// Records that the derived spelling `name` is now at `version` (V8's `key_versions`).
+pub(super) fn set_key_version(c: &Connection, name: &str, version: i64) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO key_versions (name, version) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+        params![name, version],
+    )?;
+    Ok(())
+}
+
 /// What [`rekey`] did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Rekeyed {
@@ -264,9 +279,7 @@ pub struct Rekeyed {
 pub fn rekey(conn: &mut Connection) -> Result<Rekeyed, StoreError> {
     const NAME: &str = "users.user_name_key";
     let tx = conn.transaction()?;
-    let version: Option<i64> =
-        tx.query_row("SELECT version FROM key_versions WHERE name = ?1", [NAME], |r| r.get(0)).optional()?;
-    if version.unwrap_or(1) >= USER_NAME_KEY_VERSION {
+    if key_version(&tx, NAME)?.unwrap_or(1) >= USER_NAME_KEY_VERSION {
         return Ok(Rekeyed::default());
     }
     struct Row {
@@ -311,11 +324,7 @@ pub fn rekey(conn: &mut Connection) -> Result<Rekeyed, StoreError> {
             set.execute(params![r.seq, r.new])?;
         }
     }
-    tx.execute(
-        "INSERT INTO key_versions (name, version) VALUES (?1, ?2)
-         ON CONFLICT (name) DO UPDATE SET version = excluded.version",
-        params![NAME, USER_NAME_KEY_VERSION],
-    )?;
+    set_key_version(&tx, NAME, USER_NAME_KEY_VERSION)?;
     tx.commit()?;
     let mut groups: Vec<Vec<String>> =
         collisions.iter().map(|g| g.iter().map(|&i| rows[i].id.clone()).collect()).collect();
