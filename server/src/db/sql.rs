@@ -223,14 +223,15 @@ impl<'a> Params for &'a [&'a dyn ToSql] {
     }
 }
 
+/// A borrowed array of values (`&[&a as &dyn ToSql, ...]`): bound as the slice it is.
 impl<'a, const N: usize> Params for &'a [&'a dyn ToSql; N] {
-    type Sqlite = rusqlite::ParamsFromIter<std::slice::Iter<'a, &'a dyn ToSql>>;
+    type Sqlite = <&'a [&'a dyn ToSql] as Params>::Sqlite;
     #[inline]
     fn into_sqlite(self) -> Self::Sqlite {
-        rusqlite::params_from_iter(self.iter())
+        self.as_slice().into_sqlite()
     }
     fn into_pg(self) -> Result<Vec<Param>> {
-        self.iter().map(|p| pg_param(*p)).collect()
+        self.as_slice().into_pg()
     }
 }
 
