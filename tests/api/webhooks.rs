@@ -53,24 +53,14 @@ pub(crate) struct Receiver {
 
 impl Receiver {
     pub(crate) async fn start() -> Receiver {
-        let mut r = Receiver::default();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
-        r.addr = Some(listener.local_addr().expect("addr"));
-        let state = r.clone();
-        let app = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let state = state.clone();
-                async move { state.take(&headers, &body).await }
-            }),
-        );
+        let (r, listener, app) = Receiver::bound(false).await;
         tokio::spawn(async move { axum::serve(listener, app).await.expect("receiver") });
         r
     }
 
-    /// [`Receiver::start`] behind TLS with `config` (its certificate and key): an https receiver.
-    pub(crate) async fn start_tls(config: Arc<rustls::ServerConfig>) -> Receiver {
-        let mut r = Receiver { tls: true, ..Receiver::default() };
+    /// A receiver on a free port of 127.0.0.1, with the app that records into it (not served yet).
+    async fn bound(tls: bool) -> (Receiver, tokio::net::TcpListener, axum::Router) {
+        let mut r = Receiver { tls, ..Receiver::default() };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
         r.addr = Some(listener.local_addr().expect("addr"));
         let state = r.clone();
@@ -81,6 +71,12 @@ impl Receiver {
                 async move { state.take(&headers, &body).await }
             }),
         );
+        (r, listener, app)
+    }
+
+    /// [`Receiver::start`] behind TLS with `config` (its certificate and key): an https receiver.
+    pub(crate) async fn start_tls(config: Arc<rustls::ServerConfig>) -> Receiver {
+        let (r, listener, app) = Receiver::bound(true).await;
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
         tokio::spawn(async move {
             loop {
