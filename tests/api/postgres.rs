@@ -285,6 +285,7 @@ async fn a_long_poll_on_one_instance_wakes_on_another_instances_commit() {
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         let answer = poll.await.expect("poll");
         let waited = created.elapsed();
+        eprintln!("round {round}: B answered {waited:?} after A's create was sent");
         let (events, n) = page(&answer);
         assert!(
             events.iter().any(|e| e["type"] == "user.created" && e["resource"]["id"] == r.body["id"]),
@@ -322,6 +323,7 @@ async fn a_token_revoked_elsewhere_is_refused_by_every_instance_on_notification(
         loop {
             let r = send(&token, reqwest::Method::GET, &format!("{}/Users", s.base), None, &[]).await;
             if r.status == StatusCode::UNAUTHORIZED {
+                eprintln!("{} refused the token {:?} after the revoke command started", s.base, revoked.elapsed());
                 break;
             }
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);

@@ -9,7 +9,7 @@
 //! listening on the channel, the sender's own included, in commit order (the PostgreSQL
 //! manual, `NOTIFY`).
 //!
-//! Each serving process has one listener ([`run`]): a connection of its own (not one of the
+//! Each serving process has one listener (`run`): a connection of its own (not one of the
 //! pools', whose connections drop what the server sends unasked), driven on the engine's runtime
 //! (`pg::Driver`), that `LISTEN`s on both channels. An event notification moves the process's
 //! [`super::events::Notifier`] forward (long polls and webhook workers wake); a token
@@ -37,10 +37,9 @@ pub const EVENTS: &str = "scimbox_events";
 pub const TOKENS: &str = "scimbox_tokens";
 /// Run by the writer in a batch that wrote events, before its commit: the highest seq as the
 /// payload (the batch holds the writers' lock, so its own events are the newest).
-pub(super) const NOTIFY_EVENTS: &str =
-    "SELECT pg_notify('scimbox_events', coalesce((SELECT max(seq) FROM events), 0)::text)";
+pub const NOTIFY_EVENTS: &str = "SELECT pg_notify('scimbox_events', coalesce((SELECT max(seq) FROM events), 0)::text)";
 /// Run by a token write ([`super::tokens`]).
-pub(super) const NOTIFY_TOKENS: &str = "SELECT pg_notify('scimbox_tokens', '')";
+pub const NOTIFY_TOKENS: &str = "SELECT pg_notify('scimbox_tokens', '')";
 
 /// The first pause before connecting again; each failure doubles it up to [`LONGEST_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
