@@ -76,7 +76,20 @@ pub struct Config {
     /// A PEM file of CA certificates trusted for `https://` webhook receivers beside the public
     /// roots (`serve --webhook-ca`), for receivers with a private CA.
     pub webhook_ca: Option<PathBuf>,
+    /// How often a long poll of the change feed looks at the database besides its wake-ups
+    /// (1 s; for tests only, `SCIMBOX_FEED_RECHECK_MS` lengthens it, so that a test proves a
+    /// wake-up came from a notification: see [`crate::db::pg_listen`]).
+    pub feed_recheck: Duration,
+    /// How long a good token check is trusted ([`crate::auth::CACHE_TTL`]; for tests only,
+    /// `SCIMBOX_TOKEN_CACHE_MS` lengthens it, as `feed_recheck`).
+    pub token_cache_ttl: Duration,
 }
+
+/// How often a long poll looks at the database besides its wake-ups, by default
+/// ([`crate::service::events::RECHECK`]).
+pub const FEED_RECHECK: Duration = Duration::from_secs(1);
+/// How long a good token check is trusted, by default ([`crate::auth::CACHE_TTL`]).
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_millis(500);
 
 /// Scheduled backups (`serve --backup-dir DIR --backup-every DURATION --backup-keep N`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +129,8 @@ impl Config {
             events_max_age: Duration::from_secs(90 * 86_400),
             webhook_retry_scale: 1.0,
             webhook_ca: None,
+            feed_recheck: FEED_RECHECK,
+            token_cache_ttl: TOKEN_CACHE_TTL,
         }
     }
 

@@ -14,6 +14,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::auth_tokens::{Server, cli, create_token};
+use crate::feed::{feed_at, page};
 use crate::helpers::{Resp, fresh_db, user};
 
 /// The database URL for this test, or `None` (skip) without `SCIMBOX_TEST_PG`.
@@ -246,4 +247,92 @@ async fn kill_9_of_one_instance_loses_no_acknowledged_create() {
     let after =
         send(&token, reqwest::Method::POST, &format!("{}/Users", b.base), Some(&user("after@example.com")), &[]).await;
     assert_eq!(after.status, StatusCode::CREATED, "B goes on taking writes: {}", after.text);
+}
+
+/// `scimbox token create --scope app` on `db`: an application's token, for the change feed.
+fn app_token(db: &Path, name: &str) -> String {
+    let out = cli(&["token", "create", "--db", db.to_str().unwrap(), "--name", name, "--scope", "app"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+}
+
+/// A long poll of the change feed on instance B is answered with a create made on instance A,
+/// woken by A's commit notification (issue 18): B looks at the database on its own only every
+/// two minutes here (`SCIMBOX_FEED_RECHECK_MS`, for tests), and the poll waits a minute, so an
+/// answer within half a minute can only come from the notification. Three rounds: every
+/// commit wakes it, not only the first.
+#[tokio::test]
+async fn a_long_poll_on_one_instance_wakes_on_another_instances_commit() {
+    let dir = tempfile::tempdir().expect("dir");
+    let Some(db) = database(dir.path()).await else { return };
+    let token = create_token(&db, "okta", None);
+    let app = app_token(&db, "reader");
+    let a = Server::start(&db, &dir.path().join("a.log")).await;
+    let b = Server::start_with(&db, &dir.path().join("b.log"), &[], &[("SCIMBOX_FEED_RECHECK_MS", "120000")]).await;
+    let client = reqwest::Client::new();
+    let (events, mut next) = page(&feed_at(&client, &b.origin, &app, "").await);
+    assert!(events.is_empty(), "a new database has no events");
+    for round in 0..3 {
+        let poll = tokio::spawn({
+            let (origin, app, query) = (b.origin.clone(), app.clone(), format!("after={next}&wait=60"));
+            async move { feed_at(&reqwest::Client::new(), &origin, &app, &query).await }
+        });
+        // Let the poll reach its wait (had it not yet, it would find the event at once: no harm).
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let created = Instant::now();
+        let body = user(&format!("woken{round}@example.com"));
+        let r = send(&token, reqwest::Method::POST, &format!("{}/Users", a.base), Some(&body), &[]).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let answer = poll.await.expect("poll");
+        let waited = created.elapsed();
+        eprintln!("round {round}: B answered {waited:?} after A's create was sent");
+        let (events, n) = page(&answer);
+        assert!(
+            events.iter().any(|e| e["type"] == "user.created" && e["resource"]["id"] == r.body["id"]),
+            "round {round}: B's long poll answered without A's create: {}",
+            answer.text
+        );
+        assert!(
+            waited < Duration::from_secs(30),
+            "round {round}: B answered {waited:?} after A's create: not woken by A's notification"
+        );
+        next = n;
+    }
+}
+
+/// A token revoked through the CLI (another process on the database) is refused by a running
+/// instance at once, woken by the revocation's notification (issue 18): the instance trusts a
+/// good check for two minutes here (`SCIMBOX_TOKEN_CACHE_MS`, for tests) and checked the token
+/// just before, so a refusal within half a minute can only come from the notification. The
+/// other instance, with the usual half second, refuses it too.
+#[tokio::test]
+async fn a_token_revoked_elsewhere_is_refused_by_every_instance_on_notification() {
+    let dir = tempfile::tempdir().expect("dir");
+    let Some(db) = database(dir.path()).await else { return };
+    let token = create_token(&db, "okta", None);
+    let a = Server::start(&db, &dir.path().join("a.log")).await;
+    let b = Server::start_with(&db, &dir.path().join("b.log"), &[], &[("SCIMBOX_TOKEN_CACHE_MS", "120000")]).await;
+    for s in [&a, &b] {
+        let r = send(&token, reqwest::Method::GET, &format!("{}/Users", s.base), None, &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let revoked = Instant::now();
+    let out = cli(&["token", "revoke", "--db", db.to_str().unwrap(), "okta"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for s in [&b, &a] {
+        loop {
+            let r = send(&token, reqwest::Method::GET, &format!("{}/Users", s.base), None, &[]).await;
+            if r.status == StatusCode::UNAUTHORIZED {
+                eprintln!("{} refused the token {:?} after the revoke command started", s.base, revoked.elapsed());
+                break;
+            }
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            assert!(
+                revoked.elapsed() < Duration::from_secs(30),
+                "{} still takes the revoked token: the revocation's notification did not arrive",
+                s.base
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }

@@ -272,6 +272,19 @@ fn fit_connections(wanted: u64) -> usize {
     usize::try_from(room.min(wanted)).unwrap_or(usize::MAX)
 }
 
+/// A duration in milliseconds from the environment variable `name`, for the settings only tests
+/// change (`SCIMBOX_FEED_RECHECK_MS`, `SCIMBOX_TOKEN_CACHE_MS`: see [`Config`]); `None` when it
+/// is unset, an error naming it when it is not a whole number from 1 to one day's.
+fn millis_from_env(name: &str) -> Result<Option<std::time::Duration>, String> {
+    let Ok(raw) = std::env::var(name) else { return Ok(None) };
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|ms| (1..=86_400_000).contains(ms))
+        .map(|ms| Some(std::time::Duration::from_millis(ms)))
+        .ok_or_else(|| format!("{name}: \"{raw}\" is not a whole number of milliseconds from 1 to 86400000"))
+}
+
 /// Runs the command line; the process exit code comes back.
 pub fn main() -> ExitCode {
     let (cli, effective) = match config::parse() {
@@ -424,6 +437,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         )?,
         events_max_age: std::time::Duration::from_secs(args.events_days * 86_400),
         webhook_retry_scale: webhooks::retry_scale_from_env()?,
+        feed_recheck: millis_from_env("SCIMBOX_FEED_RECHECK_MS")?.unwrap_or(crate::config::FEED_RECHECK),
+        token_cache_ttl: millis_from_env("SCIMBOX_TOKEN_CACHE_MS")?.unwrap_or(crate::config::TOKEN_CACHE_TTL),
         webhook_ca: args.webhook_ca,
         ..config
     };

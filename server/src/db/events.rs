@@ -103,13 +103,16 @@ pub fn newest(c: &Connection) -> Result<i64, StoreError> {
     // and after a prune that emptied the table, from the horizon.
     let sql = match c.dialect() {
         super::sql::Dialect::Sqlite => "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
-        super::sql::Dialect::Postgres => {
-            "SELECT greatest((SELECT max(seq) FROM events), (SELECT pruned_through FROM events_horizon WHERE id = 1))"
-        }
+        super::sql::Dialect::Postgres => NEWEST_PG,
     };
     let n: Option<i64> = c.prepare_cached(sql)?.query_row([], |r| r.get(0)).optional()?;
     Ok(n.unwrap_or(0))
 }
+
+/// [`newest`] on PostgreSQL (also run by the listener of [`super::pg_listen`], which reads it on
+/// a connection of its own after each reconnection).
+pub(super) const NEWEST_PG: &str =
+    "SELECT greatest((SELECT max(seq) FROM events), (SELECT pruned_through FROM events_horizon WHERE id = 1))";
 
 /// Events up to this seq are gone (pruned).
 pub fn pruned_through(c: &Connection) -> Result<i64, StoreError> {
@@ -241,7 +244,17 @@ pub(super) fn take_wrote() -> bool {
     WROTE.with(|w| w.replace(false))
 }
 
-/// Publishes the highest committed event seq to the feed's waiting requests.
+/// Whether a job of the current batch inserted an event, leaving the mark (the PostgreSQL
+/// writer, before its commit: see [`super::pg_listen`]).
+pub(super) fn batch_wrote() -> bool {
+    WROTE.with(Cell::get)
+}
+
+/// Publishes the highest committed event seq to the feed's waiting requests (and the webhook
+/// workers): this instance's writer after each commit that wrote events, and on PostgreSQL also
+/// the listener ([`super::pg_listen`]), with what every instance's writer commits. The value
+/// only grows: a number lower than the one held (a notification overtaken by a later commit's)
+/// changes nothing and wakes nobody.
 #[derive(Debug)]
 pub struct Notifier(watch::Sender<i64>);
 
@@ -255,11 +268,20 @@ impl Notifier {
     /// Called by the writer after a commit that included events.
     pub(super) fn committed(&self, c: &Connection) {
         match newest(c) {
-            Ok(seq) => {
-                self.0.send_replace(seq);
-            }
+            Ok(seq) => self.advance(seq),
             Err(e) => tracing::warn!(error = %e, "could not read the newest event after a commit"),
         }
+    }
+
+    /// Events up to `seq` are committed: wakes the receivers if that is more than was known.
+    pub(super) fn advance(&self, seq: i64) {
+        self.0.send_if_modified(|held| {
+            let more = seq > *held;
+            if more {
+                *held = seq;
+            }
+            more
+        });
     }
 
     /// A receiver that wakes when events commit.
@@ -288,6 +310,22 @@ mod tests {
             data: "{}",
         };
         insert(c, &e).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The notifier's number never goes back, and only a higher one wakes a receiver.
+    #[test]
+    fn the_notifier_only_moves_forward() {
+        let n = Notifier::default();
+        let mut rx = n.subscribe();
+        n.advance(5);
+        assert!(rx.has_changed().unwrap_or(false));
+        assert_eq!(*rx.borrow_and_update(), 5);
+        n.advance(3);
+        n.advance(5);
+        assert!(!rx.has_changed().unwrap_or(true), "a lower or equal number wakes nobody");
+        assert_eq!(*rx.borrow(), 5);
+        n.advance(9);
+        assert_eq!(*rx.borrow_and_update(), 9);
     }
 
     /// Pruning removes a prefix only (a younger event stops it, even if older ones follow), moves

@@ -28,6 +28,7 @@ pub mod guard;
 pub mod health;
 pub mod journal;
 pub mod pg;
+pub mod pg_listen;
 pub mod pg_value;
 pub mod rollup;
 pub mod rows;
@@ -128,6 +129,8 @@ pub struct Db {
     readers: Arc<ReaderPool>,
     health: Arc<health::Health>,
     events: Arc<events::Notifier>,
+    /// Token changes made elsewhere (PostgreSQL's notifications; see [`tokens::Changes`]).
+    tokens: Arc<tokens::Changes>,
     /// The PostgreSQL engine, when `--db` is a URL (`pg`); `None` on SQLite.
     pg: Option<Arc<pg::Engine>>,
 }
@@ -206,13 +209,33 @@ impl Db {
             let _ = tx.send(attr_index::fill_job(tx.clone(), std::time::Instant::now(), 0));
         }
         let readers = ReaderPool { conns: Mutex::new(conns), permits: Semaphore::new(READERS) };
-        Ok(Self { writer: tx, readers: Arc::new(readers), health, events, pg: None })
+        let tokens = Arc::default();
+        Ok(Self { writer: tx, readers: Arc::new(readers), health, events, tokens, pg: None })
     }
 
-    /// A receiver of the highest event seq committed by this handle's writer: it changes after
-    /// each commit that wrote events, never before (see [`events`]).
+    /// A receiver of the highest committed event seq: it changes after each commit of this
+    /// handle's writer that wrote events, never before (see [`events`]), and on PostgreSQL also
+    /// when any instance's writer commits events ([`pg_listen`]; the first subscriber starts the
+    /// listener). On SQLite, another process's commits (the CLI's) do not show here.
     pub fn events_committed(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.listen();
         self.events.subscribe()
+    }
+
+    /// A receiver that changes when a token may have changed (created, revoked, rotated), so
+    /// that checks cached before are made again: on PostgreSQL, by any instance or CLI on the
+    /// database ([`pg_listen`]; the first subscriber starts the listener); on SQLite it never
+    /// changes.
+    pub fn tokens_changed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.listen();
+        self.tokens.subscribe()
+    }
+
+    /// On PostgreSQL, starts the listener once.
+    fn listen(&self) {
+        if let Some(engine) = &self.pg {
+            engine.listen(|| pg_listen::Sinks { events: Arc::clone(&self.events), tokens: Arc::clone(&self.tokens) });
+        }
     }
 
     /// Why the database cannot take writes now (removed or replaced file, full disk, read-only

@@ -120,6 +120,11 @@ impl Driver {
     pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.handle.block_on(f)
     }
+
+    /// Runs `f` on this runtime in the background, until it ends or the runtime stops.
+    fn spawn(&self, f: impl std::future::Future<Output = ()> + Send + 'static) {
+        drop(self.handle.spawn(f));
+    }
 }
 
 impl Drop for Driver {
@@ -140,6 +145,10 @@ pub(crate) struct Engine {
     /// What logs and errors show of the URL.
     pub(crate) shown: String,
     rewrites: Arc<Rewrites>,
+    /// The parsed URL, for the listener's connection of its own.
+    config: tokio_postgres::Config,
+    /// Whether the listener ([`super::pg_listen`]) was started.
+    listening: std::sync::Once,
 }
 
 /// Connects to the database at `url` and applies the pending migrations of `migrations-pg/`.
@@ -197,11 +206,22 @@ fn connect(url: &str) -> Result<Engine, StoreError> {
         driver,
         shown: shown.clone(),
         rewrites: Arc::default(),
+        config,
+        listening: std::sync::Once::new(),
     };
     Ok(engine)
 }
 
 impl Engine {
+    /// Starts the listener that hears every instance's commits ([`super::pg_listen`]), once:
+    /// by the first subscriber to this process's signals, so a CLI command, which has none,
+    /// opens no connection for it.
+    pub(crate) fn listen(&self, sinks: impl FnOnce() -> super::pg_listen::Sinks) {
+        self.listening.call_once(|| {
+            self.driver.spawn(super::pg_listen::run(self.config.clone(), self.shown.clone(), sinks()));
+        });
+    }
+
     /// Applies the pending migrations of `migrations-pg/` (refinery refuses a database whose
     /// applied migrations diverge from these).
     fn migrate(&self) -> Result<(), StoreError> {
@@ -414,10 +434,17 @@ pub(crate) fn run_batch<J, C>(
         return (done, Err(StoreError::from(e)));
     }
     let done: Vec<C> = batch.into_iter().map(|j| run(j, Some(conn))).collect();
-    let outcome = conn.query_row("SELECT 1", [], |_| Ok(())).and_then(|()| conn.execute_batch("COMMIT")).map_err(|e| {
-        let _ = conn.execute_batch("ROLLBACK");
-        StoreError::Unavailable(format!("the batch's transaction could not commit; nothing of it did: {e}"))
-    });
+    // Every instance's listener hears of the events at the commit (`pg_listen`).
+    let notify = || {
+        if super::events::batch_wrote() { conn.execute(super::pg_listen::NOTIFY_EVENTS, []).map(drop) } else { Ok(()) }
+    };
+    let outcome = notify()
+        .and_then(|()| conn.query_row("SELECT 1", [], |_| Ok(())))
+        .and_then(|()| conn.execute_batch("COMMIT"))
+        .map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            StoreError::Unavailable(format!("the batch's transaction could not commit; nothing of it did: {e}"))
+        });
     (done, outcome)
 }
 
@@ -435,6 +462,7 @@ pub(crate) fn open_db(url: &str) -> Result<Db, StoreError> {
     let health = Arc::new(super::health::Health::new(Path::new(url)));
     let (tx, rx) = crossbeam_channel::unbounded::<Job>();
     let events = Arc::new(super::events::Notifier::default());
+    let tokens = Arc::new(super::tokens::Changes::default());
     std::thread::Builder::new()
         .name("scimbox-writer".into())
         .spawn({
@@ -447,7 +475,7 @@ pub(crate) fn open_db(url: &str) -> Result<Db, StoreError> {
     }
     let readers =
         super::ReaderPool { conns: Mutex::new(Vec::new()), permits: tokio::sync::Semaphore::new(super::READERS) };
-    Ok(Db { writer: tx, readers: Arc::new(readers), health, events, pg: Some(engine) })
+    Ok(Db { writer: tx, readers: Arc::new(readers), health, events, tokens, pg: Some(engine) })
 }
 
 /// `Db::read` on PostgreSQL: `f` on a connection of the readers' pool, on the blocking pool (which

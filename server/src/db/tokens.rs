@@ -1,8 +1,47 @@
 //! SQL for bearer tokens. Only hashes are stored; see [`crate::auth`] for the secrets themselves.
+//!
+//! On PostgreSQL every write that can make a token stop (or start) working (create, revoke,
+//! rotate) also sends a notification on [`super::pg_listen::TOKENS`], delivered when its
+//! transaction commits to every instance listening, whose token caches then ask the database
+//! again ([`Changes`]).
 
-use super::sql::{Connection, OptionalExtension, params};
+use super::sql::{Connection, Dialect, OptionalExtension, params};
+use tokio::sync::watch;
 
 use super::StoreError;
+
+/// Tells the token checks of this process that a token changed somewhere (on PostgreSQL, by any
+/// instance or CLI on the database: [`super::pg_listen`]); on SQLite it never changes. The
+/// number only counts: a receiver compares it with the one its cached checks were made under.
+#[derive(Debug)]
+pub struct Changes(watch::Sender<u64>);
+
+impl Default for Changes {
+    fn default() -> Self {
+        Self(watch::channel(0).0)
+    }
+}
+
+impl Changes {
+    /// A token may have changed: what was checked before this is to be checked again.
+    pub(super) fn bump(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver of the count.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+}
+
+/// On PostgreSQL, queues the notification of a token change, sent when the write commits (and
+/// not at all if it rolls back).
+fn changed(conn: &Connection) -> Result<(), StoreError> {
+    if conn.dialect() == Dialect::Postgres {
+        conn.execute(super::pg_listen::NOTIFY_TOKENS, [])?;
+    }
+    Ok(())
+}
 
 /// A token as listed: never its secret.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -53,7 +92,8 @@ pub fn insert_scoped(
         Err(super::sql::Error::Constraint(_)) => Err(StoreError::Conflict(format!(
             "a token named \"{name}\" already exists; revoke it first or choose another name"
         ))),
-        other => other.map(|_| ()).map_err(Into::into),
+        Err(e) => Err(e.into()),
+        Ok(_) => changed(conn),
     }
 }
 
@@ -84,7 +124,7 @@ pub fn revoke(conn: &Connection, name: &str, now: &str) -> Result<(), StoreError
     if n == 0 {
         return Err(StoreError::NotFound);
     }
-    Ok(())
+    changed(conn)
 }
 
 /// The name of the live token whose current secret (unexpired) or previous secret (within its
@@ -159,7 +199,7 @@ pub fn rotate(conn: &Connection, name: &str, r: &Rotation<'_>) -> Result<(), Sto
     if n == 0 {
         return Err(StoreError::NotFound);
     }
-    Ok(())
+    changed(conn)
 }
 
 /// Records that the token called `name` was used at `now`.

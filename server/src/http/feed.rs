@@ -70,7 +70,7 @@ pub(super) async fn app_only(req: Request, next: Next) -> Response {
 
 /// Parses the feed's query; every bad value is a 400 naming it.
 /// Also returns whether `format=set` asked for RFC 9967 SETs.
-fn query(raw: Option<&str>) -> Result<(FeedQuery, bool), AppError> {
+fn query(raw: Option<&str>, recheck: Duration) -> Result<(FeedQuery, bool), AppError> {
     let bad = |detail: String| AppError::status(StatusCode::BAD_REQUEST, detail);
     let (mut after, mut limit, mut types, mut wait) = (None, DEFAULT_LIMIT, None, Duration::ZERO);
     let mut set = false;
@@ -106,12 +106,12 @@ fn query(raw: Option<&str>) -> Result<(FeedQuery, bool), AppError> {
             }
         }
     }
-    Ok((FeedQuery { after, limit, types, wait }, set))
+    Ok((FeedQuery { after, limit, types, wait, recheck }, set))
 }
 
 /// `GET /api/v1/events`.
 pub(super) async fn get(State(state): State<AppState>, BaseUrl(base): BaseUrl, RawQuery(raw): RawQuery) -> Response {
-    let (q, set) = match query(raw.as_deref()) {
+    let (q, set) = match query(raw.as_deref(), state.config.feed_recheck) {
         Ok(q) => q,
         Err(e) => return e.into_response(),
     };

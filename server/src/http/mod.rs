@@ -85,7 +85,8 @@ impl AppState {
     /// State over an open database.
     pub fn new(db: Db, config: Config) -> Self {
         let required = Arc::new(config.required.clone());
-        let (tokens, compat, journal) = (Arc::default(), Arc::default(), Arc::default());
+        let tokens = Arc::new(TokenChecker::following(db.tokens_changed(), config.token_cache_ttl));
+        let (compat, journal) = (Arc::default(), Arc::default());
         let guards = Arc::default();
         let deprovisioning = Arc::new(crate::service::guard::Guard::new(config.guard_max, config.guard_window));
         let rate_limits = Arc::new(ratelimit::RateLimits::new(&config));

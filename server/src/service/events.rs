@@ -67,8 +67,9 @@ pub const DEFAULT_LIMIT: u32 = 100;
 /// The longest long poll.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
 /// How often a long poll looks at the database besides the writer's wake-ups: events written by
-/// another process (the CLI) reach waiting readers within this.
-const RECHECK: Duration = Duration::from_secs(1);
+/// another process (the CLI on SQLite; on PostgreSQL, any instance while the listener of
+/// [`crate::db::pg_listen`] is reconnecting) reach waiting readers within this.
+pub const RECHECK: Duration = crate::config::FEED_RECHECK;
 
 tokio::task_local! {
     static ACTOR: &'static str;
@@ -356,6 +357,8 @@ pub struct FeedQuery {
     pub types: Option<Vec<String>>,
     /// How long to wait for a first matching event.
     pub wait: Duration,
+    /// How often to look at the database while waiting, besides the wake-ups ([`RECHECK`]).
+    pub recheck: Duration,
 }
 
 /// One event as the feed shows it.
@@ -391,7 +394,8 @@ pub struct FeedPage {
 }
 
 /// Reads the feed: at once when a matching event is there, else waiting up to `q.wait` for one to
-/// commit (woken by the writer after its commit, and looking again every second); empty,
+/// commit (woken by the writer after its commit, on PostgreSQL by any instance's, and looking
+/// again every `q.recheck`); empty,
 /// with the position reached, at the timeout. `base` is the SCIM base URL for locations.
 ///
 /// `Gone` when `after` is older than the oldest kept event; `Invalid` when it is beyond every
@@ -425,7 +429,7 @@ pub async fn read(db: &Db, q: FeedQuery, base: &str) -> Result<FeedPage> {
             return Ok(FeedPage { events, next });
         }
         after = Some(window.through.max(start));
-        let nap = (until - now).min(RECHECK);
+        let nap = (until - now).min(q.recheck);
         let _ = tokio::time::timeout(nap, woken.changed()).await;
     }
 }
