@@ -268,6 +268,66 @@ async fn cursors_and_start_index_pages_are_valid_on_either_instance() {
     assert_eq!(got, all, "every user once, in creation order");
 }
 
+/// The same walks while creates race on both instances (four clients on each, 60 users in all):
+/// a new user's `seq` is taken in commit order across instances, so it lands after every user
+/// that was there before, and the walk, however its pages alternate, returns each earlier user
+/// exactly once and in order, repeats none, and the first 30 positions of `startIndex` pages are
+/// the earlier users.
+#[tokio::test]
+async fn walks_alternating_instances_while_creates_race_lose_and_repeat_no_user() {
+    let dir = tempfile::tempdir().expect("dir");
+    let Some(db) = database(dir.path()).await else { return };
+    let token = create_token(&db, "okta", None);
+    let (a, b) = two(&db, dir.path(), &[]).await;
+    let bases = [a.base.clone(), b.base.clone()];
+    let mut all = Vec::new();
+    for i in 0..30 {
+        all.push(create(&token, &bases[i % 2], &format!("walk{i:02}@example.com")).await);
+    }
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let (token, base) = (token.clone(), bases[w % 2].clone());
+            tokio::spawn(async move {
+                for n in 0..8 {
+                    create(&token, &base, &format!("late{w}-{n}@example.com")).await;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+        })
+        .collect();
+    let auth = format!("Bearer {token}");
+    let client = reqwest::Client::new();
+    let (mut walked, mut cursor, mut turn) = (Vec::new(), String::new(), 0);
+    loop {
+        let url = format!("{}/Users?count=3&cursor={cursor}", bases[turn % 2]);
+        let r = get_with_auth(&client, &url, Some(&auth)).await;
+        assert_eq!(r.status, StatusCode::OK, "{url}: {}", r.text);
+        walked.extend(ids(&r.body));
+        match r.body["nextCursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+        turn += 1;
+        assert!(turn < 1000, "the walk does not end");
+    }
+    let mut paged = Vec::new();
+    for (turn, start) in (1..=30).step_by(3).enumerate() {
+        let url = format!("{}/Users?startIndex={start}&count=3", bases[turn % 2]);
+        let r = get_with_auth(&client, &url, Some(&auth)).await;
+        assert_eq!(r.status, StatusCode::OK, "{url}: {}", r.text);
+        paged.extend(ids(&r.body));
+    }
+    for w in writers {
+        w.await.expect("writer");
+    }
+    let distinct: HashSet<&String> = walked.iter().collect();
+    assert_eq!(distinct.len(), walked.len(), "no user twice: {walked:?}");
+    let earlier: Vec<&String> = walked.iter().filter(|id| all.contains(id)).collect();
+    assert_eq!(earlier, all.iter().collect::<Vec<_>>(), "every earlier user once, in order");
+    assert_eq!(&walked[..30], &all[..], "the newcomers come after them");
+    assert_eq!(paged, all, "startIndex 1 to 30 are the earlier users");
+}
+
 /// An admin session is a row in the database: a cookie from logging in on A opens B's pages and
 /// passes B's CSRF check (a token issued on B's status page shows on A's), and logging out on
 /// A ends it on B at once (B sends the browser to the login page and changes nothing).
