@@ -474,8 +474,10 @@ async fn rate_limits_are_per_instance() {
     refused_by_b.expect("B refuses past its bucket").assert_error(429, None);
 }
 
-/// The journal is a table of the database: requests answered by A and by B both show on the
-/// journal page of either (each instance writes its own entries every second or so).
+/// The journal is a table of the database: requests answered by A and by B (a create and a 404
+/// on each) all show on the journal page of either, which counts all four, and on the status
+/// page of either, whose connections table counts them for the token (each instance writes its
+/// own entries every second or so).
 #[tokio::test]
 async fn the_journal_of_either_instance_shows_both_instances_requests() {
     let dir = tempfile::tempdir().expect("dir");
@@ -486,20 +488,40 @@ async fn the_journal_of_either_instance_shows_both_instances_requests() {
     let marks =
         [format!("from-a-{}", uuid::Uuid::new_v4().simple()), format!("from-b-{}", uuid::Uuid::new_v4().simple())];
     for (base, mark) in [(&a.base, &marks[0]), (&b.base, &marks[1])] {
+        create(&token, base, &format!("{mark}@example.com")).await;
         let r = send(&token, Method::GET, &format!("{base}/Users/{mark}"), None, &[]).await;
         r.assert_error(404, None);
     }
     let (browser, cookie) = login(&a.origin).await;
+    let wanted: [(&str, Vec<String>); 2] = [
+        (
+            "/journal",
+            marks
+                .iter()
+                .map(|m| format!("/scim/v2/Users/{m}"))
+                .chain(["4 requests recorded, 2 failed".to_owned()])
+                .collect(),
+        ),
+        (
+            "/",
+            vec![
+                r#"data-label="Requests">4</td>"#.to_owned(),
+                r#"title="This connection's failed requests">2</a>"#.to_owned(),
+            ],
+        ),
+    ];
     for origin in [&a.origin, &b.origin] {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let (status, _, html) = visit(&browser, origin, "/journal", &cookie).await;
-            assert_eq!(status, StatusCode::OK, "{html}");
-            if marks.iter().all(|m| html.contains(&format!("/scim/v2/Users/{m}"))) {
-                break;
+        for (path, texts) in &wanted {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let (status, _, html) = visit(&browser, origin, path, &cookie).await;
+                assert_eq!(status, StatusCode::OK, "{html}");
+                if texts.iter().all(|t| html.contains(t.as_str())) {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{origin}{path} lacks one of {texts:?} after 30 s: {html}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            assert!(Instant::now() < deadline, "{origin}'s journal lacks {marks:?} after 30 s: {html}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 }
