@@ -16,7 +16,7 @@ use crate::helpers::{Resp, TestApp, form_encode, login, user};
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// Okta's deactivation (idp-behaviour §1.2 row 7): a PATCH without a path.
-fn deactivate() -> Value {
+pub(crate) fn deactivate() -> Value {
     json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]})
 }
 
@@ -34,7 +34,7 @@ async fn send(client: &reqwest::Client, method: Method, url: &str, token: &str, 
 
 /// Asserts a hold: 429, a SCIM error naming the guard and the release command, Retry-After.
 #[track_caller]
-fn assert_held(r: &Resp, token: &str) {
+pub(crate) fn assert_held(r: &Resp, token: &str) {
     let detail = r.assert_error(429, None);
     assert!(detail.contains("deprovisioning guard"), "{detail}");
     assert!(detail.contains(&format!("scimbox guard release --db PATH {token}")), "{detail}");

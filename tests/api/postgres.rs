@@ -18,7 +18,7 @@ use crate::feed::{feed_at, page};
 use crate::helpers::{Resp, fresh_db, user};
 
 /// The database URL for this test, or `None` (skip) without `SCIMBOX_TEST_PG`.
-async fn database(dir: &Path) -> Option<std::path::PathBuf> {
+pub(crate) async fn database(dir: &Path) -> Option<std::path::PathBuf> {
     if std::env::var("SCIMBOX_TEST_PG").map_or(true, |u| u.is_empty()) {
         eprintln!("skipped: SCIMBOX_TEST_PG is not set (scripts/pg.sh start prints a URL for it)");
         return None;
@@ -27,7 +27,7 @@ async fn database(dir: &Path) -> Option<std::path::PathBuf> {
 }
 
 /// One number read straight from the database.
-async fn count(db: &Path, sql: &str) -> i64 {
+pub(crate) async fn count(db: &Path, sql: &str) -> i64 {
     let (client, conn) = tokio_postgres::connect(db.to_str().unwrap(), tokio_postgres::NoTls).await.expect("connect");
     let driver = tokio::spawn(conn);
     let n: i64 = client.query_one(sql, &[]).await.expect("query").get(0);
@@ -36,7 +36,7 @@ async fn count(db: &Path, sql: &str) -> i64 {
     n
 }
 
-async fn send(
+pub(crate) async fn send(
     token: &str,
     method: reqwest::Method,
     url: &str,

@@ -7,8 +7,9 @@
 //! window, the next one *trips* the guard for that token: it and every further deprovisioning
 //! by that token are *held* (answered 429 with `Retry-After`, RFC 6585 §4, as a SCIM error,
 //! RFC 7644 §3.12) and nothing held is applied, also after the window has passed and across
-//! restarts (the state is in SQLite), until an administrator releases the token
-//! (`scimbox guard release`, or the status page). So exactly `max` go through, never `max + 1`.
+//! restarts (the state is in the database, shared by every instance on one PostgreSQL
+//! database), until an administrator releases the token (`scimbox guard release`, or the status
+//! page of any instance). So exactly `max` go through, never `max + 1`, across instances too.
 //! A client that creates and removes its own users within the window (conformance checkers, an
 //! IdP's connection test) never counts.
 //!
