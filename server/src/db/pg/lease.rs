@@ -4,9 +4,8 @@
 //! The connection comes from the readers' pool (so it is set up as every other connection of
 //! the engine is) and is taken out of it for good (`Object::take`; the pool makes another in
 //! its place): a pooled connection would go back to the pool, and to some read, still holding
-//! the lock. It lives on the engine's runtime
-//! ([`super::Driver`]). PostgreSQL frees a session lock when its session ends, so the lock is
-//! given up by dropping the connection: when the process dies (`kill -9`: the kernel closes the
+//! the lock. It lives on the engine's runtime (`Driver`). PostgreSQL frees a session lock when
+//! its session ends, so the lock is given up by dropping the connection: when the process dies (`kill -9`: the kernel closes the
 //! socket and the server ends the session at once), when the lease is dropped, and when a check
 //! of it fails (the session may still be alive at the server; closing it makes sure that no
 //! lock outlives the holder's belief that it holds one).
