@@ -162,12 +162,19 @@ async fn one_instance_delivers_and_the_other_takes_over_after_kill_9() {
     }
     let before_kill = rx.got().len();
     servers[leader].kill();
-    create(&servers, &token, "after", 10, |_| other).await;
+    let killed = Instant::now();
     assert_eq!(listed_deliverer(&db, &servers, Some(leader)).await, other, "webhook list names the survivor");
+    let takeover = killed.elapsed();
+    create(&servers, &token, "after", 10, |_| other).await;
     let want = stored_seqs(&db, after).await;
     assert_eq!(want.len(), 70);
     let got = wait_for_seqs(&rx, &want).await;
     assert_complete(&got, &want, &secret);
+    eprintln!(
+        "kill -9: webhook list named the survivor {takeover:?} after the kill; {} of {} events were sent again",
+        got.len() - want.len(),
+        want.len()
+    );
     // Whatever the killed instance had sent before it died came first; everything the receiver
     // got once the survivor began is the survivor's.
     // (At most one of the killed instance's: the request it had in flight, which the receiver
