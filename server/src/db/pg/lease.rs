@@ -28,6 +28,16 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// the connection counts as lost.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How soon the server ends the lock's session when this instance stops answering (its host
+/// cut off by the network, not dead: a dead process's socket is closed by its kernel, and the
+/// session ends at once): keepalives after 10 s of silence, every 5 s, 3 unanswered, and
+/// 20 s at most for sent data to be acknowledged. Without these the server's (often the
+/// kernel's two hours) would keep the lock, and webhooks undelivered, that long. The holder
+/// itself gives the lock up within [`CHECK_TIMEOUT`] of its connection going quiet, well before.
+/// Over a Unix socket PostgreSQL ignores them.
+const SESSION_TIMEOUTS: &str = "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; \
+                                SET tcp_keepalives_count = 3; SET tcp_user_timeout = 20000";
+
 /// The longest `application_name` PostgreSQL keeps (NAMEDATALEN - 1 bytes).
 const MAX_APPLICATION_NAME: usize = 63;
 
@@ -106,9 +116,12 @@ impl PgLease {
                 Err(_) => return Err(unavailable(&shown, &"no connection within 10 s")),
             };
             let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&name];
-            let named = conn.query_one("SELECT set_config('application_name', $1, false)", &params);
+            let named = async {
+                conn.query_one("SELECT set_config('application_name', $1, false)", &params).await?;
+                conn.batch_execute(SESSION_TIMEOUTS).await
+            };
             match tokio::time::timeout(CHECK_TIMEOUT, named).await {
-                Ok(Ok(_)) => Ok(conn),
+                Ok(Ok(())) => Ok(conn),
                 Ok(Err(e)) => Err(unavailable(&shown, &chain(&e))),
                 Err(_) => Err(unavailable(&shown, &"no answer within 5 s")),
             }
@@ -170,6 +183,14 @@ mod tests {
             assert!(!b.try_hold().await.expect("b contends"), "a second one does not");
             assert!(a.try_hold().await.expect("a again"), "asking again while holding keeps it");
             a.check().await.expect("a's lock is alive");
+            let conn = a.conn.clone().expect("a's connection");
+            let timeout = a
+                .on_driver(CHECK_TIMEOUT, async move {
+                    conn.query_one("SELECT current_setting('tcp_user_timeout')", &[]).await?.try_get::<_, String>(0)
+                })
+                .await
+                .expect("setting");
+            assert_eq!(timeout, "20s", "the server ends a silent holder's session within seconds");
             // End a's session from outside, by its application_name.
             let killer = PgLease::new(Arc::clone(&engine), "killer");
             let conn = killer.connect().await.expect("connect");
