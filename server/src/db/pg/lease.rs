@@ -190,7 +190,7 @@ mod tests {
                 })
                 .await
                 .expect("setting");
-            assert_eq!(timeout, "20s", "the server ends a silent holder's session within seconds");
+            assert_eq!(timeout, "20000", "the server ends a silent holder's session within seconds (ms)");
             // End a's session from outside, by its application_name.
             let killer = PgLease::new(Arc::clone(&engine), "killer");
             let conn = killer.connect().await.expect("connect");
