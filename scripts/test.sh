@@ -60,7 +60,8 @@ trap 'scripts/pg.sh stop "$pg_url"' EXIT
 pg_modules=(postgres:: users:: groups:: patch_ops:: auth_tokens:: user_names:: bulk:: cursors:: discovery::
     edges:: filter_list:: access:: access_events:: accounts_cli:: admin:: events:: feed:: idp_entra::
     idp_okta:: idp_onelogin_jumpcloud:: rotation:: token_parity:: set_format:: fidelity:: compat:: ui::
-    journal:: guard:: rate_limits:: limits:: metrics:: webhooks:: transfer:: read_path:: pg_instances::)
+    journal:: guard:: rate_limits:: limits:: metrics:: webhooks:: transfer:: read_path:: pg_instances::
+    pg_webhooks::)
 SCIMBOX_TEST_PG="$pg_url" cargo test -p scimbox --test api --locked -- "${pg_modules[@]}" \
     --skip filter_list::lookups_use_indexes
 scripts/pg.sh stop "$pg_url"

@@ -82,7 +82,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         };
         let (db, scale) = (db.clone(), config.webhook_retry_scale);
         let tls = webhooks::Tls::new(config.webhook_ca.as_deref()).map_err(|e| format!("--webhook-ca: {e}"))?;
-        Background(supervise::spawn("webhooks", move || webhooks::run(db.clone(), base.clone(), scale, tls.clone())))
+        // This process as `webhook list` and receivers see it: one of several on PostgreSQL.
+        let instance = format!("{addr} pid {}", std::process::id());
+        Background(supervise::spawn("webhooks", move || {
+            webhooks::run(db.clone(), base.clone(), scale, tls.clone(), instance.clone())
+        }))
     };
     let state = AppState::new(db, config);
     let _metrics = metrics.map(|l| {

@@ -8,6 +8,14 @@
 //! waits for the writer's "events committed" signal, or [`POLL`] (events written by another
 //! process, replays and removals made by the CLI are seen within that).
 //!
+//! Only the process that holds the webhook lease ([`crate::db::lease`]) delivers (issue 18): on
+//! SQLite that is the one process on the file; on PostgreSQL one instance at a time, the others
+//! contending every [`POLL`]. When the lease is lost (its connection closed or stopped
+//! answering) every delivery task is aborted at once, before another instance can take the
+//! lock, and this one contends again. The next holder resumes from each endpoint's stored
+//! cursor, so the events delivered but not yet recorded by the last holder are sent again, in
+//! order, with the same `webhook-id`: at least once, as after a restart.
+//!
 //! The client is hyper's HTTP/1.1, one kept-alive connection per endpoint (a new one when the
 //! receiver closed it or an attempt failed), over TCP for `http://` URLs and over TLS for
 //! `https://` ones ([`Tls`]: certificate and name checked, TLS 1.2 or 1.3).
@@ -23,6 +31,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock;
 use crate::db::Db;
+use crate::db::lease::Lease;
 use crate::service::events::FeedEvent;
 use crate::service::webhooks::{self as hooks, ATTEMPT_TIMEOUT};
 
@@ -32,6 +41,9 @@ pub use tls::Tls;
 /// How often the endpoints and each endpoint's state are looked at again: added and removed
 /// endpoints, replays and events from another process are seen within this.
 pub const POLL: Duration = Duration::from_millis(500);
+
+/// How often, while delivering, the lease's connection is looked at (a flag, no round trip).
+const LEASE_LOOK: Duration = Duration::from_millis(100);
 
 /// The most successes that may wait for their record while one is in flight: what a crash at
 /// the worst moment sends again, beyond the events the record in flight covers.
@@ -50,26 +62,85 @@ impl Drop for Owned {
     }
 }
 
-/// Delivers to every endpoint until cancelled. `base` is the SCIM base URL the events'
-/// `resource.location` is built under; `scale` multiplies the retry delays (1 but in tests);
-/// `tls` is the client for `https://` endpoints.
-pub async fn run(db: Db, base: String, scale: f64, tls: Tls) {
+/// Delivers to every endpoint until cancelled, while this process holds the webhook lease
+/// ([`crate::db::lease`]); otherwise contends for it every [`POLL`]. `base` is the SCIM base URL
+/// the events' `resource.location` is built under; `scale` multiplies the retry delays (1 but
+/// in tests); `tls` is the client for `https://` endpoints; `instance` names this process (its
+/// listen address and process id) to `webhook list` and, in the `User-Agent`, to receivers.
+pub async fn run(db: Db, base: String, scale: f64, tls: Tls, instance: String) {
+    let agent = format!("scimbox-webhooks/{} ({instance})", env!("CARGO_PKG_VERSION"));
+    let mut lease = db.webhook_lease(&instance);
+    // The last reason the lease could not be asked for, so a database that is down is logged
+    // once, not every poll.
+    let mut unasked: Option<String> = None;
+    loop {
+        match lease.try_hold().await {
+            Ok(true) => unasked = None,
+            Ok(false) => {
+                unasked = None;
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            Err(e) => {
+                let why = e.to_string();
+                if unasked.as_ref() != Some(&why) {
+                    tracing::warn!(error = %why, "webhooks: could not contend for webhook delivery; trying again");
+                }
+                unasked = Some(why);
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+        }
+        if lease.is_contended() {
+            tracing::info!(%instance, "this instance now delivers webhooks (it holds the delivery lock)");
+        }
+        let why = deliver_while_held(&db, &mut lease, &base, scale, &tls, &agent).await;
+        tracing::info!(%instance, reason = %why, "this instance stopped delivering webhooks; it contends again");
+    }
+}
+
+/// Keeps one delivery task per endpoint while `lease` holds; returns why it stopped holding,
+/// once every delivery task is aborted. The lease is looked at every [`LEASE_LOOK`] (free: its
+/// connection's state) and asked every [`POLL`] (one round trip), so a lost lock connection
+/// stops delivery within a tenth of a second of closing, and one that stops answering within
+/// [`POLL`] plus [`crate::db::pg::lease::CHECK_TIMEOUT`]: before PostgreSQL frees the lock for
+/// another instance, which it does only once this instance's session has ended.
+async fn deliver_while_held(db: &Db, lease: &mut Lease, base: &str, scale: f64, tls: &Tls, agent: &str) -> String {
     let mut tasks: HashMap<i64, Owned> = HashMap::new();
     loop {
-        match hooks::endpoint_ids(&db).await {
-            Ok(ids) => {
-                // Removed endpoints stop; a task that ended (it panicked) is started again.
-                tasks.retain(|id, t| ids.contains(id) && !t.0.is_finished());
-                for id in ids {
-                    tasks.entry(id).or_insert_with(|| {
-                        let (db, base, tls) = (db.clone(), base.clone(), tls.clone());
-                        Owned(tokio::spawn(deliver(db, id, base, scale, tls)))
-                    });
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "webhooks: could not read the endpoints"),
+        if let Err(e) = lease.check().await {
+            return e.to_string();
         }
-        tokio::time::sleep(POLL).await;
+        // Reading the endpoints may wait on a database that is gone; the lease is watched
+        // meanwhile all the same.
+        let refresh = async {
+            match hooks::endpoint_ids(db).await {
+                Ok(ids) => {
+                    // Removed endpoints stop; a task that ended (it panicked) is started again.
+                    tasks.retain(|id, t| ids.contains(id) && !t.0.is_finished());
+                    for id in ids {
+                        tasks.entry(id).or_insert_with(|| {
+                            let (db, base, tls, agent) = (db.clone(), base.to_owned(), tls.clone(), agent.to_owned());
+                            Owned(tokio::spawn(deliver(db, id, base, scale, tls, agent)))
+                        });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "webhooks: could not read the endpoints"),
+            }
+            tokio::time::sleep(POLL).await;
+        };
+        tokio::select! {
+            () = refresh => {}
+            () = closed(lease) => return "the delivery lock's connection closed".into(),
+        }
+    }
+}
+
+/// Returns once `lease` is known lost without asking (its connection closed), looking every
+/// [`LEASE_LOOK`].
+async fn closed(lease: &Lease) {
+    while !lease.is_lost() {
+        tokio::time::sleep(LEASE_LOOK).await;
     }
 }
 
@@ -83,7 +154,7 @@ pub async fn run(db: Db, base: String, scale: f64, tls: Tls) {
 /// writes commit in order. Until they have committed, the task goes by what it knows
 /// (`ahead`): the stored cursor may lag by those events, which a crash at that moment sends
 /// again (in order, with their webhook-ids), as at least once allows.
-async fn deliver(db: Db, id: i64, base: String, scale: f64, tls: Tls) {
+async fn deliver(db: Db, id: i64, base: String, scale: f64, tls: Tls, agent: String) {
     let mut woken = db.events_committed();
     // The last success (generation, seq) whose record may not have committed yet, and that record.
     let mut ahead: Option<(i64, i64)> = None;
@@ -147,7 +218,7 @@ async fn deliver(db: Db, id: i64, base: String, scale: f64, tls: Tls) {
             }
         }
         let Some((event, body)) = queue.front() else { continue };
-        let attempt = post(&mut kept, &tls, &hook.url, &hook.secret, &event.id, body);
+        let attempt = post(&mut kept, &tls, &agent, &hook.url, &hook.secret, &event.id, body);
         let sent = match tokio::time::timeout(ATTEMPT_TIMEOUT, attempt).await {
             Ok(outcome) => outcome,
             Err(_) => Err(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())),
@@ -238,10 +309,18 @@ struct Kept {
     _driver: Owned,
 }
 
-/// POSTs `body` (event `id`) to `url`, signed with `secret`, on the kept-alive connection when
+/// POSTs `body` (event `id`) to `url`, signed with `secret` and sent as `agent`, on the kept-alive connection when
 /// there is one that still works, else on a new one (kept for the next event; over `tls` for
 /// an `https://` URL); `Ok` on a 2xx.
-async fn post(kept: &mut Option<Kept>, tls: &Tls, url: &str, secret: &str, id: &str, body: &str) -> Result<(), String> {
+async fn post(
+    kept: &mut Option<Kept>,
+    tls: &Tls,
+    agent: &str,
+    url: &str,
+    secret: &str,
+    id: &str,
+    body: &str,
+) -> Result<(), String> {
     let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
     let host = uri.host().ok_or("the URL has no host")?.trim_start_matches('[').trim_end_matches(']').to_owned();
     let https = uri.scheme_str() == Some("https");
@@ -256,7 +335,7 @@ async fn post(kept: &mut Option<Kept>, tls: &Tls, url: &str, secret: &str, id: &
             .uri(path.as_str())
             .header(hyper::header::HOST, authority.as_str())
             .header(hyper::header::CONTENT_TYPE, "application/json")
-            .header(hyper::header::USER_AGENT, concat!("scimbox-webhooks/", env!("CARGO_PKG_VERSION")))
+            .header(hyper::header::USER_AGENT, agent)
             .header("webhook-id", id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature.as_str())

@@ -25,15 +25,17 @@ use crate::helpers::user;
 /// One POST the receiver got.
 #[derive(Debug, Clone)]
 pub(crate) struct Got {
-    id: String,
+    pub(crate) id: String,
     timestamp: String,
     pub(crate) signature: String,
     body: String,
     pub(crate) event: Value,
+    /// The `User-Agent`: `scimbox-webhooks/VERSION (ADDRESS pid PID)`, the sending instance.
+    pub(crate) agent: String,
 }
 
 impl Got {
-    fn seq(&self) -> i64 {
+    pub(crate) fn seq(&self) -> i64 {
         self.event["seq"].as_i64().expect("seq")
     }
 }
@@ -118,9 +120,15 @@ impl Receiver {
             signature: h("webhook-signature"),
             body: text,
             event,
+            agent: h("user-agent"),
         };
         self.got.lock().expect("lock").push(got);
         StatusCode::NO_CONTENT
+    }
+
+    /// Answers each POST only after `ms` milliseconds from now on.
+    pub(crate) fn set_delay(&self, ms: usize) {
+        self.delay_ms.store(ms, Ordering::SeqCst);
     }
 
     pub(crate) fn got(&self) -> Vec<Got> {

@@ -107,9 +107,12 @@ async fn demo(args: DemoArgs, dir: &Path) -> Result<(), String> {
     // database with `scimbox webhook add` gets its events.
     let delivery = {
         let (db, base) = (db.clone(), base.clone());
+        let instance = format!("{bound} pid {}", std::process::id());
         // The demo has no --webhook-ca: public roots only.
         let tls = crate::webhooks::Tls::new(None).map_err(|e| format!("webhook TLS: {e}"))?;
-        crate::supervise::spawn("webhooks", move || crate::webhooks::run(db.clone(), base.clone(), 1.0, tls.clone()))
+        crate::supervise::spawn("webhooks", move || {
+            crate::webhooks::run(db.clone(), base.clone(), 1.0, tls.clone(), instance.clone())
+        })
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(crate::serve(AppState::new(db, config), listener, async move {

@@ -72,7 +72,14 @@ pub(super) fn run(cmd: WebhookCommand) -> Result<(), Failure> {
             println!("{}", added.secret);
             eprintln!("added webhook \"{}\": delivery starts after event {}", name.trim(), added.cursor);
         }
-        WebhookCommand::List { db } => print(&with_store(&db.db, async |db| Ok(webhooks::list(db).await?))?),
+        WebhookCommand::List { db } => {
+            let (list, deliverer) =
+                with_store(&db.db, async |db| Ok((webhooks::list(db).await?, webhooks::deliverer(db).await?)))?;
+            print(&list);
+            if let Some(who) = deliverer {
+                println!("delivering instance: {who}");
+            }
+        }
         WebhookCommand::Remove { db, name } => {
             with_store(&db.db, async |db| {
                 webhooks::remove(db, &name).await.map_err(|e| Failure::hinted(e, see_list("webhook")))

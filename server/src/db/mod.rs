@@ -27,6 +27,7 @@ pub mod groups;
 pub mod guard;
 pub mod health;
 pub mod journal;
+pub mod lease;
 pub mod pg;
 pub mod pg_listen;
 pub mod pg_value;

@@ -28,6 +28,9 @@ mod embedded {
     refinery::embed_migrations!("../migrations-pg");
 }
 
+// The webhook delivery lease (issue 18): a session advisory lock on a connection of its own.
+pub mod lease;
+
 /// The advisory lock every write batch takes (`pg_advisory_xact_lock`), released by its commit:
 /// the ASCII of "scimbox1", one global order for the writers of every instance.
 pub const BATCH_LOCK: i64 = 0x7363_696d_626f_7831;

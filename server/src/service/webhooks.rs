@@ -33,6 +33,7 @@ use sha2::Sha256;
 use super::events::{self, FeedEvent};
 use super::{Error, Result};
 use crate::clock;
+use crate::db::lease::Holder;
 use crate::db::webhooks::{self as store, Webhook};
 use crate::db::{Db, StoreError};
 
@@ -254,6 +255,22 @@ fn status(h: Webhook, behind: &[(String, u64)]) -> Status {
         last_error_at: h.last_error_at,
         last_delivered_at: h.last_delivered_at,
     }
+}
+
+/// Which instance delivers webhooks, for `webhook list` on PostgreSQL (issue 18): the holder of
+/// the delivery lock as `LISTEN-ADDRESS pid PID (from CLIENT-ADDRESS)`, or a sentence saying
+/// that none does; `None` on SQLite, where the one `serve` on the file delivers.
+pub async fn deliverer(db: &Db) -> Result<Option<String>> {
+    Ok(match db.webhook_holder().await? {
+        Holder::File => None,
+        Holder::Nobody => {
+            Some("none (no `scimbox serve` holds the delivery lock; one takes it within a second of starting)".into())
+        }
+        Holder::Instance { name, address } => {
+            let instance = name.strip_prefix("scimbox webhooks ").unwrap_or(&name);
+            Some(format!("{instance} (from {address})"))
+        }
+    })
 }
 
 /// Each endpoint's name and lag (events of its types behind), for `/metrics`.

@@ -104,7 +104,8 @@ pub async fn run(args: &Args) -> anyhow::Result<FeedReport> {
     // `Scimbox::start` is the library's `serve`; `scimbox serve` runs the webhook worker beside
     // it (`scimbox::run`), and so does this run.
     let tls = scimbox::webhooks::Tls::new(None).map_err(|e| anyhow::anyhow!(e))?;
-    let worker = tokio::spawn(scimbox::webhooks::run(db.clone(), server.base.clone(), 1.0, tls));
+    let instance = format!("bench pid {}", std::process::id());
+    let worker = tokio::spawn(scimbox::webhooks::run(db.clone(), server.base.clone(), 1.0, tls, instance));
     let result =
         drive(&server, &db, receiver, &app_token, rate, args.clients, seconds, (unpaced, args.unpaced_clients)).await;
     worker.abort();
