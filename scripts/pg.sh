@@ -23,7 +23,7 @@ set -euo pipefail
 bin=${SCIMBOX_PG_BIN:-/usr/lib/postgresql/15/bin}
 
 usage() {
-    sed -n '2,21p' "$0" >&2
+    sed -n '2,20p' "$0" >&2
     exit 2
 }
 
