@@ -100,6 +100,18 @@ const SETTINGS: [&str; 8] = [
     "max_connections",
 ];
 
+/// Fails unless `base_url` answers and its role may create databases: checked before the
+/// SQLite run, so that a wrong URL does not cost minutes first.
+pub async fn check(base_url: &str) -> anyhow::Result<()> {
+    let client = connect(base_url).await?;
+    let row = client
+        .query_one("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user", &[])
+        .await
+        .context("cannot read the role's attributes")?;
+    anyhow::ensure!(row.get::<_, bool>(0), "{}: the role may not create databases (CREATEDB)", shown(base_url));
+    Ok(())
+}
+
 impl Database {
     /// Creates a database named `bench_<random>` through `base_url` (whose role needs
     /// `CREATEDB`) and connects to it.

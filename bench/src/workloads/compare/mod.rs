@@ -177,6 +177,9 @@ pub async fn run(args: &Args) -> anyhow::Result<CompareReport> {
     }
     .context("cannot create a temporary directory")?;
     let seconds = Duration::from_secs_f64(args.seconds);
+    if let Some(url) = &args.db_url {
+        crate::postgres::check(url).await?;
+    }
 
     eprintln!("limit: bare axum, then raw SQLite");
     let (bare, bare_sequential) = bare_axum(args, dir.path()).await?;
