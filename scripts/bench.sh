@@ -14,6 +14,13 @@
 #   scripts/bench.sh --json               the figures as JSON
 #   scripts/bench.sh --smoke              a few hundred users on debug builds: checks that every
 #                                         workload runs (the test script does this), no figures
+#   scripts/bench.sh --pg --instances 1,2 --users 10000
+#                                         issue 18: `compare` on SQLite and then on a durable
+#                                         throwaway PostgreSQL cluster (scripts/pg.sh start
+#                                         --durable, stopped at exit) with 1 and 2 instances; one
+#                                         more table, PostgreSQL beside SQLite. No peer, no
+#                                         paging, feed or scale. `--db-url URL` instead of `--pg`
+#                                         uses that cluster (the test script's smoke does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +30,11 @@ scale_args=()
 scale_to=""
 paging_args=()
 feed_args=()
+pg=""
 for arg in "$@"; do
     case "$arg" in
+        --pg) pg=start ;;
+        --db-url | --db-url=*) [ -n "$pg" ] || pg=given; args+=("$arg") ;;
         --smoke)
             profile=debug
             args+=(--users 300 --seconds 0.2 --entra-users 40 --membership-ops 10 --import-seconds 10)
@@ -51,6 +61,20 @@ for i in "${!args[@]}"; do
         fi
     fi
 done
+if [ -n "$pg" ]; then
+    if [ "$profile" = release ]; then
+        cargo build --locked --release -p scimbox -p scimbox-bench
+    else
+        cargo build --locked -p scimbox -p scimbox-bench
+    fi
+    if [ "$pg" = start ]; then
+        pg_url=$(scripts/pg.sh start --durable)
+        trap 'scripts/pg.sh stop "$pg_url"' EXIT
+        args+=(--db-url "$pg_url")
+    fi
+    "target/$profile/scimbox-bench" compare --scimbox "target/$profile/scimbox" "${args[@]}"
+    exit 0
+fi
 if [ -n "$scale_to" ] && [ "$profile" = release ]; then
     cargo build --locked --release -p scimbox -p scimbox-bench
     exec target/release/scimbox-bench scale --users "10000,100000,$scale_to" --scimbox target/release/scimbox \

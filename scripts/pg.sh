@@ -8,18 +8,22 @@
 # the loopback address only and lives as long as the test run.
 #
 #   url=$(scripts/pg.sh start)     prints postgres://scimbox@127.0.0.1:PORT/scimbox
+#   url=$(scripts/pg.sh start --durable)   the same, durable and with pg_stat_statements (benchmarks)
 #   scripts/pg.sh stop "$url"      stops that cluster and removes its directory
 #   scripts/pg.sh psql "$url" ...  psql on it (as the scimbox role)
 #
 # fsync is off: a test cluster outlives no crash of the machine, and scimbox's own kill -9 tests
-# kill scimbox, not PostgreSQL. The cluster's directory is /tmp/scimbox-pg-PORT.XXXXXX, which is
-# how `stop` finds it from the URL.
+# kill scimbox, not PostgreSQL. `--durable` (the benchmark's cluster) keeps PostgreSQL's defaults
+# instead: fsync, synchronous_commit and full_page_writes on, so a commit is on disk before its
+# answer, as SQLite's are; it also loads pg_stat_statements and creates it in template1, so every
+# database created from then on can count its statements. The cluster's directory is
+# /tmp/scimbox-pg-PORT.XXXXXX, which is how `stop` finds it from the URL.
 set -euo pipefail
 
 bin=${SCIMBOX_PG_BIN:-/usr/lib/postgresql/15/bin}
 
 usage() {
-    sed -n '2,16p' "$0" >&2
+    sed -n '2,20p' "$0" >&2
     exit 2
 }
 
@@ -57,8 +61,14 @@ port_of() {
 }
 
 start() {
+    local durable=""
+    case "${1:-}" in
+        "") ;;
+        --durable) durable=1 ;;
+        *) usage ;;
+    esac
     ensure_installed
-    local port dir
+    local port dir settings
     port=$(free_port)
     dir=$(mktemp -d "/tmp/scimbox-pg-$port.XXXXXX")
     mkdir "$dir/data" "$dir/socket"
@@ -72,15 +82,26 @@ start() {
 local all postgres trust
 host  all scimbox 127.0.0.1/32 trust
 EOF
-    if ! as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start -o \
-        "-p $port -k $dir/socket -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400" \
-        >/dev/null; then
+    settings="-p $port -k $dir/socket -c listen_addresses=127.0.0.1 -c max_connections=400"
+    if [ -n "$durable" ]; then
+        settings+=" -c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+        settings+=" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_utility=on"
+    else
+        settings+=" -c fsync=off"
+    fi
+    if ! as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start -o "$settings" >/dev/null; then
         cat "$dir/server.log" >&2
         rm -rf "$dir"
         exit 1
     fi
     as_postgres "$bin/psql" -h "$dir/socket" -p "$port" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 \
         -c "CREATE ROLE scimbox LOGIN CREATEDB" -c "CREATE DATABASE scimbox OWNER scimbox" >/dev/null
+    if [ -n "$durable" ]; then
+        for db in template1 scimbox; do
+            as_postgres "$bin/psql" -h "$dir/socket" -p "$port" -U postgres -d "$db" -qAt -v ON_ERROR_STOP=1 \
+                -c "CREATE EXTENSION pg_stat_statements" >/dev/null
+        done
+    fi
     echo "postgres://scimbox@127.0.0.1:$port/scimbox"
 }
 
@@ -98,7 +119,7 @@ stop() {
 }
 
 case "${1:-}" in
-    start) start ;;
+    start) [ $# -le 2 ] || usage; start "${2:-}" ;;
     stop) [ $# -eq 2 ] || usage; stop "$2" ;;
     psql) [ $# -ge 2 ] || usage; url=$2; shift 2; "$bin/psql" "$url" "$@" ;;
     *) usage ;;

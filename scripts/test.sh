@@ -64,6 +64,8 @@ pg_modules=(postgres:: users:: groups:: patch_ops:: auth_tokens:: user_names:: b
     pg_webhooks::)
 SCIMBOX_TEST_PG="$pg_url" cargo test -p scimbox --test api --locked -- "${pg_modules[@]}" \
     --skip filter_list::lookups_use_indexes
+# The benchmark on PostgreSQL, tiny (issue 18): `compare` with 1 and 2 instances runs, no figures.
+scripts/bench.sh --smoke --db-url "$pg_url" --instances 1,2 >/dev/null
 scripts/pg.sh stop "$pg_url"
 trap - EXIT
 

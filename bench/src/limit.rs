@@ -124,7 +124,7 @@ pub fn sqlite_rates(dir: &Path, rows: u64, seconds: f64) -> anyhow::Result<Sqlit
 }
 
 /// Row `n`: an id, a userName and a document about the size of a stored SCIM user.
-fn row(n: u64) -> (String, String, String) {
+pub(crate) fn row(n: u64) -> (String, String, String) {
     let id = format!("{:08x}-0000-4000-8000-{n:012x}", n.wrapping_mul(2_654_435_761) & 0xffff_ffff);
     let name = format!("user{n}@bench.example");
     let doc = format!(

@@ -20,6 +20,7 @@ use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use tokio::net::TcpStream;
 
+use crate::postgres::DbCost;
 use crate::stats::Latency;
 
 /// A server to load: where it listens, the path its SCIM API is under and the bearer token.
@@ -111,6 +112,9 @@ pub struct Throughput {
     pub latency: Latency,
     /// The server's CPU time per unit, in microseconds, when it was measured.
     pub server_cpu_us: Option<f64>,
+    /// What its PostgreSQL database spent per unit, when it has one (`compare --db-url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db: Option<DbCost>,
 }
 
 /// What a run sends: numbered units of work, each one request or a short sequence of them on the
@@ -159,16 +163,28 @@ pub async fn run(
     budget: Budget,
     script: impl Script,
 ) -> anyhow::Result<Throughput> {
-    let shared = Arc::new(Shared { next: AtomicU64::new(0), script, target: target.clone() });
+    run_on(std::slice::from_ref(target), connections, budget, script).await
+}
+
+/// [`run`] over several instances of one server: connection `i` goes to `targets[i % len]`,
+/// round robin, as a load balancer would spread them (every instance must hold the same token).
+pub async fn run_on(
+    targets: &[Target],
+    connections: usize,
+    budget: Budget,
+    script: impl Script,
+) -> anyhow::Result<Throughput> {
+    anyhow::ensure!(!targets.is_empty(), "no server to load");
+    let shared = Arc::new(Shared { next: AtomicU64::new(0), script, targets: targets.to_vec() });
     let start = Instant::now();
     let (deadline, max) = match budget {
         Budget::Units(n) => (None, n),
         Budget::Time { limit, max } => (Some(start + limit), max),
     };
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..connections.max(1) {
+    for i in 0..connections.max(1) {
         let shared = Arc::clone(&shared);
-        tasks.spawn(async move { shared.drive(max, deadline).await });
+        tasks.spawn(async move { shared.drive(i, max, deadline).await });
     }
     let (mut samples, mut units) = (Vec::new(), 0);
     while let Some(done) = tasks.join_next().await {
@@ -186,6 +202,7 @@ pub async fn run(
         rate: units as f64 / seconds,
         latency,
         server_cpu_us: None,
+        db: None,
     })
 }
 
@@ -198,14 +215,15 @@ pub async fn once(target: &Target, call: Call) -> anyhow::Result<Answer> {
 struct Shared<S> {
     next: AtomicU64,
     script: S,
-    target: Target,
+    targets: Vec<Target>,
 }
 
 impl<S: Script> Shared<S> {
-    /// One connection's loop: take the next unit, run its requests, repeat. Returns the units
+    /// Connection `i`'s loop: take the next unit, run its requests, repeat. Returns the units
     /// done and the latency of every request.
-    async fn drive(&self, max: u64, deadline: Option<Instant>) -> anyhow::Result<(u64, Vec<Duration>)> {
-        let mut conn = Connection::open(&self.target).await?;
+    async fn drive(&self, i: usize, max: u64, deadline: Option<Instant>) -> anyhow::Result<(u64, Vec<Duration>)> {
+        let target = &self.targets[i % self.targets.len()];
+        let mut conn = Connection::open(target).await?;
         let (mut units, mut samples) = (0, Vec::new());
         loop {
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -219,7 +237,7 @@ impl<S: Script> Shared<S> {
             let mut step = 0;
             while let Some(this) = call.take() {
                 let start = Instant::now();
-                let answer = conn.send(&self.target, &this).await?;
+                let answer = conn.send(target, &this).await?;
                 samples.push(start.elapsed());
                 call = self.script.next(n, step, &answer).with_context(|| format!("{} {}", this.method, this.path))?;
                 step += 1;

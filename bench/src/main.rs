@@ -3,7 +3,9 @@
 //! - `compare` (issue 7, [`workloads::compare`]): scimbox's release binary, a bare axum server
 //!   and the Python `scim2-server`, each a child process on loopback, driven by this process's
 //!   load generator ([`load`]) on the same workloads, beside raw SQLite rates ([`limit`]); one
-//!   table of figures and ratios. `scripts/bench.sh` builds and installs what it needs.
+//!   table of figures and ratios. `scripts/bench.sh` builds and installs what it needs. With
+//!   `--db-url` (issue 18) scimbox also runs on PostgreSQL, with `--instances` servers on one
+//!   database ([`postgres`]), in a second table beside SQLite.
 //! - `membership` ([`workloads::membership`]): scimbox in this process (the library's `serve` on
 //!   a database seeded through the library), one client, the cost of one membership change by
 //!   group size.
@@ -34,6 +36,7 @@ mod instance;
 mod launch;
 mod limit;
 mod load;
+mod postgres;
 mod process;
 mod seed;
 mod stats;

@@ -122,9 +122,7 @@ fn tree(pid: u32) -> Vec<u32> {
         for entry in dir.flatten() {
             let Some(child) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
             let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-            // The command name (field 2) is in parentheses and may hold spaces: read after it.
-            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok());
-            if let Some(ppid) = ppid {
+            if let Some(ppid) = parent_of(&stat) {
                 parents.push((child, ppid));
             }
         }
@@ -139,6 +137,25 @@ fn tree(pid: u32) -> Vec<u32> {
     found
 }
 
+/// The parent process id (field 4) of a `/proc/PID/stat` line.
+pub fn parent_of(stat: &str) -> Option<u32> {
+    // The command name (field 2) is in parentheses and may hold spaces: read after it.
+    stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok())
+}
+
+/// CPU seconds of a database cluster's processes: `postmaster` and every process under it, plus
+/// what its exited children used (cutime and cstime of the postmaster, which reaps them): a
+/// backend that ended during a workload still counts for it.
+pub fn cluster_cpu_seconds(postmaster: u32) -> f64 {
+    let live: u64 = tree(postmaster)
+        .into_iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+        .map(|s| cpu_ticks(&s))
+        .sum();
+    let reaped = std::fs::read_to_string(format!("/proc/{postmaster}/stat")).map_or(0, |s| reaped_ticks(&s));
+    (live + reaped) as f64 / CLOCK_TICKS
+}
+
 /// Clock ticks per second of `/proc/*/stat` (USER_HZ: 100 on every Linux architecture that
 /// matters here).
 const CLOCK_TICKS: f64 = 100.0;
@@ -150,6 +167,15 @@ fn cpu_ticks(stat: &str) -> u64 {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
     field(14) + field(15)
+}
+
+/// cutime + cstime (fields 16, 17) of a `/proc/PID/stat` line: the CPU time of the process's
+/// exited and reaped children, in clock ticks.
+fn reaped_ticks(stat: &str) -> u64 {
+    let Some((_, rest)) = stat.rsplit_once(')') else { return 0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    field(16) + field(17)
 }
 
 fn kib(status: &str, key: &str) -> u64 {
@@ -174,7 +200,12 @@ mod tests {
     fn reads_cpu_ticks_after_the_command_name() {
         let stat = "42 (a (b) c) S 1 42 42 0 -1 4194304 100 0 0 0 250 30 0 0 20 0 1 0 5 0 0";
         assert_eq!(cpu_ticks(stat), 280);
+        assert_eq!(reaped_ticks(stat), 0);
+        assert_eq!(parent_of(stat), Some(1));
+        let reaped = "42 (postgres) S 1 42 42 0 -1 4194304 100 0 0 0 250 30 7 5 20 0 1 0 5 0 0";
+        assert_eq!((cpu_ticks(reaped), reaped_ticks(reaped)), (280, 12));
         assert_eq!(cpu_ticks("garbage"), 0);
+        assert_eq!(parent_of("garbage"), None);
     }
 
     #[test]

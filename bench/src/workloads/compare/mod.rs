@@ -12,13 +12,20 @@
 //! filter, Okta's import, Entra ID's initial cycle, a group of every user and one membership
 //! change on it, memory, and (scimbox only: the peer keeps its data in memory) a restart on the
 //! full database.
+//!
+//! With `--db-url` (issue 18), scimbox runs the same sequence again on PostgreSQL, once per
+//! `--instances` count: each time on a fresh database of that cluster, with that many `scimbox
+//! serve` processes on it and the load generator's connections spread over them round robin.
+//! Their figures go in a second table beside SQLite's, with what PostgreSQL's own processes
+//! spent ([`crate::postgres`]).
 
+mod engines;
 mod peer;
 mod report;
 pub(crate) mod scim;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -30,8 +37,9 @@ use super::{Machine, positive};
 use crate::launch::Binary;
 use crate::limit::{self, SqliteRates};
 use crate::load::{self, Budget, Call, Target, Throughput};
+use crate::postgres::{Database, RawRates};
 use crate::process::{self, Server, TreeMemory};
-pub use report::CompareReport;
+pub use report::{CompareReport, PostgresRun};
 
 /// The readiness probe: the first request every server must answer with 200.
 const PROBE: &str = "/ServiceProviderConfig";
@@ -75,6 +83,15 @@ pub struct Args {
     /// Where the databases and logs go (default: the system's temp directory).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// A PostgreSQL database URL (`postgres://USER@HOST:PORT/DB`, a role with CREATEDB): scimbox
+    /// then also runs every workload on a fresh database of that cluster, once per `--instances`
+    /// count, in a table beside SQLite's.
+    #[arg(long, value_name = "URL")]
+    db_url: Option<String>,
+    /// How many `scimbox serve` processes share the PostgreSQL database, comma-separated for one
+    /// run each (`1,2`); the load generator spreads its connections over them round robin.
+    #[arg(long, value_delimiter = ',', value_parser = positive, requires = "db_url")]
+    instances: Vec<usize>,
 }
 
 /// The limit's figures.
@@ -87,6 +104,8 @@ pub struct Limit {
     pub bare_sequential: Throughput,
     /// Raw SQLite.
     pub sqlite: SqliteRates,
+    /// Raw PostgreSQL inserts, with `--db-url`.
+    pub postgres: Option<RawRates>,
 }
 
 /// One server's figures.
@@ -96,7 +115,7 @@ pub struct Figures {
     pub users: u64,
     /// From spawn to the first answer, on an empty database, in ms.
     pub ready_empty_ms: f64,
-    /// Memory once ready on an empty database.
+    /// Memory once ready on an empty database (summed over the instances).
     pub idle: TreeMemory,
     /// POST /Users at `--clients` connections.
     pub create: Throughput,
@@ -122,7 +141,7 @@ pub struct Figures {
     pub group_fill: Throughput,
     /// One add and one remove of a member of the big group; a unit is the pair.
     pub membership: Throughput,
-    /// Memory at the end, with every user.
+    /// Memory at the end, with every user (summed over the instances).
     pub loaded: TreeMemory,
     /// Restart on the full database (scimbox only).
     pub restart: Option<Restart>,
@@ -158,12 +177,15 @@ pub async fn run(args: &Args) -> anyhow::Result<CompareReport> {
     }
     .context("cannot create a temporary directory")?;
     let seconds = Duration::from_secs_f64(args.seconds);
+    if let Some(url) = &args.db_url {
+        crate::postgres::check(url).await?;
+    }
 
     eprintln!("limit: bare axum, then raw SQLite");
     let (bare, bare_sequential) = bare_axum(args, dir.path()).await?;
     let sqlite = tokio::task::block_in_place(|| limit::sqlite_rates(dir.path(), args.users as u64, args.seconds))
         .context("the raw SQLite measurement failed")?;
-    let limit = Limit { bare_axum: bare, bare_sequential, sqlite };
+    let mut limit = Limit { bare_axum: bare, bare_sequential, sqlite, postgres: None };
 
     let scimbox_bin = match &args.scimbox {
         Some(path) => path.clone(),
@@ -172,20 +194,36 @@ pub async fn run(args: &Args) -> anyhow::Result<CompareReport> {
     let db = dir.path().join("scimbox.db");
     let bin = Binary::probe(&scimbox_bin).await?;
     eprintln!("scimbox: {} users ({}, {})", args.users, scimbox_bin.display(), bin.version);
-    let start = ScimboxStart { bin, db, log: dir.path().join("scimbox.log") };
+    let start = ScimboxStart { bin: bin.clone(), db, log: dir.path().join("scimbox.log") };
     let server = start.launch().await?;
-    let mut scimbox = measure(server, args, args.users as u64, seconds).await?;
+    let mut scimbox = measure(Fleet::one(server), args, args.users as u64, seconds).await?;
     let restarted = start.launch().await?;
     scimbox.restart = Some(Restart { ready_ms: ms(restarted.ready_in), idle: restarted.memory() });
     restarted.stop().await?;
     scimbox.size_bytes = std::fs::metadata(&scimbox_bin).map(|m| m.len()).ok();
+
+    let mut postgres = Vec::new();
+    let mut postgres_settings = Vec::new();
+    if let Some(url) = &args.db_url {
+        let counts = if args.instances.is_empty() { vec![1] } else { args.instances.clone() };
+        for instances in counts {
+            let database = Database::create(url).await?;
+            if postgres_settings.is_empty() {
+                postgres_settings = database.settings().await?;
+                eprintln!("limit: raw PostgreSQL inserts");
+                limit.postgres = Some(database.raw_inserts(args.seconds).await?);
+            }
+            let run = on_postgres(args, &bin, dir.path(), database, instances, seconds).await?;
+            postgres.push(run);
+        }
+    }
 
     let peer = match &args.peer_venv {
         Some(venv) => {
             let users = args.peer_users.unwrap_or(args.users) as u64;
             eprintln!("peer: scim2-server, {users} users");
             let server = peer::launch(venv, dir.path()).await?;
-            let mut figures = measure(server, args, users, seconds).await?;
+            let mut figures = measure(Fleet::one(server), args, users, seconds).await?;
             figures.size_bytes = peer::installed_size(venv);
             Some(figures)
         }
@@ -201,7 +239,103 @@ pub async fn run(args: &Args) -> anyhow::Result<CompareReport> {
         limit,
         scimbox,
         peer,
+        postgres_settings,
+        postgres,
     })
+}
+
+/// scimbox's sequence on PostgreSQL: `instances` servers on `database`, then a restart of them
+/// all on the full database; the database is dropped afterwards.
+async fn on_postgres(
+    args: &Args,
+    bin: &Binary,
+    dir: &Path,
+    database: Database,
+    instances: usize,
+    seconds: Duration,
+) -> anyhow::Result<PostgresRun> {
+    eprintln!(
+        "scimbox on PostgreSQL: {} users, {instances} instance{}, database {}{}{}",
+        args.users,
+        if instances == 1 { "" } else { "s" },
+        database.name,
+        if database.has_cpu() { "" } else { " (not on this machine: its CPU time is not counted)" },
+        if database.has_statements() { "" } else { " (no pg_stat_statements: statements not counted)" },
+    );
+    let name = database.name.clone();
+    let database = Arc::new(database);
+    let start = ScimboxStart {
+        bin: bin.clone(),
+        db: PathBuf::from(&database.url),
+        log: dir.join(format!("scimbox-pg{instances}.log")),
+    };
+    let fleet = start.launch_fleet(instances, Arc::clone(&database)).await?;
+    let result = measure(fleet, args, args.users as u64, seconds).await;
+    let result = match result {
+        Ok(mut figures) => match start.launch_fleet(instances, Arc::clone(&database)).await {
+            Ok(restarted) => {
+                figures.restart = Some(Restart { ready_ms: restarted.ready_ms(), idle: restarted.memory() });
+                restarted.stop().await.map(|()| figures)
+            }
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    if let Some(database) = Arc::into_inner(database) {
+        database.drop_database().await;
+    }
+    Ok(PostgresRun { instances, database: name, figures: result? })
+}
+
+/// What the load runs on: one server, or several scimbox instances on one PostgreSQL database,
+/// and what they use.
+pub(crate) struct Fleet {
+    /// The processes, the first one's name naming them all.
+    servers: Vec<Server>,
+    /// Their PostgreSQL database, if they have one.
+    database: Option<Arc<Database>>,
+}
+
+impl Fleet {
+    /// One server on its own.
+    pub(crate) fn one(server: Server) -> Self {
+        Self { servers: vec![server], database: None }
+    }
+
+    fn name(&self) -> &'static str {
+        self.servers.first().map_or("server", |s| s.name)
+    }
+
+    fn targets(&self) -> Vec<Target> {
+        self.servers.iter().map(|s| s.target.clone()).collect()
+    }
+
+    /// Memory of every instance, summed.
+    fn memory(&self) -> TreeMemory {
+        self.servers.iter().map(Server::memory).fold(TreeMemory::default(), |a, m| TreeMemory {
+            rss_kib: a.rss_kib + m.rss_kib,
+            peak_kib: a.peak_kib + m.peak_kib,
+        })
+    }
+
+    /// The slowest instance's time from spawn to ready.
+    fn ready_ms(&self) -> f64 {
+        self.servers.iter().map(|s| ms(s.ready_in)).fold(0.0, f64::max)
+    }
+
+    /// CPU seconds of every instance (their database's processes not included).
+    fn cpu_seconds(&self) -> f64 {
+        self.servers.iter().map(Server::cpu_seconds).sum()
+    }
+
+    async fn stop(self) -> anyhow::Result<()> {
+        let mut result = Ok(());
+        for server in self.servers {
+            let stopped = server.stop().await;
+            result = result.and(stopped);
+        }
+        result
+    }
 }
 
 /// How to start scimbox on one database file, again and again.
@@ -223,6 +357,27 @@ impl ScimboxStart {
         let command = self.bin.serve(&self.db, addr);
         let target = Target { addr, base_path: "/scim/v2".into(), auth: Some(format!("Bearer {token}")) };
         Server::start("scimbox", command, target, PROBE, &self.log).await
+    }
+
+    /// `instances` servers on the PostgreSQL `database`, one token for them all, started one
+    /// after the other (the first migrates an empty database); each logs to its own file.
+    async fn launch_fleet(&self, instances: usize, database: Arc<Database>) -> anyhow::Result<Fleet> {
+        let token = self.bin.create_token(&self.db, &format!("bench-{}", uuid::Uuid::new_v4().simple())).await?;
+        let mut servers = Vec::new();
+        for i in 0..instances {
+            let addr = process::free_addr()?;
+            let command = self.bin.serve(&self.db, addr);
+            let target = Target { addr, base_path: "/scim/v2".into(), auth: Some(format!("Bearer {token}")) };
+            let log = self.log.with_extension(format!("{}.log", i + 1));
+            match Server::start("scimbox on PostgreSQL", command, target, PROBE, &log).await {
+                Ok(server) => servers.push(server),
+                Err(e) => {
+                    Fleet { servers, database: None }.stop().await?;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Fleet { servers, database: Some(database) })
     }
 }
 
@@ -251,39 +406,40 @@ async fn bare_axum(args: &Args, dir: &Path) -> anyhow::Result<(Throughput, Throu
 const IMPORT_PAGE: u64 = 100;
 
 /// Runs every workload on `server`, with `users` users, then stops it.
-async fn measure(server: Server, args: &Args, users: u64, seconds: Duration) -> anyhow::Result<Figures> {
-    let name = server.name;
+async fn measure(server: Fleet, args: &Args, users: u64, seconds: Duration) -> anyhow::Result<Figures> {
+    let name = server.name();
     let result = workloads(&server, args, users, seconds).await.with_context(|| format!("{name}: a workload failed"));
     server.stop().await?;
     result
 }
 
-async fn workloads(server: &Server, args: &Args, users: u64, seconds: Duration) -> anyhow::Result<Figures> {
-    let target = &server.target;
+async fn workloads(server: &Fleet, args: &Args, users: u64, seconds: Duration) -> anyhow::Result<Figures> {
+    let targets = server.targets();
+    let target = targets.first().context("no server")?;
     let spell = Budget::Time { limit: seconds, max: u64::MAX };
-    let (ready_empty_ms, idle) = (ms(server.ready_in), server.memory());
+    let (ready_empty_ms, idle) = (server.ready_ms(), server.memory());
 
     step(server, "POST /Users");
     let ids = scim::ids(users);
-    let create = timed(server, args.clients, Budget::Units(users), scim::create_users(ids.clone())).await?;
+    let create = timed_on(server, args.clients, Budget::Units(users), scim::create_users(ids.clone())).await?;
 
     step(server, "GET /Users/{id}");
-    let get_by_id = timed(server, args.clients, spell, scim::get_by_id(ids.clone())).await?;
+    let get_by_id = timed_on(server, args.clients, spell, scim::get_by_id(ids.clone())).await?;
     step(server, "filter userName eq");
     let by_name = scim::filter_one(users, "userName", "eq", scim::user_name);
-    let filter_indexed = timed(server, args.clients, spell, by_name).await?;
+    let filter_indexed = timed_on(server, args.clients, spell, by_name).await?;
     step(server, "filter displayName eq");
     let by_display = scim::filter_one(users, "displayName", "eq", scim::display_name);
-    let filter_display_eq = timed(server, args.few_clients, spell, by_display).await?;
+    let filter_display_eq = timed_on(server, args.few_clients, spell, by_display).await?;
     step(server, "filter displayName sw");
     let by_prefix = scim::filter_one(users, "displayName", "sw", scim::display_name);
-    let filter_scan = timed(server, args.few_clients, spell, by_prefix).await?;
+    let filter_scan = timed_on(server, args.few_clients, spell, by_prefix).await?;
 
     step(server, "Okta import");
     let pages = users.div_ceil(IMPORT_PAGE);
     let okta = scim::OktaImport { total: users, count: IMPORT_PAGE, seen: Mutex::new(Default::default()) };
     let import_budget = Budget::Time { limit: Duration::from_secs_f64(args.import_seconds), max: pages };
-    let page_run = timed(server, 1, import_budget, okta).await?;
+    let page_run = timed_on(server, 1, import_budget, okta).await?;
     let complete = page_run.units == pages;
     let import_secs = if complete { page_run.seconds } else { pages as f64 / page_run.rate };
     let import = Import { pages: page_run, complete, seconds: import_secs };
@@ -295,9 +451,9 @@ async fn workloads(server: &Server, args: &Args, users: u64, seconds: Duration) 
     let entra_ids = scim::ids(2 * most);
     let entra_budget = Budget::Time { limit: seconds, max: most };
     let cycle = scim::EntraCycle { ids: entra_ids.clone(), first: 0 };
-    let entra = timed(server, args.clients, entra_budget, cycle).await?;
+    let entra = timed_on(server, args.clients, entra_budget, cycle).await?;
     let cycle = scim::EntraCycle { ids: entra_ids.clone(), first: most };
-    let entra_few = timed(server, args.few_clients, entra_budget, cycle).await?;
+    let entra_few = timed_on(server, args.few_clients, entra_budget, cycle).await?;
 
     step(server, "big group");
     let created =
@@ -307,11 +463,11 @@ async fn workloads(server: &Server, args: &Args, users: u64, seconds: Duration) 
         created.json()?.get("id").and_then(serde_json::Value::as_str).context("the group has no id")?.to_owned();
     let fill_budget =
         Budget::Time { limit: Duration::from_secs_f64(args.import_seconds), max: users.div_ceil(FILL_CHUNK) };
-    let group_fill = timed(server, 1, fill_budget, scim::fill_group(group.clone(), ids.clone(), FILL_CHUNK)).await?;
+    let group_fill = timed_on(server, 1, fill_budget, scim::fill_group(group.clone(), ids.clone(), FILL_CHUNK)).await?;
     let group_members = (group_fill.units * FILL_CHUNK).min(users);
     let outsider = scim::id_of(&entra_ids, 0)?.to_owned();
     let change_budget = Budget::Time { limit: seconds, max: args.membership_ops as u64 };
-    let membership = timed(server, 1, change_budget, scim::Membership { group, outsider }).await?;
+    let membership = timed_on(server, 1, change_budget, scim::Membership { group, outsider }).await?;
 
     Ok(Figures {
         users,
@@ -334,33 +490,66 @@ async fn workloads(server: &Server, args: &Args, users: u64, seconds: Duration) 
     })
 }
 
-/// [`load::run`] on `server`, noting the server's CPU time per unit: from the start until the
-/// server is idle again, so that work a workload leaves behind (the journal's flush, SQLite's
-/// checkpoint) is counted for it, not for the next one.
+/// [`load::run`] on one server: [`timed_on`] a fleet of it alone.
 pub(crate) async fn timed(
     server: &Server,
     connections: usize,
     budget: Budget,
     script: impl load::Script,
 ) -> anyhow::Result<Throughput> {
-    settle(server).await;
-    let before = server.cpu_seconds();
-    let mut run = load::run(&server.target, connections, budget, script).await?;
-    settle(server).await;
-    let used = server.cpu_seconds() - before;
+    let targets = [server.target.clone()];
+    let cpu = || server.cpu_seconds();
+    measure_run(&targets, &cpu, None, connections, budget, script).await
+}
+
+/// [`load::run_on`] the fleet's instances, noting their CPU time per unit, and their database's
+/// cost per unit when they have one (CPU, statements): from the start until the servers and the
+/// database are idle again, so that work a workload leaves behind (the journal's flush, SQLite's
+/// checkpoint, PostgreSQL's autovacuum) is counted for it, not for the next one.
+async fn timed_on(
+    fleet: &Fleet,
+    connections: usize,
+    budget: Budget,
+    script: impl load::Script,
+) -> anyhow::Result<Throughput> {
+    let cpu = || fleet.cpu_seconds();
+    measure_run(&fleet.targets(), &cpu, fleet.database.as_deref(), connections, budget, script).await
+}
+
+async fn measure_run(
+    targets: &[Target],
+    cpu: &dyn Fn() -> f64,
+    database: Option<&Database>,
+    connections: usize,
+    budget: Budget,
+    script: impl load::Script,
+) -> anyhow::Result<Throughput> {
+    let all_cpu = || cpu() + database.and_then(Database::cpu_seconds).unwrap_or(0.0);
+    settle(&all_cpu).await;
+    let before = cpu();
+    let db_before = match database {
+        Some(db) => Some(db.snapshot().await?),
+        None => None,
+    };
+    let mut run = load::run_on(targets, connections, budget, script).await?;
+    settle(&all_cpu).await;
+    let used = cpu() - before;
     run.server_cpu_us = (run.units > 0).then(|| used * 1e6 / run.units as f64);
+    if let (Some(db), Some(db_before)) = (database, db_before) {
+        run.db = Some(db.snapshot().await?.since(&db_before, run.units));
+    }
     Ok(run)
 }
 
-/// Waits (at most 30 s) until the server has used at most two clock ticks of CPU over 1.2 s:
-/// longer than scimbox's journal flush interval (1 s), so a pause between two flushes of a
-/// backlog does not pass for idleness.
-async fn settle(server: &Server) {
+/// Waits (at most 30 s) until `cpu` (the servers' CPU seconds) has grown by at most two clock
+/// ticks over 1.2 s: longer than scimbox's journal flush interval (1 s), so a pause between two
+/// flushes of a backlog does not pass for idleness.
+async fn settle(cpu: &dyn Fn() -> f64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let mut last = server.cpu_seconds();
+    let mut last = cpu();
     while std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(1200)).await;
-        let now = server.cpu_seconds();
+        let now = cpu();
         if now - last <= 0.021 {
             return;
         }
@@ -369,8 +558,8 @@ async fn settle(server: &Server) {
 }
 
 /// Progress on stderr (the results go to stdout).
-fn step(server: &Server, what: &str) {
-    eprintln!("  {}: {what}", server.name);
+fn step(server: &Fleet, what: &str) {
+    eprintln!("  {}: {what}", server.name());
 }
 
 fn ms(d: Duration) -> f64 {

@@ -32,6 +32,22 @@ pub struct CompareReport {
     pub scimbox: Figures,
     /// The peer, if it ran.
     pub peer: Option<Figures>,
+    /// The PostgreSQL cluster's settings (`--db-url`), as `(name, value)`.
+    pub postgres_settings: Vec<(String, String)>,
+    /// scimbox on PostgreSQL, one run per `--instances` count.
+    pub postgres: Vec<PostgresRun>,
+}
+
+/// scimbox on PostgreSQL with some number of instances.
+#[derive(Debug, Serialize)]
+pub struct PostgresRun {
+    /// `scimbox serve` processes on the one database.
+    pub instances: usize,
+    /// The database's name (dropped after the run).
+    pub database: String,
+    /// Their figures: memory and scimbox's CPU summed over the instances; the database's cost
+    /// in each workload's `db`.
+    pub figures: Figures,
 }
 
 /// Which way a figure is better.
@@ -284,6 +300,10 @@ impl Report for CompareReport {
         }
         out.push_str(&table.render());
         out.push_str(&self.details());
+        if !self.postgres.is_empty() {
+            out.push('\n');
+            out.push_str(&super::engines::render(self));
+        }
         out
     }
 }
@@ -299,6 +319,12 @@ impl CompareReport {
             sq.lookup,
             thousands(sq.rows)
         );
+        if let Some(pg) = &self.limit.postgres {
+            out.push_str(&format!(
+                "raw PostgreSQL: {:.0} inserts/s one per commit, {:.0}/s {SQLITE_BATCH} per commit one after another, {:.0}/s {SQLITE_BATCH} per commit pipelined\n",
+                pg.insert_each, pg.insert_batched, pg.insert_pipelined
+            ));
+        }
         for (name, f) in std::iter::once(("scimbox", &self.scimbox)).chain(self.peer.iter().map(|p| ("peer", p))) {
             out.push_str(&format!(
                 "{name}: p99 ms: GET {:.2}, userName {:.2}, displayName eq {:.2}, sw {:.2}, POST {:.2}, page {:.2}, Entra {:.2} ({:.2}), membership {:.2}; \
