@@ -209,7 +209,7 @@ impl Recorder {
             let written = Arc::clone(&batch);
             let hours = hours(&batch);
             let write = move |c: &crate::db::sql::Connection| {
-                written.iter().try_for_each(|e| store::insert(c, e).map(drop))?;
+                written.iter().try_for_each(|e| store::insert(c, e))?;
                 rollup::add(c, &hours)
             };
             if let Err(e) = db.write(write).await {

@@ -80,8 +80,9 @@ pub(crate) struct Record<'a> {
     pub at: &'a str,
 }
 
-/// Writes one change row; returns its seq.
-pub(crate) fn record(c: &Connection, mut r: Record<'_>) -> Result<i64, StoreError> {
+/// Writes one change row. Its seq is not returned: no caller reads it, and on PostgreSQL asking
+/// for it is one more round trip (`lastval()`) in every write.
+pub(crate) fn record(c: &Connection, mut r: Record<'_>) -> Result<(), StoreError> {
     let before = r.before.map(scrubbed_json).transpose()?;
     let after = match r.after.take() {
         Some(Value::Object(d)) => Some(scrubbed_json(&d)?),
@@ -106,18 +107,18 @@ pub(crate) fn record_created_text(
     id: &str,
     after: &str,
     at: &str,
-) -> Result<i64, StoreError> {
+) -> Result<(), StoreError> {
     let r = Record { kind, id, action: Action::Created, version: Some(1), before: None, after: None, at };
     insert(c, &r, None, Some(after))
 }
 
-fn insert(c: &Connection, r: &Record<'_>, before: Option<&str>, after: Option<&str>) -> Result<i64, StoreError> {
+fn insert(c: &Connection, r: &Record<'_>, before: Option<&str>, after: Option<&str>) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO changes (at, resource_type, resource_id, action, version, before, after)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![r.at, type_name(r.kind), r.id, r.action.as_str(), r.version, before, after])?;
-    Ok(c.last_insert_rowid())
+    Ok(())
 }
 
 /// `d` as JSON without any `password` key; copied only when there is one to drop.
