@@ -131,6 +131,59 @@ async fn tokens_and_users_work_on_postgres() {
 }
 
 /// Two `scimbox serve` on one database race to create one userName: one 201, one 409.
+/// Every column that holds a resource id and is compared with another is byte-wise (`COLLATE
+/// "C"`, as SQLite's TEXT): with two different implicit collations PostgreSQL cannot use the ids'
+/// unique index for the equality, and a group write's pending-member lookup (`u.id =
+/// p.member_id`) read every user, ~80 ms a membership change at 100,000 users
+/// (migrations-pg/V19__id_collation.sql). The plan is checked too, on enough rows that the
+/// planner's choice is the real one.
+#[tokio::test]
+async fn resource_ids_compare_by_index_across_tables() {
+    let dir = tempfile::tempdir().expect("dir");
+    let Some(db) = database(dir.path()).await else { return };
+    let _ = create_token(&db, "okta", None); // the CLI migrates the new database
+    let not_c = count(
+        &db,
+        "SELECT count(*) FROM information_schema.columns
+         WHERE table_schema = 'public'
+           AND (column_name IN ('id', 'member_id', 'resource_id', 'user_id', 'parent_id'))
+           AND table_name IN ('users', 'groups', 'group_members', 'member_changes_pending', 'changes',
+                              'events', 'journal', 'guard_recent', 'accounts')
+           AND NOT (table_name = 'events' AND column_name = 'id') -- the event's own uuid, compared with nothing
+           AND coalesce(collation_name, '') <> 'C'",
+    )
+    .await;
+    assert_eq!(not_c, 0, "every id column compared across tables is COLLATE \"C\"");
+
+    let (client, conn) = tokio_postgres::connect(db.to_str().unwrap(), tokio_postgres::NoTls).await.expect("connect");
+    let driver = tokio::spawn(conn);
+    client
+        .batch_execute(
+            "INSERT INTO users (id, user_name, user_name_key, version, created, last_modified, doc)
+               SELECT md5(i::text), 'u' || i, 'u' || i, 1, 'x', 'x', '{}' FROM generate_series(1, 20000) i;
+             INSERT INTO member_changes_pending (group_seq, member_id, added)
+               SELECT 1, md5(i::text), 1 FROM generate_series(1, 3) i;
+             ANALYZE users; ANALYZE member_changes_pending;",
+        )
+        .await
+        .expect("rows");
+    let plan: String = client
+        .query(
+            "EXPLAIN SELECT p.member_id, EXISTS (SELECT 1 FROM users u WHERE u.id = p.member_id)
+             FROM member_changes_pending p WHERE p.group_seq = 1",
+            &[],
+        )
+        .await
+        .expect("explain")
+        .iter()
+        .map(|r| r.get::<_, String>(0) + "\n")
+        .collect();
+    drop(client);
+    let _ = driver.await;
+    assert!(plan.contains("Index Cond: (id = p.member_id)"), "the lookup uses users' id index:\n{plan}");
+    assert!(!plan.contains("Seq Scan on users"), "no scan of users:\n{plan}");
+}
+
 #[tokio::test]
 async fn two_instances_racing_creates_give_one_201_and_one_409() {
     let dir = tempfile::tempdir().expect("dir");

@@ -1,0 +1,4 @@
+-- scimbox schema, version 19: nothing to change on SQLite. The pair of
+-- migrations-pg/V19__id_collation.sql, which gives PostgreSQL's resource ids the byte-wise
+-- collation every column compared with them has (SQLite's TEXT compares bytes already).
+-- Append-only: never edit this file once released; add V20__*.sql instead.
