@@ -63,6 +63,11 @@ pg_modules=(postgres:: users:: groups:: patch_ops:: auth_tokens:: user_names:: b
     journal:: guard:: rate_limits:: limits:: metrics:: webhooks:: transfer:: read_path::)
 SCIMBOX_TEST_PG="$pg_url" cargo test -p scimbox --test api --locked -- "${pg_modules[@]}" \
     --skip filter_list::lookups_use_indexes
+if [ "${SCIMBOX_SKIP_CONFORMANCE:-0}" != 1 ]; then
+    # The checkers against a server on a database of its own in this cluster (the SQLite run is
+    # the conformance step below; the skipped and deviating checks are the same on both).
+    scripts/conformance.sh --db "$pg_url"
+fi
 scripts/pg.sh stop "$pg_url"
 trap - EXIT
 
