@@ -558,8 +558,17 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> Failure {
             let named: Vec<String> = columns.split(", ").map(|c| format!("{table}.{c}")).collect();
             return Failure::Unique(format!("UNIQUE constraint failed: {}", named.join(", ")));
         }
-        let constraint = matches!(db.code().code(), "23000" | "23001" | "23502" | "23503" | "23514" | "23P01");
-        let text = format!("{}: {}", db.code().code(), db.message());
+        let code = db.code().code();
+        let text = format!("{code}: {}", db.message());
+        // Class 08 (connection exception), 57P01..57P03 (the server shutting down, crashed, or
+        // not yet accepting connections; also `pg_terminate_backend`) and 25006 (a read-only
+        // transaction: a standby after a failover, or a database set read-only) mean the
+        // database cannot take the write now, not that the statement is wrong: a SCIM 503 with
+        // Retry-After, as a full disk or a read-only file is on SQLite.
+        if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "25006") {
+            return Failure::Unavailable(text);
+        }
+        let constraint = matches!(code, "23000" | "23001" | "23502" | "23503" | "23514" | "23P01");
         return if constraint { Failure::Constraint(text) } else { Failure::Other(text) };
     }
     if e.is_closed() {
