@@ -8,6 +8,10 @@
 # the loopback address only and lives as long as the test run.
 #
 #   url=$(scripts/pg.sh start)     prints postgres://scimbox@127.0.0.1:PORT/scimbox
+#   url=$(scripts/pg.sh start --ssl)   the same with TLS on (ssl=on; plain connections still work)
+#   scripts/pg.sh ca "$url"        prints the CA certificate file that signed a --ssl cluster's
+#                                  certificate (for sslrootcert=; the certificate names 127.0.0.1
+#                                  and localhost)
 #   scripts/pg.sh stop "$url"      stops that cluster and removes its directory
 #   scripts/pg.sh psql "$url" ...  psql on it (as the scimbox role)
 #
@@ -19,7 +23,7 @@ set -euo pipefail
 bin=${SCIMBOX_PG_BIN:-/usr/lib/postgresql/15/bin}
 
 usage() {
-    sed -n '2,16p' "$0" >&2
+    sed -n '2,20p' "$0" >&2
     exit 2
 }
 
@@ -56,12 +60,42 @@ port_of() {
     echo "$port"
 }
 
+# A throwaway CA and a server certificate it signs (EC P-256, two days), in $1/tls: ca.pem is
+# world-readable for clients, server.key only the postgres user's (the server refuses others).
+make_certificates() {
+    local tls=$1/tls
+    mkdir "$tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=scimbox pg.sh test CA" -keyout "$tls/ca.key" -out "$tls/ca.pem" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=critical,CA:FALSE" \
+        "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$tls/server.ext"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 2 \
+        -extfile "$tls/server.ext" -out "$tls/server.crt" 2>/dev/null
+    rm -f "$tls/ca.key" "$tls/server.csr"
+    chmod 600 "$tls/server.key"
+}
+
 start() {
+    local ssl=""
+    case "${1:-}" in
+        '') ;;
+        --ssl) ssl=1 ;;
+        *) usage ;;
+    esac
     ensure_installed
-    local port dir
+    local port dir options
     port=$(free_port)
     dir=$(mktemp -d "/tmp/scimbox-pg-$port.XXXXXX")
     mkdir "$dir/data" "$dir/socket"
+    options="-p $port -k $dir/socket -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400"
+    if [ -n "$ssl" ]; then
+        command -v openssl >/dev/null || { echo "pg.sh: --ssl needs openssl" >&2; rm -rf "$dir"; exit 1; }
+        make_certificates "$dir"
+        options="$options -c ssl=on -c ssl_cert_file=$dir/tls/server.crt -c ssl_key_file=$dir/tls/server.key"
+    fi
     chown -R postgres:postgres "$dir"
     chmod 700 "$dir"
     as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=reject \
@@ -72,9 +106,7 @@ start() {
 local all postgres trust
 host  all scimbox 127.0.0.1/32 trust
 EOF
-    if ! as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start -o \
-        "-p $port -k $dir/socket -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400" \
-        >/dev/null; then
+    if ! as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start -o "$options" >/dev/null; then
         cat "$dir/server.log" >&2
         rm -rf "$dir"
         exit 1
@@ -82,6 +114,18 @@ EOF
     as_postgres "$bin/psql" -h "$dir/socket" -p "$port" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 \
         -c "CREATE ROLE scimbox LOGIN CREATEDB" -c "CREATE DATABASE scimbox OWNER scimbox" >/dev/null
     echo "postgres://scimbox@127.0.0.1:$port/scimbox"
+}
+
+ca() {
+    local port dir
+    port=$(port_of "$1")
+    for dir in /tmp/scimbox-pg-"$port".*; do
+        [ -f "$dir/tls/ca.pem" ] || continue
+        echo "$dir/tls/ca.pem"
+        return 0
+    done
+    echo "pg.sh: no cluster of this script with --ssl on port $port" >&2
+    exit 1
 }
 
 stop() {
@@ -98,7 +142,8 @@ stop() {
 }
 
 case "${1:-}" in
-    start) start ;;
+    start) [ $# -le 2 ] || usage; start "${2:-}" ;;
+    ca) [ $# -eq 2 ] || usage; ca "$2" ;;
     stop) [ $# -eq 2 ] || usage; stop "$2" ;;
     psql) [ $# -ge 2 ] || usage; url=$2; shift 2; "$bin/psql" "$url" "$@" ;;
     *) usage ;;

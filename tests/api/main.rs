@@ -38,6 +38,7 @@ mod limits;
 mod metrics;
 mod parity;
 mod patch_ops;
+mod pg_tls;
 mod postgres;
 mod prefilter;
 mod rate_limits;

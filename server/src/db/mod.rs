@@ -28,6 +28,7 @@ pub mod guard;
 pub mod health;
 pub mod journal;
 pub mod pg;
+pub mod pg_tls;
 pub mod pg_value;
 pub mod rollup;
 pub mod rows;

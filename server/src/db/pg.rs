@@ -173,16 +173,24 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// A URL as tokio-postgres' configuration and the TLS connector its `sslmode` and
+/// `sslrootcert` ask for (`pg_tls`).
+pub(crate) fn config_of(url: &str) -> Result<(tokio_postgres::Config, super::pg_tls::MakeRustls), String> {
+    let (rest, settings) = super::pg_tls::split(url)?;
+    let mut config: tokio_postgres::Config = rest.parse().map_err(|e| format!("not a PostgreSQL URL: {e}"))?;
+    config.ssl_mode(settings.mode);
+    Ok((config, super::pg_tls::MakeRustls::new(&settings)?))
+}
+
 /// The engine without migrating (the caller is on a thread of its own).
 fn connect(url: &str) -> Result<Engine, StoreError> {
     let shown = shown(url);
-    let config: tokio_postgres::Config =
-        url.parse().map_err(|e| StoreError::Internal(format!("--db {shown}: not a PostgreSQL URL: {e}")))?;
+    let (config, tls) = config_of(url).map_err(|e| StoreError::Internal(format!("--db {shown}: {e}")))?;
     let driver = Driver::start()?;
     let pool = |size: usize| {
         let manager = deadpool_postgres::Manager::from_config(
             config.clone(),
-            tokio_postgres::NoTls,
+            tls.clone(),
             deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast },
         );
         deadpool_postgres::Pool::builder(manager)
