@@ -71,7 +71,10 @@ SCIMBOX_TEST_PG="$pg_url" SCIMBOX_TEST_PG_CA=$(scripts/pg.sh ca "$pg_url") \
     cargo test -p scimbox --test api --locked -- "${pg_modules[@]}" \
     --skip filter_list::lookups_use_indexes --skip durability::acknowledged_creates_survive_kill_9 \
     --skip attr_index::an_old_database_gets_its_index_filled --skip lighter_writes::v18_keeps_the_events \
-    --skip user_names::an_older_database_is_rekeyed_once
+    --skip user_names::an_older_database_is_rekeyed_once --skip feed::long_polls_wake_on_commit
+# Alone: it times a long poll's wake-up after a commit against 100 ms, which two cores busy with
+# the rest of the suite on PostgreSQL do not give (100-230 ms seen there; 3-4 s for the test alone).
+SCIMBOX_TEST_PG="$pg_url" cargo test -p scimbox --test api --locked -- feed::long_polls_wake_on_commit
 if [ "${SCIMBOX_SKIP_CONFORMANCE:-0}" != 1 ]; then
     # The checkers against a server on a database of its own in this cluster (the SQLite run is
     # the conformance step below; the skipped and deviating checks are the same on both).
