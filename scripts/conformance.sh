@@ -1,8 +1,29 @@
 #!/usr/bin/env bash
 # Starts scimbox on a fresh database and a free loopback port, issues a token, and runs the
 # independent conformance checkers (scim2-tester, scim-sanity) against it.
+#
+#   scripts/conformance.sh               on a fresh SQLite file
+#   scripts/conformance.sh --db URL      on a fresh PostgreSQL database created from URL (a role
+#                                        that may create databases, such as `scripts/pg.sh start`
+#                                        prints); the database is dropped afterwards
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+pg_url=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --db)
+            [ $# -ge 2 ] || { echo "conformance.sh: --db needs a postgres:// URL" >&2; exit 2; }
+            pg_url=$2
+            shift 2
+            ;;
+        *) echo "usage: scripts/conformance.sh [--db postgres://USER@HOST:PORT/DB]" >&2; exit 2 ;;
+    esac
+done
+case "$pg_url" in
+    '' | postgres://* | postgresql://*) ;;
+    *) echo "conformance.sh: --db takes a postgres:// or postgresql:// URL, not '$pg_url'" >&2; exit 2 ;;
+esac
 
 venv=target/conformance-venv
 if [ ! -x "$venv/bin/python" ]; then
@@ -14,6 +35,29 @@ cargo build --locked --bin scimbox
 bin=target/debug/scimbox
 work=$(mktemp -d)
 db="$work/conformance.db"
+pg_db=""
+cleanup() {
+    if [ -n "${pid:-}" ]; then
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+    if [ -n "$pg_db" ]; then
+        scripts/pg.sh psql "$pg_url" -qAt -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+if [ -n "$pg_url" ]; then
+    # A database of this run's own in that cluster: the URL's path swapped for its name, the
+    # query (sslmode and the like) kept.
+    pg_db="conformance_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+    scripts/pg.sh psql "$pg_url" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE $pg_db" >/dev/null
+    base=${pg_url%%\?*}
+    query=""
+    [ "$base" != "$pg_url" ] && query="?${pg_url#*\?}"
+    db="${base%/*}/$pg_db$query"
+    echo "database: PostgreSQL ${db%%\?*}" | sed 's#://[^@/]*@#://#'
+fi
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 token=$("$bin" token create --db "$db" --name conformance)
 # A registry nobody chose for the checkers: one account with a random id and one role. The
@@ -30,7 +74,6 @@ echo "registry: account $account, role Reader"
 
 "$bin" serve --db "$db" --listen "127.0.0.1:$port" 2>"$work/server.log" &
 pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 python3 - "$port" <<'PY'
 import sys, time, urllib.request

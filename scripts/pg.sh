@@ -9,6 +9,11 @@
 #
 #   url=$(scripts/pg.sh start)     prints postgres://scimbox@127.0.0.1:PORT/scimbox
 #   url=$(scripts/pg.sh start --durable)   the same, durable and with pg_stat_statements (benchmarks)
+#   url=$(scripts/pg.sh start --ssl)   the same with TLS on (ssl=on; plain connections still work)
+#                                  (both options may be given, in either order)
+#   scripts/pg.sh ca "$url"        prints the CA certificate file that signed a --ssl cluster's
+#                                  certificate (for sslrootcert=; the certificate names 127.0.0.1
+#                                  and localhost)
 #   scripts/pg.sh stop "$url"      stops that cluster and removes its directory
 #   scripts/pg.sh psql "$url" ...  psql on it (as the scimbox role)
 #
@@ -23,7 +28,7 @@ set -euo pipefail
 bin=${SCIMBOX_PG_BIN:-/usr/lib/postgresql/15/bin}
 
 usage() {
-    sed -n '2,20p' "$0" >&2
+    awk 'NR > 1 && !/^#/ { exit } NR > 1 { print }' "$0" >&2
     exit 2
 }
 
@@ -60,18 +65,50 @@ port_of() {
     echo "$port"
 }
 
+# A throwaway CA and a server certificate it signs (EC P-256, two days), in $1/tls: ca.pem is
+# world-readable for clients, server.key only the postgres user's (the server refuses others).
+make_certificates() {
+    local tls=$1/tls
+    mkdir "$tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=scimbox pg.sh test CA" -keyout "$tls/ca.key" -out "$tls/ca.pem" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=critical,CA:FALSE" \
+        "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$tls/server.ext"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 2 \
+        -extfile "$tls/server.ext" -out "$tls/server.crt" 2>/dev/null
+    rm -f "$tls/ca.key" "$tls/server.csr"
+    chmod 600 "$tls/server.key"
+}
+
 start() {
-    local durable=""
-    case "${1:-}" in
-        "") ;;
-        --durable) durable=1 ;;
-        *) usage ;;
-    esac
+    local durable="" ssl=""
+    for option in "$@"; do
+        case "$option" in
+            --durable) durable=1 ;;
+            --ssl) ssl=1 ;;
+            *) usage ;;
+        esac
+    done
     ensure_installed
-    local port dir settings
+    local port dir options
     port=$(free_port)
     dir=$(mktemp -d "/tmp/scimbox-pg-$port.XXXXXX")
     mkdir "$dir/data" "$dir/socket"
+    options="-p $port -k $dir/socket -c listen_addresses=127.0.0.1 -c max_connections=400"
+    if [ -n "$durable" ]; then
+        options+=" -c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+        options+=" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_utility=on"
+    else
+        options+=" -c fsync=off"
+    fi
+    if [ -n "$ssl" ]; then
+        command -v openssl >/dev/null || { echo "pg.sh: --ssl needs openssl" >&2; rm -rf "$dir"; exit 1; }
+        make_certificates "$dir"
+        options="$options -c ssl=on -c ssl_cert_file=$dir/tls/server.crt -c ssl_key_file=$dir/tls/server.key"
+    fi
     chown -R postgres:postgres "$dir"
     chmod 700 "$dir"
     as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=reject \
@@ -82,14 +119,7 @@ start() {
 local all postgres trust
 host  all scimbox 127.0.0.1/32 trust
 EOF
-    settings="-p $port -k $dir/socket -c listen_addresses=127.0.0.1 -c max_connections=400"
-    if [ -n "$durable" ]; then
-        settings+=" -c fsync=on -c synchronous_commit=on -c full_page_writes=on"
-        settings+=" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_utility=on"
-    else
-        settings+=" -c fsync=off"
-    fi
-    if ! as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start -o "$settings" >/dev/null; then
+    if ! as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start -o "$options" >/dev/null; then
         cat "$dir/server.log" >&2
         rm -rf "$dir"
         exit 1
@@ -103,6 +133,18 @@ EOF
         done
     fi
     echo "postgres://scimbox@127.0.0.1:$port/scimbox"
+}
+
+ca() {
+    local port dir
+    port=$(port_of "$1")
+    for dir in /tmp/scimbox-pg-"$port".*; do
+        [ -f "$dir/tls/ca.pem" ] || continue
+        echo "$dir/tls/ca.pem"
+        return 0
+    done
+    echo "pg.sh: no cluster of this script with --ssl on port $port" >&2
+    exit 1
 }
 
 stop() {
@@ -119,7 +161,8 @@ stop() {
 }
 
 case "${1:-}" in
-    start) [ $# -le 2 ] || usage; start "${2:-}" ;;
+    start) [ $# -le 3 ] || usage; shift; start "$@" ;;
+    ca) [ $# -eq 2 ] || usage; ca "$2" ;;
     stop) [ $# -eq 2 ] || usage; stop "$2" ;;
     psql) [ $# -ge 2 ] || usage; url=$2; shift 2; "$bin/psql" "$url" "$@" ;;
     *) usage ;;

@@ -1125,7 +1125,7 @@ async fn invalid_required_settings_are_refused() {
 
     // The binary refuses to start with it.
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let mut child = Command::new(bin())
         .args(["serve", "--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0", "--require", "nosuch"])
         .env_remove("SCIMBOX_REQUIRE")
@@ -1198,7 +1198,7 @@ fn count_after(out: &str, lead: &[&str]) -> Option<i64> {
 #[tokio::test]
 async fn token_show_reports_what_an_entra_connection_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("scimbox.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let token = create_token(&db, "entra", None);
     let add = cli(&["account", "add", "--db", db.to_str().unwrap(), "ACC1", "--name", "Acme"]);
     assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));

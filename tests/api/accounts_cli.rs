@@ -160,7 +160,7 @@ fn every_command_has_help() {
 #[tokio::test]
 async fn commands_work_while_a_server_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("scimbox.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let server = Server::start(&db, &dir.path().join("server.log")).await;
     acme(&db);
     ok(&db, &["account", "move", "ACC111", "--parent", "ACC120"]);

@@ -332,7 +332,7 @@ async fn an_import_is_indexed() {
     let group = json!({"schemas": [GROUP_URN], "displayName": "Imported Group"});
     assert_eq!(app.post("/Groups", &group).await.status, StatusCode::CREATED);
     let dir = tempfile::tempdir().unwrap();
-    let (file, copy) = (dir.path().join("dump.ndjson"), dir.path().join("copy.db"));
+    let (file, copy) = (dir.path().join("dump.ndjson"), crate::helpers::fresh_db(dir.path()).await);
     for args in [
         ["export", "--db", app.db_path.to_str().unwrap(), "--out", file.to_str().unwrap()],
         ["import", "--db", copy.to_str().unwrap(), "--in", file.to_str().unwrap()],
@@ -340,22 +340,28 @@ async fn an_import_is_indexed() {
         let out = crate::helpers::run_scimbox(&args, "");
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
-    let index = |path: &std::path::Path| -> Vec<(i64, String, String, String)> {
-        let c = rusqlite::Connection::open(path).unwrap();
-        let sql = "SELECT a.kind, a.attr, a.key, COALESCE(u.id, g.id) FROM attr_index a
-                   LEFT JOIN users u ON a.kind = 1 AND u.seq = a.seq
-                   LEFT JOIN groups g ON a.kind = 2 AND g.seq = a.seq ORDER BY 1, 4, 2, 3";
-        let mut stmt = c.prepare(sql).unwrap();
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap();
-        rows.collect::<Result<_, _>>().unwrap()
-    };
-    let source = index(&app.db_path);
+    let source = index(&app.db).await;
     assert!(
         source.len() > 20 && source.iter().any(|r| r.0 == 2 && r.2 == "imported group"),
         "{:?}",
         &source[source.len() - 3..]
     );
-    assert_eq!(index(&copy), source);
+    let copy = scimbox::db::Db::open(&copy).expect("open the copy");
+    assert_eq!(index(&copy).await, source);
+}
+
+/// Every entry of the attribute index with its resource's id: `(kind, attr, key, id)`.
+async fn index(db: &scimbox::db::Db) -> Vec<(i64, String, String, String)> {
+    db.read(|c| {
+        let sql = "SELECT a.kind, a.attr, a.key, COALESCE(u.id, g.id) FROM attr_index a
+                   LEFT JOIN users u ON a.kind = 1 AND u.seq = a.seq
+                   LEFT JOIN groups g ON a.kind = 2 AND g.seq = a.seq ORDER BY 1, 4, 2, 3";
+        let mut stmt = c.prepare(sql)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    })
+    .await
+    .expect("read the index")
 }
 
 /// Changes a user's own keys behind the server's back: `users.user_name_key` of `user_name` set

@@ -306,7 +306,7 @@ fn token_list_hides_secrets() {
 #[tokio::test]
 async fn lifecycle_against_a_running_server() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("scimbox.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let db_s = db.to_str().unwrap().to_owned();
     let first = create_token(&db, "okta", None);
     let mut server = Server::start(&db, &dir.path().join("server.log")).await;

@@ -67,7 +67,7 @@ async fn precedence_flag_env_file_default() {
     assert!(line(&second, "journal-rows").starts_with("journal-rows = 7000 "), "{second}");
 
     // serve: the file's base path, then the environment's over it, then the flag's over both.
-    let db = dir.path().join("scimbox.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let log = dir.path().join("server.log");
     let client = reqwest::Client::new();
     let served = |server: &Server, base: &str| {
@@ -133,7 +133,7 @@ async fn a_value_from_a_file() {
     let text = format!("public-url = {{ file = \"{}\" }}\n", secret.display());
     let file = write(dir.path(), "scimbox.toml", &text);
     let f = file.to_str().unwrap();
-    let db = dir.path().join("scimbox.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let token = create_token(&db, "t", None);
     let server = Server::start_with(&db, &dir.path().join("server.log"), &["--config", f], &[]).await;
     let r = reqwest::Client::new()
@@ -162,7 +162,7 @@ async fn a_value_from_a_file() {
 async fn json_logs_carry_the_request_fields() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "scimbox.toml", "log-format = \"json\"\n");
-    let db = dir.path().join("scimbox.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let mut server =
         Server::start_with(&db, &dir.path().join("server.log"), &["--config", file.to_str().unwrap()], &[]).await;
     let r = reqwest::Client::new().get(format!("{}/Users?count=1", server.base)).send().await.expect("request");

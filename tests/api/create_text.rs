@@ -15,9 +15,10 @@ fn body(name: &str) -> Value {
     })
 }
 
-fn event_data(app: &TestApp, id: &str) -> String {
-    let c = rusqlite::Connection::open(&app.db_path).unwrap();
-    c.query_row("SELECT data FROM events WHERE resource_id = ?1", [id], |r| r.get(0)).unwrap()
+async fn event_data(app: &TestApp, id: &str) -> String {
+    let mut data = crate::helpers::column::<String>(app, "SELECT data FROM events WHERE resource_id = ?1", &[id]).await;
+    assert_eq!(data.len(), 1, "one event of {id}");
+    data.remove(0)
 }
 
 /// The 201's bytes are the event's data and compact JSON of its body (as `scim_json` writes);
@@ -28,7 +29,7 @@ async fn a_create_answers_with_its_events_text() {
     let created = app.post("/Users", &body("text@example.com")).await;
     assert_eq!(created.status.as_u16(), 201, "{}", created.text);
     let id = created.body["id"].as_str().unwrap();
-    assert_eq!(created.text, event_data(&app, id));
+    assert_eq!(created.text, event_data(&app, id).await);
     assert_eq!(created.text, created.body.to_string(), "compact, as serde_json writes it");
     assert_eq!(created.header("content-type"), Some("application/scim+json"));
     assert_eq!(created.header("etag"), Some("W/\"1\""));
@@ -49,7 +50,7 @@ async fn a_projected_create_is_not_the_events_text() {
     let id = only.body["id"].as_str().unwrap();
     assert_eq!(only.body["userName"], "only@example.com");
     assert!(only.body.get("displayName").is_none() && only.body.get("emails").is_none(), "{}", only.text);
-    let data: Value = serde_json::from_str(&event_data(&app, id)).unwrap();
+    let data: Value = serde_json::from_str(&event_data(&app, id).await).unwrap();
     assert_eq!(data["displayName"], "Text Person");
     assert_eq!(only.header("location"), data["meta"]["location"].as_str());
 

@@ -404,7 +404,7 @@ async fn a_page_the_byte_budget_cut_continues_after_its_last_user() {
 #[tokio::test]
 async fn a_walk_goes_on_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("scimbox.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let token = create_token(&db, "walker", None);
     let auth = format!("Bearer {token}");
     let client = reqwest::Client::new();

@@ -59,20 +59,26 @@ async fn get(client: &reqwest::Client, origin: &str, path: &str, cookie: Option<
 }
 
 /// From an empty database to a working setup, following only what the log and the pages say.
-/// The database sits in a directory whose name needs quoting in a shell.
+/// The database sits in a directory whose name needs quoting in a shell (on SQLite).
 #[tokio::test]
 async fn a_first_start_says_which_commands_to_run() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("it's my dir");
     std::fs::create_dir(&home).unwrap();
-    let db = home.join("scimbox.db");
+    // On PostgreSQL (helpers::fresh_db) the database is a URL, which needs no quoting.
+    let db =
+        if crate::helpers::on_postgres() { crate::helpers::fresh_db(&home).await } else { home.join("scimbox.db") };
     let server = Server::start(&db, &dir.path().join("server.log")).await;
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
     // The log: one line for each thing missing, with the command for this database.
     let log = server.log_text();
     let db_text = db.to_str().unwrap();
-    let quoted = format!("'{}'", db_text.replace('\'', r"'\''"));
+    let quoted = if crate::helpers::on_postgres() {
+        db_text.to_owned()
+    } else {
+        format!("'{}'", db_text.replace('\'', r"'\''"))
+    };
     let admin_line = log.lines().find(|l| l.contains("no administrator yet")).unwrap_or_else(|| panic!("{log}"));
     assert!(admin_line.contains(&format!("scimbox admin add --db {quoted} admin")), "{admin_line}");
     assert!(admin_line.contains("INFO"), "{admin_line}");
@@ -121,7 +127,7 @@ async fn a_first_start_says_which_commands_to_run() {
 #[tokio::test]
 async fn only_a_working_token_counts() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("scimbox.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let db_text = db.to_str().unwrap();
     let cli = |args: &[&str], stdin: &str| {
         let mut child = Command::new(bin())

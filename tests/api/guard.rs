@@ -77,7 +77,7 @@ fn guarded(max: u64) -> impl FnOnce(scimbox::Config) -> scimbox::Config {
 #[tokio::test]
 async fn the_21st_deactivation_is_held_until_released() {
     let dir = tempfile::tempdir().expect("dir");
-    let db = dir.path().join("scimbox.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let (okta, entra) = (create_token(&db, "okta", None), create_token(&db, "entra", None));
     // A 6 s window: 20 deactivations must fit in it on a loaded 2-core CI machine (2 s did not).
     let flags = ["--guard-max", "20", "--guard-window", "6s"];

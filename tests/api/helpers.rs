@@ -250,3 +250,71 @@ pub async fn register_accounts(app: &TestApp, list: &[(&str, Option<&str>)]) {
         .await
         .expect("register accounts");
 }
+
+/// Whether this run's stores are PostgreSQL databases (`SCIMBOX_TEST_PG` set; see [`fresh_db`]).
+pub fn on_postgres() -> bool {
+    std::env::var("SCIMBOX_TEST_PG").is_ok_and(|u| !u.is_empty())
+}
+
+/// Statements run as the role of `SCIMBOX_TEST_PG` on its own database (not the test's), such as
+/// the `ALTER DATABASE` that a test's own database cannot run on itself while the server uses it.
+pub async fn pg_admin(statements: &str) {
+    let url = std::env::var("SCIMBOX_TEST_PG").expect("SCIMBOX_TEST_PG");
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("SCIMBOX_TEST_PG: connect");
+    let driver = tokio::spawn(conn);
+    client.batch_execute(statements).await.unwrap_or_else(|e| panic!("{statements}: {e}"));
+    drop(client);
+    let _ = driver.await;
+}
+
+/// The name of a test's PostgreSQL database (the last segment of its URL's path).
+pub fn pg_database(db: &std::path::Path) -> String {
+    let url = db.to_str().expect("utf-8 URL");
+    let path = url.split_once('?').map_or(url, |(p, _)| p);
+    path.rsplit_once('/').map_or(path, |(_, name)| name).to_owned()
+}
+
+/// Makes every write of a running server fail from now on, while its reads go on, as a disk
+/// taken away does: on SQLite the database file and its WAL are removed (the open readers keep
+/// the removed file; the writer notices the new inode and refuses); on PostgreSQL the database
+/// is made read-only (`default_transaction_read_only`, what a standby after a failover is too)
+/// and the server's connections are ended, so the ones it opens next are read-only.
+pub async fn refuse_writes(app: &TestApp) {
+    if !on_postgres() {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", app.db_path.display()));
+        }
+        return;
+    }
+    let name = pg_database(&app.db_path);
+    pg_admin(&format!(
+        "ALTER DATABASE {name} SET default_transaction_read_only = on;
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
+    ))
+    .await;
+}
+
+/// Column 0 of every row `sql` returns, read from the test's store through the server's own SQL
+/// facade (`scimbox::db::sql`: SQLite's text with `?N` parameters, run on either engine), so that
+/// a test looking at rows runs on SQLite and on PostgreSQL alike.
+pub async fn column<T>(app: &TestApp, sql: &str, args: &[&str]) -> Vec<T>
+where
+    T: scimbox::db::sql::FromSql + Send + 'static,
+{
+    let (text, args) = (sql.to_owned(), args.iter().map(|a| (*a).to_owned()).collect::<Vec<String>>());
+    app.db
+        .read(move |c| {
+            let mut s = c.prepare(&text)?;
+            let rows = s.query_map(scimbox::db::sql::params_from_iter(args.iter()), |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<T>, _>>()?)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The one number `sql` returns (a `count(*)`), read as [`column`] reads.
+pub async fn count(app: &TestApp, sql: &str, args: &[&str]) -> i64 {
+    let all = column::<i64>(app, sql, args).await;
+    assert_eq!(all.len(), 1, "{sql}: one row");
+    all[0]
+}

@@ -147,9 +147,10 @@ async fn tokens_page(app: &TestApp) -> String {
     page.text().await.expect("html")
 }
 
-/// Problem 1 (the queue): while the database cannot be written (here, its file removed), the
-/// journal keeps at most `MAX_PENDING` entries for a retry and counts the rest where the admin
-/// sees them. Before: a failed flush dropped its whole batch and only the log said so.
+/// Problem 1 (the queue): while the database cannot be written (here, its file removed, or the
+/// PostgreSQL database made read-only: `helpers::refuse_writes`), the journal keeps at most
+/// `MAX_PENDING` entries for a retry and counts the rest where the admin sees them. Before: a
+/// failed flush dropped its whole batch and only the log said so.
 #[tokio::test]
 async fn entries_the_journal_could_not_keep_are_counted_on_the_status_page() {
     // A flood from one token, which the per-token rate limit (issue 15) would refuse: off here.
@@ -159,9 +160,7 @@ async fn entries_the_journal_could_not_keep_are_counted_on_the_status_page() {
     })
     .await;
     let (client, cookie) = admin_session(&app).await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", app.db_path.display()));
-    }
+    crate::helpers::refuse_writes(&app).await;
     let extra = 150;
     let url = format!("{}/Users", app.base);
     let statuses: Vec<StatusCode> = futures::stream::iter(0..scimbox::journal::MAX_PENDING + extra)

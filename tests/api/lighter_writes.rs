@@ -143,21 +143,18 @@ async fn a_prepared_create_writes_everything_once() {
         .await;
     taken.assert_error(409, Some("uniqueness"));
 
-    let c = rusqlite::Connection::open(&app.db_path).unwrap();
-    let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(count("SELECT count(*) FROM users"), 1);
-    assert_eq!(count("SELECT count(*) FROM user_emails"), 1);
-    assert_eq!(count("SELECT count(*) FROM attr_index WHERE kind = 1"), 2, "displayName, nickName (round 3)");
-    assert_eq!(count("SELECT count(*) FROM changes"), 1);
-    let after: String = c.query_row("SELECT after FROM changes", [], |r| r.get(0)).unwrap();
+    use crate::helpers::{column, count};
+    assert_eq!(count(&app, "SELECT count(*) FROM users", &[]).await, 1);
+    assert_eq!(count(&app, "SELECT count(*) FROM user_emails", &[]).await, 1);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM attr_index WHERE kind = 1", &[]).await,
+        2,
+        "displayName, nickName (round 3)"
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM changes", &[]).await, 1);
+    let after = column::<String>(&app, "SELECT after FROM changes", &[]).await.remove(0);
     assert!(!after.to_lowercase().contains("password") && after.contains("Prepared Person"), "{after}");
-    let data: Vec<String> = c
-        .prepare("SELECT data FROM events")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let data = column::<String>(&app, "SELECT data FROM events", &[]).await;
     assert_eq!(data.len(), 1, "one event, none for the refused create");
     assert_eq!(serde_json::from_str::<Value>(&data[0]).unwrap(), created.body);
 }

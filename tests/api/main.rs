@@ -39,6 +39,7 @@ mod metrics;
 mod parity;
 mod patch_ops;
 mod pg_instances;
+mod pg_tls;
 mod pg_webhooks;
 mod postgres;
 mod prefilter;

@@ -50,7 +50,7 @@ fn get(samples: &[Sample], metric: &str, labels: &[(&str, &str)]) -> f64 {
 #[tokio::test]
 async fn metrics_parse_and_count_requests_on_their_own_port() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("m.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let token = create_token(&db, "okta-metrics", None);
     let server = Serving::start(&db, &dir.path().join("server.log"), &[], true).await;
     let addr = server.metrics.clone().expect("metrics address");
@@ -128,7 +128,7 @@ async fn metrics_parse_and_count_requests_on_their_own_port() {
 #[tokio::test]
 async fn rate_limit_refusals_and_guard_holds_are_counted_by_token() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("m.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let noisy = create_token(&db, "noisy", None);
     let calm = create_token(&db, "calm", None);
     let flags = ["--rate", "1", "--burst", "3", "--guard-max", "1", "--guard-window", "1s"];

@@ -24,7 +24,7 @@ fn assert_limited(r: &Resp, says: &str) -> u64 {
 #[tokio::test]
 async fn a_burst_over_the_rate_is_refused_while_another_token_is_served() {
     let dir = tempfile::tempdir().expect("dir");
-    let db = dir.path().join("scimbox.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let (noisy, quiet) = (create_token(&db, "noisy", None), create_token(&db, "quiet", None));
     let flags = ["--rate", "1", "--burst", "5"];
     let server = Server::start_with(&db, &dir.path().join("server.log"), &flags, &[]).await;

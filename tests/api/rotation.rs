@@ -59,7 +59,7 @@ async fn get_as(client: &reqwest::Client, base: &str, token: &str, ua: &str) -> 
 #[tokio::test]
 async fn overlap_accepts_both_then_only_the_new_one() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("scimbox.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let old = create_token(&db, "okta", Some("30d"));
     let mut server = Server::start(&db, &dir.path().join("server.log")).await;
     let client = reqwest::Client::new();
@@ -183,7 +183,7 @@ fn revoked_unknown_and_bad_overlap_are_refused() {
 #[tokio::test]
 async fn expiring_tokens_are_flagged_in_the_list_and_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     create_token(&db, "soon", Some("7d"));
     create_token(&db, "later", Some("90d"));
     create_token(&db, "never", None);

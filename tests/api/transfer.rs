@@ -143,7 +143,7 @@ async fn an_export_imported_into_an_empty_database_reads_back_the_same() {
     let app = TestApp::spawn().await;
     let (users, groups) = populate(&app).await;
     let dir = tempfile::tempdir().unwrap();
-    let (file, copy) = (dir.path().join("dump.ndjson"), dir.path().join("copy.db"));
+    let (file, copy) = (dir.path().join("dump.ndjson"), crate::helpers::fresh_db(dir.path()).await);
     let out = ok(&["export", "--db", app.db_path.to_str().unwrap(), "--out", file.to_str().unwrap()]);
     assert!(text(&out).contains("exported 12 users, 3 groups, 6 memberships, 2 accounts, 2 roles"), "{}", text(&out));
     #[cfg(unix)]

@@ -73,7 +73,7 @@ async fn list_until(db: &Path, what: &str) -> String {
 #[tokio::test]
 async fn https_receiver_trusted_with_webhook_ca_gets_signed_events() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("scimbox.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let ca = Ca::new();
     let ca_file = dir.path().join("ca.pem");
     ca.write_pem(&ca_file);
@@ -120,7 +120,7 @@ async fn https_receiver_trusted_with_webhook_ca_gets_signed_events() {
 #[tokio::test]
 async fn https_receiver_of_an_unknown_ca_fails_with_a_certificate_error() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("scimbox.db");
+    let db = crate::helpers::fresh_db(dir.path()).await;
     let ca = Ca::new();
     let token = create_token(&db, "idp", None);
     let server = Server::start(&db, &dir.path().join("server.log")).await;

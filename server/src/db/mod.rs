@@ -30,6 +30,7 @@ pub mod journal;
 pub mod lease;
 pub mod pg;
 pub mod pg_listen;
+pub mod pg_tls;
 pub mod pg_value;
 pub mod rollup;
 pub mod rows;

@@ -148,8 +148,9 @@ pub(crate) struct Engine {
     /// What logs and errors show of the URL.
     pub(crate) shown: String,
     rewrites: Arc<Rewrites>,
-    /// The parsed URL, for the listener's connection of its own.
+    /// The parsed URL and its TLS connector, for the listener's connection of its own.
     config: tokio_postgres::Config,
+    tls: super::pg_tls::MakeRustls,
     /// Whether the listener ([`super::pg_listen`]) was started.
     listening: std::sync::Once,
 }
@@ -185,16 +186,24 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// A URL as tokio-postgres' configuration and the TLS connector its `sslmode` and
+/// `sslrootcert` ask for (`pg_tls`).
+pub(crate) fn config_of(url: &str) -> Result<(tokio_postgres::Config, super::pg_tls::MakeRustls), String> {
+    let (rest, settings) = super::pg_tls::split(url)?;
+    let mut config: tokio_postgres::Config = rest.parse().map_err(|e| format!("not a PostgreSQL URL: {e}"))?;
+    config.ssl_mode(settings.mode);
+    Ok((config, super::pg_tls::MakeRustls::new(&settings)?))
+}
+
 /// The engine without migrating (the caller is on a thread of its own).
 fn connect(url: &str) -> Result<Engine, StoreError> {
     let shown = shown(url);
-    let config: tokio_postgres::Config =
-        url.parse().map_err(|e| StoreError::Internal(format!("--db {shown}: not a PostgreSQL URL: {e}")))?;
+    let (config, tls) = config_of(url).map_err(|e| StoreError::Internal(format!("--db {shown}: {e}")))?;
     let driver = Driver::start()?;
     let pool = |size: usize| {
         let manager = deadpool_postgres::Manager::from_config(
             config.clone(),
-            tokio_postgres::NoTls,
+            tls.clone(),
             deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast },
         );
         deadpool_postgres::Pool::builder(manager)
@@ -210,6 +219,7 @@ fn connect(url: &str) -> Result<Engine, StoreError> {
         shown: shown.clone(),
         rewrites: Arc::default(),
         config,
+        tls,
         listening: std::sync::Once::new(),
     };
     Ok(engine)
@@ -221,7 +231,7 @@ impl Engine {
     /// opens no connection for it.
     pub(crate) fn listen(&self, sinks: impl FnOnce() -> super::pg_listen::Sinks) {
         self.listening.call_once(|| {
-            self.driver.spawn(super::pg_listen::run(self.config.clone(), self.shown.clone(), sinks()));
+            self.driver.spawn(super::pg_listen::run(self.config.clone(), self.tls.clone(), self.shown.clone(), sinks()));
         });
     }
 
@@ -589,8 +599,17 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> Failure {
             let named: Vec<String> = columns.split(", ").map(|c| format!("{table}.{c}")).collect();
             return Failure::Unique(format!("UNIQUE constraint failed: {}", named.join(", ")));
         }
-        let constraint = matches!(db.code().code(), "23000" | "23001" | "23502" | "23503" | "23514" | "23P01");
-        let text = format!("{}: {}", db.code().code(), db.message());
+        let code = db.code().code();
+        let text = format!("{code}: {}", db.message());
+        // Class 08 (connection exception), 57P01..57P03 (the server shutting down, crashed, or
+        // not yet accepting connections; also `pg_terminate_backend`) and 25006 (a read-only
+        // transaction: a standby after a failover, or a database set read-only) mean the
+        // database cannot take the write now, not that the statement is wrong: a SCIM 503 with
+        // Retry-After, as a full disk or a read-only file is on SQLite.
+        if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "25006") {
+            return Failure::Unavailable(text);
+        }
+        let constraint = matches!(code, "23000" | "23001" | "23502" | "23503" | "23514" | "23P01");
         return if constraint { Failure::Constraint(text) } else { Failure::Other(text) };
     }
     if e.is_closed() {

@@ -29,6 +29,8 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::AsyncMessage;
 
+use super::pg_tls::MakeRustls;
+
 use super::{events, tokens};
 
 /// The channel of committed events; the payload is the highest committed seq.
@@ -85,12 +87,12 @@ impl Sinks {
 
 /// The listener: connects to the database of `config`, listens, and reconnects whenever the
 /// connection is lost, until the engine's runtime stops (which drops it, and its connection).
-pub(crate) async fn run(mut config: tokio_postgres::Config, shown: String, sinks: Sinks) {
+pub(crate) async fn run(mut config: tokio_postgres::Config, tls: MakeRustls, shown: String, sinks: Sinks) {
     config.application_name(APPLICATION_NAME).connect_timeout(ANSWER_WITHIN);
     let mut state = Reconnect { pause: FIRST_PAUSE, down: false, shown };
     loop {
         let started = Instant::now();
-        let error = session(&config, &sinks, &mut state).await;
+        let error = session(&config, &tls, &sinks, &mut state).await;
         let pause = state.lost(&error, started.elapsed());
         tokio::time::sleep(pause).await;
     }
@@ -143,9 +145,9 @@ impl Reconnect {
 
 /// One connection's life: connect, listen, catch up, deliver until the connection fails;
 /// returns why it ended.
-async fn session(config: &tokio_postgres::Config, sinks: &Sinks, state: &mut Reconnect) -> String {
-    // TLS to the database is not supported yet (docs/deployment.md), as for the pools.
-    let (client, mut conn) = match config.connect(tokio_postgres::NoTls).await {
+async fn session(config: &tokio_postgres::Config, tls: &MakeRustls, sinks: &Sinks, state: &mut Reconnect) -> String {
+    // The pools' TLS settings (the URL's `sslmode`, `sslrootcert`: super::pg_tls).
+    let (client, mut conn) = match config.connect(tls.clone()).await {
         Ok(c) => c,
         Err(e) => return format!("connecting: {e}"),
     };

@@ -251,7 +251,13 @@ fn seq_at(conn: &Connection, kind: Kind, offset: u64, total: u64) -> Result<Opti
     }
     let from_end = total - 1 - offset;
     let (order, skip) = if from_end < offset { ("DESC", from_end) } else { ("", offset) };
-    let sql = format!("SELECT seq FROM {table} INDEXED BY {table}_seq ORDER BY seq {order} LIMIT 1 OFFSET ?1");
+    // `INDEXED BY` is SQLite's; PostgreSQL's planner reads the `seq` index (or its primary key)
+    // for an ordered LIMIT on its own.
+    let hint = match conn.dialect() {
+        super::sql::Dialect::Sqlite => format!(" INDEXED BY {table}_seq"),
+        super::sql::Dialect::Postgres => String::new(),
+    };
+    let sql = format!("SELECT seq FROM {table}{hint} ORDER BY seq {order} LIMIT 1 OFFSET ?1");
     Ok(conn.prepare_cached(&sql)?.query_row([skip], |r| r.get(0)).optional()?)
 }
 

@@ -87,7 +87,12 @@ impl From<pg::Failure> for Error {
         match f {
             pg::Failure::Unique(t) | pg::Failure::Constraint(t) => Self::Constraint(t),
             pg::Failure::Unavailable(text) => {
-                Self::Unavailable { reason: "the PostgreSQL database is unreachable", text }
+                let reason = if text.starts_with("25006") {
+                    "the PostgreSQL database is read-only"
+                } else {
+                    "the PostgreSQL database is unreachable"
+                };
+                Self::Unavailable { reason, text }
             }
             pg::Failure::Other(t) => Self::Other(t),
         }

@@ -23,6 +23,19 @@ pub fn population(conn: &Connection) -> Result<Population, StoreError> {
     super::rows::snapshot(conn, || counts(conn))
 }
 
+/// The database's size as its server counts it: PostgreSQL's `pg_database_size` of the current
+/// database (its tables, indexes and TOAST; the WAL is the cluster's); `None` on SQLite, whose
+/// size is its file's, read from the file system by the caller.
+pub fn server_size(conn: &Connection) -> Result<Option<u64>, StoreError> {
+    match conn.dialect() {
+        super::sql::Dialect::Sqlite => Ok(None),
+        super::sql::Dialect::Postgres => {
+            let bytes: i64 = conn.query_row("SELECT pg_database_size(current_database())", [], |r| r.get(0))?;
+            Ok(Some(u64::try_from(bytes).unwrap_or(0)))
+        }
+    }
+}
+
 fn counts(conn: &Connection) -> Result<Population, StoreError> {
     // Active users are all users less the inactive ones: `active = 1` would read most of the
     // `users_active` index entry by entry, slower than the plain count (see `ui::user_counts`).
