@@ -231,7 +231,12 @@ impl Engine {
     /// opens no connection for it.
     pub(crate) fn listen(&self, sinks: impl FnOnce() -> super::pg_listen::Sinks) {
         self.listening.call_once(|| {
-            self.driver.spawn(super::pg_listen::run(self.config.clone(), self.tls.clone(), self.shown.clone(), sinks()));
+            self.driver.spawn(super::pg_listen::run(
+                self.config.clone(),
+                self.tls.clone(),
+                self.shown.clone(),
+                sinks(),
+            ));
         });
     }
 
