@@ -2,6 +2,8 @@
 //! insertion number and version; the tables differ only in their indexed key columns, which
 //! `users` and `groups` maintain.
 
+use std::sync::LazyLock;
+
 use super::sql::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
 
@@ -147,7 +149,8 @@ fn select(kind: Kind, rest: &str) -> String {
     select_as::<ResourceRow>(kind, rest)
 }
 
-fn select_as<R: FromRow>(kind: Kind, rest: &str) -> String {
+/// The `SELECT` of `R`'s columns of `kind` followed by `rest`.
+pub(super) fn select_as<R: FromRow>(kind: Kind, rest: &str) -> String {
     format!("SELECT seq, id, version, created, last_modified, {} FROM {} {rest}", R::columns(kind), kind.table())
 }
 
@@ -168,7 +171,17 @@ pub fn query_as<R: FromRow>(
     rest: &str,
     args: impl super::sql::Params,
 ) -> Result<Vec<R>, StoreError> {
-    let mut stmt = conn.prepare_cached(&select_as::<R>(kind, rest))?;
+    query_sql(conn, &select_as::<R>(kind, rest), args)
+}
+
+/// [`query_as`] for a whole statement written by [`select_as`] once (the reads of every
+/// request keep their text in a static rather than format it each time).
+pub fn query_sql<R: FromRow>(
+    conn: &Connection,
+    sql: &str,
+    args: impl super::sql::Params,
+) -> Result<Vec<R>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(args)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -185,7 +198,13 @@ pub fn get(conn: &Connection, kind: Kind, id: &str) -> Result<Option<ResourceRow
 
 /// The resource with this id as a default read needs it (its stored text, when it has one).
 pub fn fetch(conn: &Connection, kind: Kind, id: &str) -> Result<Option<Fetched>, StoreError> {
-    let mut stmt = conn.prepare_cached(&select_as::<Fetched>(kind, "WHERE id = ?1"))?;
+    static USER: LazyLock<String> = LazyLock::new(|| select_as::<Fetched>(Kind::User, "WHERE id = ?1"));
+    static GROUP: LazyLock<String> = LazyLock::new(|| select_as::<Fetched>(Kind::Group, "WHERE id = ?1"));
+    let sql = match kind {
+        Kind::User => &*USER,
+        Kind::Group => &*GROUP,
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query([id])?;
     rows.next()?.map(|r| Fetched::from_row(&r)).transpose()
 }
@@ -270,9 +289,11 @@ pub fn snapshot<T>(conn: &Connection, f: impl FnOnce() -> Result<T, StoreError>)
         conn.execute_batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
         return out;
     }
-    conn.execute_batch("SAVEPOINT scimbox_snapshot")?;
+    // Prepared once per connection: a list page opens one or two of these, and parsing them
+    // each time was a measurable part of a page (issue 17, third round).
+    conn.prepare_cached("SAVEPOINT scimbox_snapshot")?.execute([])?;
     let out = f();
-    conn.execute_batch("RELEASE scimbox_snapshot")?;
+    conn.prepare_cached("RELEASE scimbox_snapshot")?.execute([])?;
     out
 }
 
