@@ -198,6 +198,7 @@ impl Db {
         for _ in 0..READERS {
             let c = connect(path)?;
             c.execute_batch("PRAGMA query_only = ON;")?;
+            c.remember_counts();
             conns.push(c);
         }
         let (tx, rx) = crossbeam_channel::unbounded::<Job>();

@@ -209,10 +209,14 @@ pub fn fetch(conn: &Connection, kind: Kind, id: &str) -> Result<Option<Fetched>,
     rows.next()?.map(|r| Fetched::from_row(&r)).transpose()
 }
 
-/// How many resources there are.
+/// How many resources there are; inside a snapshot, remembered by the connection until the data
+/// changes ([`Connection::counted`]).
 pub fn count(conn: &Connection, kind: Kind) -> Result<u64, StoreError> {
-    let sql = format!("SELECT COUNT(*) FROM {}", kind.table());
-    let n: i64 = conn.prepare_cached(&sql)?.query_row([], |r| r.get(0))?;
+    let sql = match kind {
+        Kind::User => "SELECT COUNT(*) FROM users",
+        Kind::Group => "SELECT COUNT(*) FROM groups",
+    };
+    let n = conn.counted(kind.table(), || conn.prepare_cached(sql)?.query_row([], |r| r.get(0)))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
@@ -569,6 +573,34 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(plan, ["SEARCH users USING INTEGER PRIMARY KEY (rowid>?)"]);
+    }
+
+    /// A count remembered in a read connection's snapshot (a list page's `totalResults`) follows
+    /// every commit of another connection; the writer's count follows its own changes and their
+    /// rollback.
+    #[test]
+    fn a_remembered_count_follows_every_change() {
+        let (d, c) = db();
+        users_with_gaps(&c, 10);
+        let r = super::super::connect(&d.path().join(crate::db::SCRATCH_FILE)).unwrap();
+        r.execute_batch("PRAGMA query_only = ON;").unwrap();
+        r.remember_counts();
+        let counted = |conn: &Connection| snapshot(conn, || count(conn, Kind::User)).unwrap();
+        assert_eq!((counted(&r), counted(&r)), (7, 7));
+        c.execute(
+            "INSERT INTO users (seq, id, user_name, user_name_key, version, created, last_modified, doc)
+             VALUES (100, 'n', 'n', 'n', 1, 't', 't', '{}')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(counted(&r), 8, "another connection's commit");
+        c.execute_batch("BEGIN").unwrap();
+        assert_eq!(counted(&c), 8);
+        c.execute("DELETE FROM users WHERE seq = 100", []).unwrap();
+        assert_eq!(counted(&c), 7, "its own change");
+        c.execute_batch("ROLLBACK").unwrap();
+        assert_eq!((counted(&c), count(&c, Kind::User).unwrap()), (8, 8), "rolled back");
+        assert_eq!((counted(&r), snapshot(&r, || count(&r, Kind::Group)).unwrap()), (8, 0), "each table its own");
     }
 
     #[test]
