@@ -174,7 +174,7 @@ pub fn query_as<R: FromRow>(
     query_sql(conn, &select_as::<R>(kind, rest), args)
 }
 
-/// [`query_as`] for a whole statement written by [`select_as`] once (the reads of every
+/// [`query_as`] for a whole statement written by `select_as` once (the reads of every
 /// request keep their text in a static rather than format it each time).
 pub fn query_sql<R: FromRow>(
     conn: &Connection,

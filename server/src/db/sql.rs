@@ -477,7 +477,7 @@ impl Connection {
     /// needs its table's count, which SQLite answers by reading every leaf of an index, about
     /// 2,000 pages at a million users (issue 17, third round).
     ///
-    /// Only on a SQLite read connection ([`Connection::remember_counts`]) inside a transaction
+    /// Only on a SQLite read connection (`Connection::remember_counts`) inside a transaction
     /// (one snapshot, such as a list's read savepoint): there the state of the data is
     /// `PRAGMA data_version`, read in the same snapshot as the count, which changes whenever
     /// another connection committed since this one last read (sqlite.org/pragma.html#pragma_data_version).
