@@ -156,6 +156,14 @@ pub fn connect(path: &Path) -> Result<Connection, StoreError> {
     // rusqlite keeps 16 prepared statements by default; the writer alone uses more than that in
     // one create (transaction control, the row, its emails, the history, the journal).
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // The query planner stability guarantee: a statement's plan never depends on the values
+    // bound to it. Without it, SQLite (3.54) plans a `LIMIT ?n` with the value bound and marks
+    // the statement to be compiled again whenever `?n` is bound anew, so every cached list
+    // page, feed page or pruning batch was parsed and planned again on each run (a sixth of a
+    // list page's instructions, issue 17, third round). No plan here needs those values: the
+    // only `LIKE`s (status page searches) have a leading wildcard, and no `ANALYZE` statistics
+    // are kept.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
@@ -195,6 +203,7 @@ impl Db {
         for _ in 0..READERS {
             let c = connect(path)?;
             c.execute_batch("PRAGMA query_only = ON;")?;
+            c.remember_counts();
             conns.push(c);
         }
         let (tx, rx) = crossbeam_channel::unbounded::<Job>();

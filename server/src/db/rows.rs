@@ -2,6 +2,8 @@
 //! insertion number and version; the tables differ only in their indexed key columns, which
 //! `users` and `groups` maintain.
 
+use std::sync::LazyLock;
+
 use super::sql::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
 
@@ -147,7 +149,8 @@ fn select(kind: Kind, rest: &str) -> String {
     select_as::<ResourceRow>(kind, rest)
 }
 
-fn select_as<R: FromRow>(kind: Kind, rest: &str) -> String {
+/// The `SELECT` of `R`'s columns of `kind` followed by `rest`.
+pub(super) fn select_as<R: FromRow>(kind: Kind, rest: &str) -> String {
     format!("SELECT seq, id, version, created, last_modified, {} FROM {} {rest}", R::columns(kind), kind.table())
 }
 
@@ -168,7 +171,17 @@ pub fn query_as<R: FromRow>(
     rest: &str,
     args: impl super::sql::Params,
 ) -> Result<Vec<R>, StoreError> {
-    let mut stmt = conn.prepare_cached(&select_as::<R>(kind, rest))?;
+    query_sql(conn, &select_as::<R>(kind, rest), args)
+}
+
+/// [`query_as`] for a whole statement written by `select_as` once (the reads of every
+/// request keep their text in a static rather than format it each time).
+pub fn query_sql<R: FromRow>(
+    conn: &Connection,
+    sql: &str,
+    args: impl super::sql::Params,
+) -> Result<Vec<R>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(args)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -185,15 +198,25 @@ pub fn get(conn: &Connection, kind: Kind, id: &str) -> Result<Option<ResourceRow
 
 /// The resource with this id as a default read needs it (its stored text, when it has one).
 pub fn fetch(conn: &Connection, kind: Kind, id: &str) -> Result<Option<Fetched>, StoreError> {
-    let mut stmt = conn.prepare_cached(&select_as::<Fetched>(kind, "WHERE id = ?1"))?;
+    static USER: LazyLock<String> = LazyLock::new(|| select_as::<Fetched>(Kind::User, "WHERE id = ?1"));
+    static GROUP: LazyLock<String> = LazyLock::new(|| select_as::<Fetched>(Kind::Group, "WHERE id = ?1"));
+    let sql = match kind {
+        Kind::User => &*USER,
+        Kind::Group => &*GROUP,
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query([id])?;
     rows.next()?.map(|r| Fetched::from_row(&r)).transpose()
 }
 
-/// How many resources there are.
+/// How many resources there are; inside a snapshot, remembered by the connection until the data
+/// changes ([`Connection::counted`]).
 pub fn count(conn: &Connection, kind: Kind) -> Result<u64, StoreError> {
-    let sql = format!("SELECT COUNT(*) FROM {}", kind.table());
-    let n: i64 = conn.prepare_cached(&sql)?.query_row([], |r| r.get(0))?;
+    let sql = match kind {
+        Kind::User => "SELECT COUNT(*) FROM users",
+        Kind::Group => "SELECT COUNT(*) FROM groups",
+    };
+    let n = conn.counted(kind.table(), || conn.prepare_cached(sql)?.query_row([], |r| r.get(0)))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
@@ -276,9 +299,11 @@ pub fn snapshot<T>(conn: &Connection, f: impl FnOnce() -> Result<T, StoreError>)
         conn.execute_batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
         return out;
     }
-    conn.execute_batch("SAVEPOINT scimbox_snapshot")?;
+    // Prepared once per connection: a list page opens one or two of these, and parsing them
+    // each time was a measurable part of a page (issue 17, third round).
+    conn.prepare_cached("SAVEPOINT scimbox_snapshot")?.execute([])?;
     let out = f();
-    conn.execute_batch("RELEASE scimbox_snapshot")?;
+    conn.prepare_cached("RELEASE scimbox_snapshot")?.execute([])?;
     out
 }
 
@@ -554,6 +579,34 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(plan, ["SEARCH users USING INTEGER PRIMARY KEY (rowid>?)"]);
+    }
+
+    /// A count remembered in a read connection's snapshot (a list page's `totalResults`) follows
+    /// every commit of another connection; the writer's count follows its own changes and their
+    /// rollback.
+    #[test]
+    fn a_remembered_count_follows_every_change() {
+        let (d, c) = db();
+        users_with_gaps(&c, 10);
+        let r = super::super::connect(&d.path().join(crate::db::SCRATCH_FILE)).unwrap();
+        r.execute_batch("PRAGMA query_only = ON;").unwrap();
+        r.remember_counts();
+        let counted = |conn: &Connection| snapshot(conn, || count(conn, Kind::User)).unwrap();
+        assert_eq!((counted(&r), counted(&r)), (7, 7));
+        c.execute(
+            "INSERT INTO users (seq, id, user_name, user_name_key, version, created, last_modified, doc)
+             VALUES (100, 'n', 'n', 'n', 1, 't', 't', '{}')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(counted(&r), 8, "another connection's commit");
+        c.execute_batch("BEGIN").unwrap();
+        assert_eq!(counted(&c), 8);
+        c.execute("DELETE FROM users WHERE seq = 100", []).unwrap();
+        assert_eq!(counted(&c), 7, "its own change");
+        c.execute_batch("ROLLBACK").unwrap();
+        assert_eq!((counted(&c), count(&c, Kind::User).unwrap()), (8, 8), "rolled back");
+        assert_eq!((counted(&r), snapshot(&r, || count(&r, Kind::Group)).unwrap()), (8, 0), "each table its own");
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! registry, which changes without the user being written, so it is computed on every read as
 //! before, from the document.
 
+use std::sync::LazyLock;
+
 use super::sql::{Connection, params};
 use scimbox_validator::accounts::mentions_accounts;
 use scimbox_validator::schema::{USER_RESOURCE, USER_URN};
@@ -73,12 +75,16 @@ pub fn user_body(id: &str, doc: &Map<String, Value>, doc_json: &str) -> Result<O
 /// `name`'s (at most one), oldest first, read as the stored text where there is some, in one
 /// statement (issue 17: no second read by `seq`, no document decoded to be dropped).
 pub fn users_named(conn: &Connection, name: &str) -> Result<Vec<Fetched>, StoreError> {
-    rows::query_as(conn, Kind::User, "WHERE user_name_key = ?1 ORDER BY seq", [super::users::user_name_key(name)])
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| rows::select_as::<Fetched>(Kind::User, "WHERE user_name_key = ?1 ORDER BY seq"));
+    rows::query_sql(conn, &SQL, [super::users::user_name_key(name)])
 }
 
 /// [`users_named`] for `id eq`.
 pub fn users_with_id(conn: &Connection, id: &str) -> Result<Vec<Fetched>, StoreError> {
-    rows::query_as(conn, Kind::User, "WHERE id = ?1 ORDER BY seq", [id])
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| rows::select_as::<Fetched>(Kind::User, "WHERE id = ?1 ORDER BY seq"));
+    rows::query_sql(conn, &SQL, [id])
 }
 
 /// Which spelling of `users.body` this build writes (in `key_versions`, as `users.body`).
