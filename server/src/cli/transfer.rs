@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{DbArg, Failure, with_store};
-use crate::db::Db;
 use crate::service::transfer;
 
 /// `scimbox export`.
@@ -40,9 +39,7 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 pub(super) fn export(args: ExportArgs) -> Result<(), Failure> {
-    if !Db::is_postgres(&args.db.db) && !args.db.db.is_file() {
-        return Err(Failure::from(crate::service::Error::NotFound(format!("no database at {}", args.db.db.display()))));
-    }
+    crate::service::existing_database(&args.db.db)?;
     let counts = match &args.out {
         None => with_store(&args.db.db, async |db| Ok(transfer::export(db, BufWriter::new(std::io::stdout())).await?))?,
         Some(out) => {

@@ -57,9 +57,7 @@ pub(super) fn catalogue(path: Option<&Path>) -> Result<Catalogue, String> {
     let Some(path) = path else {
         return Ok(Catalogue::default());
     };
-    if !path.is_file() {
-        return Err(format!("no database at {}", path.display()));
-    }
+    crate::service::existing_database(path).map_err(|e| e.to_string())?;
     super::with_store(path, async |db| Ok(crate::service::accounts::catalogue(db).await?)).map_err(|f| f.message)
 }
 

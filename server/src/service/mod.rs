@@ -25,6 +25,17 @@ use serde_json::Value;
 use crate::db::StoreError;
 pub use error::{Error, Result};
 
+/// That `location` (`--db`) names a database that is already there, for the commands that read
+/// one and must not create it: a PostgreSQL URL always does (connecting says otherwise), a path
+/// only when its file exists.
+pub fn existing_database(location: &std::path::Path) -> Result<()> {
+    if crate::db::Db::is_postgres(location) || location.is_file() {
+        Ok(())
+    } else {
+        Err(Error::NotFound(format!("no database at {}", location.display())))
+    }
+}
+
 /// A resource as the service rendered it, with what a response's headers and a Bulk outcome
 /// need as typed values (RFC 7644 §3.3, §3.14), so that no entry point parses them back out of
 /// the body's `meta`.
