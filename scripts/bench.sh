@@ -37,7 +37,7 @@ for arg in "$@"; do
         --db-url | --db-url=*) [ -n "$pg" ] || pg=given; args+=("$arg") ;;
         --smoke)
             profile=debug
-            args+=(--users 300 --seconds 0.2 --entra-users 40 --membership-ops 10 --import-seconds 10)
+            args+=(--users 300 --seconds 0.2 --entra-users 40 --membership-ops 10 --import-seconds 10 --smoke)
             paging_args+=(--users 300 --samples 3)
             feed_args+=(--smoke)
             scale_args+=(--smoke)
