@@ -7,10 +7,12 @@
 //! - **SQLite alone**: rusqlite on a file with scimbox's pragmas (WAL, `synchronous=FULL`), a
 //!   table shaped like scimbox's users table, timing durable inserts (one per transaction, and 32
 //!   per transaction: what group commit can at best make of 32 concurrent clients) and lookups by
-//!   a unique index.
+//!   a unique index;
+//! - **the floors under issue 17's read targets** ([`crate::floor`]): the same bare server with
+//!   one SQLite read per GET by id, and with a fixed page of 100 users.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -18,8 +20,11 @@ use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use bytes::Bytes;
 use rusqlite::{Connection, params};
 use serde::Serialize;
+
+use crate::floor;
 
 /// The fixed body: about the size of a small SCIM answer.
 const FIXED: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"startIndex":1,"itemsPerPage":0,"Resources":[]}"#;
@@ -27,12 +32,37 @@ const FIXED: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListRe
 /// The bare server's one route.
 pub const FIXED_PATH: &str = "/fixed";
 
-/// `scimbox-bench bare-axum`: serves [`FIXED`] on `GET /fixed` until killed.
-pub fn serve_bare_axum(listen: SocketAddr) -> anyhow::Result<()> {
+/// What the bare server serves besides [`FIXED`].
+#[derive(Debug, Default, clap::Args)]
+pub struct Floors {
+    /// Also answer `GET /scim/v2/Users/{id}` with that user's stored text read from this SQLite
+    /// file (made by `compare`): the axum + SQLite read floor.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Also answer `GET /scim/v2/Users` with one fixed ListResponse of 100 users whose
+    /// `totalResults` is this: the bare page.
+    #[arg(long, value_name = "USERS")]
+    pub page_total: Option<u64>,
+}
+
+/// `scimbox-bench bare-axum`: serves [`FIXED`] on `GET /fixed`, and the `floors` asked for,
+/// until killed.
+pub fn serve_bare_axum(listen: SocketAddr, floors: &Floors) -> anyhow::Result<()> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let app = Router::new().route(FIXED_PATH, get(fixed));
+        let mut app = Router::new().route(FIXED_PATH, get(fixed));
+        if let Some(db) = &floors.db {
+            let readers = floor::Readers::open(db)?;
+            let path = format!("{}/Users/{{id}}", floor::BASE_PATH);
+            app = app.merge(Router::new().route(&path, get(floor::get_user)).with_state(readers));
+        }
+        if let Some(total) = floors.page_total {
+            let base = format!("http://{listen}{}", floor::BASE_PATH);
+            let page = Bytes::from(floor::page(total, floor::PAGE, &base)?);
+            let path = format!("{}/Users", floor::BASE_PATH);
+            app = app.merge(Router::new().route(&path, get(floor::get_page)).with_state(page));
+        }
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot bind {listen}"))?;
         axum::serve(listener, app).await.context("the bare server failed")
     })

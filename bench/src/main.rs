@@ -2,8 +2,9 @@
 //!
 //! - `compare` (issue 7, [`workloads::compare`]): scimbox's release binary, a bare axum server
 //!   and the Python `scim2-server`, each a child process on loopback, driven by this process's
-//!   load generator ([`load`]) on the same workloads, beside raw SQLite rates ([`limit`]); one
-//!   table of figures and ratios. `scripts/bench.sh` builds and installs what it needs. With
+//!   load generator ([`load`]) on the same workloads, beside raw SQLite rates ([`limit`]) and the
+//!   floors under issue 17's read targets ([`floor`]: axum with one SQLite read per GET by id, and
+//!   a bare page of 100 users read as Okta's import reads); one table of figures and ratios. `scripts/bench.sh` builds and installs what it needs. With
 //!   `--db-url` (issue 18) scimbox also runs on PostgreSQL, with `--instances` servers on one
 //!   database ([`postgres`]), in a second table beside SQLite.
 //! - `membership` ([`workloads::membership`]): scimbox in this process (the library's `serve` on
@@ -32,6 +33,7 @@
 //! See `docs/benchmarks.md` for what each figure means and a run's results.
 
 mod client;
+mod floor;
 mod instance;
 mod launch;
 mod limit;
@@ -81,12 +83,15 @@ enum Workload {
     /// Two scimbox binaries alternating on one workload, run after run on fresh databases: each
     /// run, each binary's medians and B over A (an older commit's binary works as A).
     Ab(ab::Args),
-    /// The limit's HTTP server: a bare axum handler with a fixed JSON body (started by `compare`).
+    /// The limit's HTTP server: a bare axum handler with a fixed JSON body, and the floors under
+    /// the read targets (started by `compare`).
     #[command(hide = true)]
     BareAxum {
         /// The address to listen on.
         #[arg(long)]
         listen: SocketAddr,
+        #[command(flatten)]
+        floors: limit::Floors,
     },
 }
 
@@ -122,9 +127,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let report = runtime.block_on(ab::run(&args)).context("the A/B comparison failed")?;
             workloads::print(&report, cli.json)
         }
-        Workload::BareAxum { listen } => {
+        Workload::BareAxum { listen, floors } => {
             drop(runtime);
-            limit::serve_bare_axum(listen)
+            limit::serve_bare_axum(listen, &floors)
         }
     }
 }

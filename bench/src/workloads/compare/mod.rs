@@ -2,7 +2,10 @@
 //! one run, so that every figure can be read as a ratio.
 //!
 //! 1. **The limit**: a bare axum handler ([`crate::limit`]) loaded like the SCIM servers, and raw
-//!    SQLite insert and lookup rates.
+//!    SQLite insert and lookup rates; the floors under issue 17's read targets
+//!    ([`crate::floor`]): the same server reading one stored user from SQLite per GET by id,
+//!    loaded as scimbox's GET by id is, and answering a fixed page of 100 users, read as Okta's
+//!    import reads.
 //! 2. **scimbox**: the release binary as a child process (`scimbox serve`, logging to a file as
 //!    in production) on a fresh database, seeded through its own API.
 //! 3. **The peer**: the Python `scim2-server` under gunicorn ([`peer`]), seeded the same way.
@@ -25,8 +28,8 @@ mod report;
 pub(crate) mod scim;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -112,6 +115,16 @@ pub struct Limit {
     /// The bare axum handler read one request after another on one connection, as many times
     /// as Okta's import has pages (issue 17: the import's target is within 3x of this).
     pub bare_sequential: Throughput,
+    /// The bare axum server reading one user's stored text from SQLite per `GET /Users/{id}`,
+    /// at `--clients` connections on the same random ids as scimbox's GET by id (issue 17: the
+    /// floor of any GET that reads a row).
+    pub axum_sqlite_read: Throughput,
+    /// The bare axum server's fixed page of 100 users, read one after another by Okta's import's
+    /// client and checks, as many times as the import has pages (issue 17: the floor of a page
+    /// of 100 read by that client).
+    pub bare_page: Throughput,
+    /// That page's size in bytes.
+    pub bare_page_bytes: u64,
     /// Raw SQLite.
     pub sqlite: SqliteRates,
     /// Raw PostgreSQL inserts, with `--db-url`.
@@ -192,11 +205,19 @@ pub async fn run(args: &Args) -> anyhow::Result<CompareReport> {
         crate::postgres::check(url).await?;
     }
 
-    eprintln!("limit: bare axum, then raw SQLite");
-    let (bare, bare_sequential) = bare_axum(args, dir.path()).await?;
+    eprintln!("limit: bare axum, axum + one SQLite read, a bare page, then raw SQLite");
+    let bare = bare_axum(args, dir.path()).await?;
     let sqlite = tokio::task::block_in_place(|| limit::sqlite_rates(dir.path(), args.users as u64, args.seconds))
         .context("the raw SQLite measurement failed")?;
-    let mut limit = Limit { bare_axum: bare, bare_sequential, sqlite, postgres: None };
+    let mut limit = Limit {
+        bare_axum: bare.fixed,
+        bare_sequential: bare.sequential,
+        axum_sqlite_read: bare.sqlite_read,
+        bare_page: bare.page,
+        bare_page_bytes: bare.page_bytes,
+        sqlite,
+        postgres: None,
+    };
 
     let scimbox_bin = match &args.scimbox {
         Some(path) => path.clone(),
@@ -392,25 +413,61 @@ impl ScimboxStart {
     }
 }
 
-/// The bare axum server, loaded at `--clients` connections for `--seconds`; then read on one
-/// connection, one request after another, as many times as Okta's import of `--users` has
-/// pages.
-async fn bare_axum(args: &Args, dir: &Path) -> anyhow::Result<(Throughput, Throughput)> {
+/// What the bare axum server measured.
+struct Bare {
+    fixed: Throughput,
+    sequential: Throughput,
+    sqlite_read: Throughput,
+    page: Throughput,
+    page_bytes: u64,
+}
+
+/// The bare axum server on a SQLite file of `--users` stored users, with the bare page: its
+/// fixed body loaded at `--clients` connections for `--seconds`, then read on one connection,
+/// one request after another, as many times as Okta's import of `--users` has pages; GET by id
+/// through one SQLite read, loaded as scimbox's GET by id is; the bare page read as the import
+/// reads, as many times as it has pages.
+async fn bare_axum(args: &Args, dir: &Path) -> anyhow::Result<Bare> {
+    let users = args.users as u64;
+    let table = dir.join("floor.sqlite");
+    let stored = tokio::task::block_in_place(|| crate::floor::user_table(&table, users))
+        .context("cannot build the axum + SQLite floor's table")?;
+    let ids = scim::ids(users);
+    for (slot, id) in ids.iter().zip(stored) {
+        slot.set(id).ok().context("an id was set twice")?;
+    }
     let addr = process::free_addr()?;
     let mut command = Command::new(std::env::current_exe().context("cannot find this binary")?);
     command.arg("bare-axum").arg("--listen").arg(addr.to_string());
+    command.arg("--db").arg(&table).arg("--page-total").arg(users.to_string());
     let target = Target { addr, base_path: String::new(), auth: None };
     let server = Server::start("bare axum", command, target, limit::FIXED_PATH, &dir.join("bare.log")).await?;
+    let result = bare_workloads(&server, args, ids).await;
+    server.stop().await?;
+    let _ = std::fs::remove_file(&table);
+    result
+}
+
+async fn bare_workloads(server: &Server, args: &Args, ids: scim::Ids) -> anyhow::Result<Bare> {
+    let users = args.users as u64;
     let budget = Budget::Time { limit: Duration::from_secs_f64(args.seconds), max: u64::MAX };
     let script =
         load::single(|_| Call::get(limit::FIXED_PATH.into()), |_, a: &load::Answer| a.expect(hyper::StatusCode::OK));
-    let result = timed(&server, args.clients, budget, script).await;
-    let pages = (args.users as u64).div_ceil(IMPORT_PAGE);
+    let fixed = timed(server, args.clients, budget, script).await?;
+    let pages = users.div_ceil(IMPORT_PAGE);
     let sequential =
         load::single(|_| Call::get(limit::FIXED_PATH.into()), |_, a: &load::Answer| a.expect(hyper::StatusCode::OK));
-    let sequential = timed(&server, 1, Budget::Units(pages), sequential).await;
-    server.stop().await?;
-    Ok((result?, sequential?))
+    let sequential = timed(server, 1, Budget::Units(pages), sequential).await?;
+
+    // The floors answer under scimbox's base path, with no token.
+    let floor = Target { base_path: crate::floor::BASE_PATH.into(), ..server.target.clone() };
+    let sqlite_read = timed_at(server, &floor, args.clients, budget, scim::get_by_id(ids)).await?;
+    let first = load::once(&floor, Call::get(format!("/Users?startIndex=1&count={IMPORT_PAGE}"))).await?;
+    first.expect(hyper::StatusCode::OK).context("the bare page")?;
+    let page_bytes = first.body.len() as u64;
+    let okta = scim::OktaImport::same_page(users, IMPORT_PAGE);
+    let page = timed_at(server, &floor, 1, Budget::Units(pages), okta).await?;
+    Ok(Bare { fixed, sequential, sqlite_read, page, page_bytes })
 }
 
 /// Users per page of Okta's import.
@@ -448,7 +505,7 @@ async fn workloads(server: &Fleet, args: &Args, users: u64, seconds: Duration) -
 
     step(server, "Okta import");
     let pages = users.div_ceil(IMPORT_PAGE);
-    let okta = scim::OktaImport { total: users, count: IMPORT_PAGE, seen: Mutex::new(Default::default()) };
+    let okta = scim::OktaImport::new(users, IMPORT_PAGE);
     let import_budget = Budget::Time { limit: Duration::from_secs_f64(args.import_seconds), max: pages };
     let page_run = timed_on(server, 1, import_budget, okta).await?;
     let complete = page_run.units == pages;
@@ -508,7 +565,18 @@ pub(crate) async fn timed(
     budget: Budget,
     script: impl load::Script,
 ) -> anyhow::Result<Throughput> {
-    let targets = [server.target.clone()];
+    timed_at(server, &server.target, connections, budget, script).await
+}
+
+/// [`timed`] through `target`: the server reached under another base path or token.
+async fn timed_at(
+    server: &Server,
+    target: &Target,
+    connections: usize,
+    budget: Budget,
+    script: impl load::Script,
+) -> anyhow::Result<Throughput> {
+    let targets = [target.clone()];
     let cpu = || server.cpu_seconds();
     measure_run(&targets, &cpu, None, connections, budget, script).await
 }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::{Figures, Limit};
+use crate::floor::READERS;
 use crate::limit::SQLITE_BATCH;
 use crate::load::Throughput;
 use crate::table::{Table, thousands};
@@ -70,6 +71,8 @@ struct Line {
     versus_peer: bool,
     /// The least fraction of the limit scimbox must reach, if that is a target.
     of_limit: Option<f64>,
+    /// Said after the targets: what a floor line's limit is worth against the target's own limit.
+    note: Option<String>,
     decimals: usize,
 }
 
@@ -84,6 +87,7 @@ impl Line {
             target: None,
             versus_peer: true,
             of_limit: None,
+            note: None,
             decimals,
         }
     }
@@ -110,6 +114,7 @@ impl Line {
         {
             parts.push(format!(">= {PEER_FACTOR}x peer {}", mark(self.times_better(peer) >= PEER_FACTOR)));
         }
+        parts.extend(self.note.clone());
         parts.join(", ")
     }
 }
@@ -133,6 +138,7 @@ impl CompareReport {
         get.limit = Some(self.limit.bare_axum.rate);
         get.of_limit = Some(0.5);
         lines.push(get);
+        lines.push(self.read_floor());
         let mut by_name = Line::new(
             "filter userName eq (indexed), req/s",
             Better::Higher,
@@ -177,6 +183,7 @@ impl CompareReport {
         let mut ratio = Line::new("Okta import / as many sequential bare GETs, x", Better::Lower, times, None, 2);
         ratio.target = Some(("<= 3x".into(), times <= 3.0));
         lines.push(ratio);
+        lines.extend(self.page_floor());
         lines.push(Line::new(
             "Entra cycle (lookup, POST, PATCH), users/s",
             Better::Higher,
@@ -211,6 +218,16 @@ impl CompareReport {
         get_cpu.limit = self.limit.bare_axum.server_cpu_us;
         get_cpu.versus_peer = false;
         lines.push(get_cpu);
+        let floor_cpu = self.limit.axum_sqlite_read.server_cpu_us;
+        let mut read_cpu = Line::new(
+            "server CPU per GET by id vs axum + one SQLite read, us",
+            Better::Lower,
+            cpu(&s.get_by_id),
+            None,
+            1,
+        );
+        read_cpu.limit = floor_cpu;
+        lines.push(read_cpu);
         let mut post_cpu =
             Line::new("server CPU per POST, us", Better::Lower, cpu(&s.create), peer(|f| cpu(&f.create)), 1);
         post_cpu.versus_peer = false;
@@ -260,6 +277,53 @@ impl CompareReport {
     }
 }
 
+impl CompareReport {
+    /// scimbox's GET by id against the axum + one SQLite read floor; the note says how far the
+    /// floor itself is from bare axum (GET by id's target is >= 0.5x of that).
+    fn read_floor(&self) -> Line {
+        let floor = &self.limit.axum_sqlite_read;
+        let mut line = Line::new(
+            "GET /Users/{id} vs axum + one SQLite read, req/s",
+            Better::Higher,
+            self.scimbox.get_by_id.rate,
+            None,
+            0,
+        );
+        line.limit = Some(floor.rate);
+        line.versus_peer = false;
+        line.note = Some(format!("floor = {:.2}x bare axum", ratio(floor.rate, self.limit.bare_axum.rate)));
+        line
+    }
+
+    /// Okta's import against as many bare pages of 100 read by its client: the pages' time, then
+    /// the import's multiple of it; the note says how far the pages themselves are from as many
+    /// bare GETs (the import's target is <= 3x of those).
+    fn page_floor(&self) -> [Line; 2] {
+        let (import, pages) = (self.scimbox.import.seconds, self.limit.bare_page.seconds);
+        let kb = self.limit.bare_page_bytes as f64 / 1000.0;
+        let mut time = Line::new(
+            format!("Okta import vs as many bare pages of 100 ({kb:.0} KB), s for all"),
+            Better::Lower,
+            import,
+            None,
+            2,
+        );
+        time.limit = Some(pages);
+        time.versus_peer = false;
+        let mut times =
+            Line::new("Okta import / as many bare pages of 100, x", Better::Lower, ratio(import, pages), None, 2);
+        times.versus_peer = false;
+        times.note =
+            Some(format!("pages = {:.2}x as many bare GETs", ratio(pages, self.limit.bare_sequential.seconds)));
+        [time, times]
+    }
+}
+
+/// `a` over `b`: how many times `b` fits in `a` (NaN when `b` is not positive).
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { f64::NAN }
+}
+
 impl Report for CompareReport {
     fn render(&self) -> String {
         let mut out = String::new();
@@ -276,6 +340,13 @@ impl Report for CompareReport {
         out.push_str(&format!(
             "limit: bare axum fixed JSON at {} clients; raw SQLite (WAL, synchronous=FULL) {SQLITE_BATCH} inserts per commit\n",
             self.clients
+        ));
+        out.push_str(&format!(
+            "floors: bare axum + one SQLite read of a stored user ({} users, {READERS} readers) at {} clients; \
+             bare axum's fixed page of 100 users ({} bytes) read like the import\n",
+            thousands(self.scimbox.users),
+            self.clients,
+            thousands(self.limit.bare_page_bytes),
         ));
         out.push_str(&format!(
             "machine: {} CPUs, {} {}; databases in {}\n\n",
@@ -346,5 +417,121 @@ impl CompareReport {
             ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::limit::SqliteRates;
+    use crate::process::TreeMemory;
+    use crate::stats::Latency;
+    use crate::workloads::compare::Import;
+
+    fn run(rate: f64, seconds: f64, cpu_us: f64) -> Throughput {
+        Throughput {
+            connections: 1,
+            units: (rate * seconds) as u64,
+            requests: (rate * seconds) as u64,
+            seconds,
+            rate,
+            latency: Latency::of(&[Duration::from_millis(1)]).unwrap(),
+            server_cpu_us: Some(cpu_us),
+            db: None,
+        }
+    }
+
+    fn figures(get: Throughput, import_seconds: f64) -> Figures {
+        let any = run(100.0, 1.0, 10.0);
+        Figures {
+            users: 20_000,
+            ready_empty_ms: 5.0,
+            idle: TreeMemory::default(),
+            create: any,
+            get_by_id: get,
+            filter_indexed: any,
+            filter_display_eq: any,
+            filter_scan: any,
+            import: Import {
+                pages: run(200.0 / import_seconds, import_seconds, 100.0),
+                complete: true,
+                seconds: import_seconds,
+            },
+            entra: any,
+            entra_few: any,
+            group_members: 20_000,
+            group_fill: any,
+            membership: any,
+            loaded: TreeMemory::default(),
+            restart: None,
+            size_bytes: None,
+        }
+    }
+
+    /// bare axum 10,000/s, axum + one read 5,000/s, scimbox 3,000/s; 200 bare GETs in 1 s, 200
+    /// bare pages in 6 s, the import in 24 s.
+    fn report() -> CompareReport {
+        let limit = Limit {
+            bare_axum: run(10_000.0, 1.0, 20.0),
+            bare_sequential: run(200.0, 1.0, 20.0),
+            axum_sqlite_read: run(5_000.0, 1.0, 50.0),
+            bare_page: run(200.0 / 6.0, 6.0, 300.0),
+            bare_page_bytes: 61_234,
+            sqlite: SqliteRates { insert_each: 1.0, insert_batched: 1.0, rows: 1, lookup: 1.0 },
+            postgres: None,
+        };
+        CompareReport {
+            workload: "compare",
+            machine: Machine::this(),
+            db_dir: "/tmp".into(),
+            clients: 32,
+            few_clients: 2,
+            seconds: 1.0,
+            limit,
+            scimbox: figures(run(3_000.0, 1.0, 100.0), 24.0),
+            peer: None,
+            postgres_settings: Vec::new(),
+            postgres: Vec::new(),
+        }
+    }
+
+    fn line(lines: &[Line], label: &str) -> (Option<f64>, f64, Option<f64>, String) {
+        let l = lines.iter().find(|l| l.label.starts_with(label)).unwrap_or_else(|| panic!("no line {label}"));
+        (l.limit, l.scimbox, l.limit.map(|o| l.times_better(o)), l.verdicts())
+    }
+
+    #[test]
+    fn the_floor_lines_give_scimbox_s_ratio_to_each_floor() {
+        let lines = report().lines();
+        let (limit, scimbox, times, verdicts) = line(&lines, "GET /Users/{id} vs axum + one SQLite read");
+        assert_eq!((limit, scimbox, times), (Some(5_000.0), 3_000.0, Some(0.6)));
+        assert_eq!(verdicts, "floor = 0.50x bare axum");
+        let (limit, scimbox, times, _) = line(&lines, "server CPU per GET by id vs axum + one SQLite read");
+        assert_eq!((limit, scimbox, times), (Some(50.0), 100.0, Some(0.5)));
+        let (limit, scimbox, times, _) = line(&lines, "Okta import vs as many bare pages of 100 (61 KB)");
+        assert_eq!((limit, scimbox, times), (Some(6.0), 24.0, Some(0.25)));
+        let (limit, scimbox, _, verdicts) = line(&lines, "Okta import / as many bare pages of 100, x");
+        assert_eq!((limit, scimbox), (None, 4.0));
+        assert_eq!(verdicts, "pages = 6.00x as many bare GETs");
+    }
+
+    #[test]
+    fn the_floors_are_in_the_table_and_the_json() {
+        let report = report();
+        let text = report.render();
+        assert!(text.contains("floors: bare axum + one SQLite read of a stored user (20,000 users, 4 readers)"));
+        assert!(text.contains("(61,234 bytes)"));
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["limit"]["axum_sqlite_read"]["rate"], 5_000.0);
+        assert_eq!(json["limit"]["bare_page"]["seconds"], 6.0);
+        assert_eq!(json["limit"]["bare_page_bytes"], 61_234);
+    }
+
+    #[test]
+    fn a_ratio_to_nothing_is_not_a_number() {
+        assert_eq!(ratio(6.0, 2.0), 3.0);
+        assert!(ratio(1.0, 0.0).is_nan());
     }
 }

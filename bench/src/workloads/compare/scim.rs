@@ -29,7 +29,7 @@ pub fn display_name(n: u64) -> String {
 }
 
 /// A User body as Okta or Entra ID would POST it, for `name`.
-fn user_body(name: &str, external_id: &str, display: &str) -> String {
+pub(crate) fn user_body(name: &str, external_id: &str, display: &str) -> String {
     json!({
         "schemas": [USER],
         "userName": name,
@@ -134,11 +134,27 @@ pub fn filter_one(total: u64, attr: &'static str, op: &'static str, value: fn(u6
 /// last) and report `total` users, and every id must be new.
 pub struct OktaImport {
     /// Users the server holds.
-    pub total: u64,
+    total: u64,
     /// Users per page.
-    pub count: u64,
-    /// The ids seen so far.
-    pub seen: Mutex<HashSet<String>>,
+    count: u64,
+    /// The ids seen so far (on the same page again and again: this page's).
+    seen: Mutex<HashSet<String>>,
+    /// Whether every page is the same full page (the bare page of [`crate::floor`]): then each
+    /// page must be full and its ids new within it, with the same work per page otherwise.
+    same_page: bool,
+}
+
+impl OktaImport {
+    /// The import of `total` users, `count` per page.
+    pub fn new(total: u64, count: u64) -> Self {
+        Self { total, count, seen: Mutex::default(), same_page: false }
+    }
+
+    /// The import read from a server that answers every page with the same full page of
+    /// `count` users, reporting `total` (the bare page).
+    pub fn same_page(total: u64, count: u64) -> Self {
+        Self { same_page: true, ..Self::new(total, count) }
+    }
 }
 
 impl Script for OktaImport {
@@ -150,9 +166,12 @@ impl Script for OktaImport {
         let (total, body) = total_results(answer)?;
         anyhow::ensure!(total == self.total, "totalResults {total}, not {}", self.total);
         let page = body.get("Resources").and_then(Value::as_array).context("the page has no Resources")?;
-        let want = self.count.min(self.total.saturating_sub(n * self.count));
+        let want = if self.same_page { self.count } else { self.count.min(self.total.saturating_sub(n * self.count)) };
         anyhow::ensure!(page.len() as u64 == want, "page {n} holds {} users, not {want}", page.len());
         let mut seen = self.seen.lock().map_err(|_| anyhow::anyhow!("a load task panicked"))?;
+        if self.same_page {
+            seen.clear();
+        }
         for user in page {
             let id = user.get("id").and_then(Value::as_str).context("a listed user has no id")?;
             anyhow::ensure!(seen.insert(id.to_owned()), "user {id} was listed twice");
