@@ -389,3 +389,126 @@ async fn a_token_revoked_elsewhere_is_refused_by_every_instance_on_notification(
         }
     }
 }
+
+/// A list's `totalResults` on PostgreSQL is read from `row_counts` (migrations-pg/V20), which
+/// the writes keep in their own transaction: it follows creates, a revived user, deletes and an
+/// import exactly, and always equals the tables' `COUNT(*)`.
+#[tokio::test]
+async fn list_totals_follow_every_write_exactly() {
+    let dir = tempfile::tempdir().expect("dir");
+    let Some(db) = database(dir.path()).await else { return };
+    let token = create_token(&db, "okta", None);
+    let server = Server::start(&db, &dir.path().join("log")).await;
+    let base = &server.base;
+    use reqwest::Method as M;
+    let total = |path: &'static str| {
+        let (token, url) = (token.clone(), format!("{base}/{path}?count=1"));
+        async move {
+            let r = send(&token, M::GET, &url, None, &[]).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.body["totalResults"].as_i64().expect("totalResults")
+        }
+    };
+    let stored = |table: &'static str| {
+        let db = db.clone();
+        async move {
+            let counted = count(&db, &format!("SELECT count(*) FROM {table}")).await;
+            let kept = count(&db, &format!("SELECT n FROM row_counts WHERE name = '{table}'")).await;
+            assert_eq!(kept, counted, "row_counts for {table}");
+            kept
+        }
+    };
+    assert_eq!((total("Users").await, total("Groups").await), (0, 0));
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let mut body = user(&format!("p{i}@example.com"));
+        body["externalId"] = json!(format!("ext-{i}"));
+        let r = send(&token, M::POST, &format!("{base}/Users"), Some(&body), &[]).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        ids.push(r.body["id"].as_str().expect("id").to_owned());
+    }
+    let r = send(&token, M::POST, &format!("{base}/Groups"), Some(&json!({"displayName": "G"})), &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!((total("Users").await, total("Groups").await, stored("users").await), (3, 1, 3));
+
+    // A taken userName inserts nothing (409), nor does a revived user (it keeps its row).
+    let r = send(&token, M::POST, &format!("{base}/Users"), Some(&user("P1@example.com")), &[]).await;
+    r.assert_error(409, Some("uniqueness"));
+    let off = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    let r = send(&token, M::PATCH, &format!("{base}/Users/{}", ids[0]), Some(&off), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let mut again = user("p0@example.com");
+    again["externalId"] = json!("ext-0");
+    let r = send(&token, M::POST, &format!("{base}/Users"), Some(&again), &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "revived: {}", r.text);
+    assert_eq!(r.body["id"], ids[0].as_str(), "the same user, revived");
+    assert_eq!((total("Users").await, stored("users").await), (3, 3));
+
+    let r = send(&token, M::DELETE, &format!("{base}/Users/{}", ids[1]), None, &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!((total("Users").await, stored("users").await, stored("groups").await), (2, 2, 1));
+    drop(server);
+
+    // An export imported into another database counts there too.
+    let file = dir.path().join("dump.ndjson");
+    let out = cli(&["export", "--db", db.to_str().unwrap(), "--out", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let copy = fresh_db(dir.path()).await;
+    let out = cli(&["import", "--db", copy.to_str().unwrap(), "--in", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(count(&copy, "SELECT n FROM row_counts WHERE name = 'users'").await, 2);
+    assert_eq!(count(&copy, "SELECT n FROM row_counts WHERE name = 'groups'").await, 1);
+}
+
+/// `validate --db URL` checks registration against the accounts PostgreSQL holds, and `export
+/// --db URL` reads the directory from there: a URL counts as an existing database
+/// (`service::existing_database`), and one that is not there is a clear error, never a panic.
+#[tokio::test]
+async fn validate_and_export_read_a_postgres_database() {
+    let dir = tempfile::tempdir().expect("dir");
+    let Some(db) = database(dir.path()).await else { return };
+    let url = db.to_str().unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let out = crate::helpers::run_scimbox(args, stdin);
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, _, err) = run(&["account", "add", "--db", url, "ACC110", "--name", "Acme EU"], "");
+    assert_eq!(code, Some(0), "{err}");
+
+    let body = r#"{"userName":"bjensen","accounts":["{\"accountId\":\"ACC110\"}","{\"accountId\":\"ACC999\"}"]}"#;
+    let (code, out, err) = run(&["validate", "--db", url], body);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.starts_with("accounts[1] ") && out.contains("account \"ACC999\" is not registered"), "{out}");
+    let (code, out, err) = run(&["validate", "--db", url], r#"{"accountId":"ACC110"}"#);
+    assert_eq!((code, out.as_str()), (Some(0), "valid: 1 payload(s)\n"), "{err}");
+
+    let token = create_token(&db, "okta", None);
+    let server = Server::start(&db, &dir.path().join("log")).await;
+    let r =
+        send(&token, reqwest::Method::POST, &format!("{}/Users", server.base), Some(&user("bjensen@example.com")), &[])
+            .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    drop(server);
+    let file = dir.path().join("dump.ndjson");
+    let (code, out, err) = run(&["export", "--db", url, "--out", file.to_str().unwrap()], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        format!("{out}{err}").contains("exported 1 users, 0 groups, 0 memberships, 1 accounts, 0 roles"),
+        "{out}{err}"
+    );
+    let dump = std::fs::read_to_string(&file).expect("the export");
+    assert!(dump.contains("bjensen@example.com") && dump.contains("ACC110"), "{dump}");
+
+    // A database that is not there: refused with PostgreSQL's reason, no panic, nothing made.
+    let (server_part, _) = url.rsplit_once('/').expect("a database in the URL");
+    let missing = format!("{server_part}/no_such_database_{}", uuid::Uuid::new_v4().simple());
+    for args in [vec!["validate", "--db", &missing], vec!["export", "--db", &missing]] {
+        let (code, out, err) = run(&args, r#"{"accountId":"ACC110"}"#);
+        assert!(code.is_some_and(|c| c != 0), "{args:?}: {out}{err}");
+        assert!(err.starts_with("scimbox: ") && err.contains("does not exist"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

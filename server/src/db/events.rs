@@ -64,13 +64,13 @@ pub struct Event {
 /// event of a write job starts its transaction (`txn` NULL); the later ones carry its seq.
 pub fn insert(c: &Connection, e: &NewEvent<'_>) -> Result<i64, StoreError> {
     let txn = JOB_FIRST.with(Cell::get);
-    c.prepare_cached(
-        "INSERT INTO events (id, type, occurred_at, resource_type, resource_id, actor, data, txn)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![e.id, e.kind, e.at, e.resource_type, e.resource_id, e.actor, e.data, txn])?;
+    let seq = c
+        .prepare_cached(
+            "INSERT INTO events (id, type, occurred_at, resource_type, resource_id, actor, data, txn)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .insert_seq(params![e.id, e.kind, e.at, e.resource_type, e.resource_id, e.actor, e.data, txn])?;
     wrote();
-    let seq = c.last_insert_rowid();
     if txn.is_none() {
         JOB_FIRST.with(|f| f.set(Some(seq)));
     }

@@ -84,13 +84,13 @@ pub(super) fn map_unique(e: super::sql::Error, display_name: &str) -> StoreError
 /// Inserts a new group (without members); a taken displayName is a [`StoreError::Conflict`].
 pub fn insert(conn: &Connection, id: &str, doc: Map<String, Value>, now: &str) -> Result<GroupRow, StoreError> {
     let name = key_of(&doc, "displayName").unwrap_or_default();
-    conn.prepare_cached(
-        "INSERT INTO groups (id, display_name, display_name_key, external_id, version, created, last_modified, doc)
-         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?6)",
-    )?
-    .execute(params![id, name, fold(&name), key_of(&doc, "externalId"), now, serde_json::to_string(&doc)?])
-    .map_err(|e| map_unique(e, &name))?;
-    let seq = conn.last_insert_rowid();
+    let seq = conn
+        .prepare_cached(
+            "INSERT INTO groups (id, display_name, display_name_key, external_id, version, created, last_modified, doc)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?6)",
+        )?
+        .insert_seq(params![id, name, fold(&name), key_of(&doc, "externalId"), now, serde_json::to_string(&doc)?])
+        .map_err(|e| map_unique(e, &name))?;
     super::attr_index::write(conn, Kind::Group, seq, None, Some(&doc))?;
     let after = Some(Value::Object(doc.clone()));
     changes::record(

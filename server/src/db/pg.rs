@@ -2,7 +2,8 @@
 //!
 //! The shape stays the one of [`super`]: reads on a pool of connections (deadpool-postgres, as
 //! many as [`super::READERS`]) from the blocking threads, writes on one writer thread that keeps
-//! the group commit (one transaction per batch, a savepoint per write). Each batch first takes
+//! the group commit (one transaction per batch, a savepoint per write but a create's, see
+//! [`super::Db::write_unshielded`]). Each batch first takes
 //! [`BATCH_LOCK`] with `pg_advisory_xact_lock`, so the writers of several instances on one
 //! database commit one at a time: the change feed's `seq` (an identity) then grows in commit
 //! order across instances, as it does with SQLite's single writer.
@@ -327,17 +328,35 @@ fn numbered(sql: &str) -> Cow<'_, str> {
 }
 
 /// Rewritten statements, by their SQLite text (the statements are a fixed set, plus the few that
-/// are built per filter: the cache stays small).
+/// are built per filter: the cache stays small); the inserts run through
+/// [`PgConn::insert_seq`] are kept apart, with `RETURNING seq` added.
 #[derive(Default)]
-pub(crate) struct Rewrites(Mutex<HashMap<String, Arc<str>>>);
+pub(crate) struct Rewrites {
+    plain: Mutex<HashMap<String, Arc<str>>>,
+    returning: Mutex<HashMap<String, Arc<str>>>,
+}
 
 impl Rewrites {
     pub(crate) fn get(&self, sql: &str) -> Arc<str> {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Self::kept(&self.plain, sql, translate)
+    }
+
+    /// The insert `sql` in PostgreSQL's words, returning the new row's `seq`.
+    pub(crate) fn returning_seq(&self, sql: &str) -> Arc<str> {
+        Self::kept(&self.returning, sql, |sql| {
+            let mut out = translate(sql);
+            out.truncate(out.trim_end().trim_end_matches(';').trim_end().len());
+            out.push_str(" RETURNING seq");
+            out
+        })
+    }
+
+    fn kept(map: &Mutex<HashMap<String, Arc<str>>>, sql: &str, make: impl FnOnce(&str) -> String) -> Arc<str> {
+        let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(done) = map.get(sql) {
             return Arc::clone(done);
         }
-        let done: Arc<str> = translate(sql).into();
+        let done: Arc<str> = make(sql).into();
         if map.len() < 4096 {
             map.insert(sql.to_owned(), Arc::clone(&done));
         }
@@ -353,18 +372,37 @@ pub struct PgConn {
     rewrites: Arc<Rewrites>,
     /// Whether a transaction is open (tokio-postgres does not say; the facade's `is_autocommit`).
     in_tx: std::cell::Cell<bool>,
+    /// Rows changed and statements failed on this connection ([`PgConn::total_changes`]).
+    changes: std::cell::Cell<u64>,
 }
 
 impl PgConn {
     /// Runs one statement (SQLite placeholders, rewritten once) with `params`; the rows changed.
     pub fn execute(&self, sql: &str, params: &[pg_value::Param]) -> Result<usize, Failure> {
         let sql = self.rewrites.get(sql);
-        self.driver.block_on(async {
+        let n = self.counted(self.driver.block_on(async {
             let stmt = self.client.prepare_cached(&sql).await.map_err(|e| describe(&e))?;
             let refs = refs(params);
-            let n = self.client.execute(&stmt, &refs).await.map_err(|e| describe(&e))?;
-            Ok(usize::try_from(n).unwrap_or(usize::MAX))
-        })
+            self.client.execute(&stmt, &refs).await.map_err(|e| describe(&e))
+        }))?;
+        self.changes.set(self.changes.get().saturating_add(n));
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    /// Rows changed by this connection's statements (`execute`, `insert_seq`) since it was taken
+    /// from its pool, plus one per statement that failed: after a failure PostgreSQL refuses
+    /// every statement of the transaction, so the writer must undo it as surely as a change
+    /// (`Db::write_unshielded`). Statements run as queries are reads.
+    pub fn total_changes(&self) -> u64 {
+        self.changes.get()
+    }
+
+    /// `out`, counting a failure in [`PgConn::total_changes`].
+    fn counted<T>(&self, out: Result<T, Failure>) -> Result<T, Failure> {
+        if out.is_err() {
+            self.changes.set(self.changes.get().saturating_add(1));
+        }
+        out
     }
 
     /// Runs one query with `params`; every row, each as its cells.
@@ -380,9 +418,10 @@ impl PgConn {
     ) -> Result<(Vec<String>, Vec<Vec<pg_value::Cell>>), Failure> {
         let sql = self.rewrites.get(sql);
         self.driver.block_on(async {
-            let stmt = self.client.prepare_cached(&sql).await.map_err(|e| describe(&e))?;
+            let stmt = self.client.prepare_cached(&sql).await.map_err(|e| describe(&e));
+            let stmt = self.counted(stmt)?;
             let refs = refs(params);
-            let rows = self.client.query(&stmt, &refs).await.map_err(|e| describe(&e))?;
+            let rows = self.counted(self.client.query(&stmt, &refs).await.map_err(|e| describe(&e)))?;
             let names = stmt.columns().iter().map(|c| c.name().to_owned()).collect();
             let rows: Result<Vec<_>, Failure> = rows
                 .iter()
@@ -398,7 +437,7 @@ impl PgConn {
 
     /// Runs statements without parameters, as they are (no placeholders to rewrite).
     pub fn execute_batch(&self, sql: &str) -> Result<(), Failure> {
-        let out = self.driver.block_on(self.client.batch_execute(sql)).map_err(|e| describe(&e));
+        let out = self.counted(self.driver.block_on(self.client.batch_execute(sql)).map_err(|e| describe(&e)));
         let word = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
         let second = sql.split_whitespace().nth(1).unwrap_or("").to_ascii_uppercase();
         match word.as_str() {
@@ -415,13 +454,19 @@ impl PgConn {
         self.in_tx.get()
     }
 
-    /// The number the last insert into a table with an identity column took in this session
-    /// (`lastval()`), as SQLite's `last_insert_rowid()`.
-    pub fn last_insert_rowid(&self) -> Result<i64, Failure> {
-        let rows = self.query("SELECT lastval()", &[])?;
-        match rows.first().and_then(|r| r.first()).map(|c| &c.0) {
-            Some(rusqlite::types::Value::Integer(n)) => Ok(*n),
-            _ => Err(Failure::Other("lastval() gave no number".into())),
+    /// Runs the one-row insert `sql` with `RETURNING seq` added; the new row's `seq`, `None` when
+    /// it inserted nothing (`ON CONFLICT DO NOTHING`). One round trip, where `SELECT lastval()`
+    /// after the insert was a second.
+    pub fn insert_seq(&self, sql: &str, params: &[pg_value::Param]) -> Result<Option<i64>, Failure> {
+        let sql = self.rewrites.returning_seq(sql);
+        let rows = self.counted(self.driver.block_on(async {
+            let stmt = self.client.prepare_cached(&sql).await.map_err(|e| describe(&e))?;
+            self.client.query(&stmt, &refs(params)).await.map_err(|e| describe(&e))
+        }))?;
+        self.changes.set(self.changes.get().saturating_add(rows.len() as u64));
+        match rows.first() {
+            None => Ok(None),
+            Some(row) => row.try_get::<_, i64>(0).map(Some).map_err(|e| Failure::Other(e.to_string())),
         }
     }
 
@@ -433,8 +478,9 @@ impl PgConn {
 
 /// Runs one batch of writes in one transaction on the writer's connection (see the module
 /// documentation): `BEGIN`, the batch lock, each write through `run` (which wraps it in its own
-/// savepoint: on PostgreSQL a failed statement spoils the whole transaction, so no write runs
-/// without one), then `COMMIT`. Returns each write's completion and the batch's outcome.
+/// savepoint, on PostgreSQL a failed statement spoiling the whole transaction, but for a create,
+/// whose failure after a change or a failed statement takes the batch back: the writes after it
+/// are refused), then `COMMIT`. Returns each write's completion and the batch's outcome.
 ///
 /// A transaction that a failed rollback left spoiled would "commit" as a rollback without an
 /// error, so before `COMMIT` a probe statement must succeed.
@@ -451,7 +497,30 @@ pub(crate) fn run_batch<J, C>(
         let done = batch.into_iter().map(|j| run(j, None)).collect();
         return (done, Err(StoreError::from(e)));
     }
-    let done: Vec<C> = batch.into_iter().map(|j| run(j, Some(conn))).collect();
+    // A write without a savepoint (a create, `Db::write_unshielded`) that failed after a change
+    // or a failed statement spoiled the batch: the writes after it are refused, not run, and
+    // nothing of the batch commits.
+    super::JOB_FAULT.with(|f| f.take());
+    let mut broken = false;
+    let done: Vec<C> = batch
+        .into_iter()
+        .map(|j| {
+            if broken {
+                return run(j, None);
+            }
+            let done = run(j, Some(conn));
+            broken = super::BROKEN_PROMISE.with(|b| b.replace(false));
+            done
+        })
+        .collect();
+    if broken {
+        let _ = conn.execute_batch("ROLLBACK");
+        let e = match super::JOB_FAULT.with(|f| f.take()) {
+            Some(reason) => StoreError::Unavailable(reason),
+            None => StoreError::Internal("a write failed half-way; its batch was rolled back".into()),
+        };
+        return (done, Err(e));
+    }
     // Every instance's listener hears of the events at the commit (`pg_listen`).
     let notify = || {
         if super::events::batch_wrote() { conn.execute(super::pg_listen::NOTIFY_EVENTS, []).map(drop) } else { Ok(()) }
@@ -584,6 +653,7 @@ impl Engine {
             client,
             rewrites: Arc::clone(&self.rewrites),
             in_tx: std::cell::Cell::new(false),
+            changes: std::cell::Cell::new(0),
         })
     }
 }
@@ -637,18 +707,23 @@ pub enum Failure {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A new, migrated database on the cluster of `SCIMBOX_TEST_PG`, or `None` without it.
     pub(crate) fn scratch() -> Option<Engine> {
+        Some(open(&scratch_url()?).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// The URL of a new, empty database on the cluster of `SCIMBOX_TEST_PG`, or `None` without it.
+    pub(crate) fn scratch_url() -> Option<String> {
         let url = std::env::var("SCIMBOX_TEST_PG").ok().filter(|u| !u.is_empty())?;
         let admin = off_thread(|| connect(&url)).unwrap_or_else(|e| panic!("{e}"));
         let name = format!("u_{}", uuid::Uuid::new_v4().simple());
         let conn = admin.connection(&admin.readers).unwrap_or_else(|e| panic!("{e}"));
         conn.execute_batch(&format!("CREATE DATABASE {name}")).unwrap_or_else(|e| panic!("{e:?}"));
         let server = url.rsplit_once('/').map_or(url.as_str(), |(s, _)| s);
-        Some(open(&format!("{server}/{name}")).unwrap_or_else(|e| panic!("{e}")))
+        Some(format!("{server}/{name}"))
     }
 
     /// A batch commits once; a write that fails is rolled back to its savepoint alone, and the
@@ -727,5 +802,9 @@ mod tests {
         let b = r.get("SELECT ?1");
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(&*a, "SELECT $1");
+        let ins = r.returning_seq("INSERT INTO t (a) VALUES (?1)");
+        assert_eq!(&*ins, "INSERT INTO t (a) VALUES ($1) RETURNING seq");
+        assert!(Arc::ptr_eq(&ins, &r.returning_seq("INSERT INTO t (a) VALUES (?1)")));
+        assert_eq!(&*r.get("INSERT INTO t (a) VALUES (?1)"), "INSERT INTO t (a) VALUES ($1)");
     }
 }

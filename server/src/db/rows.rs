@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use super::sql::{Connection, OptionalExtension, Row, params};
+use super::sql::{Connection, Dialect, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
 
 use super::StoreError;
@@ -209,12 +209,15 @@ pub fn fetch(conn: &Connection, kind: Kind, id: &str) -> Result<Option<Fetched>,
     rows.next()?.map(|r| Fetched::from_row(&r)).transpose()
 }
 
-/// How many resources there are; inside a snapshot, remembered by the connection until the data
-/// changes ([`Connection::counted`]).
+/// How many resources there are; on SQLite, inside a snapshot, remembered by the connection until
+/// the data changes ([`Connection::counted`]); on PostgreSQL read from `row_counts`, which the
+/// writes keep in their own transaction (migrations-pg/V20: a count scanned the table).
 pub fn count(conn: &Connection, kind: Kind) -> Result<u64, StoreError> {
-    let sql = match kind {
-        Kind::User => "SELECT COUNT(*) FROM users",
-        Kind::Group => "SELECT COUNT(*) FROM groups",
+    let sql = match (conn.dialect(), kind) {
+        (Dialect::Sqlite, Kind::User) => "SELECT COUNT(*) FROM users",
+        (Dialect::Sqlite, Kind::Group) => "SELECT COUNT(*) FROM groups",
+        (Dialect::Postgres, Kind::User) => "SELECT n FROM row_counts WHERE name = 'users'",
+        (Dialect::Postgres, Kind::Group) => "SELECT n FROM row_counts WHERE name = 'groups'",
     };
     let n = conn.counted(kind.table(), || conn.prepare_cached(sql)?.query_row([], |r| r.get(0)))?;
     Ok(u64::try_from(n).unwrap_or(0))

@@ -456,20 +456,6 @@ impl Connection {
         }
     }
 
-    /// The rowid of the last row inserted on this connection.
-    #[inline]
-    pub fn last_insert_rowid(&self) -> i64 {
-        match &self.0 {
-            Engine::Sqlite(c) => c.last_insert_rowid(),
-            // `lastval()`: the identity's value of this session's last insert. It fails only
-            // when no insert took one, where SQLite's answer (0) is as meaningless.
-            Engine::Postgres(c) => c.last_insert_rowid().unwrap_or_else(|e| {
-                tracing::error!(error = ?e, "lastval() after an insert failed");
-                0
-            }),
-        }
-    }
-
     /// Lets [`Connection::counted`] remember counts: only for a connection that never writes
     /// (the read pool's, `PRAGMA query_only`), whose data changes only by other connections'
     /// commits, which `PRAGMA data_version` tells.
@@ -504,30 +490,15 @@ impl Connection {
         Ok(n)
     }
 
-    /// Rows changed on this connection since it opened (to tell whether a job changed any).
+    /// Rows changed on this connection since it opened (to tell whether a job changed any). On
+    /// PostgreSQL a failed statement counts as one too: it spoils the transaction, which has to
+    /// be undone as surely as a changed row ([`super::Db::write_unshielded`]).
     #[inline]
     pub fn total_changes(&self) -> u64 {
         match &self.0 {
             Engine::Sqlite(c) => c.total_changes(),
-            // Never asked on PostgreSQL: every write has its own savepoint there (`db::pg`).
-            Engine::Postgres(_) => 0,
+            Engine::Postgres(c) => c.total_changes(),
         }
-    }
-
-    /// Runs `f`, one statement whose failure the caller recovers from (a taken key, say),
-    /// so that the transaction goes on after it: SQLite undoes a failed statement by itself,
-    /// PostgreSQL spoils the transaction unless the statement had a savepoint of its own.
-    pub fn recoverable<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        if self.dialect() == Dialect::Sqlite || self.is_autocommit() {
-            return f();
-        }
-        self.execute_batch("SAVEPOINT scimbox_statement")?;
-        let out = f();
-        if out.is_err() {
-            self.execute_batch("ROLLBACK TO scimbox_statement")?;
-        }
-        self.execute_batch("RELEASE scimbox_statement")?;
-        out
     }
 
     /// Whether the connection is lost (PostgreSQL's, when the server went away); a SQLite file's
@@ -622,6 +593,22 @@ impl<'c> Statement<'c> {
         match self.raw() {
             Raw::Sqlite(s) => Ok(s.execute(params.into_sqlite())?),
             Raw::Postgres(c, sql) => Ok(c.execute(sql, &params.into_pg()?)?),
+        }
+    }
+
+    /// Runs an `INSERT` of one row into a table keyed by `seq` (users, groups, events) and returns
+    /// the new row's `seq`, in one round trip: SQLite's `last_insert_rowid()` is a function call
+    /// inside scimbox (`seq` is the rowid there), PostgreSQL's statement is sent as `... RETURNING
+    /// seq` (a second statement, `SELECT lastval()`, was one round trip more per insert: issue 17/18
+    /// follow-up). An insert that adds no row (`ON CONFLICT DO NOTHING`) is [`Error::NoRows`].
+    #[inline]
+    pub fn insert_seq<P: Params>(&mut self, params: P) -> Result<i64> {
+        match self.raw() {
+            Raw::Sqlite(s) => match s.insert(params.into_sqlite()) {
+                Err(rusqlite::Error::StatementChangedRows(0)) => Err(Error::NoRows),
+                out => Ok(out?),
+            },
+            Raw::Postgres(c, sql) => Ok(c.insert_seq(sql, &params.into_pg()?)?.ok_or(Error::NoRows)?),
         }
     }
 

@@ -116,11 +116,12 @@ pub fn put_user(conn: &Connection, r: &Resource<'_>) -> Result<(), StoreError> {
     let keys = Keys::of(r.doc);
     let json = serde_json::to_string(r.doc)?;
     let body = super::stored::user_body(r.id, r.doc, &json)?;
-    conn.prepare_cached(
-        "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
+    let seq = conn
+        .prepare_cached(
+            "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .insert_seq(params![
         r.id,
         keys.user_name,
         users::user_name_key(&keys.user_name),
@@ -133,7 +134,6 @@ pub fn put_user(conn: &Connection, r: &Resource<'_>) -> Result<(), StoreError> {
         body
     ])
     .map_err(|e| users::map_unique(e, &keys.user_name))?;
-    let seq = conn.last_insert_rowid();
     super::attr_index::write(conn, super::rows::Kind::User, seq, None, Some(r.doc))?;
     users::write_emails(conn, seq, &keys.emails)
 }
@@ -142,22 +142,23 @@ pub fn put_user(conn: &Connection, r: &Resource<'_>) -> Result<(), StoreError> {
 pub fn put_group(conn: &Connection, r: &Resource<'_>) -> Result<(), StoreError> {
     let text = |k: &str| r.doc.get(k).and_then(Value::as_str).map(str::to_owned);
     let name = text("displayName").unwrap_or_default();
-    conn.prepare_cached(
-        "INSERT INTO groups (id, display_name, display_name_key, external_id, version, created, last_modified, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        r.id,
-        name,
-        users::fold(&name),
-        text("externalId"),
-        r.version,
-        r.created,
-        r.last_modified,
-        serde_json::to_string(r.doc)?
-    ])
-    .map_err(|e| groups::map_unique(e, &name))?;
-    super::attr_index::write(conn, super::rows::Kind::Group, conn.last_insert_rowid(), None, Some(r.doc))
+    let seq = conn
+        .prepare_cached(
+            "INSERT INTO groups (id, display_name, display_name_key, external_id, version, created, last_modified, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .insert_seq(params![
+            r.id,
+            name,
+            users::fold(&name),
+            text("externalId"),
+            r.version,
+            r.created,
+            r.last_modified,
+            serde_json::to_string(r.doc)?
+        ])
+        .map_err(|e| groups::map_unique(e, &name))?;
+    super::attr_index::write(conn, super::rows::Kind::Group, seq, None, Some(r.doc))
 }
 
 /// Adds a membership as exported, after its group and member; keeps the group's member count.

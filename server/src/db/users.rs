@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::sql::{Connection, OptionalExtension, params};
+use super::sql::{Connection, Dialect, Error as SqlError, OptionalExtension, params};
 use serde_json::{Map, Value};
 use unicode_normalization::UnicodeNormalization;
 
@@ -158,17 +158,27 @@ impl NewUser {
 /// anything is written.
 pub fn insert_new(conn: &Connection, new: &NewUser, now: &str) -> Result<i64, StoreError> {
     let keys = &new.keys;
-    // A taken name is recovered from (a deactivated user revived: `service::users`), which
-    // PostgreSQL allows only when the statement had a savepoint of its own.
-    conn.recoverable(|| {
-        conn.prepare_cached(
-            "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8)",
-        )?
-        .execute(params![new.id, keys.user_name, new.user_name_key, keys.external_id, keys.active, now, new.json, new.body])
-    })
+    const INSERT: &str = "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8)";
+    let args =
+        params![new.id, keys.user_name, new.user_name_key, keys.external_id, keys.active, now, new.json, new.body];
+    let seq = match conn.dialect() {
+        // SQLite undoes a refused statement by itself; the transaction goes on.
+        Dialect::Sqlite => conn.prepare_cached(INSERT)?.insert_seq(args),
+        // A taken name is recovered from (a deactivated user revived: `service::users`), and a
+        // failed statement would spoil PostgreSQL's transaction: so the taken name inserts
+        // nothing rather than failing (a savepoint of the statement's own cost two round trips
+        // more per create).
+        Dialect::Postgres => {
+            const INSERT_PG: &str = "INSERT INTO users (id, user_name, user_name_key, external_id, active, version, created, last_modified, doc, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8) ON CONFLICT (user_name_key) DO NOTHING";
+            conn.prepare_cached(INSERT_PG)?.insert_seq(args).map_err(|e| match e {
+                SqlError::NoRows => SqlError::Constraint("UNIQUE constraint failed: users.user_name_key".into()),
+                e => e,
+            })
+        }
+    }
     .map_err(|e| map_unique(e, &keys.user_name))?;
-    let seq = conn.last_insert_rowid();
     // A new row has no emails to delete first (`write_emails` would look for them).
     let mut ins = conn.prepare_cached("INSERT INTO user_emails (user_seq, value_key) VALUES (?1, ?2)")?;
     for e in &keys.emails {

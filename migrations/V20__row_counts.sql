@@ -1,0 +1,6 @@
+-- scimbox schema, version 20: nothing to change on SQLite. The pair of
+-- migrations-pg/V20__row_counts.sql, which keeps the number of users and of groups in a row that
+-- the writes update in their own transaction, so that a list page's `totalResults` is read, not
+-- counted. A SQLite read connection remembers the count while `PRAGMA data_version` stays the
+-- same (server/src/db/sql.rs `Connection::counted`), which PostgreSQL has no equivalent of.
+-- Append-only: never edit this file once released; add V21__*.sql instead.
