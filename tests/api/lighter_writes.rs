@@ -25,7 +25,7 @@ fn events_in(path: &Path) -> Vec<(i64, String, Option<i64>)> {
 
 async fn create(db: &Db, name: &str) -> Value {
     let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name});
-    users::create(db, &body, &[], "http://x/scim/v2".into(), WithAccess(true)).await.unwrap().body
+    users::create(db, &body, &[], "http://x/scim/v2".into(), WithAccess(true)).await.unwrap().tree().unwrap()
 }
 
 /// A database from before V18 (the events' `id` UNIQUE; the history's `action IN (...)` and

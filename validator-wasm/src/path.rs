@@ -277,8 +277,18 @@ pub(crate) fn get_ci<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
 /// The member of `map` named `key`, with the key as spelt in the map: the exact key if present,
 /// else the first key equal to it ignoring ASCII case. The one case-insensitive lookup behind
 /// [`get_ci`] and PATCH's key helpers.
+///
+/// A small object (a SCIM resource has a dozen attributes or fewer, a complex value a handful)
+/// is searched in order instead of hashed: the map's hasher (SipHash) costs more than comparing
+/// a few keys, most of which differ in length, and the index's entries look up some forty
+/// attributes of each new user, most of them absent (issue 17, fourth round).
 pub(crate) fn member_ci<'a>(map: &'a Map<String, Value>, key: &str) -> Option<(&'a String, &'a Value)> {
-    map.get_key_value(key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
+    const SEARCHED: usize = 16;
+    let exact = match map.len() <= SEARCHED {
+        true => map.iter().find(|(k, _)| k.as_str() == key),
+        false => map.get_key_value(key),
+    };
+    exact.or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
 }
 
 /// The values of an attribute given as a list or as one value: an array's items, none for
@@ -418,6 +428,28 @@ mod tests {
 
     fn ap(urn: Option<&str>, name: &str, sub: Option<&str>) -> AttrPath {
         AttrPath { urn: urn.map(Into::into), name: name.into(), sub: sub.map(Into::into) }
+    }
+
+    /// The exact key wins over one equal ignoring case, in a small object searched in order
+    /// and in a large one hashed alike; else the first key equal ignoring case.
+    #[test]
+    fn member_ci_prefers_the_exact_key_at_any_size() {
+        for filler in [0, 40] {
+            let mut m = Map::new();
+            m.insert("DisplayName".into(), Value::from(1));
+            m.insert("displayName".into(), Value::from(2));
+            m.insert("NICKNAME".into(), Value::from(3));
+            m.insert("nickname".into(), Value::from(4));
+            for i in 0..filler {
+                m.insert(format!("extra{i}"), Value::Null);
+            }
+            let at = |k: &str| member_ci(&m, k).map(|(k, v)| (k.clone(), v.clone()));
+            assert_eq!(at("displayName"), Some(("displayName".into(), Value::from(2))), "{filler}");
+            assert_eq!(at("DISPLAYNAME"), Some(("DisplayName".into(), Value::from(1))), "{filler}");
+            assert_eq!(at("nickName"), Some(("NICKNAME".into(), Value::from(3))), "{filler}");
+            assert_eq!(at("nickname"), Some(("nickname".into(), Value::from(4))), "{filler}");
+            assert_eq!(at("title"), None, "{filler}");
+        }
     }
 
     #[test]

@@ -56,7 +56,7 @@ fn normalize_entry(rt: &ResourceType, doc: &mut Map<String, Value>, key: &str, v
         return Ok(());
     }
     if key.eq_ignore_ascii_case("externalId") {
-        if let Some(v) = normalize_scalar(&EXTERNAL_ID, value, "externalId")? {
+        if let Some(v) = normalize_scalar(&EXTERNAL_ID, value, Shown::Name("externalId"))? {
             doc.insert("externalId".into(), v);
         }
         return Ok(());
@@ -68,10 +68,10 @@ fn normalize_entry(rt: &ResourceType, doc: &mut Map<String, Value>, key: &str, v
         let Some(attr) = schema.attribute(attr_name) else {
             return Ok(()); // unknown attribute of a known schema: ignored like any unknown one
         };
-        return put(rt, doc, schema, attr, value, key);
+        return put(rt, doc, schema, attr, value, Shown::Name(key));
     }
     match rt.schema.attribute(key) {
-        Some(attr) => put(rt, doc, rt.schema, attr, value, key),
+        Some(attr) => put(rt, doc, rt.schema, attr, value, Shown::Name(key)),
         None => Ok(()), // unknown attributes that IdPs add are ignored, not refused
     }
 }
@@ -103,7 +103,7 @@ fn normalize_schema_object(
         Value::Object(obj) => {
             for (k, v) in obj {
                 if let Some(attr) = schema.attribute(k) {
-                    put(rt, doc, schema, attr, v, &format!("{key}:{k}"))?;
+                    put(rt, doc, schema, attr, v, Shown::Qualified(key, k))?;
                 }
             }
             Ok(())
@@ -122,12 +122,12 @@ fn put(
     schema: &'static Schema,
     attr: &'static Attribute,
     value: &Value,
-    shown: &str,
+    shown: Shown<'_>,
 ) -> Result<()> {
     // `accounts` payloads keep their raw form here (a list of strings, one string holding a JSON
     // array, or objects): `accounts::settle` checks them with the catalogue and keeps them as sent.
     let raw_accounts = attr.name == crate::schema::ACCOUNTS.name && !value.is_null();
-    let normalized = if raw_accounts { Some(value.clone()) } else { normalize_attribute(attr, value, shown)? };
+    let normalized = if raw_accounts { Some(value.clone()) } else { normalize_at(attr, value, shown)? };
     let Some(v) = normalized else {
         return Ok(());
     };
@@ -144,6 +144,37 @@ fn put(
 
 /// Normalises one attribute value; `None` means "unassigned" (null, empty, read-only, write-only).
 pub fn normalize_attribute(attr: &Attribute, value: &Value, shown: &str) -> Result<Option<Value>> {
+    normalize_at(attr, value, Shown::Name(shown))
+}
+
+/// Where a value is in the body, for error messages alone: `emails[0].value` is written only
+/// when an error names it, not built for every value checked (issue 17, fourth round: those
+/// strings were most of a create's allocations in normalisation).
+#[derive(Clone, Copy)]
+enum Shown<'a> {
+    /// An attribute as the body names it.
+    Name(&'a str),
+    /// The `n`th item of a multi-valued attribute.
+    Item(&'a Shown<'a>, usize),
+    /// A sub-attribute of a complex value.
+    Sub(&'a Shown<'a>, &'a str),
+    /// An attribute inside a schema's object: `urn:...:User` and `department`.
+    Qualified(&'a str, &'a str),
+}
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shown::Name(name) => f.write_str(name),
+            Shown::Item(within, i) => write!(f, "{within}[{i}]"),
+            Shown::Sub(within, name) => write!(f, "{within}.{name}"),
+            Shown::Qualified(urn, name) => write!(f, "{urn}:{name}"),
+        }
+    }
+}
+
+/// [`normalize_attribute`] with its place as a [`Shown`].
+fn normalize_at(attr: &Attribute, value: &Value, shown: Shown<'_>) -> Result<Option<Value>> {
     if value.is_null() || matches!(attr.mutability, Mutability::ReadOnly | Mutability::WriteOnly) {
         return Ok(None);
     }
@@ -156,7 +187,7 @@ pub fn normalize_attribute(attr: &Attribute, value: &Value, shown: &str) -> Resu
     };
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        if let Some(v) = normalize_single(attr, item, &format!("{shown}[{i}]"))? {
+        if let Some(v) = normalize_single(attr, item, Shown::Item(&shown, i))? {
             out.push(v);
         }
     }
@@ -165,7 +196,7 @@ pub fn normalize_attribute(attr: &Attribute, value: &Value, shown: &str) -> Resu
 }
 
 /// RFC 7643 §2.4: "The primary attribute value 'true' MUST appear no more than once."
-fn check_one_primary(values: &[Value], shown: &str) -> Result<()> {
+fn check_one_primary(values: &[Value], shown: Shown<'_>) -> Result<()> {
     let primaries = values.iter().filter(|v| v.get("primary") == Some(&Value::Bool(true))).count();
     if primaries > 1 {
         return Err(ValidationError::value(format!(
@@ -175,7 +206,7 @@ fn check_one_primary(values: &[Value], shown: &str) -> Result<()> {
     Ok(())
 }
 
-fn normalize_single(attr: &Attribute, value: &Value, shown: &str) -> Result<Option<Value>> {
+fn normalize_single(attr: &Attribute, value: &Value, shown: Shown<'_>) -> Result<Option<Value>> {
     if attr.ty != AttrType::Complex {
         return normalize_scalar(attr, value, shown);
     }
@@ -196,7 +227,7 @@ fn normalize_single(attr: &Attribute, value: &Value, shown: &str) -> Result<Opti
     }
 }
 
-fn normalize_complex(attr: &Attribute, obj: &Map<String, Value>, shown: &str) -> Result<Option<Value>> {
+fn normalize_complex(attr: &Attribute, obj: &Map<String, Value>, shown: Shown<'_>) -> Result<Option<Value>> {
     let decoded = json_encoded_role(attr, obj);
     let obj = decoded.as_ref().unwrap_or(obj);
     if attr.multi_valued && attr.sub("value").is_some() && has_empty_value(obj) {
@@ -208,7 +239,7 @@ fn normalize_complex(attr: &Attribute, obj: &Map<String, Value>, shown: &str) ->
         if sub.mutability == Mutability::ReadOnly && attr.mutability != Mutability::ReadOnly {
             continue;
         }
-        if let Some(v) = normalize_scalar(sub, v, &format!("{shown}.{}", sub.name))? {
+        if let Some(v) = normalize_scalar(sub, v, Shown::Sub(&shown, sub.name))? {
             out.insert(sub.name.to_string(), v);
         }
     }
@@ -250,7 +281,7 @@ fn json_encoded_role(attr: &Attribute, obj: &Map<String, Value>) -> Option<Map<S
 pub const MAX_STRING_BYTES: usize = 64 * 1024;
 
 /// Checks and coerces a non-complex value against its type (RFC 7643 §2.3).
-fn normalize_scalar(attr: &Attribute, value: &Value, shown: &str) -> Result<Option<Value>> {
+fn normalize_scalar(attr: &Attribute, value: &Value, shown: Shown<'_>) -> Result<Option<Value>> {
     if let Value::String(s) = value
         && s.len() > MAX_STRING_BYTES
     {
@@ -593,6 +624,20 @@ mod tests {
             (json!({"userName": "a", "active": "yes"}), "\"active\" must be a boolean"),
             (json!({"userName": "a", "emails": [{"value": "x"}, {"value": 1}]}), "\"emails[1].value\""),
             (json!({"userName": "a", "name": "Bob"}), "\"name\" must be an object"),
+            (json!({"userName": "a", "name": {"givenName": 7}}), "\"name.givenName\" must be a string"),
+            (json!({"userName": "a", "emails": [{"value": "x", "primary": "maybe"}]}), "\"emails[0].primary\""),
+            (
+                json!({"userName": "a", "emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]}),
+                "\"emails\": 2 values are marked primary",
+            ),
+            (
+                json!({"userName": "a", ENTERPRISE_USER_URN: {"manager": {"value": 3}}}),
+                "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value\" must be a string",
+            ),
+            (
+                json!({"userName": "a", ENTERPRISE_USER_URN: {"employeeNumber": []}}),
+                "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber\" must be a string",
+            ),
             (json!([1]), "must be a JSON object"),
         ];
         for (body, want) in cases {

@@ -11,6 +11,8 @@
 //! what is left (the members of a group being created) into the write's latest change row of
 //! that group. The pending table is therefore empty whenever a write commits.
 
+use std::cell::Cell;
+
 use super::sql::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value, json};
 
@@ -186,7 +188,16 @@ pub(crate) fn member_removed(c: &Connection, group_seq: i64, member_id: &str) ->
     note(c, group_seq, member_id, false)
 }
 
+thread_local! {
+    /// Whether this thread may have noted membership changes since [`end_of_write`] last found
+    /// none pending: a write that noted none (every user write, issue 17) skips that look.
+    /// Writes run on one thread from their notes to their end, so a note is never missed; a
+    /// rolled-back note leaves it set, which costs one look.
+    static NOTED: Cell<bool> = const { Cell::new(false) };
+}
+
 fn note(c: &Connection, group_seq: i64, member_id: &str, added: bool) -> Result<(), StoreError> {
+    NOTED.with(|n| n.set(true));
     let undone = c
         .prepare_cached("DELETE FROM member_changes_pending WHERE group_seq = ?1 AND member_id = ?2 AND added = ?3")?
         .execute(params![group_seq, member_id, !added])?;
@@ -201,6 +212,7 @@ fn note(c: &Connection, group_seq: i64, member_id: &str, added: bool) -> Result<
 
 /// Notes that every current member of `group_seq` is about to leave (call before deleting them).
 pub(crate) fn members_clearing(c: &Connection, group_seq: i64) -> Result<(), StoreError> {
+    NOTED.with(|n| n.set(true));
     // Members added earlier in this write already have an `added` row: keep it (the insert is
     // ignored), then drop those rows, since adding and removing them nets to nothing.
     c.prepare_cached(
@@ -252,6 +264,9 @@ pub(crate) fn with_members(doc: &Map<String, Value>, members: Option<Value>) -> 
 /// Run by the writer after each successful write: folds membership changes not yet recorded
 /// (those of a group created in this write) into the latest change row of their group.
 pub fn end_of_write(c: &Connection) -> Result<(), StoreError> {
+    if !NOTED.with(Cell::get) {
+        return Ok(());
+    }
     let seqs: Vec<i64> = c
         .prepare_cached("SELECT DISTINCT group_seq FROM member_changes_pending")?
         .query_map([], |r| r.get(0))?
@@ -264,6 +279,7 @@ pub fn end_of_write(c: &Connection) -> Result<(), StoreError> {
             amend_latest(c, &id, members)?;
         }
     }
+    NOTED.with(|n| n.set(false));
     Ok(())
 }
 

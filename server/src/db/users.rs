@@ -142,6 +142,11 @@ impl NewUser {
         &self.doc
     }
 
+    /// Its stored body ([`stored::user_body`]): `None` when its payloads name accounts.
+    pub fn body(&self) -> Option<&str> {
+        self.body.as_deref()
+    }
+
     /// Gives the document back (a create that revives a user stores it as an update instead).
     pub fn into_doc(self) -> Map<String, Value> {
         self.doc

@@ -197,22 +197,28 @@ fn etag_header(version: i64) -> Option<HeaderValue> {
 
 /// A single resource: body (projected), `ETag` of its version, and for 201 a `Location`
 /// (RFC 7644 §3.3, §3.14); the service hands both typed, equal to the body's `meta`.
-fn resource_response(status: StatusCode, rt: &ResourceType, r: Rendered, proj: &Projection) -> Response {
+fn resource_response(
+    status: StatusCode,
+    rt: &ResourceType,
+    mut r: Rendered,
+    proj: &Projection,
+) -> Result<Response, AppError> {
     let location = HeaderValue::from_str(&r.location).ok();
+    let version = r.version;
     // Without a projection the body's text, when the service has it (a create's event data,
     // issue 17), goes out as is: the bytes `scim_json` would write.
-    let mut resp = match (plain(proj), r.text) {
+    let mut resp = match (plain(proj), r.text.take()) {
         (true, Some(text)) => scim_text(status, text),
-        _ => scim_json(status, &proj.apply(rt, r.body)),
+        (_, text) => scim_json(status, &proj.apply(rt, Rendered { text, ..r }.tree()?)),
     };
     let headers = resp.headers_mut();
-    if let Some(v) = etag_header(r.version) {
+    if let Some(v) = etag_header(version) {
         headers.insert(header::ETAG, v);
     }
     if let (StatusCode::CREATED, Some(v)) = (status, location) {
         headers.insert(header::LOCATION, v);
     }
-    resp
+    Ok(resp)
 }
 
 /// A response whose body is JSON text already (a default read, see [`stored`]): the bytes
@@ -253,7 +259,7 @@ pub async fn create<A: Api>(
 ) -> Result<Response, AppError> {
     let proj = projection(&params)?;
     let full = A::create(&st, body, base, Out::new(&proj, Answer::Write)).await?;
-    Ok(resource_response(StatusCode::CREATED, A::rt(), full, &proj))
+    resource_response(StatusCode::CREATED, A::rt(), full, &proj)
 }
 
 pub async fn get<A: Api>(
@@ -279,7 +285,7 @@ pub async fn get<A: Api>(
     if let Some(resp) = not_modified(&pre, full.version) {
         return Ok(resp);
     }
-    Ok(resource_response(StatusCode::OK, A::rt(), full, &proj))
+    resource_response(StatusCode::OK, A::rt(), full, &proj)
 }
 
 pub async fn replace<A: Api>(
@@ -292,7 +298,7 @@ pub async fn replace<A: Api>(
 ) -> Result<Response, AppError> {
     let proj = projection(&params)?;
     let full = A::replace(&st, id, body, pre, base, Out::new(&proj, Answer::Write)).await?;
-    Ok(resource_response(StatusCode::OK, A::rt(), full, &proj))
+    resource_response(StatusCode::OK, A::rt(), full, &proj)
 }
 
 pub async fn patch<A: Api>(
@@ -305,7 +311,7 @@ pub async fn patch<A: Api>(
 ) -> Result<Response, AppError> {
     let proj = projection(&params)?;
     let full = A::patch(&st, id, body, pre, base, Out::new(&proj, Answer::Write)).await?;
-    Ok(resource_response(StatusCode::OK, A::rt(), full, &proj))
+    resource_response(StatusCode::OK, A::rt(), full, &proj)
 }
 
 pub async fn delete<A: Api>(

@@ -117,6 +117,11 @@ pub(crate) fn prepare(data: &Value) -> Result<Prepared, StoreError> {
     Ok(Prepared { id: new_id(), data: serde_json::to_string(data)? })
 }
 
+/// An event with `data` serialised already (a new user's GET form: see `users::create`), given its id.
+pub(crate) fn prepared(data: String) -> Prepared {
+    Prepared { id: new_id(), data }
+}
+
 impl Prepared {
     /// Its serialised `data`, for a response that is the same text.
     pub(crate) fn into_data(self) -> String {

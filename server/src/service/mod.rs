@@ -41,7 +41,10 @@ pub fn existing_database(location: &std::path::Path) -> Result<()> {
 /// the body's `meta`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
-    /// The SCIM representation, before any `attributes` projection.
+    /// The SCIM representation, before any `attributes` projection; `Null` when the service
+    /// handed `text` alone (a new user's, issue 17: building this tree was a deep copy of its
+    /// document that a response without a projection never reads). [`Rendered::tree`] gives
+    /// the tree either way.
     pub body: Value,
     /// Its id.
     pub id: String,
@@ -53,6 +56,16 @@ pub struct Rendered {
     /// same JSON as its 201 response, RFC 7644 §3.3): an entry point answering without a
     /// projection sends it as is instead of serialising `body` again (issue 17).
     pub text: Option<String>,
+}
+
+impl Rendered {
+    /// The representation as a tree: `body`, or `text` parsed when the service handed only that.
+    pub fn tree(self) -> Result<Value> {
+        match (self.body, self.text) {
+            (Value::Null, Some(text)) => serde_json::from_str(&text).map_err(|e| Error::from(StoreError::from(e))),
+            (body, _) => Ok(body),
+        }
+    }
 }
 
 /// `If-Match` / `If-None-Match` of a request (RFC 7644 §3.14, RFC 7232), checked against the

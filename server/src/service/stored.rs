@@ -77,17 +77,47 @@ fn splice(c: &Connection, row: &StoredRow, base: &str) -> Result<String, StoreEr
         out.push_str(",\"groups\":");
         push_json(&mut out, &groups)?;
     }
+    let meta = Meta { id: &row.id, created: &row.created, last_modified: &row.last_modified, version: row.version };
+    push_meta(&mut out, &meta, base)?;
+    Ok(out)
+}
+
+/// What a user's `meta` is written from.
+struct Meta<'a> {
+    id: &'a str,
+    created: &'a str,
+    last_modified: &'a str,
+    version: i64,
+}
+
+/// Appends `,"meta":{...}}`: the user's `meta` (RFC 7643 §3.1) and the representation's closing
+/// brace, as [`users::meta`] serialised writes them.
+fn push_meta(out: &mut String, row: &Meta<'_>, base: &str) -> Result<(), StoreError> {
     out.push_str(",\"meta\":{\"resourceType\":\"User\",\"created\":");
-    push_json_concat(&mut out, &[&row.created])?;
+    push_json_concat(out, &[row.created])?;
     out.push_str(",\"lastModified\":");
-    push_json_concat(&mut out, &[&row.last_modified])?;
+    push_json_concat(out, &[row.last_modified])?;
     out.push_str(",\"location\":");
     // `users::location`, written in place.
-    push_json_concat(&mut out, &[base, "/Users/", &row.id])?;
+    push_json_concat(out, &[base, "/Users/", row.id])?;
     // `etag(version)` as a JSON string: `"W/\"7\""`.
     out.push_str(",\"version\":\"W/\\\"");
     let _ = write!(out, "{}", row.version);
     out.push_str("\\\"\"}}");
+    Ok(())
+}
+
+/// The representation of a user just created, from its stored body (`body`, see
+/// [`stored::user_body`]), id and stamp: a new user is in no group and is at version 1, so its
+/// text is the body with `meta` spliced in, the bytes [`users::to_resource`] serialised gives
+/// (issue 17, fourth round: that tree was a deep copy of the document, then serialised again).
+pub(crate) fn created(body: &str, id: &str, now: &str, base: &str) -> Result<String, StoreError> {
+    let open = body
+        .strip_suffix('}')
+        .ok_or_else(|| StoreError::Internal(format!("user {id}: stored body is not a JSON object")))?;
+    let mut out = String::with_capacity(body.len() + base.len() + 160);
+    out.push_str(open);
+    push_meta(&mut out, &Meta { id, created: now, last_modified: now, version: 1 }, base)?;
     Ok(out)
 }
 

@@ -305,35 +305,27 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String, wi
     let required = required.to_vec();
     let (actor, at) = (events::actor(), base.clone());
     // A new user is in no group (its id is new) and, when its document names no accounts, holds
-    // no access: its GET form is known before the write. Rendering it and serialising its event
-    // here leaves the writer only the inserts (issue 17). A document naming accounts is settled
-    // against the registry and rendered inside the write, as is a revived user.
-    let new = UserRow { seq: 0, id, version: 1, created: now.clone(), last_modified: now.clone(), doc };
-    let early = match payloads::mentions_accounts(&new.doc) {
-        true => None,
+    // no access: its stored texts, keys and index entries, and its GET form (the event's data
+    // and the 201's body), are known before the write. Made here, they leave the writer only the
+    // inserts (issue 17); the GET form is the stored body with `meta` spliced in, as a read
+    // makes it, not a tree copied and serialised. A document naming accounts is settled against
+    // the registry, prepared and rendered inside the write, as is a revived user.
+    let (ready, unsettled) = match payloads::mentions_accounts(&doc) {
+        true => (None, Some(doc)),
         false => {
-            let body = to_resource(&new, &base);
-            let event = events::prepare(&body)?;
-            Some((body, event))
+            let new = users::NewUser::prepare(&id, doc)?;
+            let body = new.body().ok_or_else(|| StoreError::Internal("a new user without a stored body".into()))?;
+            let event = events::prepared(super::stored::created(body, &id, &now, &base)?);
+            (Some((new, event)), None)
         }
-    };
-    let UserRow { id, doc, .. } = new;
-    // Its stored texts, keys and index entries too, when the document is final now: so the
-    // writer only inserts. One naming accounts is settled, and prepared, inside the write.
-    let (ready, unsettled) = match early.is_some() {
-        true => {
-            check_required(&USER_RESOURCE, &doc, &required)?;
-            (Some(users::NewUser::prepare(&id, doc)?), None)
-        }
-        false => (None, Some(doc)),
     };
     let write = move |c: &Connection| {
-        let new = match (ready, unsettled) {
-            (Some(new), _) => new,
+        let (new, early) = match (ready, unsettled) {
+            (Some((new, event)), _) => (new, Some(event)),
             (None, Some(mut doc)) => {
                 payloads::settle(&mut doc, &accounts::catalogue(c)?)?;
                 check_required(&USER_RESOURCE, &doc, &required)?; // again: empty accounts were dropped
-                users::NewUser::prepare(&id, doc)?
+                (users::NewUser::prepare(&id, doc)?, None)
             }
             (None, None) => return Err(StoreError::Internal("a create without a document".into())),
         };
@@ -346,9 +338,10 @@ pub async fn create(db: &Db, body: &Value, required: &[String], base: String, wi
             }
             Err(e) => return Err(e),
         };
-        if let (Some((body, event)), None) = (early, &before) {
+        if let (Some(event), None) = (early, &before) {
             events::record_prepared(c, &event, "user.created", "User", &row.id, &actor, &now)?;
-            return Ok((row, body, Some(event.into_data())));
+            // The tree is left out: the response sends the text ([`Rendered::tree`]).
+            return Ok((row, Value::Null, Some(event.into_data())));
         }
         // The event's data is the user as a GET returns it now, rendered here, in the write.
         let body = render(c, &row, &at, WithAccess(true))?;
@@ -623,7 +616,8 @@ mod tests {
         let (_dir, db) = db();
         let body = json!({"schemas": [USER_URN], "userName": "ann"});
         let made = create(&db, &body, &[], BASE.into(), WithAccess::default()).await.expect("create");
-        let meta = &made.body["meta"];
+        let tree = made.clone().tree().expect("the created user's representation");
+        let meta = &tree["meta"];
         assert_eq!((made.version, meta["version"].as_str()), (1, Some(etag(1).as_str())));
         assert_eq!(meta["location"].as_str(), Some(made.location.as_str()));
         assert_eq!(made.location, format!("{BASE}/Users/{}", made.id));
