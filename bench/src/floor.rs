@@ -209,11 +209,12 @@ mod tests {
         let body: Value =
             serde_json::from_str(&scim::user_body(&scim::user_name(n), &format!("ext-{n}"), &scim::display_name(n)))
                 .unwrap();
-        let created = users::create(&db, &body, &[], base.clone(), users::WithAccess::default()).await.unwrap();
-        let id = created.body["id"].as_str().unwrap().to_owned();
-        let stamp = created.body["meta"]["created"].as_str().unwrap().to_owned();
+        let created =
+            users::create(&db, &body, &[], base.clone(), users::WithAccess::default()).await.unwrap().tree().unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        let stamp = created["meta"]["created"].as_str().unwrap().to_owned();
         let answer = stored::user(&db, &id, base.clone()).await.unwrap().body;
-        assert_eq!(listed_user(n, &id, &stamp, &base).unwrap(), answer);
+        assert_eq!(listed_user(n, &id, &stamp, &base).unwrap().into_bytes(), answer);
     }
 
     /// The bare page: `PAGE` users, about 60 KB, a ListResponse as the import's checks want it.

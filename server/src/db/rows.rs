@@ -106,12 +106,18 @@ pub struct StoredRow {
     /// `meta.lastModified`.
     pub last_modified: String,
     /// `schemas`, `id` and the document's attributes as one JSON object
-    /// ([`super::stored::user_body`]).
-    pub body: String,
+    /// ([`super::stored::user_body`]), as the bytes stored (UTF-8 text the server wrote, not
+    /// checked again), with [`BODY_ROOM`] spare capacity for what a read splices in.
+    pub body: Vec<u8>,
     /// Whether it is a direct member of any group (when not, it has no `groups` at all, and
     /// reading them is skipped: the common case, asked in the same statement as the row).
     pub in_groups: bool,
 }
+
+/// The spare capacity a stored body is read with: a read appends its `meta` (about 190 bytes
+/// and the base URL) in place, so the common user costs one allocation and one copy of its text
+/// (issue 17, fourth round); `groups` or a long base URL make it grow.
+pub const BODY_ROOM: usize = 320;
 
 impl FromRow for Fetched {
     fn columns(kind: Kind) -> &'static str {
@@ -126,8 +132,10 @@ impl FromRow for Fetched {
     }
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
         let (seq, id, version, created, last_modified) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-        Ok(match r.get::<_, Option<String>>(5)? {
-            Some(body) => {
+        Ok(match r.get_bytes(5)? {
+            Some(stored) => {
+                let mut body = Vec::with_capacity(stored.len() + BODY_ROOM);
+                body.extend_from_slice(stored);
                 let in_groups = r.get(7)?;
                 Fetched::Stored(StoredRow { seq, id, version, created, last_modified, body, in_groups })
             }

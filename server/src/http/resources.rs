@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -73,7 +74,7 @@ pub trait Api: Send + Sync + 'static {
         st: &AppState,
         q: ListQuery,
         base: String,
-    ) -> impl Future<Output = service::Result<Page<String>>> + Send;
+    ) -> impl Future<Output = service::Result<Page<Vec<u8>>>> + Send;
 }
 
 /// What the projection asks of related data (group members, a user's access), decided before
@@ -141,7 +142,7 @@ impl Api for UsersApi {
     async fn get_text(st: &AppState, id: String, base: String) -> service::Result<Text> {
         stored::user(&st.db, &id, base).await
     }
-    async fn list_text(st: &AppState, q: ListQuery, base: String) -> service::Result<Page<String>> {
+    async fn list_text(st: &AppState, q: ListQuery, base: String) -> service::Result<Page<Vec<u8>>> {
         stored::users(&st.db, q, base).await
     }
 }
@@ -185,7 +186,7 @@ impl Api for GroupsApi {
     async fn get_text(st: &AppState, id: String, base: String) -> service::Result<Text> {
         stored::group(&st.db, &id, base).await
     }
-    async fn list_text(st: &AppState, q: ListQuery, base: String) -> service::Result<Page<String>> {
+    async fn list_text(st: &AppState, q: ListQuery, base: String) -> service::Result<Page<Vec<u8>>> {
         stored::groups(&st.db, q, base).await
     }
 }
@@ -223,7 +224,8 @@ fn resource_response(
 
 /// A response whose body is JSON text already (a default read, see [`stored`]): the bytes
 /// [`scim_json`] would write for the same resource.
-fn scim_text(status: StatusCode, body: String) -> Response {
+fn scim_text(status: StatusCode, body: impl Into<Body>) -> Response {
+    let body: Body = body.into();
     let mut resp = (status, body).into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     resp
@@ -547,19 +549,20 @@ fn list_response(
 fn list_text_response(
     total: Option<u64>,
     start: Option<u64>,
-    resources: Vec<String>,
+    resources: Vec<Vec<u8>>,
     cursors: [Option<String>; 2],
 ) -> Response {
-    let mut body = String::with_capacity(160 + resources.iter().map(|r| r.len() + 1).sum::<usize>());
-    push_list_head(&mut body, total, start, resources.len(), cursors);
-    body.push_str(",\"Resources\":[");
+    let mut head = String::with_capacity(160 + resources.iter().map(|r| r.len() + 1).sum::<usize>());
+    push_list_head(&mut head, total, start, resources.len(), cursors);
+    let mut body = head.into_bytes();
+    body.extend_from_slice(b",\"Resources\":[");
     for (i, r) in resources.iter().enumerate() {
         if i > 0 {
-            body.push(',');
+            body.push(b',');
         }
-        body.push_str(r);
+        body.extend_from_slice(r);
     }
-    body.push_str("]}");
+    body.extend_from_slice(b"]}");
     scim_text(StatusCode::OK, body)
 }
 

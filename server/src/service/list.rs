@@ -310,7 +310,7 @@ pub async fn list_rendered<T: Listed, R: FromRow + Send + 'static, I: Item + Sen
     db: &Db,
     mut q: ListQuery,
     base: String,
-    render: impl Fn(&Connection, &R, &str) -> Result<I, StoreError> + Send + 'static,
+    render: impl Fn(&Connection, &mut R, &str) -> Result<I, StoreError> + Send + 'static,
 ) -> Result<Page<I>> {
     check_query(T::resource_type(), &q)?;
     let walk = match q.cursor.take() {
@@ -331,7 +331,7 @@ pub async fn list_rendered<T: Listed, R: FromRow + Send + 'static, I: Item + Sen
             q.keyset = Some(Keyset::Start);
             listed = list_rows::<T, R>(c, &q, &base)?;
         }
-        let ListPage { total, rows, keys, more } = listed;
+        let ListPage { total, mut rows, keys, more } = listed;
         // A page going back fills from its end, so that it meets the page the client came from.
         let backward = matches!(q.keyset, Some(Keyset::Before { .. }));
         let mut order: Vec<usize> = (0..rows.len()).collect();
@@ -341,7 +341,7 @@ pub async fn list_rendered<T: Listed, R: FromRow + Send + 'static, I: Item + Sen
         let mut taken: Vec<(usize, I)> = Vec::with_capacity(rows.len());
         let mut used = 0;
         for i in order {
-            let resource = render(c, &rows[i], &base)?;
+            let resource = render(c, &mut rows[i], &base)?;
             used += resource.json_len();
             if used > budget && !taken.is_empty() {
                 break; // the page stops here (see PAGE_BYTES)
@@ -389,8 +389,8 @@ impl Item for Value {
     }
 }
 
-/// Compact JSON text.
-impl Item for String {
+/// Compact JSON text (as bytes: a stored body is not checked for UTF-8 again).
+impl Item for Vec<u8> {
     fn json_len(&self) -> usize {
         self.len()
     }
